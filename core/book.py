@@ -1,0 +1,143 @@
+"""The system's record of position groups, with deterministic group ids and a JSON form for the
+state store.  Closed groups are kept so a restart knows what it already traded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from core.types import (
+    ExerciseStyle,
+    GroupStatus,
+    Leg,
+    OptionContract,
+    PositionGroup,
+    Right,
+    SecurityKind,
+    Settlement,
+)
+
+_LIVE = (GroupStatus.OPENING, GroupStatus.OPEN, GroupStatus.CLOSING)
+
+
+class Book:
+    def __init__(self) -> None:
+        self._groups: dict[str, PositionGroup] = {}
+        self._sequence: dict[str, int] = {}
+
+    def get(self, group_id: str) -> PositionGroup | None:
+        return self._groups.get(group_id)
+
+    def put(self, group: PositionGroup) -> None:
+        self._groups[group.group_id] = group
+
+    def live(self, strategy: str | None = None) -> Sequence[PositionGroup]:
+        return [
+            g for g in self._groups.values() if g.status in _LIVE and (strategy is None or g.strategy == strategy)
+        ]
+
+    def closed(self) -> Sequence[PositionGroup]:
+        return [g for g in self._groups.values() if g.status is GroupStatus.CLOSED]
+
+    def opened_on(self, day: date, strategy: str) -> Sequence[PositionGroup]:
+        """Groups of ``strategy`` whose id was issued on ``day`` (ids carry their date)."""
+        stamp = f"{strategy}-{day:%Y%m%d}-"
+        return [
+            g for g in self._groups.values() if g.group_id.startswith(stamp) and g.status is not GroupStatus.ABANDONED
+        ]
+
+    def new_group_id(self, strategy: str, now: datetime) -> str:
+        """``strategy-YYYYMMDD-NNN``: deterministic, so a replayed run issues the same ids."""
+        key = f"{strategy}-{now:%Y%m%d}"
+        self._sequence[key] = self._sequence.get(key, 0) + 1
+        return f"{key}-{self._sequence[key]:03d}"
+
+    # --- serialisation ---------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "groups": [group_to_json(g) for g in self._groups.values()],
+            "sequence": dict(self._sequence),
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Book:
+        book = cls()
+        for item in doc["groups"]:
+            book.put(group_from_json(item))
+        book._sequence = {str(k): int(v) for k, v in doc["sequence"].items()}
+        return book
+
+
+def contract_to_json(c: OptionContract) -> dict[str, Any]:
+    return {
+        "root": c.root,
+        "underlying": c.underlying,
+        "right": c.right.value,
+        "strike": c.strike,
+        "expiry": c.expiry.isoformat(),
+        "multiplier": c.multiplier,
+        "kind": c.kind.value,
+        "style": c.style.value,
+        "settlement": c.settlement.value,
+    }
+
+
+def contract_from_json(d: dict[str, Any]) -> OptionContract:
+    return OptionContract(
+        root=d["root"],
+        underlying=d["underlying"],
+        right=Right(d["right"]),
+        strike=float(d["strike"]),
+        expiry=date.fromisoformat(d["expiry"]),
+        multiplier=float(d["multiplier"]),
+        kind=SecurityKind(d["kind"]),
+        style=ExerciseStyle(d["style"]),
+        settlement=Settlement(d["settlement"]),
+    )
+
+
+def _dt(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse_dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def group_to_json(g: PositionGroup) -> dict[str, Any]:
+    return {
+        "group_id": g.group_id,
+        "strategy": g.strategy,
+        "legs": [{"contract": contract_to_json(leg.contract), "ratio": leg.ratio} for leg in g.legs],
+        "quantity": g.quantity,
+        "status": g.status.value,
+        "opened_at": _dt(g.opened_at),
+        "entry_price": g.entry_price,
+        "entry_fees": g.entry_fees,
+        "closed_at": _dt(g.closed_at),
+        "exit_price": g.exit_price,
+        "exit_fees": g.exit_fees,
+        "exit_reason": g.exit_reason,
+        "max_loss_per_unit": g.max_loss_per_unit,
+        "notes": dict(g.notes),
+    }
+
+
+def group_from_json(d: dict[str, Any]) -> PositionGroup:
+    return PositionGroup(
+        group_id=d["group_id"],
+        strategy=d["strategy"],
+        legs=tuple(Leg(contract_from_json(x["contract"]), int(x["ratio"])) for x in d["legs"]),
+        quantity=int(d["quantity"]),
+        status=GroupStatus(d["status"]),
+        opened_at=_parse_dt(d["opened_at"]),
+        entry_price=float(d["entry_price"]),
+        entry_fees=float(d["entry_fees"]),
+        closed_at=_parse_dt(d["closed_at"]),
+        exit_price=float(d["exit_price"]),
+        exit_fees=float(d["exit_fees"]),
+        exit_reason=str(d["exit_reason"]),
+        max_loss_per_unit=float(d["max_loss_per_unit"]),
+        notes={str(k): float(v) for k, v in d["notes"].items()},
+    )

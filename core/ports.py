@@ -1,0 +1,142 @@
+"""The one port every engine implements (LEAN adapter, offline sim), plus the shapes of the
+pluggable layers the orchestrator drives.  Nothing here knows about an engine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, Protocol
+
+from core.types import (
+    AccountState,
+    ComboOrder,
+    Decision,
+    GroupUpdate,
+    Leg,
+    MarketSnapshot,
+    OrderEvent,
+    OrderIntent,
+    PositionGroup,
+)
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class TradingCalendar(Protocol):
+    """Exchange sessions in US/Eastern naive datetimes."""
+
+    def is_trading_day(self, day: date) -> bool: ...
+
+    def session_open(self, day: date) -> datetime | None: ...
+
+    def session_close(self, day: date) -> datetime | None: ...
+
+    def is_early_close(self, day: date) -> bool: ...
+
+
+class StateStore(Protocol):
+    """Key/bytes storage (LEAN ObjectStore or a file store).  Writes must be atomic per key."""
+
+    def save(self, key: str, data: bytes) -> None: ...
+
+    def load(self, key: str) -> bytes | None: ...
+
+
+class Platform(Clock, Protocol):
+    """Everything the trading system needs from an engine."""
+
+    @property
+    def calendar(self) -> TradingCalendar: ...
+
+    @property
+    def store(self) -> StateStore: ...
+
+    @property
+    def is_live(self) -> bool: ...
+
+    def snapshot(self) -> MarketSnapshot: ...
+
+    def account(self) -> AccountState: ...
+
+    def margin_required(self, legs: Sequence[Leg], quantity: int, snapshot: MarketSnapshot) -> float:
+        """Initial margin / buying power ``quantity`` units of ``legs`` would use, in dollars."""
+        ...
+
+    def submit_combo(self, order: ComboOrder) -> None:
+        """Send a combo limit order; outcomes arrive later through ``TradingSystem.on_order_event``."""
+        ...
+
+    def cancel(self, tag: str) -> None: ...
+
+    def open_order_tags(self) -> Sequence[str]: ...
+
+    def notify(self, severity: Severity, title: str, message: str) -> None: ...
+
+    def log(self, message: str) -> None: ...
+
+
+class Strategy(Protocol):
+    """Pure decision logic: proposes entries and management exits; never orders."""
+
+    name: str
+
+    def propose(self, snapshot: MarketSnapshot, context: StrategyContext) -> Sequence[OrderIntent]: ...
+
+    def manage(
+        self, snapshot: MarketSnapshot, group: PositionGroup, context: StrategyContext
+    ) -> OrderIntent | None: ...
+
+
+class StrategyContext(Protocol):
+    """Read-only view of the account and book a strategy may consult."""
+
+    @property
+    def account(self) -> AccountState: ...
+
+    @property
+    def calendar(self) -> TradingCalendar: ...
+
+    def open_groups(self, strategy: str | None = None) -> Sequence[PositionGroup]: ...
+
+    def groups_opened_on(self, day: date, strategy: str) -> Sequence[PositionGroup]: ...
+
+    def new_group_id(self, strategy: str) -> str: ...
+
+    def margin_required(self, legs: Sequence[Leg], quantity: int, snapshot: MarketSnapshot) -> float: ...
+
+
+class RiskGate(Protocol):
+    def evaluate(self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext) -> Decision: ...
+
+
+class Executor(Protocol):
+    """Turns intents into engine orders and engine order events into group updates."""
+
+    def submit(self, intent: OrderIntent, snapshot: MarketSnapshot) -> None: ...
+
+    def on_step(self, snapshot: MarketSnapshot) -> Sequence[GroupUpdate]: ...
+
+    def on_order_event(self, event: OrderEvent) -> Sequence[GroupUpdate]: ...
+
+    def is_working(self, group_id: str) -> bool: ...
+
+
+class EventSink(Protocol):
+    """Receives every consequential event (trades, risk decisions, orders) for logs and reports."""
+
+    def record(self, kind: str, time: datetime, payload: Mapping[str, Any]) -> None: ...
+
+
+class MarginModel(Protocol):
+    """Buying power an order would use, from the engine's own model (LEAN's or the sim's)."""
+
+    def margin_required(self, legs: Sequence[Leg], quantity: int, snapshot: MarketSnapshot) -> float: ...

@@ -1,0 +1,236 @@
+"""The orchestrator both engines drive.
+
+Each step: let execution work its orders, let strategies manage what is open (exits are never
+gated by entry rules), then let strategies propose entries, each through the risk gate.  Engine
+events (fills, expiries, end of day, brokerage outages) come in through the ``on_*`` methods.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from core.book import Book
+from core.ports import EventSink, Executor, Platform, RiskGate, Severity, Strategy
+from core.settings import Settings
+from core.types import (
+    AccountState,
+    GroupStatus,
+    GroupUpdate,
+    Leg,
+    MarketSnapshot,
+    OrderEvent,
+    OrderIntent,
+    PositionGroup,
+    Purpose,
+    UpdateKind,
+)
+
+STATE_KEY = "trading_system/book.json"
+
+
+class _Context:
+    """The read-only view strategies and the gate get for one step."""
+
+    def __init__(self, system: TradingSystem, account: AccountState) -> None:
+        self._system = system
+        self._account = account
+
+    @property
+    def account(self) -> AccountState:
+        return self._account
+
+    @property
+    def calendar(self) -> Any:
+        return self._system.platform.calendar
+
+    def open_groups(self, strategy: str | None = None) -> Sequence[PositionGroup]:
+        return self._system.book.live(strategy)
+
+    def groups_opened_on(self, day: date, strategy: str) -> Sequence[PositionGroup]:
+        return self._system.book.opened_on(day, strategy)
+
+    def new_group_id(self, strategy: str) -> str:
+        return self._system.book.new_group_id(strategy, self._system.platform.now())
+
+    def margin_required(self, legs: Sequence[Leg], quantity: int, snapshot: MarketSnapshot) -> float:
+        return self._system.platform.margin_required(legs, quantity, snapshot)
+
+
+class TradingSystem:
+    def __init__(
+        self,
+        platform: Platform,
+        settings: Settings,
+        strategies: Sequence[Strategy],
+        gate: RiskGate,
+        executor: Executor,
+        sink: EventSink,
+    ) -> None:
+        self.platform = platform
+        self.settings = settings
+        self.strategies = {s.name: s for s in strategies}
+        self.gate = gate
+        self.executor = executor
+        self.sink = sink
+        self.book = Book()
+        self.entries_paused_reason = ""
+
+    # --- engine events ---------------------------------------------------------------------------
+    def on_start(self) -> None:
+        """Restore the book from the state store (full journal recovery arrives with persistence)."""
+        raw = self.platform.store.load(STATE_KEY)
+        if raw:
+            try:
+                self.book = Book.from_json(json.loads(raw.decode("utf-8")))
+            except (ValueError, KeyError, TypeError) as exc:
+                self.entries_paused_reason = "state_unreadable"
+                self._alert(Severity.CRITICAL, "State unreadable; entries paused", f"{STATE_KEY}: {exc}")
+                self.platform.store.save(STATE_KEY + ".corrupt", raw)
+        self._record("start", {"open_groups": len(self.book.live())})
+
+    def on_step(self) -> None:
+        snapshot = self.platform.snapshot()
+        for update in self.executor.on_step(snapshot):
+            self._apply(update)
+        context = _Context(self, self.platform.account())
+        self._manage(snapshot, context)
+        if not self.entries_paused_reason:
+            self._enter(snapshot, context)
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        self._record("order_event", {"tag": event.tag, "status": event.status.value, "message": event.message})
+        for update in self.executor.on_order_event(event):
+            self._apply(update)
+
+    def on_expiry(self, day: date, settlement_prices: dict[str, float]) -> None:
+        """Close groups whose legs have all expired, at intrinsic value of the settlement prices."""
+        for group in list(self.book.live()):
+            if group.status is GroupStatus.OPENING or any(leg.contract.expiry > day for leg in group.legs):
+                continue
+            missing = [leg.contract.underlying for leg in group.legs if leg.contract.underlying not in settlement_prices]
+            if missing:
+                self._alert(Severity.CRITICAL, "Expiry without settlement price", f"{group.group_id}: {missing}")
+                continue
+            value = sum(
+                leg.ratio * leg.contract.intrinsic(settlement_prices[leg.contract.underlying]) for leg in group.legs
+            )
+            self._close(group, exit_price=value, fees=0.0, when=self.platform.now(), reason="expired")
+
+    def on_end_of_day(self, day: date) -> None:
+        self.save_state()
+        self._record("end_of_day", {"day": day.isoformat(), "open_groups": len(self.book.live())})
+
+    def on_brokerage_disconnect(self) -> None:
+        self.entries_paused_reason = "brokerage_disconnected"
+        self._alert(Severity.WARNING, "Brokerage disconnected", "new entries paused until reconnect")
+
+    def on_brokerage_reconnect(self) -> None:
+        if self.entries_paused_reason == "brokerage_disconnected":
+            self.entries_paused_reason = ""
+        self._record("brokerage_reconnect", {})
+
+    def save_state(self) -> None:
+        self.platform.store.save(STATE_KEY, json.dumps(self.book.to_json(), sort_keys=True).encode("utf-8"))
+
+    # --- decisions -------------------------------------------------------------------------------
+    def _manage(self, snapshot: MarketSnapshot, context: _Context) -> None:
+        for group in self.book.live():
+            if group.status is not GroupStatus.OPEN or self.executor.is_working(group.group_id):
+                continue
+            strategy = self.strategies.get(group.strategy)
+            if strategy is None:
+                continue
+            intent = strategy.manage(snapshot, group, context)
+            if intent is not None:
+                self.book.put(dataclasses.replace(group, status=GroupStatus.CLOSING))
+                self._record("exit_signal", _intent_payload(intent))
+                self.executor.submit(intent, snapshot)
+
+    def _enter(self, snapshot: MarketSnapshot, context: _Context) -> None:
+        for strategy in self.strategies.values():
+            for intent in strategy.propose(snapshot, context):
+                decision = self.gate.evaluate(intent, snapshot, context)
+                payload = {**_intent_payload(intent), "code": decision.code, "message": decision.message}
+                if not decision.approved:
+                    self._record("risk_block", payload)
+                    continue
+                self._record("entry_approved", payload)
+                self.book.put(
+                    PositionGroup(
+                        group_id=intent.group_id,
+                        strategy=intent.strategy,
+                        legs=intent.legs,
+                        quantity=intent.quantity,
+                        status=GroupStatus.OPENING,
+                        max_loss_per_unit=intent.max_loss_per_unit,
+                        notes=dict(intent.notes),
+                    )
+                )
+                self.executor.submit(intent, snapshot)
+
+    def _apply(self, update: GroupUpdate) -> None:
+        group = self.book.get(update.group_id)
+        if group is None:
+            self._alert(Severity.CRITICAL, "Update for unknown group", f"{update}")
+            return
+        if update.purpose is Purpose.OPEN:
+            if update.kind is UpdateKind.FILLED:
+                opened = dataclasses.replace(
+                    group,
+                    status=GroupStatus.OPEN,
+                    quantity=update.quantity,
+                    opened_at=update.time,
+                    entry_price=update.net_price,
+                    entry_fees=update.fees,
+                )
+                self.book.put(opened)
+                self._record("group_opened", _group_payload(opened))
+            else:
+                self.book.put(dataclasses.replace(group, status=GroupStatus.ABANDONED, exit_reason=update.message))
+                self._record("entry_abandoned", {"group_id": group.group_id, "message": update.message})
+        elif update.kind is UpdateKind.FILLED:
+            self._close(group, update.net_price, update.fees, update.time, update.reason)
+        else:
+            # The exit did not fill: the group stays open and management will try again next step.
+            self.book.put(dataclasses.replace(group, status=GroupStatus.OPEN))
+            self._record("exit_unfilled", {"group_id": group.group_id, "message": update.message})
+
+    def _close(self, group: PositionGroup, exit_price: float, fees: float, when: datetime, reason: str) -> None:
+        closed = dataclasses.replace(
+            group,
+            status=GroupStatus.CLOSED,
+            closed_at=when,
+            exit_price=exit_price,
+            exit_fees=fees,
+            exit_reason=reason,
+        )
+        self.book.put(closed)
+        self._record("trade_closed", {**_group_payload(closed), "pnl": closed.realized_pnl()})
+
+    # --- output ----------------------------------------------------------------------------------
+    def _record(self, kind: str, payload: dict[str, Any]) -> None:
+        self.sink.record(kind, self.platform.now(), payload)
+
+    def _alert(self, severity: Severity, title: str, message: str) -> None:
+        self.platform.notify(severity, title, message)
+        self._record("alert", {"severity": severity.value, "title": title, "message": message})
+
+
+def _intent_payload(intent: OrderIntent) -> dict[str, Any]:
+    return {
+        "group_id": intent.group_id,
+        "strategy": intent.strategy,
+        "purpose": intent.purpose.value,
+        "reason": intent.reason,
+        "quantity": intent.quantity,
+        "reference_price": intent.reference_price,
+        "legs": [f"{leg.ratio:+d} {leg.contract.symbol}" for leg in intent.legs],
+    }
+
+
+def _group_payload(group: PositionGroup) -> dict[str, Any]:
+    return {"group": group}

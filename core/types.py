@@ -1,0 +1,339 @@
+"""Engine-neutral domain types.
+
+Every layer speaks these immutable values, so the same strategy, risk and execution code runs
+unchanged inside LEAN and inside the offline engine.  Prices are per share / per index point (not
+multiplied); quantities are contracts.  Net prices of multi-leg orders follow LEAN's combo
+convention: positive = debit paid, negative = credit received.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from typing import Protocol
+
+
+class Right(str, Enum):
+    CALL = "C"
+    PUT = "P"
+
+
+class SecurityKind(str, Enum):
+    INDEX = "index"
+    EQUITY = "equity"
+    FUTURE = "future"
+    INDEX_OPTION = "index_option"
+    EQUITY_OPTION = "equity_option"
+    FUTURE_OPTION = "future_option"
+
+
+class ExerciseStyle(str, Enum):
+    EUROPEAN = "european"
+    AMERICAN = "american"
+
+
+class Settlement(str, Enum):
+    CASH = "cash"  # SPX / SPXW / XSP: cash at expiry, no early assignment
+    SHARES = "shares"  # SPY / QQQ / IWM: 100 shares per contract
+    FUTURE = "future"  # futures options: one futures contract
+
+
+@dataclass(frozen=True, slots=True)
+class OptionContract:
+    """One listed option.
+
+    ``root`` is the trading class used to look up chains (``SPXW``, ``SPX``, ``SPY``, ``ES``).
+    ``underlying`` is the key of the instrument the option settles into, as found in
+    ``MarketSnapshot.underlyings`` (``SPX``, ``SPY``, or a futures contract such as ``ESH26``).
+    """
+
+    root: str
+    underlying: str
+    right: Right
+    strike: float
+    expiry: date
+    multiplier: float
+    kind: SecurityKind
+    style: ExerciseStyle
+    settlement: Settlement
+
+    @property
+    def symbol(self) -> str:
+        """OCC-style identifier, stable across engines (used in tags, journals and logs)."""
+        return f"{self.root:<6}{self.expiry:%y%m%d}{self.right.value}{round(self.strike * 1000):08d}"
+
+    @property
+    def is_call(self) -> bool:
+        return self.right is Right.CALL
+
+    def intrinsic(self, underlying_price: float) -> float:
+        if self.is_call:
+            return max(0.0, underlying_price - self.strike)
+        return max(0.0, self.strike - underlying_price)
+
+
+@dataclass(frozen=True, slots=True)
+class OptionQuote:
+    """A top-of-book quote with model values.  Greeks are per share: delta per 1 point,
+    gamma per 1 point, theta per calendar day, vega per 1 volatility point (0.01)."""
+
+    contract: OptionContract
+    time: datetime
+    bid: float
+    ask: float
+    bid_size: int
+    ask_size: int
+    volume: int
+    open_interest: int
+    underlying_price: float
+    iv: float
+    delta: float
+    gamma: float
+    theta: float
+    vega: float
+
+    @property
+    def mid(self) -> float:
+        return 0.5 * (self.bid + self.ask)
+
+    @property
+    def spread(self) -> float:
+        return self.ask - self.bid
+
+
+@dataclass(frozen=True, slots=True)
+class UnderlyingQuote:
+    symbol: str
+    kind: SecurityKind
+    time: datetime
+    price: float
+    bid: float
+    ask: float
+    multiplier: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class OptionChain:
+    """All quoted strikes of one root and expiry at one moment, sorted by strike then right."""
+
+    root: str
+    expiry: date
+    underlying: str
+    underlying_price: float
+    quotes: tuple[OptionQuote, ...]
+
+    def side(self, right: Right) -> tuple[OptionQuote, ...]:
+        return tuple(q for q in self.quotes if q.contract.right is right)
+
+    def nearest_delta(self, right: Right, target: float) -> OptionQuote | None:
+        """The quote whose |delta| is closest to ``target`` (ties: the further OTM strike)."""
+        best: OptionQuote | None = None
+        best_key: tuple[float, float] | None = None
+        for q in self.side(right):
+            if not math.isfinite(q.delta):
+                continue
+            otm_rank = q.contract.strike if right is Right.PUT else -q.contract.strike
+            key = (abs(abs(q.delta) - target), otm_rank)
+            if best_key is None or key < best_key:
+                best, best_key = q, key
+        return best
+
+    def at_strike(self, right: Right, strike: float) -> OptionQuote | None:
+        for q in self.side(right):
+            if abs(q.contract.strike - strike) < 1e-9:
+                return q
+        return None
+
+
+class ChainSource(Protocol):
+    """Where a snapshot gets option chains; engines may build them lazily on first access."""
+
+    def expiries(self, root: str) -> tuple[date, ...]: ...
+
+    def chain(self, root: str, expiry: date) -> OptionChain | None: ...
+
+    def quote(self, contract: OptionContract) -> OptionQuote | None: ...
+
+
+@dataclass(frozen=True)
+class MarketSnapshot:
+    """What the system may know at ``time``: underlying prices, VIX, day opens and chains."""
+
+    time: datetime
+    underlyings: Mapping[str, UnderlyingQuote]
+    vix: float | None
+    day_open: Mapping[str, float]
+    chains: ChainSource
+
+    def price(self, symbol: str) -> float | None:
+        q = self.underlyings.get(symbol)
+        return None if q is None else q.price
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One leg of a position group: ``ratio`` contracts per unit, signed (+ long, - short)."""
+
+    contract: OptionContract
+    ratio: int
+
+
+class Purpose(str, Enum):
+    OPEN = "open"
+    CLOSE = "close"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """A strategy's wish to open or close ``quantity`` units of a multi-leg structure.
+
+    ``reference_price`` is the net mid per unit when proposed (debit +, credit -);
+    ``max_loss_per_unit`` is in dollars (defined-risk width, or the stop for undefined risk).
+    """
+
+    group_id: str
+    strategy: str
+    purpose: Purpose
+    legs: tuple[Leg, ...]
+    quantity: int
+    reference_price: float
+    natural_price: float
+    max_loss_per_unit: float
+    reason: str
+    created: datetime
+    notes: Mapping[str, float] = field(default_factory=dict)  # entry context for audits (deltas, VIX, ...)
+
+
+class OrderStatus(str, Enum):
+    SUBMITTED = "submitted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class ComboOrder:
+    """A combo limit order as sent to an engine.  ``tag`` is deterministic and unique."""
+
+    tag: str
+    legs: tuple[Leg, ...]
+    quantity: int
+    limit_price: float
+    submitted: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LegFill:
+    contract: OptionContract
+    quantity: int  # signed: + bought, - sold
+    price: float
+    fee: float
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    tag: str
+    status: OrderStatus
+    time: datetime
+    fills: tuple[LegFill, ...] = ()
+    message: str = ""
+
+
+class GroupStatus(str, Enum):
+    OPENING = "opening"
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+    ABANDONED = "abandoned"
+
+
+@dataclass(frozen=True, slots=True)
+class PositionGroup:
+    """A multi-leg position opened by one intent and managed as one unit."""
+
+    group_id: str
+    strategy: str
+    legs: tuple[Leg, ...]
+    quantity: int
+    status: GroupStatus
+    opened_at: datetime | None = None
+    entry_price: float = 0.0  # net per unit actually filled (credit < 0)
+    entry_fees: float = 0.0
+    closed_at: datetime | None = None
+    exit_price: float = 0.0
+    exit_fees: float = 0.0
+    exit_reason: str = ""
+    max_loss_per_unit: float = 0.0
+    notes: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def multiplier(self) -> float:
+        return self.legs[0].contract.multiplier if self.legs else 1.0
+
+    @property
+    def credit(self) -> float:
+        """Credit received per unit in price points (positive for credit structures)."""
+        return -self.entry_price
+
+    def realized_pnl(self) -> float:
+        """Dollar P&L after fees once closed: (exit - entry) net prices are what we paid back."""
+        gross = (-(self.entry_price) - self.exit_price) * self.quantity * self.multiplier
+        return gross - self.entry_fees - self.exit_fees
+
+
+class UpdateKind(str, Enum):
+    FILLED = "filled"  # the intent's order filled completely
+    ABANDONED = "abandoned"  # the order ended without a fill (cancelled after its ladder, rejected)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupUpdate:
+    """What execution tells the orchestrator about one intent's order."""
+
+    group_id: str
+    purpose: Purpose
+    kind: UpdateKind
+    time: datetime
+    quantity: int = 0
+    net_price: float = 0.0  # per unit, debit + / credit -
+    fees: float = 0.0
+    reason: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    symbol: str
+    quantity: float
+    average_price: float
+    contract: OptionContract | None = None  # None for stock / futures / index
+
+
+@dataclass(frozen=True)
+class AccountState:
+    time: datetime
+    net_liquidation: float
+    cash: float
+    buying_power_used: float
+    holdings: Mapping[str, Holding] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Outcome of a rule: ``approved`` or not, always with a reason code and message."""
+
+    approved: bool
+    code: str
+    message: str
+
+    @staticmethod
+    def ok(code: str = "ok", message: str = "approved") -> Decision:
+        return Decision(True, code, message)
+
+    @staticmethod
+    def block(code: str, message: str) -> Decision:
+        return Decision(False, code, message)

@@ -1,0 +1,29 @@
+"""Combo limit prices: start at mid, step toward the natural price, always on the tick grid."""
+
+from __future__ import annotations
+
+import math
+
+from core.types import OptionContract, SecurityKind
+
+_TICKS = {"SPX": 0.05, "SPXW": 0.05, "XSP": 0.01, "ES": 0.25, "CL": 0.01, "GC": 0.10}
+
+
+def combo_tick(contract: OptionContract) -> float:
+    """Smallest net-price increment for a combo on this root."""
+    if contract.root in _TICKS:
+        return _TICKS[contract.root]
+    return 0.05 if contract.kind is SecurityKind.INDEX_OPTION else 0.01
+
+
+def ladder_price(mid: float, natural: float, step: int, max_steps: int, max_concession: float, tick: float) -> float:
+    """Limit for ``step`` (0 = mid): a share ``step/max_steps`` of the allowed concession toward natural.
+
+    Rounded to the tick away from natural, so we never pay more than the ladder allows.
+    """
+    share = 0.0 if max_steps <= 0 else min(1.0, step / max_steps) * max_concession
+    price = mid + share * (natural - mid)
+    ticks = price / tick
+    # natural > mid: we are paying (buying) -> round down; natural < mid: selling -> round up.
+    rounded = math.floor(ticks + 1e-9) if natural >= mid else math.ceil(ticks - 1e-9)
+    return round(rounded * tick, 10)

@@ -1,0 +1,137 @@
+"""``python -m sim backtest``: run the trading system offline and write a readable report.
+
+Synthetic market by default (deterministic by seed), or LEAN-format data with ``--data PATH``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from core.settings import Settings, SettingsError
+from core.types import MarketSnapshot
+from sim.engine import MarketSource, run_backtest
+from sim.recorder import RunRecorder
+from sim.report import summary_text, write_reports
+from sim.store import FileStore
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        filename=out / "run.log", filemode="w", level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    from sim.calendar import ExchangeCalendar
+
+    start, end = date.fromisoformat(settings.start_date), date.fromisoformat(settings.end_date)
+    calendar = ExchangeCalendar(start - timedelta(days=7), end + timedelta(days=800))
+    try:
+        market = _market(args, settings, calendar)
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot load market data: {exc}", file=sys.stderr)
+        return 2
+    state_dir = out / "state"
+    shutil.rmtree(state_dir, ignore_errors=True)  # a backtest always starts from a clean book
+    recorder = RunRecorder(out / "events.jsonl")
+    began = time.perf_counter()
+    result = run_backtest(settings, market, calendar, FileStore(state_dir), recorder, progress=_progress(args))
+    wall = time.perf_counter() - began
+    paths = write_reports(out, result, wall)
+    print(summary_text(result, wall))
+    print("\nreports: " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sim", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    bt = sub.add_parser("backtest", help="run a backtest and write reports")
+    bt.add_argument("--config", default="config.json", help="LEAN config.json whose parameters to use")
+    bt.add_argument("--start", help="first day YYYY-MM-DD (default: config start_date)")
+    bt.add_argument("--end", help="last day YYYY-MM-DD (default: config end_date)")
+    bt.add_argument("--seed", type=int, default=7, help="synthetic market seed")
+    bt.add_argument("--data", default="synthetic", help="'synthetic' or a LEAN data folder")
+    bt.add_argument("--vix", type=float, default=None, help="constant VIX for LEAN data runs (no VIX data there)")
+    bt.add_argument("--step-minutes", type=int, default=5)
+    bt.add_argument("--out", default="reports", help="output folder")
+    bt.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path = Path(args.config)
+    settings = Settings.from_config_file(path) if path.exists() else Settings()
+    overrides = {}
+    if args.start:
+        overrides["start_date"] = args.start
+    if args.end:
+        overrides["end_date"] = args.end
+    if overrides:
+        try:
+            return settings.with_overrides(**overrides)
+        except SettingsError as exc:
+            raise SettingsError([f"command line: {p}" for p in exc.problems]) from None
+    return settings
+
+
+def _market(args: argparse.Namespace, settings: Settings, calendar) -> MarketSource:  # type: ignore[no-untyped-def]
+    start, end = date.fromisoformat(settings.start_date), date.fromisoformat(settings.end_date)
+    if args.data == "synthetic":
+        from sim.synthetic import SyntheticConfig, SyntheticMarket
+
+        config = SyntheticConfig(seed=args.seed, start=start, end=end, step_minutes=args.step_minutes)
+        return SyntheticMarket(config, calendar)
+    from sim.lean_data import LeanDataMarket
+
+    return _CalendarSteps(LeanDataMarket(Path(args.data), vix=args.vix), calendar, args.step_minutes)
+
+
+class _CalendarSteps:
+    """Gives a data source without its own clock the engine's step times from the calendar."""
+
+    def __init__(self, source, calendar, step_minutes: int) -> None:  # type: ignore[no-untyped-def]
+        self.source, self.calendar, self.step = source, calendar, timedelta(minutes=step_minutes)
+
+    def trading_days(self) -> list[date]:
+        return [d for d in self.source.trading_days() if self.calendar.is_trading_day(d)]
+
+    def step_times(self, day: date) -> list[datetime]:
+        t, close = self.calendar.session_open(day), self.calendar.session_close(day)
+        times = []
+        while t is not None and close is not None and t + self.step <= close:
+            t = t + self.step
+            times.append(t)
+        return times
+
+    def snapshot_at(self, t: datetime) -> MarketSnapshot:
+        return self.source.snapshot_at(t)
+
+
+def _progress(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    if args.quiet or not sys.stderr.isatty():
+        return lambda days: _plain_progress(days)
+    from tqdm import tqdm
+
+    return lambda days: tqdm(days, desc="backtest", unit="day", file=sys.stderr)
+
+
+def _plain_progress(days):  # type: ignore[no-untyped-def]
+    """Non-interactive progress: one line per month, so CI logs and pipes still show movement."""
+    month = None
+    for day in days:
+        if day.month != month:
+            month = day.month
+            print(f"backtest: {day:%Y-%m}", file=sys.stderr, flush=True)
+        yield day

@@ -1,0 +1,58 @@
+"""File-backed state store for the offline engine.
+
+Writes are atomic (temp file, fsync, rename, fsync of the folder), so a crash at any instant
+leaves either the old or the new value, never a torn file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+
+
+class FileStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        if not _SAFE_KEY.match(key) or ".." in key.split("/") or key.startswith("/"):
+            raise ValueError(f"state key {key!r} must be a relative path of letters, digits, _ . - /")
+        return self.root / key
+
+    def save(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def load(self, key: str) -> bytes | None:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+
+class MemoryStore:
+    """In-memory store for tests and throwaway runs."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+
+    def save(self, key: str, data: bytes) -> None:
+        self.data[key] = bytes(data)
+
+    def load(self, key: str) -> bytes | None:
+        return self.data.get(key)

@@ -1,0 +1,155 @@
+"""Friday 0DTE iron condor (STRATEGY_RULES.md §1).
+
+Fridays that are full trading days, between 10:30 and 13:00, when VIX > 22 and SPX has moved no
+more than 0.5% since the open: sell the ~16Δ put and call, buy the ~5Δ wings (or fixed-width
+wings), one entry a day.  Exit at 50% of the credit, stop at a loss of 200% of the credit, and
+close everything by 15:30 (30 minutes before an early close).  In the EXTREME regime only the put
+side is sold, as the rulebook allows put-side premium selling only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from core.costs import expected_entry_credit, fees_per_unit, net_mid, net_natural
+from core.ports import StrategyContext
+from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
+from core.settings import Settings
+from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderIntent, PositionGroup, Purpose, Right
+from strategies.common import close_intent, exit_deadline, group_mark, in_window
+
+NAME = "zero_dte"
+
+
+class ZeroDteIronCondor:
+    name = NAME
+
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+
+    # --- entries ---------------------------------------------------------------------------------
+    def propose(self, snapshot: MarketSnapshot, context: StrategyContext) -> Sequence[OrderIntent]:
+        s, now = self.s, snapshot.time
+        today = now.date()
+        if now.weekday() != s.zero_dte_weekday or not in_window(now, s.zero_dte_first_entry, s.zero_dte_last_entry):
+            return []
+        calendar = context.calendar
+        if not calendar.is_trading_day(today) or calendar.is_early_close(today):
+            return []
+        nlv = context.account.net_liquidation
+        if account_phase(nlv, s) < 1 or context.groups_opened_on(today, NAME):
+            return []
+        vix, spot, day_open = snapshot.vix, snapshot.price(s.zero_dte_underlying), snapshot.day_open.get(
+            s.zero_dte_underlying
+        )
+        if vix is None or not vix > s.zero_dte_min_vix or not spot or not day_open:
+            return []
+        move = spot / day_open - 1.0
+        if abs(move) > s.zero_dte_max_move:
+            return []
+        chain = snapshot.chains.chain(s.zero_dte_root, today)
+        if chain is None:
+            return []
+        put_side_only = vix_regime(vix, s) is Regime.EXTREME
+        picked = self._pick_legs(chain, put_side_only)
+        if picked is None:
+            return []
+        legs, quotes = picked
+        credit_after_costs = expected_entry_credit(legs, quotes, s.exec_expected_slippage)
+        if credit_after_costs < s.zero_dte_min_credit:
+            return []
+        max_loss = _max_loss_per_unit(legs, -net_mid(legs, quotes))
+        quantity = self._size(snapshot, context, legs, max_loss)
+        if quantity < 1:
+            return []
+        notes = {
+            "vix": vix,
+            "underlying": spot,
+            "move_since_open": move,
+            "credit_after_costs": credit_after_costs,
+            "dte": 0.0,
+            **{f"delta_{i}": q.delta for i, q in enumerate(quotes)},
+        }
+        return [
+            OrderIntent(
+                group_id=context.new_group_id(NAME),
+                strategy=NAME,
+                purpose=Purpose.OPEN,
+                legs=legs,
+                quantity=quantity,
+                reference_price=net_mid(legs, quotes),
+                natural_price=net_natural(legs, quotes),
+                max_loss_per_unit=max_loss,
+                reason="entry",
+                created=now,
+                notes=notes,
+            )
+        ]
+
+    def _pick_legs(self, chain: OptionChain, put_side_only: bool) -> tuple[tuple[Leg, ...], list[OptionQuote]] | None:
+        s = self.s
+        sides = (Right.PUT,) if put_side_only else (Right.PUT, Right.CALL)
+        legs: list[Leg] = []
+        quotes: list[OptionQuote] = []
+        for right in sides:
+            short = chain.nearest_delta(right, s.zero_dte_short_delta)
+            if short is None:
+                return None
+            wing = self._wing(chain, right, short)
+            if wing is None:
+                return None
+            legs += [Leg(short.contract, -1), Leg(wing.contract, +1)]
+            quotes += [short, wing]
+        return tuple(legs), quotes
+
+    def _wing(self, chain: OptionChain, right: Right, short: OptionQuote) -> OptionQuote | None:
+        """The long wing: strictly further out than the short strike."""
+        sign = -1.0 if right is Right.PUT else 1.0
+        if self.s.zero_dte_wing_width > 0:
+            return chain.at_strike(right, short.contract.strike + sign * self.s.zero_dte_wing_width)
+        further = [q for q in chain.side(right) if sign * (q.contract.strike - short.contract.strike) > 0]
+        if not further:
+            return None
+        return min(further, key=lambda q: (abs(abs(q.delta) - self.s.zero_dte_long_delta), sign * q.contract.strike))
+
+    def _size(self, snapshot: MarketSnapshot, context: StrategyContext, legs: tuple[Leg, ...], max_loss: float) -> int:
+        s = self.s
+        nlv = context.account.net_liquidation
+        if account_phase(nlv, s) == 1:
+            cap = 1  # phase 1: one lot (or XSP-sized)
+        else:
+            cap = s.zero_dte_max_condors
+        margin = context.margin_required(legs, 1, snapshot)
+        budget = s.zero_dte_max_bp_share * max_bp_fraction(nlv, snapshot.vix, s) * nlv
+        by_bp = math.floor(budget / margin) if margin > 0 else cap
+        by_risk = math.floor(s.risk_max_position_risk * nlv / max_loss) if max_loss > 0 else cap
+        return max(0, min(cap, by_bp, by_risk))
+
+    # --- management ------------------------------------------------------------------------------
+    def manage(self, snapshot: MarketSnapshot, group: PositionGroup, context: StrategyContext) -> OrderIntent | None:
+        s, now = self.s, snapshot.time
+        if now >= exit_deadline(context.calendar, now, s.zero_dte_close_time):
+            return close_intent(group, snapshot, "time_exit")
+        mark = group_mark(group, snapshot)
+        if mark is None:
+            return None
+        credit = group.credit
+        # Profit is measured net of round-trip fees (opening fees already paid, closing fees ahead).
+        fees_points = (group.entry_fees / group.quantity + fees_per_unit(group.legs, opening=False)) / group.multiplier
+        profit = credit + mark - fees_points  # mark is negative for a credit structure still open
+        if profit >= s.zero_dte_profit_target * credit:
+            return close_intent(group, snapshot, "profit_target")
+        if -profit >= s.zero_dte_stop_loss * credit:
+            return close_intent(group, snapshot, "stop_loss")
+        return None
+
+
+def _max_loss_per_unit(legs: Sequence[Leg], credit: float) -> float:
+    """Widest wing minus the credit, in dollars per unit (only one side can finish in the money)."""
+    widths = []
+    for right in (Right.PUT, Right.CALL):
+        strikes = [leg.contract.strike for leg in legs if leg.contract.right is right]
+        if len(strikes) == 2:
+            widths.append(abs(strikes[0] - strikes[1]))
+    return max(0.0, (max(widths) - credit) * legs[0].contract.multiplier)

@@ -1,0 +1,133 @@
+"""Friday 0DTE iron condor rules on chosen dates and times (STRATEGY_RULES.md §1)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+import pytest
+
+from core.settings import Settings
+from core.types import GroupStatus, PositionGroup, Purpose, Right
+from strategies.zero_dte import ZeroDteIronCondor
+from tests.factories import FakeContext, WeekdayCalendar, account, friday, snapshot, zero_dte_chain
+
+S = Settings()
+
+
+def propose(now: datetime, vix: float = 24.0, spot: float = 5000.0, day_open: float = 5000.0, ctx=None):
+    ctx = ctx or FakeContext(account(now=now))
+    snap = snapshot(now, [zero_dte_chain(now, spot)], vix=vix, spot=spot, day_open=day_open)
+    return ZeroDteIronCondor(S).propose(snap, ctx)
+
+
+def test_friday_entry_sells_16_delta_and_buys_5_delta_wings():
+    (intent,) = propose(friday(10, 30))
+    strikes = {(leg.contract.right, leg.ratio): leg.contract.strike for leg in intent.legs}
+    assert strikes == {(Right.PUT, -1): 4920, (Right.PUT, 1): 4895, (Right.CALL, -1): 5080, (Right.CALL, 1): 5105}
+    assert intent.purpose is Purpose.OPEN and intent.reference_price < 0  # a credit
+    # width 25 - credit ~1.25 points -> ~$2,375 max loss; 5% of $100k NLV allows 2 units.
+    assert intent.max_loss_per_unit == pytest.approx(2500 + intent.reference_price * 100)
+    assert intent.quantity == 2
+    assert intent.notes["vix"] == 24.0
+
+
+@pytest.mark.parametrize(
+    ("now", "why"),
+    [
+        (datetime(2025, 3, 6, 10, 30), "Thursday"),
+        (friday(10, 25), "before 10:30"),
+        (friday(13, 5), "after the 13:00 last entry"),
+    ],
+)
+def test_no_entry_outside_the_friday_window(now, why):
+    assert propose(now) == [], why
+
+
+def test_entry_at_window_edges():
+    assert propose(friday(10, 30)) and propose(friday(13, 0))
+
+
+def test_vix_must_be_strictly_above_22():
+    assert propose(friday(), vix=22.0) == []
+    assert propose(friday(), vix=22.01)
+
+
+def test_move_since_open_over_half_percent_skips():
+    assert propose(friday(), spot=5000, day_open=5000 / 1.0051) == []
+    assert propose(friday(), spot=5000, day_open=5000 / 1.0049)
+
+
+def test_no_entry_on_holiday_or_half_day_friday():
+    now = friday()
+    holiday = FakeContext(account(now=now), calendar=WeekdayCalendar(holidays=[now.date()]))
+    half_day = FakeContext(account(now=now), calendar=WeekdayCalendar(early_closes=[now.date()]))
+    assert propose(now, ctx=holiday) == []
+    assert propose(now, ctx=half_day) == []
+
+
+def test_phase_zero_account_does_not_trade_and_phase_one_trades_one_lot():
+    assert propose(friday(), ctx=FakeContext(account(nlv=37_999))) == []
+    # Phase 1 at $38k: 5% max risk ($1,900) cannot carry one 25-wide SPX condor (~$2,375).
+    assert propose(friday(), ctx=FakeContext(account(nlv=38_000))) == []
+    # Phase 1 at $50k: risk allows 1 (2,500 / 2,375) and phase 1 caps at one lot anyway.
+    (intent,) = propose(friday(), ctx=FakeContext(account(nlv=50_000)))
+    assert intent.quantity == 1
+
+
+def test_one_entry_per_day():
+    now = friday()
+    ctx = FakeContext(account(now=now))
+    (intent,) = propose(now, ctx=ctx)
+    ctx.groups.append(PositionGroup(f"zero_dte-{now:%Y%m%d}-001", "zero_dte", intent.legs, 1, GroupStatus.OPEN))
+    assert propose(now, ctx=ctx) == []
+
+
+def test_extreme_regime_sells_the_put_side_only():
+    (intent,) = propose(friday(), vix=31.0)
+    assert {leg.contract.right for leg in intent.legs} == {Right.PUT}
+    assert len(intent.legs) == 2
+
+
+def _open_group(now: datetime) -> PositionGroup:
+    (intent,) = propose(now)
+    return PositionGroup(
+        intent.group_id, "zero_dte", intent.legs, intent.quantity, GroupStatus.OPEN,
+        opened_at=now, entry_price=intent.reference_price, entry_fees=4.0 * intent.quantity,
+    )  # fmt: skip
+
+
+def manage(group: PositionGroup, now: datetime, scale: float, ctx=None):
+    snap = snapshot(now, [zero_dte_chain(now, scale=scale)])
+    return ZeroDteIronCondor(S).manage(snap, group, ctx or FakeContext(account(now=now)))
+
+
+def test_profit_target_at_half_the_credit_net_of_fees():
+    group = _open_group(friday())
+    # At 0.5x prices the mark is about half the credit, but the $4 opening fee (0.04 points per
+    # unit) keeps the profit just under 50%: no exit yet.  At 0.45x it is comfortably past.
+    assert manage(group, friday(11, 0), scale=0.5) is None
+    intent = manage(group, friday(11, 0), scale=0.45)
+    assert intent.reason == "profit_target" and intent.purpose is Purpose.CLOSE
+    assert [leg.ratio for leg in intent.legs] == [-leg.ratio for leg in group.legs]
+
+
+def test_stop_when_loss_reaches_twice_the_credit():
+    group = _open_group(friday())
+    assert manage(group, friday(11, 0), scale=2.9) is None
+    assert manage(group, friday(11, 0), scale=3.1).reason == "stop_loss"
+
+
+def test_everything_closed_by_1530_or_30_minutes_before_an_early_close():
+    group = _open_group(friday())
+    assert manage(group, friday(15, 25), scale=1.0) is None
+    assert manage(group, friday(15, 30), scale=1.0).reason == "time_exit"
+    half = FakeContext(account(), calendar=WeekdayCalendar(early_closes=[friday().date()]))
+    assert manage(group, friday(12, 30), scale=1.0, ctx=half).reason == "time_exit"
+
+
+def test_settings_change_the_rules():
+    s = dataclasses.replace(S, zero_dte_min_vix=30.0)
+    now = friday()
+    snap = snapshot(now, [zero_dte_chain(now)], vix=25.0)
+    assert ZeroDteIronCondor(s).propose(snap, FakeContext(account(now=now))) == []
