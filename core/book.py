@@ -34,7 +34,9 @@ class Book:
 
     def live(self, strategy: str | None = None) -> Sequence[PositionGroup]:
         return [
-            g for g in self._groups.values() if g.status in _LIVE and (strategy is None or g.strategy == strategy)
+            g
+            for g in self._groups.values()
+            if g.status in _LIVE and (strategy is None or g.strategy == strategy)
         ]
 
     def closed(self) -> Sequence[PositionGroup]:
@@ -44,7 +46,9 @@ class Book:
         """Groups of ``strategy`` whose id was issued on ``day`` (ids carry their date)."""
         stamp = f"{strategy}-{day:%Y%m%d}-"
         return [
-            g for g in self._groups.values() if g.group_id.startswith(stamp) and g.status is not GroupStatus.ABANDONED
+            g
+            for g in self._groups.values()
+            if g.group_id.startswith(stamp) and g.status is not GroupStatus.ABANDONED
         ]
 
     def new_group_id(self, strategy: str, now: datetime) -> str:

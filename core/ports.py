@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Protocol
 
 from core.types import (
@@ -21,7 +21,7 @@ from core.types import (
 )
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     INFO = "info"
     WARNING = "warning"
     CRITICAL = "critical"
@@ -115,7 +115,9 @@ class StrategyContext(Protocol):
 
 
 class RiskGate(Protocol):
-    def evaluate(self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext) -> Decision: ...
+    def evaluate(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext
+    ) -> Decision: ...
 
 
 class Executor(Protocol):

@@ -37,14 +37,18 @@ def _tuple(default: tuple[Any, ...], lo: float | None = None, hi: float | None =
 @dataclass(frozen=True)
 class Settings:
     # --- account phases and VIX regime -----------------------------------------------------------
-    phase_nlv_thresholds: tuple[float, ...] = _tuple((38000.0, 51000.0, 76000.0, 95000.0), 0, None,
-                                                     "NLV where phases 1..4 start (USD)")
-    phase_max_bp: tuple[float, ...] = _tuple((0.0, 0.50, 0.65, 0.75, 1.0), 0, 1,
-                                             "max BP used by phase 0..4 (phase 4 uses the regime cap)")
-    regime_vix_bounds: tuple[float, ...] = _tuple((12.0, 16.0, 20.0, 25.0, 30.0), 0, 200,
-                                                  "VIX boundaries of the six regimes")
-    regime_max_bp: tuple[float, ...] = _tuple((0.45, 0.60, 0.80, 0.80, 0.80, 0.80), 0, 1,
-                                              "max BP used per regime, EXTREMELY_LOW..EXTREME")
+    phase_nlv_thresholds: tuple[float, ...] = _tuple(
+        (38000.0, 51000.0, 76000.0, 95000.0), 0, None, "NLV where phases 1..4 start (USD)"
+    )
+    phase_max_bp: tuple[float, ...] = _tuple(
+        (0.0, 0.50, 0.65, 0.75, 1.0), 0, 1, "max BP used by phase 0..4 (phase 4 uses the regime cap)"
+    )
+    regime_vix_bounds: tuple[float, ...] = _tuple(
+        (12.0, 16.0, 20.0, 25.0, 30.0), 0, 200, "VIX boundaries of the six regimes"
+    )
+    regime_max_bp: tuple[float, ...] = _tuple(
+        (0.45, 0.60, 0.80, 0.80, 0.80, 0.80), 0, 1, "max BP used per regime, EXTREMELY_LOW..EXTREME"
+    )
     # --- Friday 0DTE iron condor -----------------------------------------------------------------
     zero_dte_enabled: bool = _p(True)
     zero_dte_root: str = _p("SPXW", doc="option root traded")
@@ -74,7 +78,9 @@ class Settings:
     lt112_naked_delta: float = _p(0.05, 0.005, 0.5)
     lt112_naked_profit_target: float = _p(0.90, 0.01, 1)
     lt112_spread_exit_dte: int = _p(21, 0, 1000)
-    lt112_spread_profit_multiple: float = _p(1.50, 1, 100, "close the debit spread when worth this x its cost")
+    lt112_spread_profit_multiple: float = _p(
+        1.50, 1, 100, "close the debit spread when worth this x its cost"
+    )
     lt112_stop_credit_multiple: float = _p(2.00, 0.1, 50)
     lt112_stop_nlv_fraction: float = _p(0.02, 0.001, 1)
     lt112_max_units_by_phase: tuple[int, ...] = _tuple((0, 1, 2, 3, 4), 0, 100)
@@ -162,7 +168,9 @@ class Settings:
             f = known.get(name)
             if f is None:
                 hint = difflib.get_close_matches(name, known, n=1)
-                problems.append(f"{source}.{name}: unknown parameter" + (f" (did you mean {hint[0]}?)" if hint else ""))
+                problems.append(
+                    f"{source}.{name}: unknown parameter" + (f" (did you mean {hint[0]}?)" if hint else "")
+                )
                 continue
             try:
                 values[name] = _parse(f, raw)

@@ -102,7 +102,9 @@ class TradingSystem:
             self._enter(snapshot, context)
 
     def on_order_event(self, event: OrderEvent) -> None:
-        self._record("order_event", {"tag": event.tag, "status": event.status.value, "message": event.message})
+        self._record(
+            "order_event", {"tag": event.tag, "status": event.status.value, "message": event.message}
+        )
         for update in self.executor.on_order_event(event):
             self._apply(update)
 
@@ -111,12 +113,19 @@ class TradingSystem:
         for group in list(self.book.live()):
             if group.status is GroupStatus.OPENING or any(leg.contract.expiry > day for leg in group.legs):
                 continue
-            missing = [leg.contract.underlying for leg in group.legs if leg.contract.underlying not in settlement_prices]
+            missing = [
+                leg.contract.underlying
+                for leg in group.legs
+                if leg.contract.underlying not in settlement_prices
+            ]
             if missing:
-                self._alert(Severity.CRITICAL, "Expiry without settlement price", f"{group.group_id}: {missing}")
+                self._alert(
+                    Severity.CRITICAL, "Expiry without settlement price", f"{group.group_id}: {missing}"
+                )
                 continue
             value = sum(
-                leg.ratio * leg.contract.intrinsic(settlement_prices[leg.contract.underlying]) for leg in group.legs
+                leg.ratio * leg.contract.intrinsic(settlement_prices[leg.contract.underlying])
+                for leg in group.legs
             )
             self._close(group, exit_price=value, fees=0.0, when=self.platform.now(), reason="expired")
 
@@ -190,7 +199,9 @@ class TradingSystem:
                 self.book.put(opened)
                 self._record("group_opened", _group_payload(opened))
             else:
-                self.book.put(dataclasses.replace(group, status=GroupStatus.ABANDONED, exit_reason=update.message))
+                self.book.put(
+                    dataclasses.replace(group, status=GroupStatus.ABANDONED, exit_reason=update.message)
+                )
                 self._record("entry_abandoned", {"group_id": group.group_id, "message": update.message})
         elif update.kind is UpdateKind.FILLED:
             self._close(group, update.net_price, update.fees, update.time, update.reason)
@@ -199,7 +210,9 @@ class TradingSystem:
             self.book.put(dataclasses.replace(group, status=GroupStatus.OPEN))
             self._record("exit_unfilled", {"group_id": group.group_id, "message": update.message})
 
-    def _close(self, group: PositionGroup, exit_price: float, fees: float, when: datetime, reason: str) -> None:
+    def _close(
+        self, group: PositionGroup, exit_price: float, fees: float, when: datetime, reason: str
+    ) -> None:
         closed = dataclasses.replace(
             group,
             status=GroupStatus.CLOSED,

@@ -12,16 +12,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 
-class Right(str, Enum):
+class Right(StrEnum):
     CALL = "C"
     PUT = "P"
 
 
-class SecurityKind(str, Enum):
+class SecurityKind(StrEnum):
     INDEX = "index"
     EQUITY = "equity"
     FUTURE = "future"
@@ -30,12 +30,12 @@ class SecurityKind(str, Enum):
     FUTURE_OPTION = "future_option"
 
 
-class ExerciseStyle(str, Enum):
+class ExerciseStyle(StrEnum):
     EUROPEAN = "european"
     AMERICAN = "american"
 
 
-class Settlement(str, Enum):
+class Settlement(StrEnum):
     CASH = "cash"  # SPX / SPXW / XSP: cash at expiry, no early assignment
     SHARES = "shares"  # SPY / QQQ / IWM: 100 shares per contract
     FUTURE = "future"  # futures options: one futures contract
@@ -181,7 +181,7 @@ class Leg:
     ratio: int
 
 
-class Purpose(str, Enum):
+class Purpose(StrEnum):
     OPEN = "open"
     CLOSE = "close"
 
@@ -207,7 +207,7 @@ class OrderIntent:
     notes: Mapping[str, float] = field(default_factory=dict)  # entry context for audits (deltas, VIX, ...)
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     SUBMITTED = "submitted"
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
@@ -243,7 +243,7 @@ class OrderEvent:
     message: str = ""
 
 
-class GroupStatus(str, Enum):
+class GroupStatus(StrEnum):
     OPENING = "opening"
     OPEN = "open"
     CLOSING = "closing"
@@ -285,7 +285,7 @@ class PositionGroup:
         return gross - self.entry_fees - self.exit_fees
 
 
-class UpdateKind(str, Enum):
+class UpdateKind(StrEnum):
     FILLED = "filled"  # the intent's order filled completely
     ABANDONED = "abandoned"  # the order ended without a fill (cancelled after its ladder, rejected)
 

@@ -84,7 +84,9 @@ class OrderManager:
     def _send(self, intent: OrderIntent, attempt: int, mid: float, natural: float, now: datetime) -> None:
         is_exit = intent.purpose is Purpose.CLOSE
         concession = 1.0 if is_exit else self.s.exec_max_concession  # exits may pay the full spread
-        limit = ladder_price(mid, natural, attempt, self.s.exec_max_steps, concession, combo_tick(intent.legs[0].contract))
+        limit = ladder_price(
+            mid, natural, attempt, self.s.exec_max_steps, concession, combo_tick(intent.legs[0].contract)
+        )
         tag = order_tag(intent.group_id, intent.purpose, attempt)
         working = _Working(intent, attempt, tag, now)
         self._by_group[intent.group_id] = working
@@ -117,7 +119,9 @@ class OrderManager:
 
     def _abandoned(self, working: _Working, now: datetime, message: str) -> GroupUpdate:
         intent = working.intent
-        return GroupUpdate(intent.group_id, intent.purpose, UpdateKind.ABANDONED, now, reason=intent.reason, message=message)
+        return GroupUpdate(
+            intent.group_id, intent.purpose, UpdateKind.ABANDONED, now, reason=intent.reason, message=message
+        )
 
     def _forget(self, working: _Working) -> None:
         self._by_tag.pop(working.tag, None)

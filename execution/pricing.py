@@ -16,7 +16,9 @@ def combo_tick(contract: OptionContract) -> float:
     return 0.05 if contract.kind is SecurityKind.INDEX_OPTION else 0.01
 
 
-def ladder_price(mid: float, natural: float, step: int, max_steps: int, max_concession: float, tick: float) -> float:
+def ladder_price(
+    mid: float, natural: float, step: int, max_steps: int, max_concession: float, tick: float
+) -> float:
     """Limit for ``step`` (0 = mid): a share ``step/max_steps`` of the allowed concession toward natural.
 
     Rounded to the tick away from natural, so we never pay more than the ladder allows.

@@ -16,8 +16,15 @@ def check_entry_quote(quote: OptionQuote, now: datetime, settings: Settings, is_
     if age < 0 or (is_live and age > settings.dq_max_quote_age_seconds) or (not is_live and quote.time < now):
         return Decision.block("dq_stale", f"{symbol}: quote from {quote.time} is stale at {now}")
     values = (quote.bid, quote.ask, quote.underlying_price)
-    if not all(math.isfinite(v) for v in values) or quote.ask <= 0 or quote.underlying_price <= 0 or quote.bid < 0:
-        return Decision.block("dq_non_positive", f"{symbol}: bid/ask/underlying {values} not finite and positive")
+    if (
+        not all(math.isfinite(v) for v in values)
+        or quote.ask <= 0
+        or quote.underlying_price <= 0
+        or quote.bid < 0
+    ):
+        return Decision.block(
+            "dq_non_positive", f"{symbol}: bid/ask/underlying {values} not finite and positive"
+        )
     if quote.bid <= 0:
         return Decision.block("dq_no_bid", f"{symbol}: no bid")
     if quote.ask < quote.bid or quote.ask == quote.bid:
@@ -27,7 +34,8 @@ def check_entry_quote(quote: OptionQuote, now: datetime, settings: Settings, is_
         return Decision.block("dq_greeks", f"{symbol}: impossible Greeks delta={quote.delta} iv={quote.iv}")
     if quote.spread > settings.dq_max_spread_of_mid * quote.mid:
         return Decision.block(
-            "dq_wide", f"{symbol}: spread {quote.spread:.2f} > {settings.dq_max_spread_of_mid:.0%} of mid {quote.mid:.2f}"
+            "dq_wide",
+            f"{symbol}: spread {quote.spread:.2f} > {settings.dq_max_spread_of_mid:.0%} of mid {quote.mid:.2f}",
         )
     if quote.volume < settings.dq_min_volume and quote.open_interest < settings.dq_min_open_interest:
         return Decision.block(

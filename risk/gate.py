@@ -49,18 +49,27 @@ class EntryGate:
     def _phase(self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext) -> Decision:
         phase = account_phase(context.account.net_liquidation, self.s)
         if phase < 1:
-            return Decision.block("phase_0", f"NLV {context.account.net_liquidation:,.0f} is below phase 1: monitor only")
+            return Decision.block(
+                "phase_0", f"NLV {context.account.net_liquidation:,.0f} is below phase 1: monitor only"
+            )
         return Decision.ok()
 
-    def _position_risk(self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext) -> Decision:
+    def _position_risk(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext
+    ) -> Decision:
         nlv = context.account.net_liquidation
         risk = intent.max_loss_per_unit * intent.quantity
         limit = self.s.risk_max_position_risk * nlv
         if risk > limit:
-            return Decision.block("max_position_risk", f"max loss ${risk:,.0f} exceeds {self.s.risk_max_position_risk:.0%} of NLV (${limit:,.0f})")
+            return Decision.block(
+                "max_position_risk",
+                f"max loss ${risk:,.0f} exceeds {self.s.risk_max_position_risk:.0%} of NLV (${limit:,.0f})",
+            )
         return Decision.ok()
 
-    def _buying_power(self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext) -> Decision:
+    def _buying_power(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext
+    ) -> Decision:
         account = context.account
         nlv = account.net_liquidation
         needed = context.margin_required(intent.legs, intent.quantity, snapshot)

@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
-        filename=out / "run.log", filemode="w", level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        filename=out / "run.log",
+        filemode="w",
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     from sim.calendar import ExchangeCalendar
 
@@ -46,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(state_dir, ignore_errors=True)  # a backtest always starts from a clean book
     recorder = RunRecorder(out / "events.jsonl")
     began = time.perf_counter()
-    result = run_backtest(settings, market, calendar, FileStore(state_dir), recorder, progress=_progress(args))
+    result = run_backtest(
+        settings, market, calendar, FileStore(state_dir), recorder, progress=_progress(args)
+    )
     wall = time.perf_counter() - began
     paths = write_reports(out, result, wall)
     print(summary_text(result, wall))
@@ -63,7 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--end", help="last day YYYY-MM-DD (default: config end_date)")
     bt.add_argument("--seed", type=int, default=7, help="synthetic market seed")
     bt.add_argument("--data", default="synthetic", help="'synthetic' or a LEAN data folder")
-    bt.add_argument("--vix", type=float, default=None, help="constant VIX for LEAN data runs (no VIX data there)")
+    bt.add_argument(
+        "--vix", type=float, default=None, help="constant VIX for LEAN data runs (no VIX data there)"
+    )
     bt.add_argument("--step-minutes", type=int, default=5)
     bt.add_argument("--out", default="reports", help="output folder")
     bt.add_argument("--quiet", action="store_true", help="no progress bar")

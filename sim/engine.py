@@ -78,7 +78,9 @@ def run_backtest(
         system.on_expiry(day, prices)
         system.on_end_of_day(day)
         account = broker.account(last)
-        result.equity.append(EquityPoint(day, account.net_liquidation, account.cash, account.buying_power_used))
+        result.equity.append(
+            EquityPoint(day, account.net_liquidation, account.cash, account.buying_power_used)
+        )
     recorder.close()
     return result
 

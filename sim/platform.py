@@ -20,7 +20,9 @@ log = logging.getLogger("sim")
 class SimPlatform:
     is_live = False
 
-    def __init__(self, calendar: TradingCalendar, store: StateStore, broker: SimBroker, margin: MarginModel) -> None:
+    def __init__(
+        self, calendar: TradingCalendar, store: StateStore, broker: SimBroker, margin: MarginModel
+    ) -> None:
         self._calendar = calendar
         self._store = store
         self.broker = broker
@@ -78,7 +80,9 @@ class SimPlatform:
 
     def notify(self, severity: Severity, title: str, message: str) -> None:
         self.alerts.append((self.now(), severity, title, message))
-        log.log(logging.CRITICAL if severity is Severity.CRITICAL else logging.WARNING, "%s: %s", title, message)
+        log.log(
+            logging.CRITICAL if severity is Severity.CRITICAL else logging.WARNING, "%s: %s", title, message
+        )
 
     def log(self, message: str) -> None:
         log.info(message)

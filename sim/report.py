@@ -34,7 +34,9 @@ def write_equity(path: Path, equity: list[EquityPoint]) -> None:
         writer = csv.writer(fh)
         writer.writerow(["day", "net_liquidation", "cash", "buying_power_used"])
         for p in equity:
-            writer.writerow([p.day.isoformat(), f"{p.net_liquidation:.2f}", f"{p.cash:.2f}", f"{p.buying_power_used:.2f}"])
+            writer.writerow(
+                [p.day.isoformat(), f"{p.net_liquidation:.2f}", f"{p.cash:.2f}", f"{p.buying_power_used:.2f}"]
+            )
 
 
 def max_drawdown(values: list[float]) -> float:
@@ -79,7 +81,11 @@ def summary_text(result: RunResult, wall_seconds: float | None = None) -> str:
 
 def write_reports(out_dir: Path, result: RunResult, wall_seconds: float | None = None) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"trades": out_dir / "trades.csv", "equity": out_dir / "equity.csv", "summary": out_dir / "summary.txt"}
+    paths = {
+        "trades": out_dir / "trades.csv",
+        "equity": out_dir / "equity.csv",
+        "summary": out_dir / "summary.txt",
+    }
     write_trades(paths["trades"], result.recorder.trades)
     write_equity(paths["equity"], result.equity)
     paths["summary"].write_text(summary_text(result, wall_seconds) + "\n", encoding="utf-8")

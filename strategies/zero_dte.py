@@ -16,7 +16,16 @@ from core.costs import expected_entry_credit, fees_per_unit, net_mid, net_natura
 from core.ports import StrategyContext
 from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
 from core.settings import Settings
-from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderIntent, PositionGroup, Purpose, Right
+from core.types import (
+    Leg,
+    MarketSnapshot,
+    OptionChain,
+    OptionQuote,
+    OrderIntent,
+    PositionGroup,
+    Purpose,
+    Right,
+)
 from strategies.common import close_intent, exit_deadline, group_mark, in_window
 
 NAME = "zero_dte"
@@ -32,7 +41,9 @@ class ZeroDteIronCondor:
     def propose(self, snapshot: MarketSnapshot, context: StrategyContext) -> Sequence[OrderIntent]:
         s, now = self.s, snapshot.time
         today = now.date()
-        if now.weekday() != s.zero_dte_weekday or not in_window(now, s.zero_dte_first_entry, s.zero_dte_last_entry):
+        if now.weekday() != s.zero_dte_weekday or not in_window(
+            now, s.zero_dte_first_entry, s.zero_dte_last_entry
+        ):
             return []
         calendar = context.calendar
         if not calendar.is_trading_day(today) or calendar.is_early_close(today):
@@ -40,8 +51,10 @@ class ZeroDteIronCondor:
         nlv = context.account.net_liquidation
         if account_phase(nlv, s) < 1 or context.groups_opened_on(today, NAME):
             return []
-        vix, spot, day_open = snapshot.vix, snapshot.price(s.zero_dte_underlying), snapshot.day_open.get(
-            s.zero_dte_underlying
+        vix, spot, day_open = (
+            snapshot.vix,
+            snapshot.price(s.zero_dte_underlying),
+            snapshot.day_open.get(s.zero_dte_underlying),
         )
         if vix is None or not vix > s.zero_dte_min_vix or not spot or not day_open:
             return []
@@ -87,7 +100,9 @@ class ZeroDteIronCondor:
             )
         ]
 
-    def _pick_legs(self, chain: OptionChain, put_side_only: bool) -> tuple[tuple[Leg, ...], list[OptionQuote]] | None:
+    def _pick_legs(
+        self, chain: OptionChain, put_side_only: bool
+    ) -> tuple[tuple[Leg, ...], list[OptionQuote]] | None:
         s = self.s
         sides = (Right.PUT,) if put_side_only else (Right.PUT, Right.CALL)
         legs: list[Leg] = []
@@ -111,15 +126,16 @@ class ZeroDteIronCondor:
         further = [q for q in chain.side(right) if sign * (q.contract.strike - short.contract.strike) > 0]
         if not further:
             return None
-        return min(further, key=lambda q: (abs(abs(q.delta) - self.s.zero_dte_long_delta), sign * q.contract.strike))
+        return min(
+            further, key=lambda q: (abs(abs(q.delta) - self.s.zero_dte_long_delta), sign * q.contract.strike)
+        )
 
-    def _size(self, snapshot: MarketSnapshot, context: StrategyContext, legs: tuple[Leg, ...], max_loss: float) -> int:
+    def _size(
+        self, snapshot: MarketSnapshot, context: StrategyContext, legs: tuple[Leg, ...], max_loss: float
+    ) -> int:
         s = self.s
         nlv = context.account.net_liquidation
-        if account_phase(nlv, s) == 1:
-            cap = 1  # phase 1: one lot (or XSP-sized)
-        else:
-            cap = s.zero_dte_max_condors
+        cap = 1 if account_phase(nlv, s) == 1 else s.zero_dte_max_condors  # phase 1: one lot
         margin = context.margin_required(legs, 1, snapshot)
         budget = s.zero_dte_max_bp_share * max_bp_fraction(nlv, snapshot.vix, s) * nlv
         by_bp = math.floor(budget / margin) if margin > 0 else cap
@@ -127,7 +143,9 @@ class ZeroDteIronCondor:
         return max(0, min(cap, by_bp, by_risk))
 
     # --- management ------------------------------------------------------------------------------
-    def manage(self, snapshot: MarketSnapshot, group: PositionGroup, context: StrategyContext) -> OrderIntent | None:
+    def manage(
+        self, snapshot: MarketSnapshot, group: PositionGroup, context: StrategyContext
+    ) -> OrderIntent | None:
         s, now = self.s, snapshot.time
         if now >= exit_deadline(context.calendar, now, s.zero_dte_close_time):
             return close_intent(group, snapshot, "time_exit")
@@ -136,7 +154,9 @@ class ZeroDteIronCondor:
             return None
         credit = group.credit
         # Profit is measured net of round-trip fees (opening fees already paid, closing fees ahead).
-        fees_points = (group.entry_fees / group.quantity + fees_per_unit(group.legs, opening=False)) / group.multiplier
+        fees_points = (
+            group.entry_fees / group.quantity + fees_per_unit(group.legs, opening=False)
+        ) / group.multiplier
         profit = credit + mark - fees_points  # mark is negative for a credit structure still open
         if profit >= s.zero_dte_profit_target * credit:
             return close_intent(group, snapshot, "profit_target")

@@ -24,7 +24,15 @@ from core.types import (
 
 def spxw(strike: float, right: Right, expiry: date) -> OptionContract:
     return OptionContract(
-        "SPXW", "SPX", right, strike, expiry, 100.0, SecurityKind.INDEX_OPTION, ExerciseStyle.EUROPEAN, Settlement.CASH
+        "SPXW",
+        "SPX",
+        right,
+        strike,
+        expiry,
+        100.0,
+        SecurityKind.INDEX_OPTION,
+        ExerciseStyle.EUROPEAN,
+        Settlement.CASH,
     )
 
 
@@ -39,7 +47,9 @@ def quote(
     open_interest: int = 1000,
     iv: float = 0.25,
 ) -> OptionQuote:
-    return OptionQuote(contract, now, bid, ask, 10, 10, volume, open_interest, spot, iv, delta, 0.001, -1.0, 0.5)
+    return OptionQuote(
+        contract, now, bid, ask, 10, 10, volume, open_interest, spot, iv, delta, 0.001, -1.0, 0.5
+    )
 
 
 def zero_dte_chain(now: datetime, spot: float = 5000.0, scale: float = 1.0) -> OptionChain:
@@ -55,7 +65,11 @@ def zero_dte_chain(now: datetime, spot: float = 5000.0, scale: float = 1.0) -> O
         put_mid = max(0.10, 12.0 * (-put_delta) ** 1.5) * scale
         for right, mid, delta in ((Right.CALL, call_mid, call_delta), (Right.PUT, put_mid, put_delta)):
             half = max(0.025, 0.04 * mid)
-            quotes.append(quote(spxw(k, right, now.date()), now, round(mid - half, 2), round(mid + half, 2), delta, spot))
+            quotes.append(
+                quote(
+                    spxw(k, right, now.date()), now, round(mid - half, 2), round(mid + half, 2), delta, spot
+                )
+            )
     return OptionChain("SPXW", now.date(), "SPX", spot, tuple(quotes))
 
 
@@ -75,7 +89,11 @@ class FakeChains:
 
 
 def snapshot(
-    now: datetime, chains: Sequence[OptionChain], vix: float = 24.0, spot: float = 5000.0, day_open: float = 5000.0
+    now: datetime,
+    chains: Sequence[OptionChain],
+    vix: float = 24.0,
+    spot: float = 5000.0,
+    day_open: float = 5000.0,
 ) -> MarketSnapshot:
     spx = UnderlyingQuote("SPX", SecurityKind.INDEX, now, spot, spot, spot)
     return MarketSnapshot(now, {"SPX": spx}, vix, {"SPX": day_open}, FakeChains(chains))
@@ -114,7 +132,9 @@ class FakeContext:
         return [g for g in self.groups if strategy is None or g.strategy == strategy]
 
     def groups_opened_on(self, day: date, strategy: str) -> Sequence[PositionGroup]:
-        return [g for g in self.groups if g.strategy == strategy and g.group_id.split("-")[-2] == f"{day:%Y%m%d}"]
+        return [
+            g for g in self.groups if g.strategy == strategy and g.group_id.split("-")[-2] == f"{day:%Y%m%d}"
+        ]
 
     def new_group_id(self, strategy: str) -> str:
         self.ids += 1
@@ -124,7 +144,9 @@ class FakeContext:
         return self.margin_per_unit * quantity
 
 
-def account(nlv: float = 100_000.0, bp_used: float = 0.0, now: datetime | None = None, holdings: Mapping = ()) -> AccountState:
+def account(
+    nlv: float = 100_000.0, bp_used: float = 0.0, now: datetime | None = None, holdings: Mapping = ()
+) -> AccountState:
     return AccountState(now or datetime(2025, 1, 3, 10, 30), nlv, nlv, bp_used, dict(holdings))
 
 

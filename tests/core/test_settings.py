@@ -17,7 +17,11 @@ def test_defaults_are_the_rulebook_numbers():
     assert s.regime_vix_bounds == (12, 16, 20, 25, 30)
     assert s.regime_max_bp == (0.45, 0.60, 0.80, 0.80, 0.80, 0.80)
     assert (s.zero_dte_min_vix, s.zero_dte_short_delta, s.zero_dte_long_delta) == (22, 0.16, 0.05)
-    assert (s.zero_dte_first_entry, s.zero_dte_last_entry, s.zero_dte_close_time) == (time(10, 30), time(13), time(15, 30))
+    assert (s.zero_dte_first_entry, s.zero_dte_last_entry, s.zero_dte_close_time) == (
+        time(10, 30),
+        time(13),
+        time(15, 30),
+    )
     assert (s.zero_dte_profit_target, s.zero_dte_stop_loss, s.zero_dte_max_condors) == (0.5, 2.0, 10)
     assert (s.lt112_min_dte, s.lt112_target_dte, s.lt112_max_dte) == (110, 120, 150)
     assert (s.strangle_stop_loss, s.leap_roll_dte, s.ipmcc_long_min_dte) == (2.5, 150, 280)
@@ -46,7 +50,9 @@ def test_every_problem_is_listed_at_once_with_its_source():
     assert len(problems) == 5
     assert "config.json parameters.zero_dte_min_vix: 'abc' is not a number" in problems
     assert "config.json parameters.zero_dte_short_delta: 2.0 is above the maximum 0.5" in problems
-    assert any("zero_dte_max_condrs: unknown parameter (did you mean zero_dte_max_condors?)" in p for p in problems)
+    assert any(
+        "zero_dte_max_condrs: unknown parameter (did you mean zero_dte_max_condors?)" in p for p in problems
+    )
     assert any("zero_dte_max_condors: '1.5' is not a whole number" in p for p in problems)
     assert any("zero_dte_first_entry: 'ten' is not a time HH:MM" in p for p in problems)
     assert str(err.value).count("\n  - ") == 5
@@ -54,7 +60,9 @@ def test_every_problem_is_listed_at_once_with_its_source():
 
 def test_cross_parameter_rules():
     with pytest.raises(SettingsError) as err:
-        Settings.from_parameters({"zero_dte_long_delta": "0.2", "lt112_min_dte": "130", "end_date": "2024-01-01"})
+        Settings.from_parameters(
+            {"zero_dte_long_delta": "0.2", "lt112_min_dte": "130", "end_date": "2024-01-01"}
+        )
     text = str(err.value)
     assert "zero_dte_long_delta (0.2) must be below zero_dte_short_delta" in text
     assert "lt112: need min_dte <= target_dte <= max_dte, got 130 / 120 / 150" in text
@@ -73,7 +81,7 @@ def test_non_finite_and_bad_lists_are_rejected():
 def test_config_file_errors_name_the_file(tmp_path):
     bad = tmp_path / "config.json"
     bad.write_text("{not json")
-    with pytest.raises(SettingsError, match="config.json: cannot read"):
+    with pytest.raises(SettingsError, match=r"config\.json: cannot read"):
         Settings.from_config_file(bad)
     bad.write_text(json.dumps({"parameters": {"zero_dte_min_vix": "x"}}))
     with pytest.raises(SettingsError, match=r"config.json parameters.zero_dte_min_vix: 'x' is not a number"):

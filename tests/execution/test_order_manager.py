@@ -59,7 +59,9 @@ def test_reprices_only_after_the_cancel_is_confirmed_and_gives_up_after_the_ladd
         assert platform.cancels[-1] == f"{intent.group_id}|open|{attempt}"
         assert len(platform.orders) == attempt + 1  # nothing new until the cancel is confirmed
         updates = om.on_order_event(OrderEvent(platform.cancels[-1], OrderStatus.CANCELLED, later.time))
-        later = later.__class__(**{**later.__dict__, "time": later.time + timedelta(minutes=S.exec_step_minutes)})
+        later = later.__class__(
+            **{**later.__dict__, "time": later.time + timedelta(minutes=S.exec_step_minutes)}
+        )
     (update,) = updates
     assert update.kind is UpdateKind.ABANDONED and "not filled after 4 prices" in update.message
     assert not om.is_working(intent.group_id)
@@ -85,5 +87,7 @@ def test_a_rejection_abandons_and_an_unknown_tag_is_ignored():
     om, platform, intent, snap = _setup()
     om.submit(intent, snap)
     assert om.on_order_event(OrderEvent("someone-else|open|0", OrderStatus.FILLED, snap.time)) == []
-    (update,) = om.on_order_event(OrderEvent(platform.orders[-1].tag, OrderStatus.REJECTED, snap.time, message="no BP"))
+    (update,) = om.on_order_event(
+        OrderEvent(platform.orders[-1].tag, OrderStatus.REJECTED, snap.time, message="no BP")
+    )
     assert update.kind is UpdateKind.ABANDONED and "no BP" in update.message

@@ -29,7 +29,9 @@ def _evaluate(intent, snap, ctx=None, calendar=None):
 
 
 def _with_quote(chain: OptionChain, strike: float, **changes) -> OptionChain:
-    quotes = tuple(dataclasses.replace(q, **changes) if q.contract.strike == strike else q for q in chain.quotes)
+    quotes = tuple(
+        dataclasses.replace(q, **changes) if q.contract.strike == strike else q for q in chain.quotes
+    )
     return dataclasses.replace(chain, quotes=quotes)
 
 
@@ -72,7 +74,10 @@ def test_illiquid_needs_both_low_volume_and_low_open_interest():
 
 def test_calendar_blocks_holidays_and_after_the_early_close():
     intent, snap = _intent_and_snapshot()
-    assert _evaluate(intent, snap, calendar=WeekdayCalendar(holidays=[snap.time.date()])).code == "calendar_closed"
+    assert (
+        _evaluate(intent, snap, calendar=WeekdayCalendar(holidays=[snap.time.date()])).code
+        == "calendar_closed"
+    )
     late = dataclasses.replace(snap, time=snap.time.replace(hour=13, minute=0))
     early = WeekdayCalendar(early_closes=[snap.time.date()])
     assert _evaluate(intent, late, calendar=early).code == "calendar_after_close"

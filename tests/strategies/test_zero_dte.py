@@ -24,7 +24,12 @@ def propose(now: datetime, vix: float = 24.0, spot: float = 5000.0, day_open: fl
 def test_friday_entry_sells_16_delta_and_buys_5_delta_wings():
     (intent,) = propose(friday(10, 30))
     strikes = {(leg.contract.right, leg.ratio): leg.contract.strike for leg in intent.legs}
-    assert strikes == {(Right.PUT, -1): 4920, (Right.PUT, 1): 4895, (Right.CALL, -1): 5080, (Right.CALL, 1): 5105}
+    assert strikes == {
+        (Right.PUT, -1): 4920,
+        (Right.PUT, 1): 4895,
+        (Right.CALL, -1): 5080,
+        (Right.CALL, 1): 5105,
+    }
     assert intent.purpose is Purpose.OPEN and intent.reference_price < 0  # a credit
     # width 25 - credit ~1.25 points -> ~$2,375 max loss; 5% of $100k NLV allows 2 units.
     assert intent.max_loss_per_unit == pytest.approx(2500 + intent.reference_price * 100)
@@ -79,7 +84,9 @@ def test_one_entry_per_day():
     now = friday()
     ctx = FakeContext(account(now=now))
     (intent,) = propose(now, ctx=ctx)
-    ctx.groups.append(PositionGroup(f"zero_dte-{now:%Y%m%d}-001", "zero_dte", intent.legs, 1, GroupStatus.OPEN))
+    ctx.groups.append(
+        PositionGroup(f"zero_dte-{now:%Y%m%d}-001", "zero_dte", intent.legs, 1, GroupStatus.OPEN)
+    )
     assert propose(now, ctx=ctx) == []
 
 
