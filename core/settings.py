@@ -146,8 +146,13 @@ class Settings:
     # --- execution -------------------------------------------------------------------------------
     exec_step_minutes: int = _p(5, 1, 120, "minutes between price improvements of a working order")
     exec_max_steps: int = _p(3, 0, 50, "steps from mid toward the natural price before giving up")
-    exec_max_concession: float = _p(0.5, 0, 1, "share of the mid-to-natural distance we may give up")
-    exec_expected_slippage: float = _p(0.25, 0, 1, "expected share of half-spread paid, for entry checks")
+    exec_max_concession: float = _p(1.0, 0, 1, "share of the mid-to-natural distance the last price gives up")
+    exec_expected_slippage: float = _p(
+        1.0,
+        0,
+        1,
+        "expected share of the mid-to-natural distance paid, for entry checks (LEAN fills at natural)",
+    )
     # --- engine / run ----------------------------------------------------------------------------
     starting_cash: float = _p(100000.0, 1000, 1e10)
     start_date: str = _p("2025-01-02", doc="backtest start (LEAN and sim)")

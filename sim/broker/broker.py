@@ -1,0 +1,193 @@
+"""The offline engine's broker: combo limit orders, fills, fees, holdings, expiries, account.
+
+Everything is driven by the engine's snapshots and the ``now`` it passes in (no wall clock).
+Orders are tried in submission order on every ``process`` call, so a run is reproducible.
+Buying power is checked at submission against the latest snapshot the broker has seen (or one
+passed in); working opening orders reserve the buying power they needed, as a broker holds it.
+An order with no snapshot to check against (before the first step) is accepted unchecked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from core.ports import MarginModel
+from core.types import (
+    AccountState,
+    ComboOrder,
+    Holding,
+    Leg,
+    LegFill,
+    MarketSnapshot,
+    OrderEvent,
+    OrderStatus,
+)
+from sim.broker.book import Book
+from sim.broker.fees import TastytradeFees, is_opening
+from sim.broker.fills import fill_prices, leg_quotes
+from sim.broker.settlement import SettlementRecord, settle_expiries
+
+
+@dataclass
+class _Working:
+    order: ComboOrder
+    reserved: float  # buying power held for this order while it works (0 for risk-reducing orders)
+
+
+class SimBroker:
+    def __init__(self, starting_cash: float, fees: TastytradeFees, margin: MarginModel) -> None:
+        self.fees = fees
+        self.margin = margin
+        self.book = Book(starting_cash)
+        self.settlements: list[SettlementRecord] = []
+        self._working: dict[str, _Working] = {}
+        self._known_tags: set[str] = set()
+        self._snapshot: MarketSnapshot | None = None
+
+    # --- orders ----------------------------------------------------------------------------------
+    def submit(
+        self, order: ComboOrder, now: datetime, snapshot: MarketSnapshot | None = None
+    ) -> list[OrderEvent]:
+        """SUBMITTED, or REJECTED with the reason (duplicate tag, invalid order, buying power)."""
+        if order.tag in self._known_tags:
+            return [_rejected(order, now, f"duplicate tag: {order.tag}")]
+        problem = _validate(order)
+        if problem:
+            return [_rejected(order, now, problem)]
+        snap = snapshot if snapshot is not None else self._snapshot
+        reserved = 0.0
+        if snap is not None and not self._reduces_risk(order, snap):
+            need = self.margin.margin_required(order.legs, order.quantity, snap)
+            account = self.account(snap)
+            have = account.net_liquidation - account.buying_power_used - self._reserved()
+            if need > have + 1e-6:
+                return [
+                    _rejected(order, now, f"insufficient buying power: need ${need:,.2f}, have ${have:,.2f}")
+                ]
+            reserved = need
+        self._known_tags.add(order.tag)
+        self._working[order.tag] = _Working(order, reserved)
+        return [OrderEvent(order.tag, OrderStatus.SUBMITTED, now)]
+
+    def cancel(self, tag: str, now: datetime) -> list[OrderEvent]:
+        """CANCELLED if the order is still working; nothing if it is final (or unknown)."""
+        if self._working.pop(tag, None) is None:
+            return []
+        return [OrderEvent(tag, OrderStatus.CANCELLED, now)]
+
+    def open_order_tags(self) -> list[str]:
+        return list(self._working)
+
+    def process(self, snapshot: MarketSnapshot) -> list[OrderEvent]:
+        """Try every working order against the snapshot's quotes; FILLED events for those that fill."""
+        self._snapshot = snapshot
+        events: list[OrderEvent] = []
+        for tag, working in list(self._working.items()):
+            order = working.order
+            if snapshot.time < order.submitted:
+                continue
+            expired = [
+                leg.contract.symbol for leg in order.legs if leg.contract.expiry < snapshot.time.date()
+            ]
+            if expired:
+                del self._working[tag]
+                message = f"cancelled: contract expired ({', '.join(expired)})"
+                events.append(OrderEvent(tag, OrderStatus.CANCELLED, snapshot.time, message=message))
+                continue
+            quotes = leg_quotes(order.legs, snapshot)
+            if quotes is None:
+                continue
+            prices = fill_prices(order.legs, quotes, order.limit_price)
+            if prices is None:
+                continue
+            del self._working[tag]
+            fills = self._book_fills(order, prices)
+            events.append(OrderEvent(tag, OrderStatus.FILLED, snapshot.time, fills=fills))
+        return events
+
+    # --- expiries and account --------------------------------------------------------------------
+    def settle_expiries(self, day: date, snapshot: MarketSnapshot) -> list[SettlementRecord]:
+        """Settle options expiring on (or before) ``day``; call after that day's close."""
+        self._snapshot = snapshot
+        records = settle_expiries(self.book, day, snapshot)
+        self.settlements.extend(records)
+        return records
+
+    def account(self, snapshot: MarketSnapshot) -> AccountState:
+        """NLV = cash + holdings at mids / prices (futures: open P&L); BP from the option positions."""
+        self._snapshot = snapshot
+        nlv = self.book.cash + self.book.holdings_value(snapshot)
+        return AccountState(
+            time=snapshot.time,
+            net_liquidation=nlv,
+            cash=self.book.cash,
+            buying_power_used=self._portfolio_margin(snapshot),
+            holdings=self.book.holdings(),
+        )
+
+    def holdings(self) -> dict[str, Holding]:
+        return self.book.holdings()
+
+    @property
+    def cash(self) -> float:
+        return self.book.cash
+
+    # --- internals -------------------------------------------------------------------------------
+    def _book_fills(self, order: ComboOrder, prices: list[float]) -> tuple[LegFill, ...]:
+        fills = []
+        for leg, price in zip(order.legs, prices, strict=True):
+            contract, quantity = leg.contract, leg.ratio * order.quantity
+            opening = is_opening(quantity, self.book.quantity(contract.symbol))
+            fee = self.fees.leg_fee(contract, abs(quantity), opening, contract.kind)
+            self.book.trade_option(contract, quantity, price, fee)
+            fills.append(LegFill(contract, quantity, price, fee))
+        return tuple(fills)
+
+    def _option_legs(self) -> list[Leg]:
+        return [Leg(p.contract, round(p.quantity)) for p in self.book.options() if p.contract is not None]
+
+    def _portfolio_margin(self, snapshot: MarketSnapshot) -> float:
+        legs = self._option_legs()
+        return self.margin.margin_required(legs, 1, snapshot) if legs else 0.0
+
+    def _reserved(self) -> float:
+        return sum(w.reserved for w in self._working.values())
+
+    def _reduces_risk(self, order: ComboOrder, snapshot: MarketSnapshot) -> bool:
+        """Closing every leg, or leaving the portfolio's requirement no higher than now."""
+        closing = all(
+            (held := self.book.quantity(leg.contract.symbol)) != 0
+            and (held > 0) != (leg.ratio > 0)
+            and abs(leg.ratio * order.quantity) <= abs(held)
+            for leg in order.legs
+        )
+        if closing:
+            return True
+        current = self._option_legs()
+        after = current + [Leg(leg.contract, leg.ratio * order.quantity) for leg in order.legs]
+        return self.margin.margin_required(after, 1, snapshot) <= self._portfolio_margin(snapshot) + 1e-6
+
+
+def _rejected(order: ComboOrder, now: datetime, message: str) -> OrderEvent:
+    return OrderEvent(order.tag, OrderStatus.REJECTED, now, message=message)
+
+
+def _validate(order: ComboOrder) -> str:
+    """Why the order cannot be accepted, or '' if it can."""
+    if not isinstance(order.quantity, int) or isinstance(order.quantity, bool) or order.quantity <= 0:
+        return f"invalid quantity: {order.quantity!r} (a positive whole number of units)"
+    if not order.legs:
+        return "invalid order: no legs"
+    if any(not isinstance(leg.ratio, int) or leg.ratio == 0 for leg in order.legs):
+        return "invalid order: every leg needs a non-zero whole ratio"
+    if len({leg.contract.symbol for leg in order.legs}) != len(order.legs):
+        return "invalid order: the same contract appears in two legs"
+    if not math.isfinite(order.limit_price):
+        return f"invalid limit price: {order.limit_price!r}"
+    if all(leg.ratio < 0 for leg in order.legs) and order.limit_price > 0:
+        return f"invalid limit price: a debit ({order.limit_price}) for selling every leg"
+    if all(leg.ratio > 0 for leg in order.legs) and order.limit_price < 0:
+        return f"invalid limit price: a credit ({order.limit_price}) for buying every leg"
+    return ""
