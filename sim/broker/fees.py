@@ -13,16 +13,14 @@ LEAN applies no per-leg cap (tastytrade's published $10 per-leg cap on equity op
 model), no ticket, exchange or regulatory fee, and charges nothing for exercise or assignment (the
 exercise closes the option and stock is free).  An order is "opening" when it adds to a flat or
 same-direction holding (buy with holding >= 0, sell with holding <= 0); an order that crosses
-through zero counts as closing as a whole, as LEAN does.  This matches ``core.costs``.
+through zero counts as closing as a whole, as LEAN does.  The schedule itself lives in
+``core.costs`` so entry decisions and the simulated broker can never disagree.
 """
 
 from __future__ import annotations
 
+from core.costs import fee_per_contract
 from core.types import OptionContract, SecurityKind
-
-OPTION_FEE_OPEN = 1.00
-FUTURE_OPTION_FEE_OPEN = 2.50
-FUTURE_FEE = 1.25
 
 
 def is_opening(order_quantity: float, holding_quantity: float) -> bool:
@@ -35,15 +33,6 @@ def is_opening(order_quantity: float, holding_quantity: float) -> bool:
 class TastytradeFees:
     """Per-leg commission in dollars (LEAN charges each leg of a combo as its own order)."""
 
-    def leg_fee(
-        self, contract: OptionContract | None, quantity: int, opening: bool, kind: SecurityKind
-    ) -> float:
+    def leg_fee(self, contract: OptionContract | None, quantity: int, opening: bool, kind: SecurityKind) -> float:
         """``quantity`` contracts (sign ignored) of ``kind``; ``contract`` is informational only."""
-        contracts = abs(quantity)
-        if kind in (SecurityKind.EQUITY_OPTION, SecurityKind.INDEX_OPTION):
-            return contracts * OPTION_FEE_OPEN if opening else 0.0
-        if kind is SecurityKind.FUTURE_OPTION:
-            return contracts * FUTURE_OPTION_FEE_OPEN if opening else 0.0
-        if kind is SecurityKind.FUTURE:
-            return contracts * FUTURE_FEE
-        return 0.0
+        return abs(quantity) * fee_per_contract(kind, opening)
