@@ -1,0 +1,90 @@
+"""Exchange calendar: holidays, half days, normal days, weekends, range growth, LEAN agreement."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time as clock
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from sim.calendar import CBOE_OVERRIDES, CalendarUnavailable, ExchangeCalendar
+
+LEAN = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lean"
+needs_data = pytest.mark.skipif(
+    not LEAN.is_dir(), reason="shared LEAN data not present (a user's clone has no ../shared)"
+)
+
+
+@pytest.fixture(scope="module")
+def cal() -> ExchangeCalendar:
+    return ExchangeCalendar(date(2024, 1, 1), date(2024, 12, 31))
+
+
+@pytest.mark.parametrize("day", [date(2024, 7, 4), date(2024, 3, 29), date(2024, 12, 25), date(2024, 1, 1)])
+def test_holidays_are_closed(cal, day):
+    assert not cal.is_trading_day(day)
+    assert cal.session_open(day) is None and cal.session_close(day) is None
+    assert not cal.is_early_close(day)
+
+
+@pytest.mark.parametrize("day", [date(2024, 11, 29), date(2024, 12, 24), date(2024, 7, 3)])
+def test_half_days_close_at_13(cal, day):
+    assert cal.is_trading_day(day) and cal.is_early_close(day)
+    assert cal.session_open(day) == datetime.combine(day, time(9, 30))
+    assert cal.session_close(day) == datetime.combine(day, time(13, 0))
+
+
+def test_normal_day_and_weekend(cal):
+    day = date(2024, 5, 6)
+    assert cal.is_trading_day(day) and not cal.is_early_close(day)
+    assert (cal.session_open(day), cal.session_close(day)) == (
+        datetime(2024, 5, 6, 9, 30),
+        datetime(2024, 5, 6, 16),
+    )
+    for weekend in (date(2024, 7, 6), date(2024, 7, 7)):
+        assert not cal.is_trading_day(weekend) and cal.session_close(weekend) is None
+
+
+def test_days_outside_the_range_extend_it():
+    cal = ExchangeCalendar(date(2024, 3, 1), date(2024, 3, 31))
+    assert cal.session_close(date(2019, 12, 24)) == datetime(2019, 12, 24, 13)
+    assert not cal.is_trading_day(date(2025, 1, 9))  # national day of mourning
+    assert cal.is_trading_day(date(2024, 3, 28))
+
+
+def test_lookups_are_fast(cal):
+    days = [date(2024, 1, 1) + timedelta(days=i % 366) for i in range(20_000)]
+    start = clock.perf_counter()
+    for d in days:
+        cal.is_trading_day(d)
+        cal.session_close(d)
+    assert clock.perf_counter() - start < 0.5
+
+
+def test_missing_package_is_named(monkeypatch):
+    monkeypatch.setitem(sys.modules, "exchange_calendars", None)  # makes the import fail
+    with pytest.raises(CalendarUnavailable, match="exchange_calendars"):
+        ExchangeCalendar(date(2024, 1, 1), date(2024, 1, 31))
+
+
+@needs_data
+def test_sessions_agree_with_lean_cboe_index_hours():
+    """Every weekday 2000-2027 against LEAN's Index-usa-[*] entry (times in Chicago, +1 h = New York)."""
+    entry = json.loads((LEAN / "market-hours/market-hours-database.json").read_text())["entries"][
+        "Index-usa-[*]"
+    ]
+    parse = lambda s: datetime.strptime(s, "%m/%d/%Y").date()  # noqa: E731
+    holidays = {parse(d) for d in entry["holidays"]}
+    early = {parse(d): time(int(t[:2]) + 1, int(t[3:5])) for d, t in entry["earlyCloses"].items()}
+    for day, close in CBOE_OVERRIDES.items():  # the override table is exactly LEAN's evidence
+        assert (day in holidays) if close is None else early[day] == close
+    cal = ExchangeCalendar(date(2000, 1, 1), date(2027, 12, 31))
+    day = date(2000, 1, 3)
+    while day <= date(2027, 12, 31):
+        if day.weekday() < 5:
+            expected = None if day in holidays else datetime.combine(day, early.get(day, time(16, 0)))
+            assert cal.session_close(day) == expected, day
+        day += timedelta(days=1)
