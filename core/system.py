@@ -123,11 +123,12 @@ class TradingSystem:
                     Severity.CRITICAL, "Expiry without settlement price", f"{group.group_id}: {missing}"
                 )
                 continue
-            value = sum(
+            # The price per unit of buying the group back at intrinsic: its reversed legs' net value.
+            exit_price = -sum(
                 leg.ratio * leg.contract.intrinsic(settlement_prices[leg.contract.underlying])
                 for leg in group.legs
             )
-            self._close(group, exit_price=value, fees=0.0, when=self.platform.now(), reason="expired")
+            self._close(group, exit_price=exit_price, fees=0.0, when=self.platform.now(), reason="expired")
 
     def on_end_of_day(self, day: date) -> None:
         self.save_state()
@@ -185,6 +186,13 @@ class TradingSystem:
         group = self.book.get(update.group_id)
         if group is None:
             self._alert(Severity.CRITICAL, "Update for unknown group", f"{update}")
+            return
+        if group.status in (GroupStatus.CLOSED, GroupStatus.ABANDONED):
+            # e.g. the engine cancelling an exit order after the group expired.  A late fill would
+            # change positions nobody tracks: that needs a human.
+            if update.kind is UpdateKind.FILLED:
+                self._alert(Severity.CRITICAL, "Fill for a finished group", f"{update}")
+            self._record("late_update", {"group_id": group.group_id, "kind": update.kind.value})
             return
         if update.purpose is Purpose.OPEN:
             if update.kind is UpdateKind.FILLED:

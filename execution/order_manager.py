@@ -1,8 +1,11 @@
 """Works each intent as a combo limit order until it fills or its ladder runs out.
 
 Repricing is cancel-then-replace: the next attempt is only sent once the engine confirms the
-cancel, so a cancel race can end in a fill of the old order but never in two fills.
-Tags are ``group_id|purpose|attempt``: deterministic, so a restart recognises its own orders.
+cancel, so a cancel race can end in a fill of the old order but never in two fills.  Entries give
+up when their ladder runs out; exits reach the natural price and stay there, re-quoted each step,
+until they fill (a position that must close is never left open because the spread was wide).
+Tags are ``group_id|purpose|n`` with ``n`` counting every order sent for that group and purpose:
+unique and deterministic, so a restart recognises its own orders.
 """
 
 from __future__ import annotations
@@ -31,15 +34,15 @@ from execution.pricing import combo_tick, ladder_price
 @dataclass
 class _Working:
     intent: OrderIntent
-    attempt: int
+    attempt: int  # step on the ladder
     tag: str
     submitted: datetime
     cancel_requested: bool = False
     fills: list[LegFill] = field(default_factory=list)
 
 
-def order_tag(group_id: str, purpose: Purpose, attempt: int) -> str:
-    return f"{group_id}|{purpose.value}|{attempt}"
+def order_tag(group_id: str, purpose: Purpose, sequence: int) -> str:
+    return f"{group_id}|{purpose.value}|{sequence}"
 
 
 class OrderManager:
@@ -48,6 +51,7 @@ class OrderManager:
         self.platform = platform
         self._by_group: dict[str, _Working] = {}
         self._by_tag: dict[str, _Working] = {}
+        self._sent: dict[tuple[str, Purpose], int] = {}
 
     def is_working(self, group_id: str) -> bool:
         return group_id in self._by_group
@@ -87,7 +91,10 @@ class OrderManager:
         limit = ladder_price(
             mid, natural, attempt, self.s.exec_max_steps, concession, combo_tick(intent.legs[0].contract)
         )
-        tag = order_tag(intent.group_id, intent.purpose, attempt)
+        key = (intent.group_id, intent.purpose)
+        sequence = self._sent.get(key, 0)
+        self._sent[key] = sequence + 1
+        tag = order_tag(intent.group_id, intent.purpose, sequence)
         working = _Working(intent, attempt, tag, now)
         self._by_group[intent.group_id] = working
         self._by_tag[tag] = working
@@ -98,14 +105,16 @@ class OrderManager:
         if working.fills:
             # A partial fill was cancelled: partial-fill repair is the execution layer's next job.
             return [self._abandoned(working, now, "partially filled then cancelled")]
-        if working.attempt >= self.s.exec_max_steps:
+        is_exit = working.intent.purpose is Purpose.CLOSE
+        if working.attempt >= self.s.exec_max_steps and not is_exit:
             return [self._abandoned(working, now, f"not filled after {working.attempt + 1} prices")]
         quotes = [self.platform.snapshot().chains.quote(leg.contract) for leg in working.intent.legs]
         if any(q is None for q in quotes):
             return [self._abandoned(working, now, "quotes unavailable for repricing")]
         legs = working.intent.legs
         valid = [q for q in quotes if q is not None]
-        self._send(working.intent, working.attempt + 1, net_mid(legs, valid), net_natural(legs, valid), now)
+        step = min(working.attempt + 1, self.s.exec_max_steps)
+        self._send(working.intent, step, net_mid(legs, valid), net_natural(legs, valid), now)
         return []
 
     def _filled(self, working: _Working, now: datetime) -> GroupUpdate:

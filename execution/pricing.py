@@ -21,11 +21,12 @@ def ladder_price(
 ) -> float:
     """Limit for ``step`` (0 = mid): a share ``step/max_steps`` of the allowed concession toward natural.
 
-    Rounded to the tick away from natural, so we never pay more than the ladder allows.
+    Natural is always the higher signed price (more debit or less credit).  Steps short of the
+    full concession round down on the tick grid, so they never give more than the ladder allows;
+    a step that reaches natural rounds up, so the order is marketable at the natural price.
     """
     share = 0.0 if max_steps <= 0 else min(1.0, step / max_steps) * max_concession
     price = mid + share * (natural - mid)
     ticks = price / tick
-    # natural > mid: we are paying (buying) -> round down; natural < mid: selling -> round up.
-    rounded = math.floor(ticks + 1e-9) if natural >= mid else math.ceil(ticks - 1e-9)
+    rounded = math.ceil(ticks - 1e-9) if share >= 1.0 else math.floor(ticks + 1e-9)
     return round(rounded * tick, 10)

@@ -33,6 +33,8 @@ def is_opening(order_quantity: float, holding_quantity: float) -> bool:
 class TastytradeFees:
     """Per-leg commission in dollars (LEAN charges each leg of a combo as its own order)."""
 
-    def leg_fee(self, contract: OptionContract | None, quantity: int, opening: bool, kind: SecurityKind) -> float:
+    def leg_fee(
+        self, contract: OptionContract | None, quantity: int, opening: bool, kind: SecurityKind
+    ) -> float:
         """``quantity`` contracts (sign ignored) of ``kind``; ``contract`` is informational only."""
         return abs(quantity) * fee_per_contract(kind, opening)

@@ -7,8 +7,11 @@ each leg is then booked at its own quote, so the net can be better than the limi
 
 Here, with the debit(+)/credit(-) net price convention: fillable when ``natural <= limit`` (LEAN
 uses strict ``<``; "at" fills here too), every leg filled at its natural price.  A missing quote on
-any leg, a sell leg with bid <= 0, a buy leg with ask <= 0 or a non-finite quote means no fill this
+any leg, a sell leg with a negative bid, a buy leg with ask <= 0 or a non-finite quote means no fill this
 step (the order keeps working).
+A sell leg with a zero bid fills at 0, as in LEAN: closing a condor whose far wings are worthless
+near expiry must still be possible (entries never get here with a zero bid: the risk gate's
+data-quality rules refuse them).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def tradable(legs: Sequence[Leg], quotes: Sequence[OptionQuote]) -> bool:
     for leg, q in zip(legs, quotes, strict=True):
         if not (math.isfinite(q.bid) and math.isfinite(q.ask)):
             return False
-        if (leg.ratio < 0 and q.bid <= 0) or (leg.ratio > 0 and q.ask <= 0):
+        if (leg.ratio < 0 and q.bid < 0) or (leg.ratio > 0 and q.ask <= 0):
             return False
     return True
 

@@ -159,10 +159,25 @@ def test_missing_quote_or_no_bid_on_a_sold_leg_means_no_fill_and_the_order_keeps
     b.submit(ComboOrder("ic|open|0", CONDOR, 1, -1.50, T0), T0)
     assert b.process(snap(T1, condor_quotes(T1)[:3])) == []  # long call unquoted
     no_bid = [q(SP, 0.0, 2.20, T1), *condor_quotes(T1)[1:]]
-    assert b.process(snap(T1, no_bid)) == []  # nobody bids for the put we sell
+    # the put we sell fetches 0: natural = -0 + 1.00 - 1.80 + 0.80 = 0.00, short of the -1.50 credit
+    assert b.process(snap(T1, no_bid)) == []
     assert b.open_order_tags() == ["ic|open|0"]
     [filled] = b.process(snap(T2, condor_quotes(T2)))
     assert filled.status is OrderStatus.FILLED
+
+
+def test_closing_a_condor_whose_wings_have_no_bid_fills_with_the_wings_at_zero():
+    b = broker()
+    b.submit(ComboOrder("ic|open|0", CONDOR, 1, -2.00, T0), T0)
+    b.process(snap(T0, condor_quotes(T0)))
+    # near expiry: shorts still worth something, the long wings have no bid at all
+    late = [q(SP, 0.30, 0.40, T1), q(LP, 0.0, 0.05, T1), q(SC, 0.20, 0.30, T1), q(LC, 0.0, 0.05, T1)]
+    b.submit(ComboOrder("ic|close|0", CLOSE_CONDOR, 1, 0.70, T1), T1)
+    # natural debit = 0.40 - 0 + 0.30 - 0 = 0.70 <= 0.70: fills, wings sold at 0 as LEAN would
+    [closed] = b.process(snap(T1, late))
+    assert closed.status is OrderStatus.FILLED
+    assert net(closed.fills) == pytest.approx(0.70)
+    assert b.holdings() == {}
 
 
 # --- fees ----------------------------------------------------------------------------------------
