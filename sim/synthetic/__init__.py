@@ -1,0 +1,10 @@
+"""The offline engine's synthetic market: SPX/VIX-driven paths, listed futures and lazily priced options.
+
+``SyntheticMarket(SyntheticConfig(...), calendar)`` gives ``trading_days()``, ``step_times(day)`` and
+``snapshot_at(t)``; the same config and calendar give byte-identical snapshots.
+"""
+
+from sim.synthetic.config import SyntheticConfig
+from sim.synthetic.market import SyntheticMarket
+
+__all__ = ["SyntheticConfig", "SyntheticMarket"]

@@ -1,0 +1,168 @@
+"""The lazy ``ChainSource`` of one snapshot: nothing is priced until asked for.
+
+``expiries`` is a filter of the precomputed schedule; ``chain`` prices one expiry at this step and
+keeps it; ``quote`` prices single contracts.  Open legs are quoted every step, so on the first
+``quote`` miss of a step every contract quoted in the previous step is priced with it in one
+vectorised batch; later look-ups that step are dictionary hits.  Unknown roots, unlisted or expired
+expiries and mismatched contracts give ``None`` / empty, never an exception.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from itertools import repeat
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from core.types import OptionChain, OptionContract, OptionQuote, Right
+from sim.synthetic.listings import ROOTS, strike_grid
+from sim.synthetic.pricing import Priced, price, stack
+from sim.synthetic.surface import MIN_TAU, atm_vol, shape_of
+
+if TYPE_CHECKING:
+    from sim.synthetic.market import SyntheticMarket
+
+
+class SyntheticChains:
+    """Option chains and quotes at one step of a ``SyntheticMarket`` (implements ``ChainSource``)."""
+
+    def __init__(self, market: SyntheticMarket, point: int, serial: int, time: datetime) -> None:
+        self._m = market
+        self._point = point
+        self._serial = serial
+        self._time = time
+        self._day = market.grid.days[market.grid.point_day[point]]
+        self._groups: dict[tuple[str, date], tuple[dict, str] | None] = {}
+        self._chains: dict[tuple[str, date], OptionChain | None] = {}
+        self._by_strike: dict[tuple[str, date], dict[tuple[float, Right], OptionQuote]] = {}
+        self._quotes: dict[OptionContract, OptionQuote | None] = {}
+        self._prefetched = False
+
+    @property
+    def built(self) -> tuple[tuple[str, date], ...]:
+        """(root, expiry) of every chain built at this step: what laziness saved is visible here."""
+        return tuple(k for k, v in self._chains.items() if v is not None)
+
+    # --- ChainSource ------------------------------------------------------------------------------
+    def expiries(self, root: str) -> tuple[date, ...]:
+        return tuple(x.expiry for x in self._m.listings.expiries(self._day, root))
+
+    def chain(self, root: str, expiry: date) -> OptionChain | None:
+        key = (root, expiry)
+        if key in self._chains:
+            return self._chains[key]
+        group = self._group(root, expiry)
+        result = None if group is None else self._build(root, expiry, *group)
+        self._chains[key] = result
+        return result
+
+    def quote(self, contract: OptionContract) -> OptionQuote | None:
+        try:
+            return self._quotes[contract]
+        except KeyError:
+            pass
+        except TypeError:  # not hashable: not a contract
+            return None
+        batch = [contract]
+        if not self._prefetched:  # open legs come back every step: price them all in one pass
+            self._prefetched = True
+            batch += [
+                c for c in self._m.recently_watched(self._serial) if c not in self._quotes and c != contract
+            ]
+        self._m.watch[contract] = self._serial
+        self._price_contracts(batch)
+        return self._quotes.get(contract)
+
+    # --- building ---------------------------------------------------------------------------------
+    def _group(self, root: str, expiry: date) -> tuple[dict, str] | None:
+        """Per-expiry pricing inputs at this step, or None when (root, expiry) is not listed today."""
+        key = (root, expiry)
+        if key in self._groups:
+            return self._groups[key]
+        m, spec, out = self._m, ROOTS.get(root), None
+        listing = None if spec is None else m.listing(self._day, root, expiry)
+        spot = None if listing is None else m.underlying_price(self._point, listing.underlying)
+        if spec is not None and listing is not None and spot is not None and spot > 0.0:
+            grid, cfg = m.grid, m.config
+            t_cal = grid.calendar_time(self._point, expiry)
+            tau = grid.variance_time(self._point, expiry)
+            atm = float(atm_vol(spec.family, m.vix(self._point), np.asarray(t_cal), cfg))
+            slope, width, smile, smile_width = shape_of(spec.family)
+            group = {
+                "spot": spot, "t_cal": t_cal, "tau_var": tau, "atm": atm, "rate": cfg.rate,
+                "div": m.dividend(listing.underlying), "black": 1.0 if spec.on_future else 0.0,
+                "slope": slope, "width": width, "smile": smile, "smile_width": smile_width,
+                "tick_small": spec.tick_small, "tick_large": spec.tick_large, "tick_switch": spec.tick_switch,
+                "spread_pct": spec.spread_pct, "fine_step": spec.fine_step, "base_oi": spec.base_oi,
+                "base_volume": spec.base_volume, "elapsed": grid.elapsed[self._point],
+            }  # fmt: skip
+            out = (group, listing.underlying)
+        self._groups[key] = out
+        return out
+
+    def _build(self, root: str, expiry: date, group: dict, underlying: str) -> OptionChain:
+        m = self._m
+        m.chain_builds += 1
+        spec = ROOTS[root]
+        sd = group["atm"] * math.sqrt(max(group["tau_var"], MIN_TAU))
+        strikes = strike_grid(group["spot"], sd, spec)
+        inputs = dict(group)
+        inputs["strike"] = np.repeat(strikes, 2)
+        inputs["is_call"] = np.tile(np.array([True, False]), strikes.shape[0])
+        p = price(inputs)
+        pairs = m.contracts(spec, underlying, expiry, strikes.tolist())
+        contracts = [c for pair in pairs for c in pair]
+        quotes = self._make(contracts, p, group["spot"])
+        return OptionChain(root, expiry, underlying, group["spot"], quotes)
+
+    def _make(self, contracts: list[OptionContract], p: Priced, spot: float | list[float]) -> tuple:
+        spots = spot if isinstance(spot, list) else repeat(spot)
+        return tuple(
+            map(OptionQuote, contracts, repeat(self._time), p.bid, p.ask, p.bid_size, p.ask_size, p.volume,
+                p.open_interest, spots, p.iv, p.delta, p.gamma, p.theta, p.vega)
+        )  # fmt: skip
+
+    def _from_chain(self, contract: OptionContract) -> OptionQuote | None:
+        """The quote of an already-built chain, if it lists exactly this contract."""
+        key = (contract.root, contract.expiry)
+        chain = self._chains.get(key)
+        if chain is None:
+            return None
+        index = self._by_strike.get(key)
+        if index is None:
+            index = self._by_strike[key] = {(q.contract.strike, q.contract.right): q for q in chain.quotes}
+        q = index.get((contract.strike, contract.right))
+        return q if q is not None and q.contract == contract else None
+
+    def _price_contracts(self, contracts: list[OptionContract]) -> None:
+        """Quotes for ``contracts`` (None where not listed): from a chain built this step, else priced
+        together in one batch."""
+        groups, strikes, calls, keep, spots = [], [], [], [], []
+        for c in contracts:
+            from_chain = self._from_chain(c)
+            if from_chain is not None:
+                self._quotes[c] = from_chain
+                continue
+            group = self._valid_group(c)
+            if group is None:
+                self._quotes[c] = None
+                continue
+            groups.append(group)
+            strikes.append(float(c.strike))
+            calls.append(c.right is Right.CALL)
+            keep.append(c)
+            spots.append(group["spot"])
+        if keep:
+            for c, q in zip(keep, self._make(keep, price(stack(groups, strikes, calls)), spots), strict=True):
+                self._quotes[c] = q
+
+    def _valid_group(self, c: OptionContract) -> dict | None:
+        try:
+            group = self._group(c.root, c.expiry)
+            ok = group is not None and c.underlying == group[1] and math.isfinite(c.strike) and c.strike > 0
+            ok = ok and isinstance(c.right, Right)
+        except (AttributeError, TypeError):
+            return None
+        return group[0] if ok and group is not None else None

@@ -1,0 +1,76 @@
+"""The implied-vol surface: an ATM term structure anchored on VIX and a skew/smile in standard deviations.
+
+Vols here are per trading-time year, the unit of the paths, so the implied distribution of a 0DTE
+option matches the move the paths will actually make.  ``iv_calendar`` converts to the calendar-time
+vol the Greeks (and LEAN) use; intraday that is about twice the trading-time vol, as in real 0DTE.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.synthetic.config import SyntheticConfig
+
+ATM_TO_VIX = 0.92  # 30-day ATM vol sits below VIX, which also prices the skew
+TERM_KAPPA = 2.5  # per year: how fast the implied term structure returns to its long-run level
+_TAU_30D = 30.0 / 365.0
+MIN_TAU = 1.0 / (252.0 * 390.0)  # one trading minute: floors sd and vol where time runs out
+IV_MAX = 4.5  # under the data-quality ceiling of 5
+
+# (skew slope, skew width, smile, smile width) in units of the ATM standard deviation
+SHAPES: dict[str, tuple[float, float, float, float]] = {
+    "spx": (0.40, 1.5, 0.12, 1.0),  # steep put skew, calls cheapen then turn up far out
+    "qqq": (0.35, 1.5, 0.12, 1.0),
+    "iwm": (0.30, 1.5, 0.12, 1.0),
+    "cl": (0.10, 1.5, 0.10, 1.0),  # mild put skew, both wings lifted
+    "gc": (-0.05, 1.5, 0.08, 1.0),  # a slight call skew
+}
+
+
+def _term_weight(tau: np.ndarray) -> np.ndarray:
+    """Average of an exponentially decaying deviation over ``tau`` (1 at tau = 0), OU-style."""
+    k = TERM_KAPPA * np.maximum(tau, 1e-9)
+    return -np.expm1(-k) / k
+
+
+_W30 = float(_term_weight(np.asarray(_TAU_30D)))
+
+
+def atm_vol(family: str, vix: float, tau: np.ndarray, cfg: SyntheticConfig) -> np.ndarray:
+    """ATM vol (trading time) at calendar maturities ``tau``: contango when VIX is below its
+    long-run level, inverted when above; QQQ/IWM scale SPX, crude and gold have their own level."""
+    tau = np.asarray(tau, dtype=np.float64)
+    if family in ("cl", "gc"):
+        level = (cfg.cl_vol if family == "cl" else cfg.gc_vol) * cfg.commodity_iv_premium
+        return np.full(tau.shape, level)
+    short = ATM_TO_VIX * vix / 100.0
+    long_run = ATM_TO_VIX * cfg.vix_long_run / 100.0
+    spx = long_run + (short - long_run) * _term_weight(tau) / _W30
+    scale = {"spx": 1.0, "qqq": cfg.qqq_iv_scale, "iwm": cfg.iwm_iv_scale}[family]
+    return np.maximum(spx, 0.03) * scale
+
+
+def smile_ratio(
+    x: np.ndarray, slope: np.ndarray, width: np.ndarray, smile: np.ndarray, smile_width: np.ndarray
+):
+    """IV / ATM IV at ``x`` standard deviations of log-moneyness: a saturating skew plus wings that grow
+    linearly (sub-linearly in total variance, so far options still decay to nothing at expiry)."""
+    return 1.0 - slope * np.tanh(x / width) + smile * (np.sqrt(1.0 + (x / smile_width) ** 2) - 1.0)
+
+
+def shape_of(family: str) -> tuple[float, float, float, float]:
+    return SHAPES[family]
+
+
+def iv_calendar(iv_trading: np.ndarray, tau_var: np.ndarray, t_cal: np.ndarray) -> np.ndarray:
+    """Calendar-time vol with the same total variance; where no time is left, the trading-time vol."""
+    tv = np.maximum(tau_var, MIN_TAU)
+    tc = np.maximum(t_cal, MIN_TAU * 252.0 / 365.0 / 2.0)
+    ratio = np.where(t_cal > 0.0, np.sqrt(tv / tc), 1.0)
+    return np.minimum(iv_trading * ratio, IV_MAX)
+
+
+def sd_floor(tau_var: float) -> float:
+    return math.sqrt(max(tau_var, MIN_TAU))
