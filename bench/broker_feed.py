@@ -1,0 +1,248 @@
+"""DXLink feed throughput and latency: the real tastytrade SDK against a loopback DXLink server.
+
+The server (``tests/brokers/loopback_*``: REST token endpoints + a ``websockets`` DXLink server)
+runs in a child process on another core where there is one, so the client is measured alone.
+In the same run, three receive loops consume the same COMPACT Greeks stream (100 events per
+FEED_DATA message, 1,000 symbols):
+
+* bare SDK ``listen()`` — the loop the SDK documents (``async for e in streamer.listen(Greeks)``);
+* bare SDK drain — ``get_event`` then ``get_event_nowait`` until empty, counting only (the
+  fastest way to take events out of this SDK; our overhead is measured against it);
+* SDK + ours — ``FeedSupervisor`` storing every event in the ``QuoteCache``.
+
+Then a steady 10,000 events/s stream: each message carries its send time (wall clock, shared by
+both processes) and the cache's update hook notes when the batch became visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import statistics
+import time
+from datetime import datetime
+from typing import Any
+
+N_EVENTS = 200_000
+N_SYMBOLS = 1_000
+PER_MESSAGE = 100
+STEADY_RATE = 10_000
+STEADY_SECONDS = 4.0
+EPS_TARGET = 50_000
+OVERHEAD_TARGET = 25.0
+
+
+def _symbols() -> list[str]:
+    return [f".SPXW250307{'P' if i % 2 else 'C'}{4000 + i}" for i in range(N_SYMBOLS)]
+
+
+def _greeks_row(sym: str, seq: int, price: float) -> list[Any]:
+    # field order of tastytrade.dxfeed.Greeks (what the client asks for in FEED_SETUP)
+    return [sym, 0, 0, seq, 1_741_359_600_000 + seq, 0, price, 0.2, -0.3, 0.01, -0.5, 0.02, 0.9]
+
+
+def _server(mode: str, conn: Any) -> None:
+    """Child process: loopback REST + DXLink; publishes once per connection on Greeks subscribe."""
+    if hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):
+            cpus = set(range(os.cpu_count() or 1)) - os.sched_getaffinity(0)
+            if cpus:
+                os.sched_setaffinity(0, cpus)
+    from websockets.exceptions import ConnectionClosed
+
+    from tests.brokers.loopback import LoopbackBroker
+    from tests.brokers.loopback_dxlink import Conn
+
+    syms = _symbols()
+
+    async def blast(c: Conn, kind: str) -> None:
+        if kind != "Greeks":
+            return
+        ch = next(k for k, v in c.channels.items() if v == "Greeks")
+        frames = []
+        for m in range(N_EVENTS // PER_MESSAGE):
+            flat: list[Any] = []
+            for i in range(PER_MESSAGE):
+                seq = m * PER_MESSAGE + i
+                flat.extend(_greeks_row(syms[seq % N_SYMBOLS], seq, 1.0 + seq % 97))
+            frames.append(json.dumps({"type": "FEED_DATA", "channel": ch, "data": ["Greeks", flat]}))
+        with contextlib.suppress(ConnectionClosed):
+            for f in frames:
+                await c.ws.send(f)
+
+    async def steady(c: Conn, kind: str) -> None:
+        if kind != "Greeks":
+            return
+        ch = next(k for k, v in c.channels.items() if v == "Greeks")
+        per_ms, seq = STEADY_RATE // 1000, 0
+        start = time.perf_counter()
+        for tick in range(int(STEADY_SECONDS * 1000)):
+            delay = start + tick / 1000 - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            now = time.time()
+            flat: list[Any] = []
+            for _ in range(per_ms):
+                flat.extend(_greeks_row(syms[seq % N_SYMBOLS], seq, now))
+                seq += 1
+            try:
+                await c.ws.send(json.dumps({"type": "FEED_DATA", "channel": ch, "data": ["Greeks", flat]}))
+            except ConnectionClosed:
+                return
+
+    lb = LoopbackBroker(max_frame=1 << 20, tick_s=3600.0, keepalive_s=5.0)
+    lb.dx_state.publisher = blast if mode == "blast" else steady
+    lb.start()
+    conn.send((lb.rest_url, lb.credentials.provider_secret, lb.credentials.refresh_token))
+    conn.recv()  # parent says stop
+    lb.stop()
+
+
+class _Server:
+    def __init__(self, mode: str):
+        ctx = mp.get_context("spawn")
+        self._parent, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_server, args=(mode, child), daemon=True)
+
+    def __enter__(self) -> tuple[str, str, str]:
+        self._proc.start()
+        return self._parent.recv()
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(Exception):
+            self._parent.send("stop")
+        self._proc.join(10)
+        if self._proc.is_alive():
+            self._proc.kill()
+
+
+async def _bare(url: str, secret: str, refresh: str, drain: bool) -> float:
+    import tastytrade.session as sdk_session
+    from tastytrade import DXLinkStreamer, Session
+    from tastytrade.dxfeed import Greeks
+
+    sdk_session.API_URL = url
+    async with Session(secret, refresh, trust_env=False) as session, DXLinkStreamer(session) as streamer:
+        await streamer.subscribe(Greeks, _symbols())
+        count, t0 = 0, 0.0
+        if drain:
+            while count < N_EVENTS:
+                await streamer.get_event(Greeks)
+                t0 = t0 or time.perf_counter()
+                count += 1
+                while streamer.get_event_nowait(Greeks) is not None:
+                    count += 1
+        else:
+            async for _ in streamer.listen(Greeks):
+                t0 = t0 or time.perf_counter()
+                count += 1
+                if count >= N_EVENTS:
+                    break
+        return (count - 1) / (time.perf_counter() - t0)
+
+
+def _with_feed(url: str, secret: str, refresh: str, on_update: Any, until: Any, limit_s: float) -> None:
+    import tastytrade.session as sdk_session
+
+    from brokers.credentials import Credentials
+    from brokers.feed import FeedSupervisor
+    from brokers.feed_status import FeedConfig
+    from brokers.quote_cache import Kind, QuoteCache
+
+    sdk_session.API_URL = url
+    cache = QuoteCache(datetime.now, on_update=on_update)
+    feed = FeedSupervisor(
+        Credentials(secret, refresh), cache, FeedConfig(watchdog_s=30.0), client_kwargs={"trust_env": False}
+    )
+    feed.subscribe(_symbols(), kinds=(Kind.GREEKS,))
+    feed.start()
+    deadline = time.perf_counter() + limit_s
+    while not until() and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    feed.stop()
+
+
+def _ours() -> float:
+    marks: list[float] = []
+    count = [0]
+
+    def on_update(kind: Any, events: Any, received: Any) -> None:
+        if not marks:
+            marks.append(time.perf_counter())
+        count[0] += len(events)
+        if count[0] >= N_EVENTS and len(marks) == 1:
+            marks.append(time.perf_counter())
+
+    with _Server("blast") as (url, secret, refresh):
+        _with_feed(url, secret, refresh, on_update, lambda: len(marks) == 2, 60.0)
+    first_batch = 1  # the first batch's events are counted from its own arrival on
+    return (count[0] - first_batch) / (marks[1] - marks[0]) if len(marks) == 2 else float("nan")
+
+
+def _latency() -> tuple[float, float, int]:
+    lat: list[float] = []
+
+    def on_update(kind: Any, events: Any, received: Any) -> None:
+        now = time.time()  # visible in the cache from here on
+        lat.extend(now - float(e.price) for e in events)
+
+    with _Server("steady") as (url, secret, refresh):
+        n = int(STEADY_RATE * STEADY_SECONDS)
+        _with_feed(url, secret, refresh, on_update, lambda: len(lat) >= n, STEADY_SECONDS + 20)
+    warm = lat[STEADY_RATE // 2 :]  # skip the first half second (connect, subscribe)
+    q = statistics.quantiles(warm, n=100)
+    return q[49] * 1e3, q[98] * 1e3, len(warm)
+
+
+def _row(name: str, value: float, unit: str, target: Any, note: str) -> dict:
+    return {"name": name, "value": value, "unit": unit, "target": target, "note": note}
+
+
+def run() -> list[dict]:
+    from brokers.availability import available
+
+    ok, reason = available()
+    if not ok:
+        return [_row("broker_feed", float("nan"), "-", None, f"skipped: {reason}")]
+    import logging
+
+    logging.getLogger("tastytrade").setLevel(logging.INFO)  # as the feed configures it
+    results: dict[str, float] = {}
+    for name, drain in (("listen", False), ("drain", True)):
+        with _Server("blast") as (url, secret, refresh):
+            results[name] = asyncio.run(_bare(url, secret, refresh, drain))
+    results["ours"] = _ours()
+    p50, p99, n = _latency()
+    bare = max(results["listen"], results["drain"])
+    overhead = 100.0 * (bare / results["ours"] - 1.0)
+    note = f"{N_EVENTS:,} Greeks, {N_SYMBOLS:,} symbols, {PER_MESSAGE}/message, server in a child process"
+    return [
+        _row("dxlink bare SDK listen() loop", results["listen"], "events/s", None, note),
+        _row(
+            "dxlink bare SDK drain loop", results["drain"], "events/s", None, "get_event + get_event_nowait"
+        ),
+        _row(
+            "dxlink SDK + feed + cache",
+            results["ours"],
+            "events/s",
+            EPS_TARGET,
+            "FeedSupervisor -> QuoteCache",
+        ),
+        _row(
+            "dxlink our overhead vs best bare",
+            overhead,
+            "%",
+            f"< {OVERHEAD_TARGET:g}",
+            "time per event, ours/bare - 1",
+        ),
+        _row("dxlink latency p50 @10k/s", p50, "ms", None, f"server send -> visible in cache, {n:,} events"),
+        _row("dxlink latency p99 @10k/s", p99, "ms", None, "same run"),
+    ]
+
+
+if __name__ == "__main__":
+    for r in run():
+        print(r)
