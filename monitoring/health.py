@@ -1,0 +1,189 @@
+"""One health snapshot of the running system, written to the state store at a fixed cadence and,
+in local live mode, served as JSON on a loopback port for a watchdog or a curious human.
+
+The engine fills :class:`HealthInputs` from what it knows; :func:`assess` turns them into a
+verdict with the reasons behind it, so "degraded" always says why.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from core.ports import StateStore
+
+HEALTH_KEY = "monitoring/health.json"
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
+class HealthInputs:
+    connections: Mapping[str, bool] = field(default_factory=dict)  # e.g. brokerage, dxlink
+    last_quote_times: Mapping[str, datetime] = field(default_factory=dict)  # per feed/underlying
+    open_groups: int = 0
+    breaker_state: str = "armed"  # the risk layer's breaker: armed | tripped:<reason> | paused:<reason>
+    net_liquidation: float = 0.0
+    buying_power_used: float = 0.0
+    last_order_time: datetime | None = None
+    errors_last_hour: int = 0
+    unavailable_channels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HealthLimits:
+    max_feed_age: timedelta = timedelta(seconds=60)  # STRATEGY_RULES.md: stale quote in live trading
+    max_bp_share: float = 0.80  # the largest regime cap; above it something is wrong
+    max_errors_per_hour: int = 5
+
+
+@dataclass(frozen=True)
+class HealthSnapshot:
+    time: str
+    status: str  # ok | degraded | critical
+    reasons: tuple[str, ...]
+    connections: dict[str, bool]
+    feed_age_seconds: dict[str, float]
+    open_groups: int
+    breaker_state: str
+    net_liquidation: float
+    buying_power_used: float
+    bp_share: float | None
+    last_order_time: str | None
+    errors_last_hour: int
+    unavailable_channels: dict[str, str]
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode("utf-8")
+
+
+def assess(inputs: HealthInputs, now: datetime, limits: HealthLimits = HealthLimits()) -> HealthSnapshot:
+    critical: list[str] = []
+    degraded: list[str] = []
+    for name, up in sorted(inputs.connections.items()):
+        if not up:
+            critical.append(f"{name} disconnected")
+    ages = {k: (now - t).total_seconds() for k, t in sorted(inputs.last_quote_times.items())}
+    for name, age in ages.items():
+        if age > limits.max_feed_age.total_seconds():
+            degraded.append(f"{name} feed {age:.0f} s old")
+    if inputs.breaker_state != "armed":
+        critical.append(f"breaker {inputs.breaker_state}")
+    share = inputs.buying_power_used / inputs.net_liquidation if inputs.net_liquidation > 0 else None
+    if share is None:
+        critical.append("net liquidation unknown or not positive")
+    elif share > limits.max_bp_share:
+        degraded.append(f"buying power use {share:.0%} above {limits.max_bp_share:.0%}")
+    if inputs.errors_last_hour > limits.max_errors_per_hour:
+        degraded.append(f"{inputs.errors_last_hour} errors in the last hour")
+    for name, reason in sorted(inputs.unavailable_channels.items()):
+        degraded.append(f"alert channel {name} unavailable: {reason}")
+    status = "critical" if critical else "degraded" if degraded else "ok"
+    return HealthSnapshot(
+        time=now.isoformat(),
+        status=status,
+        reasons=tuple(critical + degraded),
+        connections=dict(inputs.connections),
+        feed_age_seconds=ages,
+        open_groups=inputs.open_groups,
+        breaker_state=inputs.breaker_state,
+        net_liquidation=inputs.net_liquidation,
+        buying_power_used=inputs.buying_power_used,
+        bp_share=share,
+        last_order_time=None if inputs.last_order_time is None else inputs.last_order_time.isoformat(),
+        errors_last_hour=inputs.errors_last_hour,
+        unavailable_channels=dict(inputs.unavailable_channels),
+    )
+
+
+class HealthMonitor:
+    """Keeps the latest snapshot and writes it to the store at most once per ``interval``."""
+
+    def __init__(
+        self,
+        clock: Callable[[], datetime],
+        store: StateStore,
+        interval: timedelta = timedelta(minutes=1),
+        limits: HealthLimits = HealthLimits(),
+    ) -> None:
+        self._clock = clock
+        self._store = store
+        self._interval = interval
+        self._limits = limits
+        self._last_write: datetime | None = None
+        self._latest: HealthSnapshot | None = None
+        self._lock = threading.Lock()  # the HTTP thread reads while the algorithm thread writes
+
+    def update(self, inputs: HealthInputs) -> HealthSnapshot:
+        now = self._clock()
+        snap = assess(inputs, now, self._limits)
+        with self._lock:
+            self._latest = snap
+        if self._last_write is None or now - self._last_write >= self._interval:
+            self._store.save(HEALTH_KEY, snap.to_json())
+            self._last_write = now
+        return snap
+
+    def latest(self) -> HealthSnapshot | None:
+        with self._lock:
+            return self._latest
+
+
+class HealthServer:
+    """``GET /health`` on a loopback address only; 503 when not ok, so a watchdog can curl it.
+
+    Runs http.server in a daemon thread; ``port=0`` picks a free port (see ``.port``)."""
+
+    def __init__(self, monitor: HealthMonitor, host: str = "127.0.0.1", port: int = 8787) -> None:
+        if host not in LOOPBACK_HOSTS:
+            raise ValueError(f"the health endpoint only listens on loopback, not {host!r}")
+        self._monitor = monitor
+        handler = _handler(monitor)
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, name="health-http", daemon=True)
+
+    def start(self) -> HealthServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> HealthServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _handler(monitor: HealthMonitor) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] not in ("/health", "/health/"):
+                self._reply(404, {"error": "not found; try /health"})
+                return
+            snap = monitor.latest()
+            if snap is None:
+                self._reply(503, {"status": "starting", "reasons": ["no snapshot yet"]})
+                return
+            self._reply(200 if snap.status == "ok" else 503, asdict(snap))
+
+        def _reply(self, code: int, body: Any) -> None:
+            data = json.dumps(body, sort_keys=True).encode("utf-8")
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:  # requests are not worth a log line
+            pass
+
+    return Handler
