@@ -47,3 +47,63 @@ def expected_entry_credit(legs: Sequence[Leg], quotes: Sequence[OptionQuote], sl
     expected_price = mid + slippage_share * (natural - mid)
     multiplier = legs[0].contract.multiplier
     return -expected_price - fees_per_unit(legs, opening=True) / multiplier
+
+
+# --- costs for entry decisions and profit targets (execution and strategies share these) ----------
+
+
+def round_trip_fees_per_unit(legs: Sequence[Leg]) -> float:
+    """Dollars of fees to open and later close one unit (closing trades the same kinds of contract)."""
+    return fees_per_unit(legs, opening=True) + fees_per_unit(legs, opening=False)
+
+
+def expected_slippage_per_unit(
+    legs: Sequence[Leg],
+    quotes: Sequence[OptionQuote],
+    quantity: int = 1,
+    slippage_share: float = 1.0,
+    size_penalty: float = 0.5,
+) -> float:
+    """Points per unit we expect to pay beyond the net mid: ``slippage_share`` of each leg's half
+    spread, plus ``size_penalty`` half spreads on the share of a leg's contracts beyond the size
+    displayed on the side we take (an order bigger than the book walks it)."""
+    total = 0.0
+    for leg, q in zip(legs, quotes, strict=True):
+        half = max(0.0, q.ask - q.bid) / 2.0
+        contracts = abs(leg.ratio) * max(1, quantity)
+        shown = q.ask_size if leg.ratio > 0 else q.bid_size
+        beyond = 1.0 if shown <= 0 else max(0.0, contracts - shown) / contracts
+        total += abs(leg.ratio) * half * (slippage_share + size_penalty * beyond)
+    return total
+
+
+def net_credit_after_costs(
+    legs: Sequence[Leg],
+    quotes: Sequence[OptionQuote],
+    quantity: int = 1,
+    slippage_share: float = 1.0,
+    round_trip: bool = False,
+) -> float:
+    """Credit per unit in points we expect to keep after slippage and fees (negative for a debit).
+
+    ``round_trip`` also charges the closing fees and the same expected slippage again for the exit,
+    the honest figure for a structure that will be bought back rather than left to expire.
+    """
+    slippage = expected_slippage_per_unit(legs, quotes, quantity, slippage_share)
+    fees = round_trip_fees_per_unit(legs) if round_trip else fees_per_unit(legs, opening=True)
+    exit_slippage = slippage if round_trip else 0.0
+    multiplier = legs[0].contract.multiplier
+    return -net_mid(legs, quotes) - slippage - exit_slippage - fees / multiplier
+
+
+def profit_target_exit_price(entry_price: float, target_share: float, legs: Sequence[Leg]) -> float:
+    """Net exit price per unit (debit +, credit -) at which the trade keeps ``target_share`` of its
+    entry premium after round-trip fees.  A credit of 2.00 with a 50% target and $4 of fees per unit
+    on a 100 multiplier buys back at 0.96, not 1.00."""
+    fees_points = round_trip_fees_per_unit(legs) / legs[0].contract.multiplier
+    return -entry_price - target_share * abs(entry_price) - fees_points
+
+
+def net_profit_per_unit(entry_price: float, exit_price: float, legs: Sequence[Leg]) -> float:
+    """Dollars per unit after round-trip fees for an entry and an exit net price."""
+    return -(entry_price + exit_price) * legs[0].contract.multiplier - round_trip_fees_per_unit(legs)

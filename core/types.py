@@ -241,6 +241,7 @@ class OrderEvent:
     time: datetime
     fills: tuple[LegFill, ...] = ()
     message: str = ""
+    event_id: str = ""  # the engine's id of this event when it has one (duplicates are dropped)
 
 
 class GroupStatus(StrEnum):
@@ -288,6 +289,7 @@ class PositionGroup:
 class UpdateKind(StrEnum):
     FILLED = "filled"  # the intent's order filled completely
     ABANDONED = "abandoned"  # the order ended without a fill (cancelled after its ladder, rejected)
+    UNWOUND = "unwound"  # legs filled unevenly were taken off again: flat, nothing opened
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,354 @@
+"""One order group per intent: its state machine, its orders, its fills, and its JSON form.
+
+States (terminal in capitals of the diagram's right-hand side)::
+
+    accepted ─► working ─────────────────────────────► FILLED
+                  │  ├─► partially_filled ─► repairing ─► FILLED / UNWOUND
+                  │  └─► retry_wait (cancelled / rejected / lost) ─► working | ABANDONED
+                  └─► ABANDONED
+
+A terminal group only moves again when the broker reports a fill nobody expected (a late fill
+after a cancel): it re-enters ``repairing`` so the exposure is removed, never ignored.
+Quantities are signed contracts per OCC symbol; prices per share; tags ``group|purpose|n``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum, StrEnum
+from typing import Any
+
+from core.book import contract_from_json, contract_to_json
+from core.types import Leg, OptionContract, OrderIntent, Purpose
+
+
+class GroupState(StrEnum):
+    ACCEPTED = "accepted"
+    WORKING = "working"
+    PARTIALLY_FILLED = "partially_filled"
+    RETRY_WAIT = "retry_wait"
+    REPAIRING = "repairing"
+    FILLED = "filled"
+    UNWOUND = "unwound"
+    ABANDONED = "abandoned"
+
+
+TERMINAL = frozenset({GroupState.FILLED, GroupState.UNWOUND, GroupState.ABANDONED})
+_ACTIVE = {
+    GroupState.WORKING,
+    GroupState.PARTIALLY_FILLED,
+    GroupState.RETRY_WAIT,
+    GroupState.REPAIRING,
+    GroupState.FILLED,
+    GroupState.ABANDONED,
+}
+ALLOWED: Mapping[GroupState, frozenset[GroupState]] = {
+    GroupState.ACCEPTED: frozenset(_ACTIVE),
+    GroupState.WORKING: frozenset(_ACTIVE),
+    GroupState.PARTIALLY_FILLED: frozenset(_ACTIVE - {GroupState.ABANDONED}),
+    GroupState.RETRY_WAIT: frozenset(_ACTIVE),
+    GroupState.REPAIRING: frozenset({GroupState.REPAIRING, GroupState.FILLED, GroupState.UNWOUND}),
+    GroupState.FILLED: frozenset({GroupState.REPAIRING}),
+    GroupState.UNWOUND: frozenset({GroupState.REPAIRING}),
+    GroupState.ABANDONED: frozenset({GroupState.REPAIRING}),
+}
+
+
+class TransitionError(RuntimeError):
+    """A programming error: the manager asked for a move the state machine does not have."""
+
+
+class Role(StrEnum):
+    ENTRY = "entry"  # the intent's own order (opening or closing), on the price ladder
+    COMPLETE = "complete"  # repair: the legs still missing, toward the intent
+    UNWIND = "unwind"  # repair: reverse legs already filled, toward flat
+
+
+@dataclass
+class OrderRecord:
+    """One combo order the group sent, and what became of it."""
+
+    tag: str
+    role: Role
+    legs: dict[str, int]  # symbol -> signed contracts of the whole order
+    quantity: int  # combo units sent (leg ratio = contracts / quantity)
+    limit: float  # net per combo unit, debit +
+    step: int
+    sent: datetime
+    mid: float  # net mid per combo unit at sending (fill quality reference)
+    natural: float
+    baseline_holdings: dict[str, float] = field(default_factory=dict)
+    baseline_seen: dict[str, int] = field(default_factory=dict)
+    acked: bool = False
+    cancel_at: datetime | None = None
+    done: bool = False
+    outcome: str = ""  # filled | cancelled | rejected | lost | ended (broker said filled, legs short)
+    message: str = ""
+    filled: dict[str, int] = field(default_factory=dict)
+    unexplained_since: datetime | None = None
+
+    def remaining(self, symbol: str) -> int:
+        return self.legs.get(symbol, 0) - self.filled.get(symbol, 0)
+
+    def complete(self) -> bool:
+        return all(self.filled.get(s, 0) == q for s, q in self.legs.items())
+
+    def has_fills(self) -> bool:
+        return any(self.filled.values())
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    tag: str
+    symbol: str
+    quantity: int
+    price: float
+    fee: float
+    time: datetime
+
+
+@dataclass
+class OrderGroup:
+    key: str  # "group_id|purpose"
+    intent: OrderIntent
+    created: datetime
+    next_seq: int = 0
+    state: GroupState = GroupState.ACCEPTED
+    history: list[tuple[datetime, str, str, str]] = field(default_factory=list)
+    orders: list[OrderRecord] = field(default_factory=list)
+    fills: list[FillRecord] = field(default_factory=list)
+    step: int = 0  # ladder step of the entry order
+    attempts: int = 0  # failed sends (rejected / lost) at the current step
+    retry_at: datetime | None = None
+    repair_mode: str = ""  # "" | complete | unwind
+    repair_started: datetime | None = None
+    repair_level: int = 0  # units the repair is heading for
+    deadline_alerted: bool = False
+    outcome_message: str = ""
+    finished: datetime | None = None
+    reported: bool = False  # the orchestrator has been told the outcome
+    reported_units: int = 0  # units it was told are held (a late fill is repaired back to this)
+
+    # --- identity --------------------------------------------------------------------------------
+    @property
+    def group_id(self) -> str:
+        return self.intent.group_id
+
+    @property
+    def purpose(self) -> Purpose:
+        return self.intent.purpose
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL
+
+    def contracts(self) -> dict[str, OptionContract]:
+        return {leg.contract.symbol: leg.contract for leg in self.intent.legs}
+
+    def ratios(self) -> dict[str, int]:
+        return {leg.contract.symbol: leg.ratio for leg in self.intent.legs}
+
+    # --- transitions -----------------------------------------------------------------------------
+    def move(self, to: GroupState, now: datetime, why: str) -> bool:
+        """Record a transition; False (and nothing recorded) when already there."""
+        if to is self.state:
+            return False
+        if to not in ALLOWED[self.state]:
+            raise TransitionError(f"{self.key}: {self.state.value} -> {to.value} is not a transition ({why})")
+        self.history.append((now, self.state.value, to.value, why))
+        self.state = to
+        if to in TERMINAL:
+            self.finished = now
+            self.outcome_message = why
+        return True
+
+    # --- positions -------------------------------------------------------------------------------
+    def filled(self) -> dict[str, int]:
+        out = {leg.contract.symbol: 0 for leg in self.intent.legs}
+        for f in self.fills:
+            out[f.symbol] = out.get(f.symbol, 0) + f.quantity
+        return out
+
+    def target(self, units: int | None = None) -> dict[str, int]:
+        n = self.intent.quantity if units is None else units
+        return {leg.contract.symbol: leg.ratio * n for leg in self.intent.legs}
+
+    def units_per_leg(self) -> dict[str, float]:
+        ratios = self.ratios()
+        return {s: q / ratios[s] if s in ratios else math.inf for s, q in self.filled().items()}
+
+    def balanced_units(self) -> int | None:
+        """Whole units held with every leg in proportion (0 = flat), or None if the legs disagree."""
+        filled, ratios = self.filled(), self.ratios()
+        if any(q and s not in ratios for s, q in filled.items()):
+            return None
+        units = {q / ratios[s] for s, q in filled.items() if s in ratios}
+        if len(units) != 1:
+            return None
+        (u,) = units
+        return int(u) if u == int(u) and u >= 0 else None
+
+    def live_orders(self) -> list[OrderRecord]:
+        return [o for o in self.orders if not o.done]
+
+    def cash_points(self) -> float:
+        """Sum of quantity x price over every fill (debit +): what the group paid, in points."""
+        return sum(f.quantity * f.price for f in self.fills)
+
+    def fees(self) -> float:
+        return sum(f.fee for f in self.fills)
+
+    # --- JSON --------------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "intent": intent_to_json(self.intent),
+            "created": self.created.isoformat(),
+            "next_seq": self.next_seq,
+            "state": self.state.value,
+            "history": [[t.isoformat(), a, b, why] for t, a, b, why in self.history],
+            "orders": [_order_to_json(o) for o in self.orders],
+            "fills": [[f.tag, f.symbol, f.quantity, f.price, f.fee, f.time.isoformat()] for f in self.fills],
+            "step": self.step,
+            "attempts": self.attempts,
+            "retry_at": _dt(self.retry_at),
+            "repair_mode": self.repair_mode,
+            "repair_started": _dt(self.repair_started),
+            "repair_level": self.repair_level,
+            "deadline_alerted": self.deadline_alerted,
+            "outcome_message": self.outcome_message,
+            "finished": _dt(self.finished),
+            "reported": self.reported,
+            "reported_units": self.reported_units,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> OrderGroup:
+        return cls(
+            key=str(d["key"]),
+            intent=intent_from_json(d["intent"]),
+            created=datetime.fromisoformat(d["created"]),
+            next_seq=int(d["next_seq"]),
+            state=GroupState(d["state"]),
+            history=[(datetime.fromisoformat(t), str(a), str(b), str(w)) for t, a, b, w in d["history"]],
+            orders=[_order_from_json(o) for o in d["orders"]],
+            fills=[
+                FillRecord(str(t), str(s), int(q), float(p), float(fee), datetime.fromisoformat(when))
+                for t, s, q, p, fee, when in d["fills"]
+            ],
+            step=int(d["step"]),
+            attempts=int(d["attempts"]),
+            retry_at=_parse(d["retry_at"]),
+            repair_mode=str(d["repair_mode"]),
+            repair_started=_parse(d["repair_started"]),
+            repair_level=int(d["repair_level"]),
+            deadline_alerted=bool(d["deadline_alerted"]),
+            outcome_message=str(d["outcome_message"]),
+            finished=_parse(d["finished"]),
+            reported=bool(d.get("reported", False)),
+            reported_units=int(d.get("reported_units", 0)),
+        )
+
+
+def group_key(group_id: str, purpose: Purpose) -> str:
+    return f"{group_id}|{purpose.value}"
+
+
+def order_tag(group_id: str, purpose: Purpose, sequence: int) -> str:
+    """``group|purpose|n``: deterministic and unique per group and purpose, so a restart (or the
+    broker's open-order list) can be matched to the group that sent it."""
+    return f"{group_id}|{purpose.value}|{sequence}"
+
+
+def parse_tag(tag: str) -> tuple[str, Purpose, int] | None:
+    parts = tag.rsplit("|", 2)
+    if len(parts) != 3 or not parts[2].isdigit():
+        return None
+    try:
+        return parts[0], Purpose(parts[1]), int(parts[2])
+    except ValueError:
+        return None
+
+
+# --- codecs ----------------------------------------------------------------------------------------
+
+
+def intent_to_json(intent: OrderIntent) -> dict[str, Any]:
+    """Every field of the intent (new optional fields included) as plain JSON values."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(intent):
+        value = getattr(intent, f.name)
+        if f.name == "legs":
+            value = [{"contract": contract_to_json(leg.contract), "ratio": leg.ratio} for leg in value]
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, Mapping):
+            value = {str(k): v for k, v in value.items()}
+        elif isinstance(value, tuple):
+            value = _plain(value)
+        out[f.name] = value
+    return out
+
+
+def intent_from_json(d: Mapping[str, Any]) -> OrderIntent:
+    known = {f.name for f in dataclasses.fields(OrderIntent)}
+    values: dict[str, Any] = {k: v for k, v in d.items() if k in known}
+    values["legs"] = tuple(Leg(contract_from_json(x["contract"]), int(x["ratio"])) for x in d["legs"])
+    values["purpose"] = Purpose(d["purpose"])
+    values["created"] = datetime.fromisoformat(d["created"])
+    values["notes"] = {str(k): float(v) for k, v in d.get("notes", {}).items()}
+    if "parts" in values:
+        values["parts"] = tuple((str(n), tuple(int(i) for i in idx)) for n, idx in values["parts"])
+    return OrderIntent(**values)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _order_to_json(o: OrderRecord) -> dict[str, Any]:
+    d = dataclasses.asdict(o)
+    d["role"] = o.role.value
+    d["sent"] = o.sent.isoformat()
+    d["cancel_at"] = _dt(o.cancel_at)
+    d["unexplained_since"] = _dt(o.unexplained_since)
+    return d
+
+
+def _order_from_json(d: Mapping[str, Any]) -> OrderRecord:
+    return OrderRecord(
+        tag=str(d["tag"]),
+        role=Role(d["role"]),
+        legs={str(k): int(v) for k, v in d["legs"].items()},
+        quantity=int(d["quantity"]),
+        limit=float(d["limit"]),
+        step=int(d["step"]),
+        sent=datetime.fromisoformat(d["sent"]),
+        mid=float(d["mid"]),
+        natural=float(d["natural"]),
+        baseline_holdings={str(k): float(v) for k, v in d["baseline_holdings"].items()},
+        baseline_seen={str(k): int(v) for k, v in d["baseline_seen"].items()},
+        acked=bool(d["acked"]),
+        cancel_at=_parse(d["cancel_at"]),
+        done=bool(d["done"]),
+        outcome=str(d["outcome"]),
+        message=str(d["message"]),
+        filled={str(k): int(v) for k, v in d["filled"].items()},
+        unexplained_since=_parse(d["unexplained_since"]),
+    )
+
+
+def _dt(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
