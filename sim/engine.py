@@ -13,7 +13,9 @@ from core.ports import StateStore, TradingCalendar
 from core.settings import Settings
 from core.system import TradingSystem
 from core.types import MarketSnapshot
-from sim.broker import SimBroker, SimMargin, TastytradeFees
+from sim.broker import SimMargin, TastytradeFees
+from sim.broker.faults import FaultConfig, make_broker
+from sim.monitoring_hooks import StepMonitor
 from sim.platform import SimPlatform
 from sim.recorder import RunRecorder
 
@@ -50,9 +52,11 @@ def run_backtest(
     store: StateStore,
     recorder: RunRecorder,
     progress: Callable[[Iterable[date]], Iterable[date]] = lambda days: days,
+    monitor: StepMonitor | None = None,
+    faults: FaultConfig | None = None,
 ) -> RunResult:
     margin = SimMargin()
-    broker = SimBroker(settings.starting_cash, TastytradeFees(), margin)
+    broker = make_broker(settings.starting_cash, TastytradeFees(), margin, faults)
     platform = SimPlatform(calendar, store, broker, margin)
     system = build_system(platform, settings, recorder)
     result = RunResult(recorder, system=system, platform=platform)
@@ -70,6 +74,8 @@ def run_backtest(
             _deliver(system, platform, broker.process(last))
             system.on_step()
             _deliver(system, platform, [])
+            if monitor is not None:
+                monitor.on_step(platform, system)
             result.steps += 1
         if last is None:
             continue
@@ -77,6 +83,8 @@ def run_backtest(
         prices = {symbol: quote.price for symbol, quote in last.underlyings.items()}
         system.on_expiry(day, prices)
         system.on_end_of_day(day)
+        if monitor is not None:
+            monitor.on_end_of_day(day, platform, system)
         account = broker.account(last)
         result.equity.append(
             EquityPoint(day, account.net_liquidation, account.cash, account.buying_power_used)
