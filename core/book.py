@@ -4,6 +4,7 @@ state store.  Closed groups are kept so a restart knows what it already traded."
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -39,8 +40,16 @@ class Book:
             if g.status in _LIVE and (strategy is None or g.strategy == strategy)
         ]
 
-    def closed(self) -> Sequence[PositionGroup]:
-        return [g for g in self._groups.values() if g.status is GroupStatus.CLOSED]
+    def closed(self, strategy: str | None = None) -> Sequence[PositionGroup]:
+        return [
+            g
+            for g in self._groups.values()
+            if g.status is GroupStatus.CLOSED and (strategy is None or g.strategy == strategy)
+        ]
+
+    def remove(self, group_id: str) -> None:
+        """Forget a group that was replaced by its parts (it never held a position of its own)."""
+        self._groups.pop(group_id, None)
 
     def opened_on(self, day: date, strategy: str) -> Sequence[PositionGroup]:
         """Groups of ``strategy`` whose id was issued on ``day`` (ids carry their date)."""
@@ -125,6 +134,9 @@ def group_to_json(g: PositionGroup) -> dict[str, Any]:
         "exit_reason": g.exit_reason,
         "max_loss_per_unit": g.max_loss_per_unit,
         "notes": dict(g.notes),
+        "campaign": g.campaign,
+        "part": g.part,
+        "parts": [[name, list(idx)] for name, idx in g.parts],
     }
 
 
@@ -144,4 +156,43 @@ def group_from_json(d: dict[str, Any]) -> PositionGroup:
         exit_reason=str(d["exit_reason"]),
         max_loss_per_unit=float(d["max_loss_per_unit"]),
         notes={str(k): float(v) for k, v in d["notes"].items()},
+        campaign=str(d.get("campaign", "")),
+        part=str(d.get("part", "")),
+        parts=tuple((str(name), tuple(int(i) for i in idx)) for name, idx in d.get("parts", ())),
     )
+
+
+def split_into_parts(opened: PositionGroup, leg_prices: Sequence[float]) -> list[PositionGroup]:
+    """The groups an opening fill becomes: itself, or one group per named part (ids ``<id>-<part>``)
+    that share its id as their campaign.  Each part's entry price is its own legs' net fill price
+    when the engine reported per-leg prices, else the whole fill shared out in proportion to the
+    parts' mids at entry (``notes['mid_<i>']``); fees and max loss are shared by contract count."""
+    if not opened.parts:
+        return [opened]
+    legs = opened.legs
+    if len(leg_prices) == len(legs):
+        prices = list(leg_prices)
+    else:
+        mids = [opened.notes.get(f"mid_{i}", 0.0) for i in range(len(legs))]
+        mid_net = sum(leg.ratio * m for leg, m in zip(legs, mids, strict=True))
+        scale = opened.entry_price / mid_net if abs(mid_net) > 1e-12 else 1.0
+        prices = [m * scale for m in mids]
+    contracts = sum(abs(leg.ratio) for leg in legs) or 1
+    members = []
+    for name, indices in opened.parts:
+        part_legs = tuple(legs[i] for i in indices)
+        share = sum(abs(leg.ratio) for leg in part_legs) / contracts
+        members.append(
+            replace(
+                opened,
+                group_id=f"{opened.group_id}-{name}",
+                legs=part_legs,
+                entry_price=sum(legs[i].ratio * prices[i] for i in indices),
+                entry_fees=opened.entry_fees * share,
+                max_loss_per_unit=opened.max_loss_per_unit * share,
+                campaign=opened.campaign or opened.group_id,
+                part=name,
+                parts=(),
+            )
+        )
+    return members

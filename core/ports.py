@@ -3,7 +3,7 @@ pluggable layers the orchestrator drives.  Nothing here knows about an engine.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -109,6 +109,10 @@ class StrategyContext(Protocol):
 
     def groups_opened_on(self, day: date, strategy: str) -> Sequence[PositionGroup]: ...
 
+    def closed_groups(self, strategy: str) -> Sequence[PositionGroup]:
+        """Closed groups of ``strategy`` (roll successors look up what they replace)."""
+        ...
+
     def new_group_id(self, strategy: str) -> str: ...
 
     def margin_required(self, legs: Sequence[Leg], quantity: int, snapshot: MarketSnapshot) -> float: ...
@@ -118,6 +122,25 @@ class RiskGate(Protocol):
     def evaluate(
         self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext
     ) -> Decision: ...
+
+
+class RiskMonitor(Protocol):
+    """Continuous risk rules run each step before strategies manage positions (``risk.monitors``).
+
+    ``on_step`` returns closing intents the orchestrator must send (pin risk, assignment, ...); it
+    may re-label groups in ``book`` and close a group that has nothing left to trade through
+    ``close(group, exit_price, fees, when, reason)``.  ``on_trade_closed`` hears every closed trade.
+    """
+
+    def on_step(
+        self,
+        snapshot: MarketSnapshot,
+        context: StrategyContext,
+        book: Any,
+        close: Callable[[PositionGroup, float, float, datetime, str], None],
+    ) -> Sequence[OrderIntent]: ...
+
+    def on_trade_closed(self, group: PositionGroup) -> None: ...
 
 
 class Executor(Protocol):
@@ -142,3 +165,42 @@ class MarginModel(Protocol):
     """Buying power an order would use, from the engine's own model (LEAN's or the sim's)."""
 
     def margin_required(self, legs: Sequence[Leg], quantity: int, snapshot: MarketSnapshot) -> float: ...
+
+
+class Persistable(Protocol):
+    """A component whose state survives restarts (executor, breaker, strategies, ...).
+
+    ``state_section`` names its section of the saved state (unique per component); ``to_json``
+    returns plain JSON data; ``load_json`` restores it and raises ValueError / KeyError / TypeError
+    on data it cannot use (the persistence layer then keeps the state aside and starts in safe mode).
+    """
+
+    state_section: str
+
+    def to_json(self) -> Any: ...
+
+    def load_json(self, doc: Any) -> None: ...
+
+
+class StateKeeper(Protocol):
+    """What ``TradingSystem`` asks of the persistence layer (``persistence.StateManager``)."""
+
+    def recover(self, system: Any) -> None:
+        """Rebuild state from snapshot + journal; bad state is kept aside and means safe mode."""
+        ...
+
+    def begin_step(self) -> bool:
+        """Reconcile once after a start; False if this step already completed before a restart."""
+        ...
+
+    def admit(self, event: OrderEvent) -> bool:
+        """False for an order event already applied before a restart (delivered twice)."""
+        ...
+
+    def commit(self, kind: str) -> None:
+        """A stable point (step done, event applied, expiries settled): make the state durable."""
+        ...
+
+    def checkpoint(self) -> None:
+        """Full snapshot and journal compaction (end of day)."""
+        ...

@@ -49,8 +49,12 @@ class Settings:
     regime_max_bp: tuple[float, ...] = _tuple(
         (0.45, 0.60, 0.80, 0.80, 0.80, 0.80), 0, 1, "max BP used per regime, EXTREMELY_LOW..EXTREME"
     )
+    entry_window_minutes: int = _p(
+        60, 1, 390, "an entry scheduled 'at HH:MM' may still be placed this many minutes later"
+    )
     # --- Friday 0DTE iron condor -----------------------------------------------------------------
     zero_dte_enabled: bool = _p(True)
+    zero_dte_min_phase: int = _p(1, 1, 4)
     zero_dte_root: str = _p("SPXW", doc="option root traded")
     zero_dte_underlying: str = _p("SPX")
     zero_dte_weekday: int = _p(4, 0, 6, "entry weekday (Mon=0, Fri=4)")
@@ -69,6 +73,12 @@ class Settings:
     zero_dte_min_credit: float = _p(0.50, 0, 1000, "minimum net credit per unit after costs (points)")
     # --- LT112 -----------------------------------------------------------------------------------
     lt112_enabled: bool = _p(True)
+    lt112_min_phase: int = _p(1, 1, 4, "SPX below lt112_futures_min_phase")
+    lt112_futures_min_phase: int = _p(2, 1, 4, "from this phase LT112 trades /ES options")
+    lt112_second_entry_min_phase: int = _p(3, 1, 4, "second monthly entry on the third Wednesday")
+    lt112_weekday: int = _p(2, 0, 6, "entry weekday (Wednesday)")
+    lt112_futures_root: str = _p("ES")
+    lt112_index_root: str = _p("SPX")
     lt112_entry_time: time = _p(time(10, 0))
     lt112_target_dte: int = _p(120, 1, 1000)
     lt112_min_dte: int = _p(110, 1, 1000)
@@ -86,6 +96,11 @@ class Settings:
     lt112_max_units_by_phase: tuple[int, ...] = _tuple((0, 1, 2, 3, 4), 0, 100)
     # --- futures strangles -----------------------------------------------------------------------
     strangle_enabled: bool = _p(True)
+    strangle_min_phase: int = _p(2, 1, 4)
+    strangle_micro_roots: tuple[str, ...] = _tuple(
+        ("ES:MES", "CL:MCL", "GC:MGC"),
+        doc="full:micro option roots used when a full-size strangle breaks the BP cap",
+    )
     strangle_underlyings: tuple[str, ...] = _tuple(("ES", "CL", "GC"))
     strangle_weekday: int = _p(1, 0, 6)
     strangle_entry_time: time = _p(time(10, 0))
@@ -94,17 +109,23 @@ class Settings:
     strangle_max_dte: int = _p(100, 1, 1000)
     strangle_put_delta: float = _p(0.06, 0.01, 0.5)
     strangle_call_delta: float = _p(0.06, 0.01, 0.5)
+    strangle_put_delta_range: tuple[float, ...] = _tuple((0.05, 0.07), 0.005, 0.5, "accepted short put Δ")
+    strangle_call_delta_range: tuple[float, ...] = _tuple((0.05, 0.06), 0.005, 0.5, "accepted short call Δ")
     strangle_profit_target: float = _p(0.50, 0.01, 1)
     strangle_exit_dte: int = _p(21, 0, 1000)
     strangle_stop_loss: float = _p(2.50, 0.1, 50)
     strangle_max_per_underlying: int = _p(3, 1, 100)
     # --- IPMCC -----------------------------------------------------------------------------------
     ipmcc_enabled: bool = _p(True)
+    ipmcc_min_phase: int = _p(3, 1, 4)
+    ipmcc_weekday: int = _p(4, 0, 6, "weekly short call (and new campaign) weekday")
+    ipmcc_entry_time: time = _p(time(10, 0))
     ipmcc_underlyings: tuple[str, ...] = _tuple(("SPY", "QQQ", "IWM"))
     ipmcc_long_delta: float = _p(0.80, 0.5, 0.99)
+    ipmcc_long_delta_range: tuple[float, ...] = _tuple((0.75, 0.85), 0.5, 0.99, "accepted long call Δ")
     ipmcc_long_min_dte: int = _p(280, 1, 2000)
     ipmcc_long_target_dte: int = _p(365, 1, 2000)
-    ipmcc_max_extrinsic: float = _p(0.05, 0, 1, "long call extrinsic below this share of its price")
+    ipmcc_max_extrinsic: float = _p(0.05, 0, 1, "long call extrinsic below this share of the underlying price")
     ipmcc_short_dte: int = _p(7, 1, 60)
     ipmcc_short_delta: float = _p(0.30, 0.05, 0.6)
     ipmcc_short_profit_target: float = _p(0.50, 0.01, 1)
@@ -113,10 +134,14 @@ class Settings:
     ipmcc_nlv_share: float = _p(0.08, 0, 1)
     # --- LEAP put ladder -------------------------------------------------------------------------
     leap_enabled: bool = _p(True)
+    leap_min_phase: int = _p(3, 1, 4)
+    leap_phase4_underlyings: tuple[str, ...] = _tuple(("QQQ", "IWM"), doc="added in phase 4")
     leap_underlyings: tuple[str, ...] = _tuple(("SPY",))
     leap_weekday: int = _p(0, 0, 6)
     leap_entry_time: time = _p(time(10, 0))
     leap_target_dte: int = _p(365, 30, 2000)
+    leap_min_dte: int = _p(300, 30, 2000)
+    leap_max_dte: int = _p(430, 30, 2000)
     leap_deltas_by_week: tuple[float, ...] = _tuple((0.12, 0.13, 0.14, 0.12), 0.01, 0.5)
     leap_skip_below_vix: float = _p(15.0, 0, 200)
     leap_double_above_vix: float = _p(20.0, 0, 200)
@@ -136,6 +161,37 @@ class Settings:
     risk_max_position_risk: float = _p(0.05, 0.001, 1, "max loss of one new position as share of NLV")
     risk_correlation_max_per_group: tuple[int, ...] = _tuple((2, 2, 2, 2, 3), 0, 100, "by phase 0..4")
     risk_equity_index_combined_max: tuple[int, ...] = _tuple((3, 3, 3, 3, 4), 0, 100, "A1+A2 by phase")
+    # --- risk layer: breakers, budgets, Greeks, expiry and assignment (risk/) --------------------
+    risk_expected_win_rates: tuple[str, ...] = _tuple(
+        ("zero_dte:0.88", "lt112:0.95", "strangle:0.70", "ipmcc:0.75", "leap_ladder:0.85"),
+        doc="strategy:expected win rate (underperformance is measured against it)",
+    )
+    risk_underperformance_ratio: float = _p(0.80, 0, 1, "underperforming below this x expected win rate")
+    risk_underperformance_min_trades: int = _p(10, 1, 10000, "closed trades before underperformance counts")
+    risk_underperformance_window: int = _p(20, 1, 10000, "latest closed trades the win rate is taken over")
+    risk_reduced_size: float = _p(0.5, 0.01, 1, "size and BP budget factor after a pause / while lagging")
+    risk_strategy_bp_shares: tuple[str, ...] = _tuple(
+        ("zero_dte:0.25", "lt112:0.40", "strangle:0.40", "ipmcc:0.40", "leap_ladder:0.20"),
+        doc="strategy:max share of the allowed BP its open positions may use",
+    )
+    risk_strategy_bp_default_share: float = _p(0.40, 0, 1, "BP share for a strategy not listed above")
+    risk_max_delta_nlv: float = _p(0.015, 0, 10, "|beta-weighted $ delta per 1% SPX move| / NLV")
+    risk_max_gamma_nlv: float = _p(0.01, 0, 10, "|$ delta change per 1% move| / NLV")
+    risk_max_short_vega_nlv: float = _p(0.01, 0, 10, "short $ vega per vol point / NLV")
+    risk_max_theta_nlv: float = _p(0.005, 0, 10, "$ theta per day / NLV (theta must also be >= 0)")
+    risk_betas: tuple[str, ...] = _tuple(
+        ("NDX:1.15", "QQQ:1.15", "NQ:1.15", "MNQ:1.15", "RUT:1.2", "IWM:1.2", "RTY:1.2", "M2K:1.2",
+         "DIA:0.9", "TLT:-0.2", "ZB:-0.2", "ZN:-0.1", "GC:0.0", "MGC:0.0", "SI:0.1", "HG:0.3",
+         "CL:0.3", "MCL:0.3", "NG:0.1"),
+        doc="underlying:beta to SPX for beta-weighted delta (unlisted: 1.0)",
+    )  # fmt: skip
+    risk_pin_zone: float = _p(0.01, 0, 0.5, "a short within this share of its strike is near the money")
+    risk_pin_close_time: time = _p(time(15, 0), doc="ITM / near-money shorts closed by then")
+    risk_pin_close_time_cash: time = _p(time(15, 45), doc="the same for cash-settled index options")
+    risk_pin_lead_minutes: int = _p(10, 0, 390, "start closing this long before the pin deadline")
+    risk_ex_dividends: str = _p("", doc="SYMBOL:YYYY-MM-DD:amount;... (early-exercise risk)")
+    risk_assignment_action: str = _p("flatten", doc="flatten | keep assigned stock/futures")
+    risk_breaker_reset: str = _p("", doc="set to a new value to reset every breaker and pause once")
     # --- data quality ----------------------------------------------------------------------------
     dq_max_quote_age_seconds: float = _p(60.0, 1, 86400)
     dq_max_spread_of_mid: float = _p(0.50, 0.01, 10)
@@ -143,6 +199,8 @@ class Settings:
     dq_min_open_interest: int = _p(100, 0, 10**9)
     dq_underlying_jump: float = _p(0.05, 0.001, 1)
     dq_jump_halt_minutes: int = _p(30, 0, 1440)
+    dq_stuck_minutes: int = _p(10, 1, 1440, "a quote unchanged this long while the underlying moves is stuck")
+    dq_stuck_move: float = _p(0.003, 0.0001, 1, "underlying move that makes an unchanged quote stuck")
     # --- execution -------------------------------------------------------------------------------
     exec_step_minutes: int = _p(5, 1, 120, "minutes between price improvements of a working order")
     exec_max_steps: int = _p(3, 0, 50, "steps from mid toward the natural price before giving up")
@@ -309,8 +367,12 @@ def _cross_checks(s: Settings) -> list[str]:
     length("lt112_max_units_by_phase", 5)
     length("risk_correlation_max_per_group", 5)
     length("risk_equity_index_combined_max", 5)
+    problems.extend(_risk_checks(s))
     length("leap_deltas_by_week", 4)
-    for prefix in ("lt112", "strangle"):
+    for name in ("strangle_put_delta_range", "strangle_call_delta_range", "ipmcc_long_delta_range"):
+        length(name, 2)
+        ascending(name)
+    for prefix in ("lt112", "strangle", "leap"):
         lo, target, hi = (getattr(s, f"{prefix}_{k}_dte") for k in ("min", "target", "max"))
         if not lo <= target <= hi:
             problems.append(f"{prefix}: need min_dte <= target_dte <= max_dte, got {lo} / {target} / {hi}")
@@ -332,3 +394,58 @@ def _cross_checks(s: Settings) -> list[str]:
     if len(dates) == 2 and dates[0] > dates[1]:
         problems.append(f"start_date {s.start_date} is after end_date {s.end_date}")
     return problems
+
+
+def named_values(items: tuple[str, ...]) -> dict[str, float]:
+    """``("zero_dte:0.88", ...)`` -> ``{"zero_dte": 0.88}``; raises ValueError naming a bad item."""
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition(":")
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not sep or not name.strip() or not math.isfinite(number):
+            raise ValueError(f"{item!r} is not NAME:NUMBER")
+        out[name.strip()] = number
+    return out
+
+
+def _risk_checks(s: Settings) -> list[str]:
+    """The risk layer's parameters that are lists of NAME:NUMBER or a choice."""
+    problems: list[str] = []
+    for name, lo, hi in (
+        ("risk_expected_win_rates", 0.0, 1.0),
+        ("risk_strategy_bp_shares", 0.0, 1.0),
+        ("risk_betas", -10.0, 10.0),
+    ):
+        try:
+            values = named_values(getattr(s, name))
+        except ValueError as exc:
+            problems.append(f"{name}: {exc}")
+            continue
+        problems += [f"{name}: {k}={v} is outside {lo}..{hi}" for k, v in values.items() if not lo <= v <= hi]
+    if s.risk_assignment_action not in ("flatten", "keep"):
+        problems.append(f"risk_assignment_action: {s.risk_assignment_action!r} is not flatten or keep")
+    try:
+        parse_ex_dividends(s.risk_ex_dividends)
+    except ValueError as exc:
+        problems.append(f"risk_ex_dividends: {exc}")
+    return problems
+
+
+def parse_ex_dividends(text: str) -> dict[str, list[tuple[date, float]]]:
+    """``"SPY:2025-03-21:1.70;QQQ:..."`` -> ``{"SPY": [(date, 1.70)]}``; ValueError on a bad entry."""
+    out: dict[str, list[tuple[date, float]]] = {}
+    for item in (part.strip() for part in text.split(";")):
+        if not item:
+            continue
+        try:
+            symbol, day, amount = item.split(":")
+            parsed = (date.fromisoformat(day.strip()), float(amount))
+        except ValueError:
+            raise ValueError(f"{item!r} is not SYMBOL:YYYY-MM-DD:AMOUNT") from None
+        if not math.isfinite(parsed[1]) or parsed[1] < 0:
+            raise ValueError(f"{item!r}: the amount must be a non-negative number")
+        out.setdefault(symbol.strip(), []).append(parsed)
+    return out

@@ -13,8 +13,17 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from core.book import Book
-from core.ports import EventSink, Executor, Platform, RiskGate, Severity, Strategy
+from core.book import Book, split_into_parts
+from core.ports import (
+    EventSink,
+    Executor,
+    Platform,
+    RiskGate,
+    RiskMonitor,
+    Severity,
+    StateKeeper,
+    Strategy,
+)
 from core.settings import Settings
 from core.types import (
     AccountState,
@@ -53,6 +62,9 @@ class _Context:
     def groups_opened_on(self, day: date, strategy: str) -> Sequence[PositionGroup]:
         return self._system.book.opened_on(day, strategy)
 
+    def closed_groups(self, strategy: str) -> Sequence[PositionGroup]:
+        return self._system.book.closed(strategy)
+
     def new_group_id(self, strategy: str) -> str:
         return self._system.book.new_group_id(strategy, self._system.platform.now())
 
@@ -69,6 +81,8 @@ class TradingSystem:
         gate: RiskGate,
         executor: Executor,
         sink: EventSink,
+        state: StateKeeper | None = None,
+        monitors: RiskMonitor | None = None,
     ) -> None:
         self.platform = platform
         self.settings = settings
@@ -78,10 +92,16 @@ class TradingSystem:
         self.sink = sink
         self.book = Book()
         self.entries_paused_reason = ""
+        self.monitors = monitors  # risk monitors: breakers, pin/assignment exits (None = none)
+        self.state = state  # persistence: snapshot + journal, recovery, reconciliation (None = book.json)
 
     # --- engine events ---------------------------------------------------------------------------
     def on_start(self) -> None:
         """Restore the book from the state store (full journal recovery arrives with persistence)."""
+        if self.state is not None:
+            self.state.recover(self)
+            self._record("start", {"open_groups": len(self.book.live())})
+            return
         raw = self.platform.store.load(STATE_KEY)
         if raw:
             try:
@@ -93,20 +113,31 @@ class TradingSystem:
         self._record("start", {"open_groups": len(self.book.live())})
 
     def on_step(self) -> None:
+        if self.state is not None and not self.state.begin_step():
+            return  # this step completed before a restart
         snapshot = self.platform.snapshot()
         for update in self.executor.on_step(snapshot):
             self._apply(update)
         context = _Context(self, self.platform.account())
+        if self.monitors is not None:
+            for intent in self.monitors.on_step(snapshot, context, self.book, self._close):
+                self._force_exit(intent, snapshot)
         self._manage(snapshot, context)
         if not self.entries_paused_reason:
             self._enter(snapshot, context)
+        if self.state is not None:
+            self.state.commit("step")
 
     def on_order_event(self, event: OrderEvent) -> None:
+        if self.state is not None and not self.state.admit(event):
+            return  # already applied before a restart
         self._record(
             "order_event", {"tag": event.tag, "status": event.status.value, "message": event.message}
         )
         for update in self.executor.on_order_event(event):
             self._apply(update)
+        if self.state is not None:
+            self.state.commit("order_event")
 
     def on_expiry(self, day: date, settlement_prices: dict[str, float]) -> None:
         """Close groups whose legs have all expired, at intrinsic value of the settlement prices."""
@@ -129,6 +160,8 @@ class TradingSystem:
                 for leg in group.legs
             )
             self._close(group, exit_price=exit_price, fees=0.0, when=self.platform.now(), reason="expired")
+        if self.state is not None:
+            self.state.commit("expiry")
 
     def on_end_of_day(self, day: date) -> None:
         self.save_state()
@@ -144,6 +177,9 @@ class TradingSystem:
         self._record("brokerage_reconnect", {})
 
     def save_state(self) -> None:
+        if self.state is not None:
+            self.state.checkpoint()
+            return
         self.platform.store.save(STATE_KEY, json.dumps(self.book.to_json(), sort_keys=True).encode("utf-8"))
 
     # --- decisions -------------------------------------------------------------------------------
@@ -156,7 +192,13 @@ class TradingSystem:
                 continue
             intent = strategy.manage(snapshot, group, context)
             if intent is not None:
-                self.book.put(dataclasses.replace(group, status=GroupStatus.CLOSING))
+                # The exit's trigger values (mark, profit, DTE...) stay with the group for audits.
+                exit_notes = {f"exit_{k}": v for k, v in intent.notes.items()}
+                self.book.put(
+                    dataclasses.replace(
+                        group, status=GroupStatus.CLOSING, notes={**group.notes, **exit_notes}
+                    )
+                )
                 self._record("exit_signal", _intent_payload(intent))
                 self.executor.submit(intent, snapshot)
 
@@ -168,6 +210,9 @@ class TradingSystem:
                 if not decision.approved:
                     self._record("risk_block", payload)
                     continue
+                if decision.quantity is not None:  # approved at a reduced size
+                    intent = dataclasses.replace(intent, quantity=decision.quantity)
+                    payload["quantity"] = intent.quantity
                 self._record("entry_approved", payload)
                 self.book.put(
                     PositionGroup(
@@ -178,6 +223,9 @@ class TradingSystem:
                         status=GroupStatus.OPENING,
                         max_loss_per_unit=intent.max_loss_per_unit,
                         notes=dict(intent.notes),
+                        campaign=intent.campaign,
+                        part=intent.part,
+                        parts=intent.parts,
                     )
                 )
                 self.executor.submit(intent, snapshot)
@@ -204,8 +252,11 @@ class TradingSystem:
                     entry_price=update.net_price,
                     entry_fees=update.fees,
                 )
-                self.book.put(opened)
-                self._record("group_opened", _group_payload(opened))
+                if group.parts:
+                    self.book.remove(group.group_id)
+                for member in split_into_parts(opened, update.leg_prices):
+                    self.book.put(member)
+                    self._record("group_opened", _group_payload(member))
             else:
                 self.book.put(
                     dataclasses.replace(group, status=GroupStatus.ABANDONED, exit_reason=update.message)
@@ -231,6 +282,17 @@ class TradingSystem:
         )
         self.book.put(closed)
         self._record("trade_closed", {**_group_payload(closed), "pnl": closed.realized_pnl()})
+        if self.monitors is not None:
+            self.monitors.on_trade_closed(closed)
+
+    def _force_exit(self, intent: OrderIntent, snapshot: MarketSnapshot) -> None:
+        """A risk monitor's exit: sent unless the group is already on its way out."""
+        group = self.book.get(intent.group_id)
+        if group is None or group.status is not GroupStatus.OPEN or self.executor.is_working(group.group_id):
+            return
+        self.book.put(dataclasses.replace(group, status=GroupStatus.CLOSING))
+        self._record("exit_signal", {**_intent_payload(intent), "forced_by": "risk"})
+        self.executor.submit(intent, snapshot)
 
     # --- output ----------------------------------------------------------------------------------
     def _record(self, kind: str, payload: dict[str, Any]) -> None:

@@ -205,6 +205,13 @@ class OrderIntent:
     reason: str
     created: datetime
     notes: Mapping[str, float] = field(default_factory=dict)  # entry context for audits (deltas, VIX, ...)
+    # Campaign the new group(s) belong to (IPMCC long call + weekly shorts, a roll's successor);
+    # empty = the group is its own campaign.
+    campaign: str = ""
+    part: str = ""  # the new group's role in its campaign (long_call, short_call, ...)
+    # Named parts an opening fill is split into, each managed as its own group (LT112: the debit
+    # spread and the naked puts): (part name, indices into ``legs``).  Empty = one group.
+    parts: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
 
 class OrderStatus(StrEnum):
@@ -270,6 +277,14 @@ class PositionGroup:
     exit_reason: str = ""
     max_loss_per_unit: float = 0.0
     notes: Mapping[str, float] = field(default_factory=dict)
+    campaign: str = ""  # shared by groups managed together (LT112 parts, IPMCC, roll chains)
+    part: str = ""  # the group's role in its campaign (spread, naked, long_call, short_call)
+    # While OPENING: the parts its fill is split into (see OrderIntent.parts).
+    parts: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+    @property
+    def campaign_id(self) -> str:
+        return self.campaign or self.group_id
 
     @property
     def multiplier(self) -> float:
@@ -305,6 +320,9 @@ class GroupUpdate:
     fees: float = 0.0
     reason: str = ""
     message: str = ""
+    # Filled price per contract of each leg, in the intent's leg order (empty when unknown); lets
+    # a fill be split into separately managed parts at their own entry prices.
+    leg_prices: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +349,8 @@ class Decision:
     approved: bool
     code: str
     message: str
+    # Approved at this smaller quantity (a strategy running at reduced size); None = as proposed.
+    quantity: int | None = None
 
     @staticmethod
     def ok(code: str = "ok", message: str = "approved") -> Decision:

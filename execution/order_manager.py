@@ -130,8 +130,9 @@ class OrderManager:
         if event.status is OrderStatus.SUBMITTED:
             if not order.acked:
                 order.acked = True
-                if group.move(GroupState.WORKING, event.time, f"{order.tag} acknowledged"):
-                    self._save(group)
+                if group.state is GroupState.ACCEPTED:
+                    group.move(GroupState.WORKING, event.time, f"{order.tag} acknowledged")
+                self._save(group)
         elif event.status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
             self._on_fill(group, order, event)
         elif not order.done:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from core.settings import Settings, SettingsError
 from core.types import MarketSnapshot
+from sim.broker.faults import FaultConfig
 from sim.engine import MarketSource, run_backtest
 from sim.recorder import RunRecorder
 from sim.report import summary_text, write_reports
@@ -23,10 +24,19 @@ from sim.store import FileStore
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "audit":
+        from sim.audit import main as audit_main
+
+        return audit_main(Path(args.trades), Path(args.config))
     try:
         settings = _settings(args)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        faults = FaultConfig.parse(args.faults) if args.faults else None
+    except ValueError as exc:
+        print(f"error: --faults: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -45,13 +55,19 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: cannot load market data: {exc}", file=sys.stderr)
         return 2
+    _write_parameters(out / "parameters.json", settings)  # what the auditor checks against
+    if args.state_dir:  # crash-safe: persist everything and resume from the folder if it has state
+        from sim.resume import run_from_cli
+
+        return run_from_cli(settings, market, calendar, out, Path(args.state_dir), _progress(args))
     state_dir = out / "state"
     shutil.rmtree(state_dir, ignore_errors=True)  # a backtest always starts from a clean book
     recorder = RunRecorder(out / "events.jsonl")
     began = time.perf_counter()
     result = run_backtest(
-        settings, market, calendar, FileStore(state_dir), recorder, progress=_progress(args)
-    )
+        settings, market, calendar, FileStore(state_dir), recorder, progress=_progress(args),
+        faults=faults,
+    )  # fmt: skip
     wall = time.perf_counter() - began
     paths = write_reports(out, result, wall)
     print(summary_text(result, wall))
@@ -74,13 +90,30 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--step-minutes", type=int, default=5)
     bt.add_argument("--out", default="reports", help="output folder")
     bt.add_argument("--quiet", action="store_true", help="no progress bar")
+    bt.add_argument(
+        "--state-dir", default="", help="persist to and resume from this folder (kill-safe run, sim/resume.py)"
+    )
+    bt.add_argument(
+        "--faults", default="", metavar="NAME=RATE,...",
+        help="inject broker faults, e.g. partial=0.2,reject=0.05,drop=0.02,duplicate=0.02,delay=0.05,"
+        "cancel_race=0.05,seed=1 (see sim/broker/faults.py)",
+    )  # fmt: skip
+    bt.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="override one config parameter, e.g. --set starting_cash=400000 (repeatable)",
+    )  # fmt: skip
+    audit = sub.add_parser("audit", help="check a backtest's trades against the rulebook")
+    audit.add_argument("trades", nargs="?", default="reports/trades.csv", help="trades.csv of a backtest")
+    audit.add_argument("--config", default="config.json", help="config.json the backtest used")
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     path = Path(args.config)
     settings = Settings.from_config_file(path) if path.exists() else Settings()
-    overrides = {}
+    overrides: dict[str, object] = {}
+    if args.set:
+        settings = _with_set(settings, args.set)
     if args.start:
         overrides["start_date"] = args.start
     if args.end:
@@ -91,6 +124,36 @@ def _settings(args: argparse.Namespace) -> Settings:
         except SettingsError as exc:
             raise SettingsError([f"command line: {p}" for p in exc.problems]) from None
     return settings
+
+
+def _with_set(settings: Settings, items: list[str]) -> Settings:
+    """Apply ``--set NAME=VALUE`` overrides with the same parsing and checks as config.json."""
+    params = {name: text for name, text, _ in _current(settings)}
+    problems = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            problems.append(f"--set {item!r}: expected NAME=VALUE")
+            continue
+        params[name.strip()] = value.strip()
+    if problems:
+        raise SettingsError(problems)
+    return Settings.from_parameters(params, source="command line --set")
+
+
+def _write_parameters(path: Path, settings: Settings) -> None:
+    import json
+
+    params = {name: text for name, text, _ in _current(settings)}
+    path.write_text(json.dumps({"parameters": params}, indent=2) + "\n", encoding="utf-8")
+
+
+def _current(settings: Settings) -> list[tuple[str, str, str]]:
+    from dataclasses import fields
+
+    from core.settings import format_value
+
+    return [(f.name, format_value(getattr(settings, f.name)), "") for f in fields(settings)]
 
 
 def _market(args: argparse.Namespace, settings: Settings, calendar) -> MarketSource:  # type: ignore[no-untyped-def]

@@ -7,11 +7,13 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from core.types import PositionGroup
+from sim.broker.fault_report import summary_lines as execution_summary_lines
+from sim.broker.fault_report import write_execution_report
 from sim.engine import EquityPoint, RunResult
 
 TRADE_COLUMNS = [
     "group_id", "strategy", "opened_at", "closed_at", "quantity", "legs", "entry_price", "exit_price",
-    "entry_fees", "exit_fees", "pnl", "exit_reason", "max_loss_per_unit", "notes",
+    "entry_fees", "exit_fees", "pnl", "exit_reason", "max_loss_per_unit", "notes", "campaign", "part",
 ]  # fmt: skip
 
 
@@ -25,7 +27,7 @@ def write_trades(path: Path, trades: list[PositionGroup]) -> None:
                 " ".join(f"{leg.ratio:+d}x{leg.contract.symbol.replace(' ', '')}" for leg in g.legs),
                 f"{g.entry_price:.4f}", f"{g.exit_price:.4f}", f"{g.entry_fees:.2f}", f"{g.exit_fees:.2f}",
                 f"{g.realized_pnl():.2f}", g.exit_reason, f"{g.max_loss_per_unit:.2f}",
-                ";".join(f"{k}={v:.6g}" for k, v in sorted(g.notes.items())),
+                ";".join(f"{k}={v:.10g}" for k, v in sorted(g.notes.items())), g.campaign_id, g.part,
             ])  # fmt: skip
 
 
@@ -74,6 +76,7 @@ def summary_text(result: RunResult, wall_seconds: float | None = None) -> str:
     if rec.risk_blocks:
         lines.append("entries blocked   " + ", ".join(f"{c} {n}" for c, n in sorted(rec.risk_blocks.items())))
     lines.append(f"abandoned entries {rec.counts.get('entry_abandoned', 0)}   alerts {len(rec.alerts)}")
+    lines += execution_summary_lines(result)
     if wall_seconds is not None:
         lines.append(f"wall time         {wall_seconds:.1f} s")
     return "\n".join(lines)
@@ -89,6 +92,7 @@ def write_reports(out_dir: Path, result: RunResult, wall_seconds: float | None =
     write_trades(paths["trades"], result.recorder.trades)
     write_equity(paths["equity"], result.equity)
     paths["summary"].write_text(summary_text(result, wall_seconds) + "\n", encoding="utf-8")
+    paths.update(write_execution_report(out_dir, result))
     return paths
 
 

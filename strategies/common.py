@@ -1,13 +1,23 @@
-"""Pieces every strategy needs: marking a group, building its closing intent, session timing."""
+"""Pieces every strategy needs: schedules, expiry choice, marking a group, building intents."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
-from core.costs import net_mid, net_natural
-from core.ports import TradingCalendar
-from core.types import Leg, MarketSnapshot, OptionQuote, OrderIntent, PositionGroup, Purpose
+from core.costs import fees_per_unit, net_mid, net_natural
+from core.ports import StrategyContext, TradingCalendar
+from core.regime import Regime, account_phase, vix_regime
+from core.settings import Settings
+from core.types import (
+    ChainSource,
+    Leg,
+    MarketSnapshot,
+    OptionQuote,
+    OrderIntent,
+    PositionGroup,
+    Purpose,
+)
 
 
 def leg_quotes(snapshot: MarketSnapshot, legs: Sequence[Leg]) -> list[OptionQuote] | None:
@@ -21,8 +31,11 @@ def leg_quotes(snapshot: MarketSnapshot, legs: Sequence[Leg]) -> list[OptionQuot
     return quotes
 
 
-def close_intent(group: PositionGroup, snapshot: MarketSnapshot, reason: str) -> OrderIntent | None:
-    """The intent that flattens ``group``: every leg reversed, priced at the current mid."""
+def close_intent(
+    group: PositionGroup, snapshot: MarketSnapshot, reason: str, notes: dict[str, float] | None = None
+) -> OrderIntent | None:
+    """The intent that flattens ``group``: every leg reversed, priced at the current mid.
+    ``notes`` carry the trigger values (mark, profit, DTE) so an audit can check the reason."""
     legs = tuple(Leg(leg.contract, -leg.ratio) for leg in group.legs)
     quotes = leg_quotes(snapshot, legs)
     if quotes is None:
@@ -38,6 +51,54 @@ def close_intent(group: PositionGroup, snapshot: MarketSnapshot, reason: str) ->
         max_loss_per_unit=0.0,
         reason=reason,
         created=snapshot.time,
+        notes={"minute": minute_of_day(snapshot.time), **(notes or {})},
+    )
+
+
+def open_intent(
+    context: StrategyContext,
+    snapshot: MarketSnapshot,
+    strategy: str,
+    legs: tuple[Leg, ...],
+    quotes: Sequence[OptionQuote],
+    quantity: int,
+    max_loss_per_unit: float,
+    notes: dict[str, float],
+    campaign: str = "",
+    part: str = "",
+    parts: tuple[tuple[str, tuple[int, ...]], ...] = (),
+    reason: str = "entry",
+) -> OrderIntent:
+    """An opening intent with the entry context every audit needs: signal time, each leg's delta
+    and mid, DTE of the first leg, NLV, phase and VIX (plus the strategy's own ``notes``)."""
+    now = snapshot.time
+    context_notes = {
+        "signal_minute": minute_of_day(now),
+        "nlv": context.account.net_liquidation,
+        "vix": snapshot.vix if snapshot.vix is not None else float("nan"),
+        "dte": float(days_to_expiry(legs[0].contract.expiry, now.date())),
+    }
+    if reason != "entry":
+        context_notes["roll_entry"] = 1.0  # a roll's successor: opened when its predecessor closed
+    for i, q in enumerate(quotes):
+        context_notes[f"delta_{i}"] = q.delta
+        context_notes[f"mid_{i}"] = q.mid
+        context_notes[f"strike_{i}"] = q.contract.strike
+    return OrderIntent(
+        group_id=context.new_group_id(strategy),
+        strategy=strategy,
+        purpose=Purpose.OPEN,
+        legs=legs,
+        quantity=quantity,
+        reference_price=net_mid(legs, quotes),
+        natural_price=net_natural(legs, quotes),
+        max_loss_per_unit=max_loss_per_unit,
+        reason=reason,
+        created=now,
+        notes={**context_notes, **notes},
+        campaign=campaign,
+        part=part,
+        parts=parts,
     )
 
 
@@ -47,8 +108,44 @@ def group_mark(group: PositionGroup, snapshot: MarketSnapshot) -> float | None:
     return None if quotes is None else net_mid(group.legs, quotes)
 
 
+def profit_points(group: PositionGroup, mark: float) -> float:
+    """Profit per unit in price points at ``mark``, net of round-trip fees (opening fees paid,
+    closing fees ahead).  Works for credit (entry < 0) and debit (entry > 0) structures."""
+    fees = (group.entry_fees / group.quantity + fees_per_unit(group.legs, opening=False)) / group.multiplier
+    return mark - group.entry_price - fees
+
+
+def minute_of_day(now: datetime) -> float:
+    return float(now.hour * 60 + now.minute)
+
+
 def in_window(now: datetime, first: time, last: time) -> bool:
     return first <= now.time() <= last
+
+
+def scheduled(now: datetime, weekday: int, at: time, window_minutes: int) -> bool:
+    """True on ``weekday`` from ``at`` until ``window_minutes`` later: an entry "at 10:00" may be
+    placed on the first step at or after 10:00, and retried within the window."""
+    last = (datetime.combine(now.date(), at) + timedelta(minutes=window_minutes)).time()
+    return now.weekday() == weekday and in_window(now, at, last)
+
+
+def days_to_expiry(expiry: date, today: date) -> int:
+    return (expiry - today).days
+
+
+def pick_expiry(chains: ChainSource, root: str, today: date, lo: int, hi: int, target: int) -> date | None:
+    """The listed expiry nearest ``target`` days out within [lo, hi] (ties: the shorter)."""
+    inside = [e for e in chains.expiries(root) if lo <= days_to_expiry(e, today) <= hi]
+    return min(inside, key=lambda e: (abs(days_to_expiry(e, today) - target), e), default=None)
+
+
+def phase_of(context: StrategyContext, settings: Settings) -> int:
+    return account_phase(context.account.net_liquidation, settings)
+
+
+def regime_of(snapshot: MarketSnapshot, settings: Settings) -> Regime:
+    return vix_regime(snapshot.vix, settings)
 
 
 def exit_deadline(calendar: TradingCalendar, now: datetime, close_time: time) -> datetime:
@@ -58,3 +155,29 @@ def exit_deadline(calendar: TradingCalendar, now: datetime, close_time: time) ->
     if session_close is not None:
         deadline = min(deadline, session_close - timedelta(minutes=30))
     return deadline
+
+
+def campaign_groups(context: StrategyContext, strategy: str, campaign: str) -> list[PositionGroup]:
+    return [g for g in context.open_groups(strategy) if g.campaign_id == campaign]
+
+
+def pending_rolls(context: StrategyContext, strategy: str, today: date) -> list[PositionGroup]:
+    """Groups closed today for a roll whose campaign has no live successor yet."""
+    live = {g.campaign_id for g in context.open_groups(strategy)}
+    return [
+        g
+        for g in context.closed_groups(strategy)
+        if g.exit_reason == "roll"
+        and g.closed_at is not None
+        and g.closed_at.date() == today
+        and g.campaign_id not in live
+        and not _has_successor(context, strategy, g)
+    ]
+
+
+def _has_successor(context: StrategyContext, strategy: str, rolled: PositionGroup) -> bool:
+    return any(
+        g.campaign_id == rolled.campaign_id and g.opened_at is not None and rolled.closed_at is not None
+        and g.opened_at >= rolled.closed_at
+        for g in context.closed_groups(strategy)
+    )  # fmt: skip

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from core.costs import expected_entry_credit, fees_per_unit, net_mid, net_natural
+from core.costs import expected_entry_credit, net_mid
 from core.ports import StrategyContext
 from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
 from core.settings import Settings
@@ -23,10 +23,17 @@ from core.types import (
     OptionQuote,
     OrderIntent,
     PositionGroup,
-    Purpose,
     Right,
 )
-from strategies.common import close_intent, exit_deadline, group_mark, in_window
+from strategies.common import (
+    close_intent,
+    exit_deadline,
+    group_mark,
+    in_window,
+    minute_of_day,
+    open_intent,
+    profit_points,
+)
 
 NAME = "zero_dte"
 
@@ -49,7 +56,7 @@ class ZeroDteIronCondor:
         if not calendar.is_trading_day(today) or calendar.is_early_close(today):
             return []
         nlv = context.account.net_liquidation
-        if account_phase(nlv, s) < 1 or context.groups_opened_on(today, NAME):
+        if account_phase(nlv, s) < s.zero_dte_min_phase or context.groups_opened_on(today, NAME):
             return []
         vix, spot, day_open = (
             snapshot.vix,
@@ -76,29 +83,8 @@ class ZeroDteIronCondor:
         quantity = self._size(snapshot, context, legs, max_loss)
         if quantity < 1:
             return []
-        notes = {
-            "vix": vix,
-            "underlying": spot,
-            "move_since_open": move,
-            "credit_after_costs": credit_after_costs,
-            "dte": 0.0,
-            **{f"delta_{i}": q.delta for i, q in enumerate(quotes)},
-        }
-        return [
-            OrderIntent(
-                group_id=context.new_group_id(NAME),
-                strategy=NAME,
-                purpose=Purpose.OPEN,
-                legs=legs,
-                quantity=quantity,
-                reference_price=net_mid(legs, quotes),
-                natural_price=net_natural(legs, quotes),
-                max_loss_per_unit=max_loss,
-                reason="entry",
-                created=now,
-                notes=notes,
-            )
-        ]
+        notes = {"underlying": spot, "move_since_open": move, "credit_after_costs": credit_after_costs}
+        return [open_intent(context, snapshot, NAME, legs, quotes, quantity, max_loss, notes)]
 
     def _pick_legs(
         self, chain: OptionChain, put_side_only: bool
@@ -147,21 +133,19 @@ class ZeroDteIronCondor:
         self, snapshot: MarketSnapshot, group: PositionGroup, context: StrategyContext
     ) -> OrderIntent | None:
         s, now = self.s, snapshot.time
-        if now >= exit_deadline(context.calendar, now, s.zero_dte_close_time):
-            return close_intent(group, snapshot, "time_exit")
+        deadline = exit_deadline(context.calendar, now, s.zero_dte_close_time)
+        if now >= deadline:
+            return close_intent(group, snapshot, "time_exit", {"deadline_minute": minute_of_day(deadline)})
         mark = group_mark(group, snapshot)
         if mark is None:
             return None
         credit = group.credit
-        # Profit is measured net of round-trip fees (opening fees already paid, closing fees ahead).
-        fees_points = (
-            group.entry_fees / group.quantity + fees_per_unit(group.legs, opening=False)
-        ) / group.multiplier
-        profit = credit + mark - fees_points  # mark is negative for a credit structure still open
+        profit = profit_points(group, mark)
+        notes = {"mark": mark, "profit": profit, "credit": credit}
         if profit >= s.zero_dte_profit_target * credit:
-            return close_intent(group, snapshot, "profit_target")
+            return close_intent(group, snapshot, "profit_target", notes)
         if -profit >= s.zero_dte_stop_loss * credit:
-            return close_intent(group, snapshot, "stop_loss")
+            return close_intent(group, snapshot, "stop_loss", notes)
         return None
 
 

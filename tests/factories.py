@@ -128,8 +128,13 @@ class FakeContext:
     margin_per_unit: float = 2000.0
     ids: int = 0
 
+    closed: list[PositionGroup] = field(default_factory=list)
+
     def open_groups(self, strategy: str | None = None) -> Sequence[PositionGroup]:
         return [g for g in self.groups if strategy is None or g.strategy == strategy]
+
+    def closed_groups(self, strategy: str) -> Sequence[PositionGroup]:
+        return [g for g in self.closed if g.strategy == strategy]
 
     def groups_opened_on(self, day: date, strategy: str) -> Sequence[PositionGroup]:
         return [

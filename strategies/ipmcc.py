@@ -1,0 +1,205 @@
+"""IPMCC campaigns on SPY, QQQ, IWM (STRATEGY_RULES.md §4).
+
+From phase 3, on Fridays at 10:00: an underlying without a campaign buys one ~80Δ call (75-85Δ)
+with at least 280 DTE (target 365) whose extrinsic value is below 5% of the underlying's price
+(see ``pick_long``), sized so the
+campaign costs at most 8% of NLV and its cost (the long call's max loss) stays within the 5%-of-NLV
+max risk per new position.  A campaign with its long call and no weekly short sells one
+7-DTE ~30Δ call per long call, with its strike above the long strike plus the long call's extrinsic
+(assignment then locks in no loss).  The weekly short is bought back at 50% profit, or rolled on
+its expiry day (closed; the next weekly is sold in the same Friday window).  The long call ends the
+campaign when it has lost 20%; below 120 DTE it is rolled out (closed with reason ``roll`` and a new
+long bought in the same campaign) while the phase allows IPMCC, else closed.  The short is always
+closed before the long, so no short call is ever left uncovered.  No calls are sold in the EXTREME
+regime (put-side premium selling only).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from core.ports import StrategyContext
+from core.regime import Regime
+from core.settings import Settings
+from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderIntent, PositionGroup, Right
+from strategies.common import (
+    close_intent,
+    days_to_expiry,
+    group_mark,
+    leg_quotes,
+    open_intent,
+    pending_rolls,
+    phase_of,
+    pick_expiry,
+    profit_points,
+    regime_of,
+    scheduled,
+)
+
+NAME = "ipmcc"
+LONG, SHORT = "long_call", "short_call"
+LONG_MAX_DTE = 800  # LEAPs are listed up to ~2.5 years out
+
+
+class Ipmcc:
+    name = NAME
+
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+
+    # --- entries ---------------------------------------------------------------------------------
+    def propose(self, snapshot: MarketSnapshot, context: StrategyContext) -> Sequence[OrderIntent]:
+        s, now = self.s, snapshot.time
+        today = now.date()
+        phase = phase_of(context, s)
+        if phase < s.ipmcc_min_phase or not context.calendar.is_trading_day(today):
+            return []
+        intents: list[OrderIntent] = []
+        live = context.open_groups(NAME)
+        # A rolled long call is replaced at once, in its campaign.
+        for rolled in pending_rolls(context, NAME, today):
+            if rolled.part == LONG:
+                intent = self._long(snapshot, context, rolled.legs[0].contract.underlying, rolled.campaign_id)
+                intents += [intent] if intent is not None else []
+        if not scheduled(now, s.ipmcc_weekday, s.ipmcc_entry_time, s.entry_window_minutes):
+            return intents
+        busy = {i.legs[0].contract.underlying for i in intents} | {
+            g.legs[0].contract.underlying for g in context.groups_opened_on(today, NAME) if g.part == LONG
+        }
+        for underlying in s.ipmcc_underlyings:
+            mine = [g for g in live if g.legs[0].contract.underlying == underlying]
+            if not mine and underlying not in busy:
+                intent = self._long(snapshot, context, underlying, "")
+                intents += [intent] if intent is not None else []
+        if regime_of(snapshot, s) is not Regime.EXTREME:
+            for long in (g for g in live if g.part == LONG and g.opened_at is not None):
+                has_short = any(g.part == SHORT and g.campaign_id == long.campaign_id for g in live)
+                if not has_short:
+                    intent = self._short(snapshot, context, long)
+                    intents += [intent] if intent is not None else []
+        return intents
+
+    def _long(
+        self, snapshot: MarketSnapshot, context: StrategyContext, underlying: str, campaign: str
+    ) -> OrderIntent | None:
+        s, today = self.s, snapshot.time.date()
+        expiry = pick_expiry(
+            snapshot.chains, underlying, today, s.ipmcc_long_min_dte, LONG_MAX_DTE, s.ipmcc_long_target_dte
+        )
+        chain = None if expiry is None else snapshot.chains.chain(underlying, expiry)
+        call = None if chain is None else self.pick_long(chain)
+        if call is None:
+            return None
+        cost = call.ask * call.contract.multiplier
+        # A long call is defined risk (its cost), so the 5% max-risk rule caps it below the 8% share.
+        budget = min(s.ipmcc_nlv_share, s.risk_max_position_risk) * context.account.net_liquidation
+        quantity = math.floor(budget / cost) if cost > 0 else 0
+        if quantity < 1:
+            return None
+        notes = {"extrinsic": extrinsic(call), "underlying": call.underlying_price, "cost": cost * quantity}
+        legs = (Leg(call.contract, 1),)
+        return open_intent(
+            context, snapshot, NAME, legs, [call], quantity, cost, notes, campaign=campaign,
+            part=LONG, reason="roll_entry" if campaign else "entry",
+        )  # fmt: skip
+
+    def pick_long(self, chain: OptionChain) -> OptionQuote | None:
+        """The call nearest the target delta inside its range whose extrinsic value is below
+        ``ipmcc_max_extrinsic`` of the underlying's price.  (Read as a share of the call's own
+        price the rule could never be met: a 75-85Δ call with 280+ DTE carries 17-40% of its price
+        as time value at any realistic volatility.)"""
+        s = self.s
+        lo, hi = s.ipmcc_long_delta_range
+        ok = [
+            q for q in chain.side(Right.CALL)
+            if lo <= q.delta <= hi and q.mid > 0 and extrinsic(q) < s.ipmcc_max_extrinsic * q.underlying_price
+        ]  # fmt: skip
+        return min(ok, key=lambda q: (abs(q.delta - s.ipmcc_long_delta), -q.contract.strike), default=None)
+
+    def _short(
+        self, snapshot: MarketSnapshot, context: StrategyContext, long: PositionGroup
+    ) -> OrderIntent | None:
+        s, today = self.s, snapshot.time.date()
+        quotes = leg_quotes(snapshot, long.legs)
+        if quotes is None:
+            return None
+        long_quote = quotes[0]
+        if self._long_exit_reason(long, long_quote, today) is not None:
+            return None  # the long is about to go: don't sell against it
+        underlying = long.legs[0].contract.underlying
+        expiry = pick_expiry(
+            snapshot.chains,
+            underlying,
+            today,
+            s.ipmcc_short_dte - 2,
+            s.ipmcc_short_dte + 2,
+            s.ipmcc_short_dte,
+        )
+        chain = None if expiry is None else snapshot.chains.chain(underlying, expiry)
+        if chain is None:
+            return None
+        floor_strike = long.legs[0].contract.strike + extrinsic(long_quote)
+        above = [q for q in chain.side(Right.CALL) if q.contract.strike > floor_strike and q.bid > 0]
+        call = min(above, key=lambda q: (abs(q.delta - s.ipmcc_short_delta), q.contract.strike), default=None)
+        if call is None:
+            return None
+        legs = (Leg(call.contract, -1),)
+        notes = {"long_strike": long.legs[0].contract.strike, "long_extrinsic": extrinsic(long_quote)}
+        # Covered by the long call, with the strike above long strike + extrinsic: if assigned, the
+        # campaign forfeits at most the long call's time value.
+        max_loss = extrinsic(long_quote) * call.contract.multiplier
+        return open_intent(
+            context, snapshot, NAME, legs, [call], long.quantity, max_loss, notes, campaign=long.campaign_id,
+            part=SHORT,
+        )  # fmt: skip
+
+    # --- management ------------------------------------------------------------------------------
+    def manage(
+        self, snapshot: MarketSnapshot, group: PositionGroup, context: StrategyContext
+    ) -> OrderIntent | None:
+        s, today = self.s, snapshot.time.date()
+        quotes = leg_quotes(snapshot, group.legs)
+        if quotes is None:
+            return None
+        mark = group_mark(group, snapshot)
+        assert mark is not None
+        dte = days_to_expiry(group.legs[0].contract.expiry, today)
+        profit = profit_points(group, mark)
+        notes = {"mark": mark, "profit": profit, "dte": float(dte)}
+        campaign = [
+            g for g in context.open_groups(NAME) if g.campaign_id == group.campaign_id and g is not group
+        ]
+        if group.part == SHORT:
+            long = next((g for g in campaign if g.part == LONG), None)
+            long_quotes = None if long is None else leg_quotes(snapshot, long.legs)
+            if long is not None and long_quotes is not None:
+                reason = self._long_exit_reason(long, long_quotes[0], today)
+                if reason is not None:
+                    return close_intent(group, snapshot, "campaign_exit", {**notes, "long_" + reason: 1.0})
+            if profit >= s.ipmcc_short_profit_target * group.credit:
+                return close_intent(group, snapshot, "profit_target", {**notes, "credit": group.credit})
+            if dte <= 0:
+                return close_intent(group, snapshot, "roll", notes)
+            return None
+        if any(g.part == SHORT for g in campaign):
+            return None  # the short goes first (see above)
+        reason = self._long_exit_reason(group, quotes[0], today)
+        if reason is None:
+            return None
+        if reason == "roll" and phase_of(context, s) < s.ipmcc_min_phase:
+            reason = "dte_exit"
+        return close_intent(group, snapshot, reason, {**notes, "cost": group.entry_price})
+
+    def _long_exit_reason(self, long: PositionGroup, quote: OptionQuote, today) -> str | None:
+        s = self.s
+        if long.entry_price > 0 and quote.mid <= (1 - s.ipmcc_long_stop) * long.entry_price:
+            return "stop_loss"
+        if days_to_expiry(long.legs[0].contract.expiry, today) < s.ipmcc_long_min_hold_dte:
+            return "roll"
+        return None
+
+
+def extrinsic(q: OptionQuote) -> float:
+    """Time value per share: mid minus intrinsic value at the current underlying price."""
+    return max(0.0, q.mid - q.contract.intrinsic(q.underlying_price))

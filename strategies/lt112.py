@@ -1,0 +1,152 @@
+"""LT112: the long-term 1-1-2 put ratio (STRATEGY_RULES.md §2).
+
+First Wednesday of the month at 10:00 (and the third Wednesday from phase 3), on /ES options from
+phase 2 and SPX before: buy the ~25Δ put, sell the put 50 points lower (the debit spread), sell two
+~5Δ puts (the naked part), expiry nearest 120 DTE within 110-150.  One unit is one 1-1-2; the fill
+is split into two parts managed separately inside one campaign: the naked puts close at 90% of
+their credit, the spread when it is worth 150% of its cost; everything closes at 21 DTE; the whole
+unit stops when its loss reaches the smaller of 200% of its net credit and 2% of NLV.  SPX and ES
+track the same index at the same scale, so the 50-point width applies to both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from core.costs import expected_entry_credit
+from core.ports import StrategyContext
+from core.settings import Settings
+from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderIntent, PositionGroup, Right
+from strategies.common import (
+    close_intent,
+    days_to_expiry,
+    group_mark,
+    open_intent,
+    phase_of,
+    pick_expiry,
+    profit_points,
+    scheduled,
+)
+
+NAME = "lt112"
+SPREAD, NAKED = "spread", "naked"
+
+
+class Lt112:
+    name = NAME
+
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+
+    # --- entries ---------------------------------------------------------------------------------
+    def propose(self, snapshot: MarketSnapshot, context: StrategyContext) -> Sequence[OrderIntent]:
+        s, now = self.s, snapshot.time
+        today = now.date()
+        phase = phase_of(context, s)
+        if phase < s.lt112_min_phase or not scheduled(
+            now, s.lt112_weekday, s.lt112_entry_time, s.entry_window_minutes
+        ):
+            return []
+        nth = (today.day - 1) // 7 + 1  # which Wednesday of the month
+        if not (nth == 1 or (nth == 3 and phase >= s.lt112_second_entry_min_phase)):
+            return []
+        if not context.calendar.is_trading_day(today) or context.groups_opened_on(today, NAME):
+            return []
+        if open_units(context) >= s.lt112_max_units_by_phase[phase]:
+            return []
+        root = s.lt112_futures_root if phase >= s.lt112_futures_min_phase else s.lt112_index_root
+        expiry = pick_expiry(
+            snapshot.chains, root, today, s.lt112_min_dte, s.lt112_max_dte, s.lt112_target_dte
+        )
+        chain = None if expiry is None else snapshot.chains.chain(root, expiry)
+        picked = None if chain is None else self.pick_legs(chain)
+        if picked is None:
+            return []
+        legs, quotes = picked
+        net_credit = expected_entry_credit(legs, quotes, s.exec_expected_slippage)
+        nlv = context.account.net_liquidation
+        multiplier = legs[0].contract.multiplier
+        stop = s.lt112_stop_nlv_fraction * nlv
+        if net_credit > 0:
+            stop = min(stop, s.lt112_stop_credit_multiple * net_credit * multiplier)
+        notes = {
+            "underlying": chain.underlying_price,
+            "credit_after_costs": net_credit,
+            "phase": float(phase),
+        }
+        parts = ((SPREAD, (0, 1)), (NAKED, (2,)))
+        return [open_intent(context, snapshot, NAME, legs, quotes, 1, stop, notes, parts=parts)]
+
+    def pick_legs(self, chain: OptionChain) -> tuple[tuple[Leg, ...], list[OptionQuote]] | None:
+        """+1 put at ~25Δ, -1 put ``width`` lower, -2 puts at ~5Δ strictly below the short put."""
+        s = self.s
+        long = chain.nearest_delta(Right.PUT, s.lt112_long_delta)
+        if long is None:
+            return None
+        target = long.contract.strike - s.lt112_spread_width_es
+        below = [q for q in chain.side(Right.PUT) if q.contract.strike < long.contract.strike]
+        short = min(below, key=lambda q: (abs(q.contract.strike - target), q.contract.strike), default=None)
+        if short is None:
+            return None
+        further = [q for q in below if q.contract.strike < short.contract.strike]
+        naked = min(
+            further, key=lambda q: (abs(abs(q.delta) - s.lt112_naked_delta), q.contract.strike), default=None
+        )
+        if naked is None:
+            return None
+        legs = (Leg(long.contract, 1), Leg(short.contract, -1), Leg(naked.contract, -2))
+        return legs, [long, short, naked]
+
+    # --- management ------------------------------------------------------------------------------
+    def manage(
+        self, snapshot: MarketSnapshot, group: PositionGroup, context: StrategyContext
+    ) -> OrderIntent | None:
+        s, today = self.s, snapshot.time.date()
+        mark = group_mark(group, snapshot)
+        if mark is None:
+            return None
+        dte = days_to_expiry(group.legs[0].contract.expiry, today)
+        profit = profit_points(group, mark)
+        notes = {"mark": mark, "profit": profit, "dte": float(dte)}
+        unit_pnl, unit_credit = self._unit(snapshot, group, context)
+        if unit_pnl is not None:
+            stop = s.lt112_stop_nlv_fraction * context.account.net_liquidation
+            if unit_credit > 0:
+                stop = min(stop, s.lt112_stop_credit_multiple * unit_credit)
+            if -unit_pnl >= stop:
+                return close_intent(
+                    group, snapshot, "stop_loss", {**notes, "unit_pnl": unit_pnl, "unit_stop": stop}
+                )
+        if dte <= s.lt112_spread_exit_dte:
+            return close_intent(group, snapshot, "dte_exit", notes)
+        if group.part == NAKED and profit >= s.lt112_naked_profit_target * group.credit:
+            return close_intent(group, snapshot, "profit_target", {**notes, "credit": group.credit})
+        if (
+            group.part == SPREAD
+            and group.entry_price > 0
+            and mark >= s.lt112_spread_profit_multiple * group.entry_price
+        ):
+            return close_intent(group, snapshot, "profit_target", {**notes, "cost": group.entry_price})
+        return None
+
+    def _unit(
+        self, snapshot: MarketSnapshot, group: PositionGroup, context: StrategyContext
+    ) -> tuple[float | None, float]:
+        """The whole unit's dollar P&L (live parts at mid, closed parts realised) and net credit."""
+        members = [g for g in context.open_groups(NAME) if g.campaign_id == group.campaign_id]
+        closed = [g for g in context.closed_groups(NAME) if g.campaign_id == group.campaign_id]
+        pnl = sum(g.realized_pnl() for g in closed)
+        for g in members:
+            if g.opened_at is None:
+                continue
+            mark = group_mark(g, snapshot)
+            if mark is None:
+                return None, 0.0
+            pnl += profit_points(g, mark) * g.quantity * g.multiplier
+        credit = sum(g.credit * g.quantity * g.multiplier for g in (*members, *closed))
+        return pnl, credit
+
+
+def open_units(context: StrategyContext) -> int:
+    """Open LT112 units: the campaigns with at least one live part."""
+    return len({g.campaign_id for g in context.open_groups(NAME)})

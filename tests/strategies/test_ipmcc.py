@@ -1,0 +1,143 @@
+"""IPMCC campaign rules (STRATEGY_RULES.md §4)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from core.settings import Settings
+from core.types import GroupStatus, PositionGroup, Right
+from strategies.ipmcc import LONG, SHORT, Ipmcc, extrinsic
+from tests.chains import bsm_chain, market
+from tests.factories import FakeContext, account
+
+S = Settings()
+FRIDAY = datetime(2025, 3, 7, 10, 0)
+SPOT = 220.0
+
+
+def chains(now, spot=SPOT, long_dte=365, short_dte=7, underlying="IWM"):
+    return [
+        bsm_chain(underlying, now.date() + timedelta(days=long_dte), now, spot, vol=0.18, skew=0.0),
+        bsm_chain(underlying, now.date() + timedelta(days=short_dte), now, spot, vol=0.18, skew=0.0),
+    ]
+
+
+def propose(now=FRIDAY, nlv=100_000.0, vix=18.0, ctx=None, long_dte=365, short_dte=7):
+    ctx = ctx or FakeContext(account(nlv, now=now))
+    settings = dataclasses.replace(S, ipmcc_underlyings=("IWM",))
+    return Ipmcc(settings).propose(
+        market(now, chains(now, long_dte=long_dte, short_dte=short_dte), vix=vix), ctx
+    )
+
+
+def test_friday_buys_an_80_delta_leap_call_within_the_size_caps():
+    (intent,) = propose()
+    (leg,) = intent.legs
+    assert leg.ratio == 1 and leg.contract.right is Right.CALL and intent.part == LONG
+    assert 0.75 <= intent.notes["delta_0"] <= 0.85
+    assert intent.notes["extrinsic"] < 0.05 * SPOT
+    assert intent.notes["cost"] <= min(S.ipmcc_nlv_share, S.risk_max_position_risk) * 100_000
+
+
+@pytest.mark.parametrize(("dte", "ok"), [(279, False), (280, True)])
+def test_long_call_needs_at_least_280_dte(dte, ok):
+    assert bool(propose(long_dte=dte)) is ok
+
+
+def test_only_from_phase_3_and_on_fridays():
+    assert propose(nlv=75_999) == []
+    assert propose(nlv=76_000)
+    assert propose(datetime(2025, 3, 6, 10, 0)) == []
+
+
+def _long(now=FRIDAY, entry=None):
+    (intent,) = propose(now)
+    return PositionGroup("ipmcc-20250307-001", "ipmcc", intent.legs, intent.quantity, GroupStatus.OPEN,
+                         opened_at=now, entry_price=entry if entry is not None else intent.reference_price,
+                         entry_fees=1.0, part=LONG)  # fmt: skip
+
+
+def test_weekly_short_call_sold_above_long_strike_plus_extrinsic():
+    long = _long()
+    now = FRIDAY + timedelta(minutes=5)
+    intents = propose(now, ctx=FakeContext(account(now=now), groups=[long]))
+    (short,) = intents
+    assert short.part == SHORT and short.campaign == long.campaign_id and short.legs[0].ratio == -1
+    assert short.quantity == long.quantity and short.notes["dte"] == 7
+    floor = short.notes["long_strike"] + short.notes["long_extrinsic"]
+    assert short.legs[0].contract.strike > floor
+    assert short.max_loss_per_unit > 0
+
+
+def test_no_short_in_the_extreme_regime_or_while_one_is_open():
+    long = _long()
+    now = FRIDAY + timedelta(minutes=5)
+    assert propose(now, vix=31.0, ctx=FakeContext(account(now=now), groups=[long])) == []
+    short = dataclasses.replace(_short(long), status=GroupStatus.OPENING, opened_at=None)
+    assert propose(now, ctx=FakeContext(account(now=now), groups=[long, short])) == []
+
+
+def _manage(group, others, now, spot=SPOT, nlv=100_000.0):
+    snap = market(now, [bsm_chain("IWM", leg.contract.expiry, now, spot, vol=0.18, skew=0.0, width_sd=15)
+                        for g in (group, *others) for leg in g.legs])  # fmt: skip
+    return Ipmcc(S).manage(snap, group, FakeContext(account(nlv, now=now), groups=[group, *others]))
+
+
+def _short(long, now=FRIDAY):
+    (intent,) = propose(now + timedelta(minutes=5), ctx=FakeContext(account(now=now), groups=[long]))
+    return PositionGroup("ipmcc-20250307-002", "ipmcc", intent.legs, 1, GroupStatus.OPEN, opened_at=now,
+                         entry_price=intent.reference_price, entry_fees=1.0, campaign=long.campaign_id, part=SHORT)  # fmt: skip
+
+
+def test_weekly_short_takes_half_its_credit_or_rolls_on_expiry_day():
+    long = _long()
+    short = _short(long)
+    assert _manage(short, [long], FRIDAY + timedelta(days=1)) is None
+    assert _manage(short, [long], FRIDAY + timedelta(days=3), spot=SPOT * 0.975).reason == "profit_target"
+    expiry_day = datetime.combine(short.legs[0].contract.expiry, datetime.min.time()).replace(
+        hour=9, minute=35
+    )
+    assert _manage(short, [long], expiry_day, spot=SPOT * 1.02).reason == "roll"
+
+
+def test_long_call_stop_at_20_percent_closes_the_short_first_then_the_long():
+    long = _long()
+    short = _short(long)
+    later = FRIDAY + timedelta(days=2)
+    crash = SPOT * 0.85
+    assert _manage(short, [long], later, spot=crash).reason in ("campaign_exit", "profit_target")
+    assert _manage(long, [short], later, spot=crash) is None  # never leaves the short uncovered
+    out = _manage(long, [], later, spot=crash)
+    assert out.reason == "stop_loss"
+
+
+@pytest.mark.parametrize(("dte_left", "reason"), [(120, None), (119, "roll")])
+def test_long_call_rolls_below_120_dte(dte_left, reason):
+    long = _long()
+    expiry: date = long.legs[0].contract.expiry
+    now = datetime.combine(expiry - timedelta(days=dte_left), FRIDAY.time())
+    out = _manage(long, [], now, spot=SPOT * 1.1)
+    assert (None if out is None else out.reason) == reason
+
+
+def test_long_call_closes_instead_of_rolling_when_the_phase_no_longer_allows_ipmcc():
+    long = _long()
+    now = datetime.combine(long.legs[0].contract.expiry - timedelta(days=100), FRIDAY.time())
+    assert _manage(long, [], now, spot=SPOT * 1.1, nlv=60_000).reason == "dte_exit"
+
+
+def test_rolled_long_call_is_replaced_in_its_campaign():
+    long = _long()
+    now = FRIDAY + timedelta(days=3, hours=2)  # Monday
+    rolled = dataclasses.replace(long, status=GroupStatus.CLOSED, closed_at=now, exit_reason="roll")
+    (intent,) = propose(now, ctx=FakeContext(account(now=now), closed=[rolled]))
+    assert intent.campaign == rolled.campaign_id and intent.part == LONG and intent.notes["roll_entry"] == 1.0
+
+
+def test_extrinsic_is_time_value_only():
+    chain = bsm_chain("IWM", FRIDAY.date() + timedelta(days=365), FRIDAY, SPOT)
+    q = chain.nearest_delta(Right.CALL, 0.8)
+    assert extrinsic(q) == pytest.approx(q.mid - (SPOT - q.contract.strike))

@@ -1,0 +1,164 @@
+"""LT112 rules at their boundaries (STRATEGY_RULES.md §2)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from core.settings import Settings
+from core.types import GroupStatus, PositionGroup, Right
+from strategies.lt112 import NAKED, SPREAD, Lt112
+from tests.chains import bsm_chain, market
+from tests.factories import FakeContext, WeekdayCalendar, account
+
+S = Settings()
+FIRST_WED = datetime(2025, 3, 5, 10, 0)
+THIRD_WED = datetime(2025, 3, 19, 10, 0)
+
+
+def chains(now: datetime, dtes=(120,), roots=("ES", "SPX")):
+    return [bsm_chain(r, now.date() + timedelta(days=d), now, 5800.0, step=5.0) for r in roots for d in dtes]
+
+
+def propose(now=FIRST_WED, nlv=100_000.0, dtes=(120,), ctx=None, settings=S):
+    ctx = ctx or FakeContext(account(nlv, now=now))
+    return Lt112(settings).propose(market(now, chains(now, dtes)), ctx)
+
+
+def test_first_wednesday_builds_one_1_1_2_unit_on_es_from_phase_2():
+    (intent,) = propose()
+    long, short, naked = intent.legs
+    assert (long.ratio, short.ratio, naked.ratio) == (1, -1, -2)
+    assert all(leg.contract.right is Right.PUT and leg.contract.root == "ES" for leg in intent.legs)
+    assert long.contract.strike - short.contract.strike == 50
+    assert naked.contract.strike < short.contract.strike
+    assert abs(intent.notes["delta_0"]) == pytest.approx(0.25, abs=0.02)
+    assert abs(intent.notes["delta_2"]) == pytest.approx(0.05, abs=0.01)
+    assert intent.quantity == 1
+    assert intent.parts == ((SPREAD, (0, 1)), (NAKED, (2,)))
+
+
+def test_phase_1_uses_spx_and_phase_0_nothing():
+    (intent,) = propose(nlv=40_000)
+    assert {leg.contract.root for leg in intent.legs} == {"SPX"}
+    assert propose(nlv=37_999) == []
+
+
+@pytest.mark.parametrize(("dte", "ok"), [(109, False), (110, True), (150, True), (151, False)])
+def test_dte_window_edges(dte, ok):
+    assert bool(propose(dtes=(dte,))) is ok
+
+
+def test_expiry_nearest_120_dte_is_chosen():
+    (intent,) = propose(dtes=(112, 125, 148))
+    assert intent.notes["dte"] == 125
+
+
+def test_second_wednesday_never_third_only_from_phase_3():
+    assert propose(datetime(2025, 3, 12, 10, 0)) == []
+    assert propose(THIRD_WED, nlv=100_000)
+    assert propose(THIRD_WED, nlv=60_000) == []  # phase 2
+
+
+def test_entry_window_and_weekday():
+    assert propose(FIRST_WED.replace(hour=9, minute=55)) == []
+    assert propose(FIRST_WED + timedelta(minutes=S.entry_window_minutes))
+    assert propose(FIRST_WED + timedelta(minutes=S.entry_window_minutes + 5)) == []
+    assert propose(datetime(2025, 3, 4, 10, 0)) == []  # a Tuesday
+
+
+def test_holiday_wednesday_does_not_trade():
+    ctx = FakeContext(account(now=FIRST_WED), calendar=WeekdayCalendar(holidays=[FIRST_WED.date()]))
+    assert propose(ctx=ctx) == []
+
+
+@pytest.mark.parametrize(("nlv", "cap"), [(40_000, 1), (60_000, 2), (80_000, 3), (100_000, 4)])
+def test_max_open_units_by_phase(nlv, cap):
+    def unit(n):
+        return _group(f"lt112-20250205-{n:03d}-naked", NAKED, campaign=f"lt112-20250205-{n:03d}")
+
+    assert propose(
+        nlv=nlv, ctx=FakeContext(account(nlv, now=FIRST_WED), groups=[unit(i) for i in range(cap - 1)])
+    )
+    full = FakeContext(account(nlv, now=FIRST_WED), groups=[unit(i) for i in range(cap)])
+    assert propose(nlv=nlv, ctx=full) == []
+
+
+# --- management -----------------------------------------------------------------------------------
+def _group(group_id, part, legs=None, entry=-10.0, campaign="lt112-20250305-001", now=FIRST_WED, dte=120):
+    if legs is None:
+        chain = chains(now, (dte,), ("ES",))[0]
+        intent = Lt112(S).pick_legs(chain)
+        assert intent is not None
+        all_legs, _ = intent
+        legs = all_legs[:2] if part == SPREAD else all_legs[2:]
+    return PositionGroup(group_id, "lt112", legs, 1, GroupStatus.OPEN, opened_at=now, entry_price=entry,
+                         entry_fees=5.0, campaign=campaign, part=part)  # fmt: skip
+
+
+def manage(group, now, spot=5800.0, others=(), closed=(), nlv=100_000.0):
+    expiry = group.legs[0].contract.expiry
+    snap = market(now, [bsm_chain("ES", expiry, now, spot, step=5.0)])
+    ctx = FakeContext(account(nlv, now=now), groups=[group, *others], closed=list(closed))
+    return Lt112(S).manage(snap, group, ctx)
+
+
+def _priced(part, now=FIRST_WED, spot=5800.0):
+    """A part whose entry price is its mid now (zero P&L)."""
+    g = _group("lt112-20250305-001-" + part, part, entry=0.0)
+    snap = market(now, [bsm_chain("ES", g.legs[0].contract.expiry, now, spot, step=5.0)])
+    from strategies.common import group_mark
+
+    return dataclasses.replace(g, entry_price=group_mark(g, snap))
+
+
+def test_naked_puts_close_at_90_percent_of_their_credit():
+    naked = _priced(NAKED)
+    later = FIRST_WED + timedelta(days=40)
+    assert manage(naked, later, spot=5800.0) is None or manage(naked, later).reason != "profit_target"
+    rallied = manage(naked, later, spot=7000.0)
+    assert rallied is not None and rallied.reason == "profit_target"
+    assert rallied.notes["profit"] >= 0.9 * naked.credit
+
+
+def test_spread_closes_when_worth_150_percent_of_its_cost():
+    spread = _priced(SPREAD)
+    assert manage(spread, FIRST_WED + timedelta(days=10)) is None
+    dropped = manage(spread, FIRST_WED + timedelta(days=10), spot=5550.0)
+    assert dropped is not None and dropped.reason in ("profit_target", "stop_loss")
+    assert dropped.reason == "profit_target" or dropped.notes["unit_pnl"] < 0
+
+
+@pytest.mark.parametrize(("days", "closes"), [(98, False), (99, True)])  # 120 DTE at entry: 21 DTE on day 99
+def test_everything_closes_at_21_dte(days, closes):
+    naked = _priced(NAKED)
+    intent = manage(naked, FIRST_WED + timedelta(days=days))
+    assert (intent is not None and intent.reason == "dte_exit") is closes
+
+
+def test_unit_stop_is_the_smaller_of_twice_the_credit_and_2_percent_of_nlv():
+    naked, spread = _priced(NAKED), _priced(SPREAD)
+    crash = FIRST_WED + timedelta(days=5)
+    intent = manage(naked, crash, spot=5000.0, others=[spread])
+    assert intent is not None and intent.reason == "stop_loss"
+    credit = (naked.credit + spread.credit) * 50
+    assert intent.notes["unit_stop"] == pytest.approx(min(2 * credit, 0.02 * 100_000) if credit > 0 else 2000)
+    # The spread part sees the same unit loss and closes too.
+    assert manage(spread, crash, spot=5000.0, others=[naked]).reason == "stop_loss"
+
+
+def test_settings_change_the_structure():
+    wide = dataclasses.replace(S, lt112_spread_width_es=100.0, lt112_long_delta=0.30)
+    (intent,) = propose(settings=wide)
+    assert intent.legs[0].contract.strike - intent.legs[1].contract.strike == 100
+    assert abs(intent.notes["delta_0"]) == pytest.approx(0.30, abs=0.02)
+
+
+def test_unit_needs_no_quote_gaps():
+    naked = _priced(NAKED)
+    ctx = FakeContext(account(now=FIRST_WED), groups=[naked])
+    empty = market(FIRST_WED, [])
+    assert Lt112(S).manage(empty, naked, ctx) is None
+    assert date(2025, 3, 5).weekday() == S.lt112_weekday
