@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 
 from AlgorithmImports import (
     Future,
@@ -199,6 +200,17 @@ class LeanStore:
             return text.encode("utf-8")  # undecodable: the caller's parser reports it as corrupt
 
 
+class QuoteOverlay(Protocol):
+    """A second option-quote source merged into LEAN's: in live trading, optionally, the
+    Tastytrade DXLink feed (``brokers.live.TastytradeLink``, built in ``main.py``)."""
+
+    def lean_data(self, now: datetime) -> None: ...
+
+    def merge(self, quote: OptionQuote, now: datetime) -> OptionQuote: ...
+
+    def quote(self, contract: OptionContract, now: datetime) -> OptionQuote | None: ...
+
+
 class LogSink:
     """``EventSink`` writing one concise line per record to LEAN's log."""
 
@@ -240,6 +252,7 @@ class LeanPlatform:
         self._day_opens = DayOpens()
         self._aggregator = ComboEventAggregator()
         self._pending: list[OrderEvent] = []
+        self.quote_overlay: QuoteOverlay | None = None  # set by main.py when the DXLink feed is on
 
     # --- Platform: clock, calendar, store --------------------------------------------------------
     def now(self) -> datetime:
@@ -267,6 +280,8 @@ class LeanPlatform:
     def on_data(self, data: Slice) -> None:
         """Day opens: the first regular-session price of each tracked underlying."""
         now = self.now()
+        if self.quote_overlay is not None and len(data.option_chains) > 0:
+            self.quote_overlay.lean_data(now)
         if not self.session_is_open():
             return
         for key, symbol in self._underlyings.items():
@@ -571,7 +586,11 @@ class _LeanChains:
             items = self._roots().get(root, {}).get(expiry, [])
             raws = [self._platform.raw_quote(item, self._now) for item in items]
             rate = self._platform.risk_free_rate(self._now) if raws else 0.0
-            quotes = sort_quotes(build_quotes(raws, self._now, rate))
+            quotes = build_quotes(raws, self._now, rate)
+            overlay = self._platform.quote_overlay
+            if overlay is not None:
+                quotes = [overlay.merge(q, self._now) for q in quotes]
+            quotes = sort_quotes(quotes)
             self._quotes.update({q.contract.symbol: q for q in quotes})
             first = quotes[0] if quotes else None
             self._built[key] = (
@@ -583,4 +602,8 @@ class _LeanChains:
 
     def quote(self, contract: OptionContract) -> OptionQuote | None:
         self.chain(contract.root, contract.expiry)
-        return self._quotes.get(contract.symbol)
+        found = self._quotes.get(contract.symbol)
+        overlay = self._platform.quote_overlay
+        if found is None and overlay is not None:  # no LEAN quote: the DXLink feed's, if it has one
+            found = overlay.quote(contract, self._now)
+        return found

@@ -5,7 +5,7 @@ trading system from ``assembly``, and LEAN's events forwarded to it.  Every deci
 the engine-neutral layers (see ARCHITECTURE.md); ``docs/LEAN.md`` explains how to run it.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from AlgorithmImports import *
 
@@ -82,10 +82,23 @@ class TomKingAlgorithm(QCAlgorithm):
 
         self._platform = LeanPlatform(self, options, spx, vix.symbol, underlyings, futures)
         self._system = build_system(self._platform, settings, LogSink(self))
+        self._broker = self._tastytrade_link()
         self._started = False
         every_day = self.date_rules.every_day(spx.symbol)
         self.schedule.on(every_day, self.time_rules.every(STEP), self._step)
         self.schedule.on(every_day, self.time_rules.before_market_close(spx.symbol, 0), self._end_of_day)
+
+    def _tastytrade_link(self):
+        """Optional DXLink feed, reconciliation and outage guard: live only, off unless switched on
+        (docs/TASTYTRADE.md); ``None`` where off or where the SDK is missing (QuantConnect Cloud)."""
+        from brokers.live import CONFIG_KEYS, TastytradeLink
+
+        config = {key: Config.get(key) for key in CONFIG_KEYS}
+        link = TastytradeLink.create(self.live_mode, config, datetime.now, self._platform.notify)
+        if link is not None:
+            self._platform.quote_overlay = link
+            self._system.executor = link.guard_executor(self._system.executor)
+        return link
 
     # --- scheduled -------------------------------------------------------------------------------
     def _start(self) -> None:
@@ -99,6 +112,8 @@ class TomKingAlgorithm(QCAlgorithm):
         self._start()
         for event in self._platform.drain():
             self._system.on_order_event(event)
+        if self._broker is not None:
+            self._broker.on_step(self._system)
         self._system.on_step()
 
     def _end_of_day(self) -> None:
@@ -124,10 +139,16 @@ class TomKingAlgorithm(QCAlgorithm):
 
     def on_brokerage_disconnect(self) -> None:
         self._system.on_brokerage_disconnect()
+        if self._broker is not None:
+            self._broker.on_brokerage_disconnect(self._system)
 
     def on_brokerage_reconnect(self) -> None:
         self._system.on_brokerage_reconnect()
+        if self._broker is not None:  # entries stay paused until the positions are reconciled
+            self._broker.on_brokerage_reconnect(self._system)
 
     def on_end_of_algorithm(self) -> None:
         if self._started:
             self._system.save_state()
+        if self._broker is not None:
+            self._broker.stop()

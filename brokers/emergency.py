@@ -18,15 +18,23 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from brokers.client import BrokerClient
+from brokers.futures_symbols import parse_tastytrade_future_option
+from brokers.quote_cache import QuoteValue
+from brokers.reconcile import BrokerPosition
+from brokers.symbols import INDEX_OPTION_ROOTS, OptionId, parse_occ
 
 FUTURES_TYPES = {"Future"}
+OPTION_TYPES = {"Equity Option", "Index Option"}
+# STRATEGY_RULES: close short options in the money or in the pin zone by 15:00 on their last
+# trading day, 15:45 for cash-settled index options (no early assignment).
+CUTOFF_SHARES, CUTOFF_CASH = time(15, 0), time(15, 45)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +84,68 @@ def should_flatten(
     if brokerage_down_since is None:
         return False
     return now - brokerage_down_since >= down_for and timedelta(0) <= cutoff - now <= window
+
+
+def cutoff_for(oid: OptionId, day: date) -> datetime:
+    return datetime.combine(day, CUTOFF_CASH if oid.root in INDEX_OPTION_ROOTS else CUTOFF_SHARES)
+
+
+def tick_up(price: float) -> float:
+    """Round a buy limit up to a valid option tick (0.05 below 3.00, 0.10 from 3.00; both are
+    valid on penny-pilot classes too)."""
+    tick = 0.05 if price < 3.0 else 0.10
+    return round(math.ceil(round(price / tick, 6)) * tick, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    requests: tuple[CloseRequest, ...]
+    skipped: tuple[str, ...]  # why a position at risk got no order (each a full sentence)
+
+
+def plan_assignment_closes(
+    positions: Iterable[BrokerPosition],
+    now: datetime,
+    spot: Callable[[OptionId], float | None],
+    quote: Callable[[str], QuoteValue | None],
+    pin_zone: float = 0.01,
+) -> Plan:
+    """Closing orders for the broker's short options expiring today that are in the money or
+    within ``pin_zone`` of the strike (unknown spot counts as at risk), each priced at the fresh
+    DXLink ask rounded up to a tick (``quote(streamer symbol)`` returns only fresh, valid
+    quotes); a position without one is skipped with a reason, never priced from stale data."""
+    today = now.date()
+    requests: list[CloseRequest] = []
+    skipped: list[str] = []
+    for p in positions:
+        if p.quantity >= 0:
+            continue
+        if p.instrument_type not in OPTION_TYPES:
+            if p.instrument_type == "Future Option" and _fop_expiry(p.symbol, today) == today:
+                skipped.append(f"{p.symbol.strip()}: futures options are not handled by the emergency route")
+            continue
+        oid = parse_occ(p.symbol)
+        if oid.expiry != today or now > cutoff_for(oid, today):
+            continue
+        s = spot(oid)
+        if s is not None and s > 0:
+            itm = s > oid.strike if oid.right.value == "C" else s < oid.strike
+            if not itm and abs(s - oid.strike) > pin_zone * oid.strike:
+                continue
+        q = quote(oid.streamer)
+        if q is None or not q.valid or q.ask <= 0:
+            skipped.append(f"{p.symbol.strip()}: no fresh DXLink quote to price the close")
+            continue
+        tag = f"emergency:{oid.root}:{oid.expiry:%y%m%d}:{oid.right.value}{oid.strike:g}"
+        requests.append(CloseRequest(p.symbol, p.instrument_type, round(-p.quantity), tick_up(q.ask), tag))
+    return Plan(tuple(requests), tuple(skipped))
+
+
+def _fop_expiry(symbol: str, today: date) -> date | None:
+    try:
+        return parse_tastytrade_future_option(symbol, today).expiry
+    except ValueError:
+        return None
 
 
 class EmergencyCloseRoute:

@@ -50,14 +50,28 @@ class OutageGuard:
         self.since: datetime | None = None
         self.reason = ""
         self._held: list[HeldIntent] = []
+        self._released: list[OrderIntent] = []  # cleared by reconciliation, not yet taken
+        self._undelivered: list[DroppedIntent] = []  # dropped, not yet reported to the executor
         self.dropped: deque[DroppedIntent] = deque(maxlen=history)
         self.outages = 0
+        self._link_up = True  # LEAN's brokerage connection, whatever the reconciliation state
 
     @property
     def held(self) -> tuple[HeldIntent, ...]:
         return tuple(self._held)
 
+    @property
+    def brokerage_up(self) -> bool:
+        """LEAN's brokerage connection is up (reconciled or not)."""
+        return self._link_up
+
+    def is_held(self, group_id: str) -> bool:
+        return any(h.intent.group_id == group_id for h in self._held) or any(
+            i.group_id == group_id for i in self._released
+        )
+
     def on_disconnect(self, now: datetime, message: str = "") -> None:
+        self._link_up = False
         if self.state is BrokerageState.CONNECTED:
             self.outages += 1
             self.since = now
@@ -67,12 +81,13 @@ class OutageGuard:
 
     def on_reconnect(self, now: datetime) -> None:
         """Reconnected: still paused until ``on_reconciled``."""
+        self._link_up = True
         if self.state is BrokerageState.DISCONNECTED:
             self.state = BrokerageState.RECONCILING
             self.reason = "reconnected; reconciliation pending"
 
     def on_reconciled(self, ok: bool, now: datetime, summary: str = "") -> list[OrderIntent]:
-        """Feed the reconciliation outcome (``ReconcileReport.ok``).  Returns intents to send now."""
+        """Feed the reconciliation outcome (positions match: ``ReconcileReport.positions_ok``).  Returns intents to send now."""
         self.expire(now)
         held, self._held = self._held, []
         if not ok:
@@ -81,14 +96,29 @@ class OutageGuard:
             for h in held:
                 self._drop(h.intent, "reconcile_mismatch", self.reason, now)
             return []
-        if self.state in (BrokerageState.RECONCILING, BrokerageState.CONNECTED):
-            self.state, self.since, self.reason = BrokerageState.CONNECTED, None, ""
-            return [h.intent for h in held]
-        self._held = held  # a reconciliation while still disconnected releases nothing
-        return []
+        if not self._link_up:  # a reconciliation while still disconnected releases nothing
+            if self.state is BrokerageState.HALTED:
+                self.state, self.reason = BrokerageState.DISCONNECTED, "brokerage disconnected"
+            self._held = held
+            return []
+        self.state, self.since, self.reason = BrokerageState.CONNECTED, None, ""
+        released = [h.intent for h in held]
+        self._released.extend(released)
+        return released
+
+    def take_released(self) -> list[OrderIntent]:
+        """Intents a clean reconciliation released, each handed out once."""
+        out, self._released = self._released, []
+        return out
+
+    def take_dropped(self) -> list[DroppedIntent]:
+        """Intents dropped since the last call (expired, refused, hold full), each handed out once."""
+        out, self._undelivered = self._undelivered, []
+        return out
 
     def clear_halt(self, now: datetime) -> None:
-        """Recovery rules or an operator resolved the differences."""
+        """Recovery rules or an operator resolved the differences (a later clean reconciliation
+        does the same through ``on_reconciled``)."""
         if self.state is BrokerageState.HALTED:
             self.state, self.since, self.reason = BrokerageState.CONNECTED, None, ""
 
@@ -129,4 +159,5 @@ class OutageGuard:
     def _drop(self, intent: OrderIntent, code: str, message: str, now: datetime) -> DroppedIntent:
         d = DroppedIntent(intent, code, message, now)
         self.dropped.append(d)
+        self._undelivered.append(d)
         return d

@@ -70,16 +70,24 @@ class ReconcileReport:
 
     @property
     def ok(self) -> bool:
-        return not self.mismatches and self.cash_ok and self.nlv_ok and not self.unparsed
+        return self.positions_ok and self.cash_ok and self.nlv_ok
+
+    @property
+    def positions_ok(self) -> bool:
+        """Positions agree (balances may still differ by fees or marks: a warning, not a halt)."""
+        return not self.mismatches and not self.unparsed
+
+    def summary(self) -> str:
+        lines = [m.describe() for m in self.mismatches] + [
+            f"unparsed broker symbol {s}" for s in self.unparsed
+        ]
+        return "; ".join(lines)
 
     def alerts(self) -> list[tuple[Severity, str, str]]:
         """(severity, title, message) for ``Platform.notify``; empty when everything matches."""
         out: list[tuple[Severity, str, str]] = []
-        if self.mismatches or self.unparsed:
-            lines = [m.describe() for m in self.mismatches] + [
-                f"unparsed broker symbol {s}" for s in self.unparsed
-            ]
-            out.append((Severity.CRITICAL, "Broker positions differ from LEAN", "; ".join(lines)))
+        if not self.positions_ok:
+            out.append((Severity.CRITICAL, "Broker positions differ from LEAN", self.summary()))
         if not self.cash_ok or not self.nlv_ok:
             msg = f"cash diff {self.cash_diff:+,.2f}, net liquidation diff {self.nlv_diff:+,.2f} (broker - LEAN)"
             out.append((Severity.WARNING, "Broker balances differ from LEAN", msg))
