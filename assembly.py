@@ -41,7 +41,9 @@ def build_system(
     platform: Platform, settings: Settings, sink: EventSink, state: StateManager | None = None
 ) -> TradingSystem:
     risk_state, risk_log = RiskState(), RiskLog(sink)  # shared by the gate and the monitors
-    orders = platform if state is None else state.guard(platform)  # orders journaled before sent
+    # execution and risk get a platform whose orders are journaled before sent and whose store is
+    # part of the atomic saved state
+    orders = platform if state is None else state.guard(platform)
     system = TradingSystem(
         platform=platform,
         settings=settings,
@@ -49,9 +51,9 @@ def build_system(
         gate=EntryGate(settings, platform.calendar, platform.is_live, risk_state, risk_log),
         executor=OrderManager(settings, orders, sink=sink),
         sink=sink if state is None else state.audit(sink),
-        monitors=RiskMonitors(settings, platform, risk_state, risk_log),
+        monitors=RiskMonitors(settings, orders, risk_state, risk_log),
         state=state,
     )
     if state is not None:  # components with state of their own (Persistable) join the snapshot
-        state.register_if_persistable(system.gate, system.executor, risk_state, *system.strategies.values())
+        state.register_if_persistable(system.gate, system.executor, *system.strategies.values())
     return system

@@ -66,13 +66,28 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     result = run_backtest(
         settings, market, calendar, FileStore(state_dir), recorder, progress=_progress(args),
-        faults=faults,
+        faults=faults, monitor=_monitor(recorder, settings),
     )  # fmt: skip
     wall = time.perf_counter() - began
     paths = write_reports(out, result, wall)
     print(summary_text(result, wall))
     print("\nreports: " + ", ".join(str(p) for p in paths.values()))
+    print(_html_report(out, settings))
     return 0
+
+
+def _monitor(recorder: RunRecorder, settings: Settings):  # type: ignore[no-untyped-def]
+    """Greeks, closes and volatility sampled into events.jsonl for the HTML report."""
+    from monitoring.sampler import MonitoringSampler
+    from sim.monitoring_hooks import SimMonitor
+
+    return SimMonitor(MonitoringSampler.from_settings(recorder, settings))
+
+
+def _html_report(out: Path, settings: Settings) -> str:
+    from sim.html_report import write_html_report
+
+    return f"HTML report: {write_html_report(out, settings).resolve()}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,7 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--out", default="reports", help="output folder")
     bt.add_argument("--quiet", action="store_true", help="no progress bar")
     bt.add_argument(
-        "--state-dir", default="", help="persist to and resume from this folder (kill-safe run, sim/resume.py)"
+        "--state-dir",
+        default="",
+        help="persist to and resume from this folder (kill-safe run, sim/resume.py)",
     )
     bt.add_argument(
         "--faults", default="", metavar="NAME=RATE,...",

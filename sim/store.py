@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.\-/]+$")
 
 
 class FileStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, crash_point: Callable[[str], None] | None = None) -> None:
         self.root = root
+        self._crash = crash_point or (lambda name: None)  # chaos tests kill the process here
 
     def _path(self, key: str) -> Path:
         if not _SAFE_KEY.match(key) or ".." in key.split("/") or key.startswith("/"):
@@ -30,7 +32,9 @@ class FileStore:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        self._crash("store.temp_written")
         os.replace(tmp, path)
+        self._crash("store.renamed")
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)

@@ -1,0 +1,78 @@
+"""Small JSON deltas, so the journal records what changed rather than the whole state.
+
+A delta is a list of operations on paths of dict keys / list indexes:
+``["set", path, value]``, ``["del", path]`` (dict key) and ``["cut", path, length]`` (shorten a
+list).  Lists are compared index by index, which suits the append-mostly lists state is made of.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+Path = list[Any]
+
+
+def diff(old: Any, new: Any, path: Path | None = None) -> list[list[Any]]:
+    path = path or []
+    if isinstance(old, dict) and isinstance(new, dict):
+        ops: list[list[Any]] = []
+        for key, value in new.items():
+            if key not in old:
+                ops.append(["set", [*path, key], value])
+            elif old[key] != value:
+                ops.extend(diff(old[key], value, [*path, key]))
+        ops.extend(["del", [*path, key]] for key in old if key not in new)
+        return ops
+    if isinstance(old, list) and isinstance(new, list):
+        ops = []
+        for i in range(min(len(old), len(new))):
+            if old[i] != new[i]:
+                ops.extend(diff(old[i], new[i], [*path, i]))
+        ops.extend(["set", [*path, i], new[i]] for i in range(len(old), len(new)))
+        if len(new) < len(old):
+            ops.append(["cut", path, len(new)])
+        return ops
+    if old == new and type(old) is type(new):
+        return []
+    return [["set", path, new]]
+
+
+def apply(doc: Any, ops: list[list[Any]]) -> Any:
+    """``doc`` with ``ops`` applied (``doc`` itself is not modified)."""
+    return apply_in_place(copy.deepcopy(doc), ops)
+
+
+def apply_in_place(doc: Any, ops: list[list[Any]]) -> Any:
+    """Apply ``ops`` to ``doc`` (modified) and return it.  Raises ValueError on an operation that
+    does not fit the document (a journal that does not belong to this snapshot)."""
+    for op in ops:
+        try:
+            name, path = op[0], op[1]
+            if not path:
+                if name == "set":
+                    doc = copy.deepcopy(op[2])
+                elif name == "cut" and isinstance(doc, list):
+                    del doc[int(op[2]) :]
+                else:
+                    raise ValueError(f"cannot {name} the root")
+                continue
+            parent = doc
+            for part in path[:-1]:
+                parent = parent[part]
+            last = path[-1]
+            if name == "set":
+                if isinstance(parent, list) and last == len(parent):
+                    parent.append(copy.deepcopy(op[2]))
+                else:
+                    parent[last] = copy.deepcopy(op[2])
+            elif name == "del":
+                del parent[last]
+            elif name == "cut":
+                target = parent[last]
+                del target[int(op[2]) :]
+            else:
+                raise ValueError(f"unknown operation {name!r}")
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ValueError(f"delta operation {op[:2]} does not fit the state: {exc!r}") from None
+    return doc

@@ -1,0 +1,163 @@
+"""``python -m sim.chaos``: kill a backtest with SIGKILL at random points, resume it from its state
+each time, and compare the result with an uninterrupted run of the same seed.
+
+The backtest runs as a separate process (``python -m sim backtest --state-dir``).  Each life is
+told to SIGKILL itself at the N-th crash point it passes: any point (``""``), inside an order
+submission or cancel (``submit`` / ``cancel``: before or after the broker took it, before the
+brokerage state was saved), or inside a state write (``store``: temp file written but not yet
+renamed, or renamed but the folder not yet synced).  N is drawn from a seeded RNG so a failing
+schedule can be replayed.  Identical means: same trade ledger, same broker positions and cash,
+same orders sent, same equity curve; plus no order rejected as a duplicate, no safe mode entered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+KINDS = ("", "submit", "store", "cancel", "deliver")
+
+
+@dataclass
+class ChaosReport:
+    kills: int = 0
+    lives: int = 0
+    kinds: dict[str, int] = field(default_factory=dict)
+    identical: bool = False
+    differences: list[str] = field(default_factory=list)
+    duplicate_rejections: int = 0
+    safe_mode_alerts: int = 0
+    seconds: float = 0.0
+    trades: int = 0
+    orders: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.identical and not self.duplicate_rejections and not self.safe_mode_alerts
+
+
+def _backtest(args: list[str], out: Path, state: Path, env: dict[str, str]) -> int:
+    cmd = [
+        sys.executable,
+        "-m",
+        "sim",
+        "backtest",
+        *args,
+        "--out",
+        str(out),
+        "--state-dir",
+        str(state),
+        "--quiet",
+    ]
+    proc = subprocess.run(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if proc.returncode not in (0, -signal.SIGKILL):
+        raise RuntimeError(f"backtest failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
+    return proc.returncode
+
+
+def _steps_done(state: Path) -> int:
+    raw = (state / "world" / "world.json").read_bytes() if (state / "world" / "world.json").exists() else b""
+    if not raw:
+        return 0
+    return int(json.loads(raw.partition(b"\n")[2])["steps"])
+
+
+def _remaining(counts: dict[str, Any], kind: str, steps: int) -> int:
+    done = 0
+    for at, cumulative in counts["by_step"]:
+        if at <= steps:
+            done = cumulative.get(kind, 0)
+    return max(0, counts["total"].get(kind, 0) - done)
+
+
+def _compare(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key):
+            out.append(f"{key}: uninterrupted {str(a.get(key))[:300]} != killed {str(b.get(key))[:300]}")
+    return out
+
+
+def _scan_events(path: Path) -> tuple[int, int]:
+    duplicates = safe_mode = 0
+    if not path.exists():
+        return 0, 0
+    for line in path.read_text("utf-8").splitlines():
+        record = json.loads(line)
+        if record.get("kind") == "order_event" and "duplicate tag" in str(record.get("message", "")):
+            duplicates += 1
+        if record.get("kind") == "alert" and "entries paused" in str(record.get("title", "")):
+            safe_mode += 1
+    return duplicates, safe_mode
+
+
+def run(backtest_args: list[str], kills: int, work: Path, seed: int = 1, log: Any = print) -> ChaosReport:
+    began = time.perf_counter()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    ref_out, ref_state, counts_path = work / "reference", work / "reference" / "state", work / "points.json"
+    ref_out.mkdir()
+    _backtest(backtest_args, ref_out, ref_state, {"TOMKING_CHAOS_COUNT": str(counts_path)})
+    counts = json.loads(counts_path.read_text("utf-8"))
+    log(f"chaos: uninterrupted run passed {counts['total']} crash points")
+    rng = random.Random(seed)
+    out, state = work / "killed", work / "killed" / "state"
+    out.mkdir()
+    report = ChaosReport()
+    while report.kills < kills:
+        kinds = [k for k in KINDS if _remaining(counts, k, _steps_done(state)) > 0]
+        kind = kinds[report.kills % len(kinds)]
+        remaining = _remaining(counts, kind, _steps_done(state))
+        at = rng.randint(1, max(1, remaining // (kills - report.kills + 1)))
+        code = _backtest(
+            backtest_args, out, state, {"TOMKING_CHAOS_KILL_AT": str(at), "TOMKING_CHAOS_KIND": kind}
+        )
+        report.lives += 1
+        if code == 0:
+            log(f"chaos: life {report.lives} finished before point {at} of kind {kind or 'any'!r}")
+            break
+        report.kills += 1
+        report.kinds[kind or "any"] = report.kinds.get(kind or "any", 0) + 1
+        log(f"chaos: kill {report.kills}/{kills} at {kind or 'any'} point {at} (step {_steps_done(state)})")
+    if not (out / "final.json").exists() or report.kills == 0 or code != 0:
+        _backtest(backtest_args, out, state, {})
+        report.lives += 1
+    reference = json.loads((ref_out / "final.json").read_text("utf-8"))
+    killed = json.loads((out / "final.json").read_text("utf-8"))
+    report.differences = _compare(reference, killed)
+    report.identical = not report.differences
+    report.duplicate_rejections, report.safe_mode_alerts = _scan_events(out / "events.jsonl")
+    report.trades, report.orders = len(killed["trades"]), len(killed["orders_sent"])
+    report.seconds = time.perf_counter() - began
+    (work / "report.json").write_text(json.dumps(asdict(report), indent=1), "utf-8")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim.chaos", description=__doc__)
+    parser.add_argument("--kills", type=int, default=30)
+    parser.add_argument("--start", default="2025-01-02")
+    parser.add_argument("--end", default="2025-02-28")
+    parser.add_argument("--seed", type=int, default=7, help="market seed")
+    parser.add_argument("--chaos-seed", type=int, default=1, help="seed of the kill schedule")
+    parser.add_argument("--work", default="reports/chaos")
+    args = parser.parse_args(argv)
+    bt = ["--start", args.start, "--end", args.end, "--seed", str(args.seed)]
+    report = run(bt, args.kills, Path(args.work), args.chaos_seed)
+    print(json.dumps(asdict(report), indent=1))
+    print("chaos: " + ("PASS" if report.ok and report.kills == args.kills else "FAIL"))
+    return 0 if report.ok and report.kills == args.kills else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

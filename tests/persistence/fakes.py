@@ -1,0 +1,110 @@
+"""A minimal system and engine for exercising the state manager without a market."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from core.book import Book
+from core.types import AccountState, ComboOrder, GroupStatus, Holding, Leg, PositionGroup, Right
+from persistence import StateManager
+from sim.store import MemoryStore
+from tests.factories import spxw
+
+T0 = datetime(2025, 3, 7, 10, 0)
+
+
+class FakeEngine:
+    def __init__(self) -> None:
+        self.time = T0
+        self.holdings: dict[str, Holding] = {}
+        self.open_tags: list[str] = []
+        self.known: list[str] = []
+        self.sent: list[str] = []
+        self.cancelled: list[str] = []
+        self.alerts: list[tuple[Any, str, str]] = []
+        self.calendar = None
+        self.is_live = True
+
+    def now(self) -> datetime:
+        return self.time
+
+    def account(self) -> AccountState:
+        return AccountState(self.time, 100_000.0, 100_000.0, 0.0, dict(self.holdings))
+
+    def open_order_tags(self) -> list[str]:
+        return list(self.open_tags)
+
+    def known_order_tags(self) -> list[str]:
+        return list(self.known)
+
+    def submit_combo(self, order: ComboOrder) -> None:
+        self.sent.append(order.tag)
+        self.open_tags.append(order.tag)
+        self.known.append(order.tag)
+
+    def cancel(self, tag: str) -> None:
+        self.cancelled.append(tag)
+        if tag in self.open_tags:
+            self.open_tags.remove(tag)
+
+    def notify(self, severity: Any, title: str, message: str) -> None:
+        self.alerts.append((severity, title, message))
+
+    def log(self, message: str) -> None:
+        pass
+
+    def step(self, minutes: int = 5) -> None:
+        self.time += timedelta(minutes=minutes)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, dict[str, Any]]] = []
+
+    def record(self, kind: str, time: datetime, payload: Any) -> None:
+        self.records.append((kind, dict(payload)))
+
+    def kinds(self) -> list[str]:
+        return [k for k, _ in self.records]
+
+
+def make_system(engine: FakeEngine) -> SimpleNamespace:
+    return SimpleNamespace(platform=engine, book=Book(), sink=Sink(), entries_paused_reason="")
+
+
+def start(store: MemoryStore, engine: FakeEngine | None = None) -> tuple[StateManager, SimpleNamespace]:
+    """A fresh process: new manager and system on ``store``, recovered."""
+    engine = engine or FakeEngine()
+    manager = StateManager(store, compact_after=8)
+    system = make_system(engine)
+    manager.recover(system)
+    return manager, system
+
+
+def condor_group(
+    group_id: str = "zero_dte-20250307-001", status: GroupStatus = GroupStatus.OPEN
+) -> PositionGroup:
+    expiry = date(2025, 3, 7)
+    legs = (
+        Leg(spxw(5600, Right.CALL, expiry), -1),
+        Leg(spxw(5650, Right.CALL, expiry), 1),
+        Leg(spxw(5400, Right.PUT, expiry), -1),
+        Leg(spxw(5350, Right.PUT, expiry), 1),
+    )
+    return PositionGroup(
+        group_id, "zero_dte", legs, 2, status, opened_at=T0, entry_price=-2.5, max_loss_per_unit=4750
+    )
+
+
+def holdings_of(group: PositionGroup) -> dict[str, Holding]:
+    return {
+        leg.contract.symbol: Holding(leg.contract.symbol, leg.ratio * group.quantity, 1.0, leg.contract)
+        for leg in group.legs
+    }
+
+
+def order(tag: str, group: PositionGroup | None = None) -> ComboOrder:
+    group = group or condor_group()
+    return ComboOrder(tag, group.legs, group.quantity, -2.5, T0)

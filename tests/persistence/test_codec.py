@@ -1,0 +1,65 @@
+"""Every way stored state goes bad is recognised with its own code, never a crash."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from persistence.codec import StateError, decode, encode
+from persistence.schema import SCHEMA_VERSION, migrate
+
+BODY = {"sections": {"book": {"groups": [], "sequence": {"zero_dte-20250307": 2}}}, "seq": 4, "epoch": 1}
+
+
+def _code(raw: bytes, kind: str = "snapshot") -> str:
+    with pytest.raises(StateError) as info:
+        decode(raw, kind, SCHEMA_VERSION, "state/snapshot")
+    assert info.value.key == "state/snapshot"
+    return info.value.code
+
+
+def test_round_trip_is_exact_and_canonical():
+    raw = encode("snapshot", SCHEMA_VERSION, BODY)
+    assert decode(raw, "snapshot", SCHEMA_VERSION) == (SCHEMA_VERSION, BODY)
+    assert encode("snapshot", SCHEMA_VERSION, json.loads(json.dumps(BODY))) == raw
+
+
+def test_corrupt_bytes():
+    assert _code(b"\x00\xff garbage") == "corrupt"
+    assert _code(b"") == "corrupt"
+    assert _code(b'{"format": "tomking-state"}') == "corrupt"  # header only
+
+
+def test_truncated_write():
+    raw = encode("snapshot", SCHEMA_VERSION, BODY)
+    assert _code(raw[:-10]) == "truncated"
+
+
+def test_tampered_body():
+    raw = encode("snapshot", SCHEMA_VERSION, BODY)
+    assert _code(raw.replace(b'"seq":4', b'"seq":5')) == "tampered"
+    assert _code(raw + b" ") == "tampered"
+
+
+def test_foreign_format_and_kind():
+    assert _code(b'{"format": "someone-else", "schema": 1}\n{}') == "foreign_format"
+    assert _code(encode("journal", SCHEMA_VERSION, BODY)) == "foreign_format"
+
+
+def test_foreign_version_is_refused_not_guessed():
+    assert _code(encode("snapshot", SCHEMA_VERSION + 1, BODY)) == "foreign_version"
+    assert (
+        _code(encode("snapshot", SCHEMA_VERSION, BODY).replace(b'"schema": 2', b'"schema": "2"'))
+        == "foreign_version"
+    )
+    with pytest.raises(StateError) as info:
+        migrate(SCHEMA_VERSION + 1, BODY)
+    assert info.value.code == "foreign_version"
+
+
+def test_version_1_book_migrates_to_current_layout():
+    legacy = {"groups": [], "sequence": {"zero_dte-20250307": 1}}
+    assert migrate(1, legacy) == {"sections": {"book": legacy}, "seq": 0, "epoch": 0}
+    with pytest.raises(StateError):
+        migrate(1, {"not": "a book"})
