@@ -27,6 +27,7 @@ CFG_REFRESH = ("tastytrade-refresh-token",)
 CFG_SANDBOX = ("tastytrade-sandbox",)
 CFG_ENVIRONMENT = ("tastytrade-environment",)  # "sandbox" / "cert" / "paper" or "live" / "production"
 CFG_ACCOUNT = ("tastytrade-account-number",)
+CFG_API_URL = ("tastytrade-api-url",)  # LEAN's brokerage setting: a cert URL means sandbox
 
 _TRUE = {"1", "true", "yes", "y", "on"}
 _FALSE = {"0", "false", "no", "n", "off", ""}
@@ -83,7 +84,8 @@ class Credentials:
     @classmethod
     def from_config(cls, values: Mapping[str, object]) -> Credentials:
         """Read LEAN config values (``tastytrade-provider-secret``, ``tastytrade-refresh-token``,
-        ``tastytrade-sandbox`` or ``tastytrade-environment``, ``tastytrade-account-number``)."""
+        ``tastytrade-sandbox`` or ``tastytrade-environment``, ``tastytrade-account-number``); without
+        an explicit environment, LEAN's ``tastytrade-api-url`` pointing at the cert API means sandbox."""
         secret = _first(values, CFG_SECRET)
         refresh = _first(values, CFG_REFRESH)
         missing = [keys[0] for keys, v in ((CFG_SECRET, secret), (CFG_REFRESH, refresh)) if not v]
@@ -98,7 +100,7 @@ class Credentials:
                 raise CredentialsError(f"{CFG_ENVIRONMENT[0]} must be sandbox or production")
             sandbox = environment in {"sandbox", "cert", "paper"}
         else:
-            sandbox = False
+            sandbox = ".cert." in _first(values, CFG_API_URL).lower()
         return cls(secret, refresh, sandbox, _first(values, CFG_ACCOUNT) or None)
 
     @classmethod
@@ -177,7 +179,14 @@ class RedactingFilter(logging.Filter):
 
 def install_log_redaction(*names: str) -> None:
     """Attach one ``RedactingFilter`` to each named logger (idempotent)."""
-    for name in names or ("brokers", "tastytrade", "httpx2", "httpcore2"):
+    # A logger's filters see only records logged on that very logger, so children are listed.
+    default = (
+        "brokers",
+        "tastytrade",
+        "httpx2",
+        *(f"httpcore2.{n}" for n in ("connection", "http11", "http2")),
+    )
+    for name in names or default:
         lg = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in lg.filters):
             lg.addFilter(RedactingFilter())

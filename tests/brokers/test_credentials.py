@@ -56,6 +56,14 @@ def test_from_lean_config():
         {"tastytrade-provider-secret": SECRET, "tastytrade-refresh-token": REFRESH}
     )
     assert not prod.sandbox
+    cert = Credentials.from_config(
+        {
+            "tastytrade-provider-secret": SECRET,
+            "tastytrade-refresh-token": REFRESH,
+            "tastytrade-api-url": "https://api.cert.tastyworks.com",
+        }
+    )
+    assert cert.sandbox
     with pytest.raises(CredentialsError, match="tastytrade-refresh-token"):
         Credentials.from_config({"tastytrade-provider-secret": SECRET})
     with pytest.raises(CredentialsError, match="sandbox or production"):
