@@ -132,7 +132,7 @@ class OrderManager:
                 order.acked = True
                 if group.state is GroupState.ACCEPTED:
                     group.move(GroupState.WORKING, event.time, f"{order.tag} acknowledged")
-                self._save(group)
+                    self._save(group)
         elif event.status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
             self._on_fill(group, order, event)
         elif not order.done:
@@ -224,8 +224,7 @@ class OrderManager:
             if order.done or order.cancel_at is not None:
                 continue
             if waited >= (self.policy.repair_step if order.role is not Role.ENTRY else self.policy.step):
-                order.cancel_at = now
-                self._save(group)
+                order.cancel_at = now  # not saved: after a restart every live order is checked anyway
                 self.platform.cancel(order.tag)
         if group.terminal:
             return

@@ -1,6 +1,7 @@
 """Order groups in the platform's StateStore: one key per group, written at every transition, and
-an index of the groups still working plus the next tag number of every group and purpose (so a
-restart never re-uses a tag the broker has already seen).
+an index, written when a group starts or ends, of the groups still working and the next tag
+number of every finished group and purpose (a working group's own document holds its next
+number), so a restart never re-uses a tag the broker has already seen.
 
 The persistence layer's journal can fold these documents in; until then they are the record.
 """
@@ -40,7 +41,7 @@ class GroupStore:
             self.active.discard(group.key)
         else:
             self.active.add(group.key)
-        if self.sequences.get(group.key) != group.next_seq or was_active != (group.key in self.active):
+        if was_active != (group.key in self.active):  # the index changes when a group starts or ends
             self.sequences[group.key] = group.next_seq
             self._save_index()
 
@@ -61,7 +62,9 @@ class GroupStore:
             if data is None:
                 raise StateCorrupt(f"{group_store_key(key)}: missing for working group {key}")
             try:
-                groups.append(OrderGroup.from_json(json.loads(data.decode("utf-8"))))
+                group = OrderGroup.from_json(json.loads(data.decode("utf-8")))
+                groups.append(group)
+                self.sequences[key] = max(self.sequences.get(key, 0), group.next_seq)
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise StateCorrupt(f"{group_store_key(key)}: {exc}") from exc
         return groups

@@ -102,10 +102,13 @@ class SimBroker:
             prices = fill_prices(order.legs, quotes, order.limit_price)
             if prices is None:
                 continue
-            del self._working[tag]
-            fills = self._book_fills(order, prices)
-            events.append(OrderEvent(tag, OrderStatus.FILLED, snapshot.time, fills=fills))
+            events.extend(self._fill(tag, order, prices, snapshot.time))
         return events
+
+    def _fill(self, tag: str, order: ComboOrder, prices: list[float], now: datetime) -> list[OrderEvent]:
+        """Fill a marketable order completely (``sim.broker.faults`` overrides this to break fills)."""
+        del self._working[tag]
+        return [OrderEvent(tag, OrderStatus.FILLED, now, fills=self._book_fills(order, prices))]
 
     # --- expiries and account --------------------------------------------------------------------
     def settle_expiries(self, day: date, snapshot: MarketSnapshot) -> list[SettlementRecord]:
