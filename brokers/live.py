@@ -87,6 +87,7 @@ class LinkConfig:
     emergency_every: timedelta = timedelta(minutes=5)
     pin_zone: float = 0.01
     report_every: timedelta = timedelta(minutes=30)
+    max_watched: int = 5_000  # contracts streamed because a strategy looked at them (held: always)
 
 
 def switched_on(config: Mapping[str, object], environ: Mapping[str, str], env: str, key: str) -> bool:
@@ -126,6 +127,7 @@ class TastytradeLink:
         self._reported_at: datetime | None = None
         self.emergency_results: list[EmergencyResult] = []
         self.emergency_sweeps = 0  # sweeps completed
+        self.over_limit = 0  # merges not streamed because the watch list was full
 
     @classmethod
     def create(
@@ -180,20 +182,25 @@ class TastytradeLink:
     def merge(self, quote: OptionQuote, now: datetime) -> OptionQuote:
         """The fresher valid one of LEAN's ``quote`` and DXLink's; LEAN's when neither is fresh
         (the data-quality rules then reject it as stale)."""
-        if self._streamer_symbol(quote.contract) is None:
+        if self._streamer_symbol(quote.contract, watch_only=True) is None:
             return quote
         merged = self.dual.merge(quote.contract, quote, now)
         return merged.quote if merged.quote is not None else quote
 
     def quote(self, contract: OptionContract, now: datetime) -> OptionQuote | None:
         """DXLink's quote for a contract LEAN has none for (its time is its receive time)."""
-        if self._streamer_symbol(contract) is None:
+        if self._streamer_symbol(contract, watch_only=True) is None:
             return None
         return self.dual.dxlink_quote(contract, now)
 
-    def _streamer_symbol(self, contract: OptionContract) -> str | None:
+    def _streamer_symbol(self, contract: OptionContract, watch_only: bool = False) -> str | None:
+        """The contract's DXLink symbol, registering it for streaming (``watch_only``: unless the
+        watch list is full; held contracts always get in)."""
         key = contract.symbol
         if key not in self._streamer:
+            if watch_only and len(self._contracts) >= self.cfg.max_watched:
+                self.over_limit += 1
+                return None
             try:
                 sym: str | None = symbols_for(contract).streamer
             except ValueError as exc:  # e.g. a futures product without a known option root
@@ -289,7 +296,8 @@ class TastytradeLink:
         d = self.dual
         system.platform.log(
             f"tastytrade: feed {self.feed.status().describe()}; brokerage {self.guard.state.value}; "
-            f"quotes used {d.used}; disagreements {d.disagreements} of {d.compared} compared"
+            f"quotes used {d.used}; disagreements {d.disagreements} of {d.compared} compared; "
+            f"{len(self._subscribed)} streamed, {self.over_limit} merges over the watch limit"
         )
 
     # --- reconciliation and the emergency route (on the worker thread) ---------------------------

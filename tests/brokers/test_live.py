@@ -300,3 +300,21 @@ def test_emergency_route_near_the_cutoff_while_the_brokerage_is_down(loopback, l
         assert len(link.emergency_results) == 1 and len(orders) == (1 if live else 0)
     finally:
         link.stop()
+
+
+def test_watch_list_is_bounded_but_held_contracts_always_stream(loopback):
+    need_sdk()
+    serve_positions(loopback)
+    link, system = make(loopback, max_watched=1)
+    link.start()
+    try:
+        step_until(link, system, lambda: link.cache.quote(STREAMER) is not None)  # held: streamed
+        other = spxw(5100.0, Right.CALL, DAY)
+        lean = quote(other, system.platform.t, 1.0, 1.2, 0.2)
+        assert link.merge(lean, system.platform.t) is lean and link.over_limit == 1
+        system.platform.t += timedelta(minutes=31)  # the periodic status line is due
+        link.on_step(system)
+        assert link.feed.status().subscribed == 1
+        assert any("1 merges over the watch limit" in line for line in system.platform.lines)
+    finally:
+        link.stop()
