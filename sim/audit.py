@@ -348,9 +348,11 @@ class Auditor:
         """Positions open at the same time, counted when each new one opened."""
         s, out = self.s, []
         for t in trades:
+            order = (t.opened_at, t.group_id)  # ties: in id order, as they were issued
             open_then = [
-                x for x in trades if x.opened_at <= t.opened_at < x.closed_at and x.strategy == t.strategy
-            ]
+                x for x in trades
+                if x.strategy == t.strategy and (x.opened_at, x.group_id) <= order and t.opened_at < x.closed_at
+            ]  # fmt: skip
             phase = self._phase(t)
             if t.strategy == "lt112":
                 units = len({x.campaign for x in open_then} | {t.campaign})

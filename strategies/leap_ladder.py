@@ -95,9 +95,9 @@ class LeapPutLadder:
         margin = context.margin_required(legs, 1, snapshot)
         used = sum(context.margin_required(g.legs, g.quantity, snapshot) for g in live)
         used += sum(context.margin_required(i.legs, i.quantity, snapshot) for i in pending)
-        by_rung = math.floor(size * s.leap_bp_per_rung * allowed / margin) if margin > 0 else 0
-        by_total = math.floor((s.leap_bp_total * allowed - used) / margin) if margin > 0 else 0
-        quantity = min(size, by_rung, by_total)
+        if not 0 < margin <= s.leap_bp_per_rung * allowed:
+            return None  # one put must fit the per-rung budget (a doubled rung is two such puts)
+        quantity = min(size, math.floor((s.leap_bp_total * allowed - used) / margin))
         if quantity < 1:
             return None
         credit = expected_entry_credit(legs, [put], s.exec_expected_slippage)

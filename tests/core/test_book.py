@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
+
+import pytest
 
 from core.book import Book
 from core.types import GroupStatus, Leg, PositionGroup, Right
@@ -48,3 +51,37 @@ def test_realized_pnl_after_fees():
     )
     # credit 1.25, paid 0.25 to close -> 1.00 x 2 units x 100 = $200, minus $4 fees
     assert closed.realized_pnl() == 196.0
+
+
+def test_an_opening_fill_is_split_into_its_parts_at_their_own_fill_prices():
+    from datetime import date
+
+    from core.book import split_into_parts
+
+    expiry = date(2025, 7, 3)
+    legs = (Leg(spxw(5700, Right.PUT, expiry), 1), Leg(spxw(5650, Right.PUT, expiry), -1),
+            Leg(spxw(5000, Right.PUT, expiry), -2))  # fmt: skip
+    opened = PositionGroup("lt112-20250305-001", "lt112", legs, 1, GroupStatus.OPEN, opened_at=datetime(2025, 3, 5, 10, 5),
+                           entry_price=40.0 - 30.0 - 2 * 6.0, entry_fees=4.0, max_loss_per_unit=2000.0,
+                           parts=(("spread", (0, 1)), ("naked", (2,))))  # fmt: skip
+    spread, naked = split_into_parts(opened, (40.0, 30.0, 6.0))
+    assert (spread.group_id, naked.group_id) == ("lt112-20250305-001-spread", "lt112-20250305-001-naked")
+    assert spread.entry_price == 10.0 and naked.entry_price == -12.0
+    assert spread.entry_fees == 2.0 and naked.entry_fees == 2.0
+    assert spread.max_loss_per_unit + naked.max_loss_per_unit == 2000.0
+    assert spread.campaign == naked.campaign == "lt112-20250305-001" and not spread.parts
+    # Without per-leg prices the fill is shared out by the mids noted at entry.
+    noted = dataclasses.replace(opened, notes={"mid_0": 41.0, "mid_1": 31.0, "mid_2": 6.5})
+    s2, n2 = split_into_parts(noted, ())
+    assert s2.entry_price + n2.entry_price == pytest.approx(opened.entry_price)
+    assert split_into_parts(dataclasses.replace(opened, parts=()), ()) == [
+        dataclasses.replace(opened, parts=())
+    ]
+
+
+def test_campaign_part_and_parts_survive_the_json_round_trip():
+    from core.book import group_from_json, group_to_json
+
+    g = PositionGroup("lt112-20250305-001", "lt112", (Leg(spxw(5000, Right.PUT, datetime(2025, 7, 3).date()), -2),), 1,
+                      GroupStatus.OPENING, campaign="c1", part="naked", parts=(("naked", (0,)),))  # fmt: skip
+    assert group_from_json(json.loads(json.dumps(group_to_json(g)))) == g

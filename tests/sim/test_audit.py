@@ -1,0 +1,111 @@
+"""The rule auditor: a clean backtest passes; each kind of rule break in a trade log is reported."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from core.settings import Settings
+from sim.audit import Auditor, Trade, load_trades, main
+
+S = Settings()
+HEADER = ["group_id", "strategy", "opened_at", "closed_at", "quantity", "legs", "entry_price", "exit_price",
+          "entry_fees", "exit_fees", "pnl", "exit_reason", "max_loss_per_unit", "notes", "campaign", "part"]  # fmt: skip
+
+
+def _row(**over):
+    notes = {
+        "signal_minute": 600, "nlv": 100_000, "vix": 18, "dte": 90, "delta_0": -0.06, "delta_1": 0.055,
+        "strike_0": 5000, "strike_1": 6500, "underlying": 5800, "exit_profit": 1.0, "exit_credit": 2.0,
+        "exit_dte": 60, "exit_mark": -1.0,
+    }  # fmt: skip
+    notes.update(over.pop("notes", {}))
+    row = {
+        "group_id": "strangle-20250304-001", "strategy": "strangle", "opened_at": "2025-03-04T10:05:00",
+        "closed_at": "2025-04-01T11:00:00", "quantity": "1", "legs": "-1xES250530P05000000 -1xES250530C06500000",
+        "entry_price": "-2.0", "exit_price": "1.0", "entry_fees": "5", "exit_fees": "0", "pnl": "45",
+        "exit_reason": "profit_target", "max_loss_per_unit": "250", "campaign": "strangle-20250304-001",
+        "part": "",
+        "notes": ";".join(f"{k}={v}" for k, v in notes.items()),
+    }  # fmt: skip
+    row.update(over)
+    return row
+
+
+def _audit(tmp_path: Path, *rows) -> list[str]:
+    path = tmp_path / "trades.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, HEADER)
+        w.writeheader()
+        w.writerows(rows)
+    return [f"{v.rule}: {v.message}" for v in Auditor(S).audit(load_trades(path))]
+
+
+def test_a_trade_by_the_rules_is_clean(tmp_path):
+    assert _audit(tmp_path, _row()) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        ({"group_id": "strangle-20250305-001"}, "entry_weekday"),  # a Wednesday
+        ({"notes": {"signal_minute": 9 * 60 + 55}}, "entry_time"),
+        ({"notes": {"dte": 79}}, "dte_window"),
+        ({"notes": {"delta_0": -0.09}}, "delta"),
+        ({"notes": {"delta_1": 0.07}}, "delta"),
+        ({"notes": {"nlv": 50_000}}, "phase"),
+        ({"quantity": "2"}, "size"),
+        ({"notes": {"exit_profit": 0.9}}, "exit_reason"),  # "profit target" below 50% of credit
+        ({"exit_reason": "stop_loss"}, "exit_reason"),  # a stop while in profit
+        ({"exit_reason": "roll", "notes": {"exit_dte": 30}}, "exit_reason"),  # roll before 21 DTE
+        ({"exit_reason": "roll", "notes": {"exit_dte": 21, "exit_profit": -0.5}}, "exit_reason"),  # at a loss
+        ({"exit_reason": "made_up"}, "exit_reason"),
+        ({"max_loss_per_unit": "6000"}, "position_risk"),
+    ],
+)
+def test_each_rule_break_is_reported(tmp_path, change, rule):
+    found = _audit(tmp_path, _row(**change))
+    assert any(f.startswith(rule + ":") for f in found), found
+
+
+def test_roll_successor_may_open_on_any_weekday(tmp_path):
+    assert _audit(tmp_path, _row(group_id="strangle-20250306-001", notes={"roll_entry": 1})) == []
+
+
+def test_too_many_strangles_open_on_one_underlying(tmp_path):
+    rows = [_row(group_id=f"strangle-20250304-00{i}", campaign=f"c{i}") for i in range(1, 5)]
+    found = _audit(tmp_path, *rows)
+    assert sum(f.startswith("size:") for f in found) == 1
+
+
+def test_cli_exit_codes(tmp_path, capsys):
+    path = tmp_path / "trades.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, HEADER)
+        w.writeheader()
+        w.writerow(_row(notes={"dte": 200}))
+    assert main(path, tmp_path / "missing.json") == 1
+    assert "dte_window" in capsys.readouterr().out
+    path.write_text("group_id,strategy\nx,y\n")
+    assert main(path, tmp_path / "missing.json") == 2
+    assert "malformed trade row" in capsys.readouterr().err
+
+
+def test_trade_properties():
+    t = Trade(
+        "lt112-20250305-001-naked",
+        "lt112",
+        *[None] * 2,
+        1,
+        "",
+        0.0,
+        {"signal_minute": 605.0},
+        "c",
+        "naked",
+        (),
+    )  # type: ignore[arg-type]
+    assert t.entry_id == "lt112-20250305-001" and t.signal_time.hour == 10 and t.signal_time.minute == 5
+    assert dataclasses.replace(t, part="").entry_id == t.group_id
