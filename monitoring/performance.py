@@ -18,6 +18,23 @@ import numpy as np
 PERIODS_PER_YEAR = 252
 UNDERPERFORMANCE_MIN_TRADES = 10  # STRATEGY_RULES.md: judge a strategy's win rate after >= 10 trades
 UNDERPERFORMANCE_SHARE = 0.80  # ... and flag it below 80% of the expected rate
+# STRATEGY_RULES.md "expected win rates"; Settings.risk_expected_win_rates overrides them.
+RULEBOOK_WIN_RATES = ("zero_dte:0.88", "lt112:0.95", "strangle:0.70", "ipmcc:0.75", "leap_ladder:0.85")
+
+
+def expected_win_rates(settings: object) -> dict[str, float]:
+    """``strategy -> expected win rate`` from the settings' ``NAME:RATE`` pairs."""
+    out: dict[str, float] = {}
+    for pair in getattr(settings, "risk_expected_win_rates", RULEBOOK_WIN_RATES):
+        name, sep, value = str(pair).partition(":")
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = math.nan
+        if not sep or not name.strip() or not 0 <= rate <= 1:
+            raise ValueError(f"expected win rate must be STRATEGY:RATE with RATE in 0..1, got {pair!r}")
+        out[name.strip()] = rate
+    return out
 
 
 def returns_from_values(values: Sequence[float], start_value: float | None = None) -> np.ndarray:

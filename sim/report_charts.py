@@ -1,0 +1,321 @@
+"""The report's charts, drawn with matplotlib as inline SVG.
+
+Why matplotlib to SVG: it draws axes, ticks, legends and colour bars correctly with no network and
+no JavaScript, the SVG is embedded in one self-contained HTML file that any browser renders, and
+fixed hash salt and no date metadata keep the output byte-identical for identical inputs.
+matplotlib is a report-only dependency (``report`` extra): LEAN never loads this module.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sim.report_data import ReportData
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri"]
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def available() -> str:
+    """Empty if charts can be drawn; otherwise why not."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return "matplotlib is not installed (pip install 'tomking-lean[report]'): charts left out"
+    return ""
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(
+        {
+            "svg.fonttype": "none",  # text stays text: smaller files, selectable labels
+            "svg.hashsalt": "tomking-report",  # deterministic element ids
+            "font.size": 9,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
+    return plt
+
+
+def _svg(fig: Any) -> str:
+    plt = _plt()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    text = text[text.index("<svg") :]
+    start, end = text.find("<metadata>"), text.find("</metadata>")
+    if start >= 0 and end > start:  # RDF authoring metadata: not needed inline
+        text = text[:start] + text[end + len("</metadata>") :]
+    return text
+
+
+def _no_data(ax: Any, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#666")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def equity_and_drawdown(d: ReportData) -> str:
+    plt = _plt()
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 5), sharex=True, height_ratios=[3, 1.3])
+    if d.days:
+        peak, dd = -math.inf, []
+        for v in d.nlv:
+            peak = max(peak, v)
+            dd.append(100.0 * (v / peak - 1.0))
+        ax1.plot(d.days, d.nlv, color="#1f77b4", lw=1.5, label="net liquidation")
+        ax1.axhline(d.start_value, color="#999", lw=0.8, ls="--", label="start")
+        ax1.set_ylabel("USD")
+        ax1.legend(loc="upper left")
+        ax2.fill_between(d.days, dd, 0, color="#d62728", alpha=0.4, step="post")
+        ax2.plot(d.days, dd, color="#d62728", lw=0.8)
+        ax2.set_ylabel("drawdown %")
+    else:
+        _no_data(ax1, "no sessions")
+    fig.autofmt_xdate()
+    return _svg(fig)
+
+
+def pnl_by_strategy(d: ReportData) -> str:
+    plt = _plt()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), width_ratios=[2.2, 1])
+    per: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    for t in sorted(d.trades, key=lambda t: t.closed_at or datetime.min):
+        if t.closed_at is not None:
+            per[t.strategy].append((t.closed_at, t.realized_pnl()))
+    if per:
+        totals = {}
+        for name, points in sorted(per.items()):
+            run, xs, ys = 0.0, [], []
+            for when, pnl in points:
+                run += pnl
+                xs.append(when)
+                ys.append(run)
+            ax1.step(xs, ys, where="post", lw=1.4, label=name)
+            totals[name] = run
+        ax1.axhline(0, color="#999", lw=0.8)
+        ax1.set_ylabel("cumulative realised P&L, USD")
+        ax1.legend(loc="upper left", fontsize=8)
+        names = list(totals)
+        ax2.barh(
+            names,
+            [totals[n] for n in names],
+            color=["#2ca02c" if totals[n] >= 0 else "#d62728" for n in names],
+        )
+        ax2.axvline(0, color="#999", lw=0.8)
+        ax2.set_xlabel("total P&L, USD")
+    else:
+        _no_data(ax1, "no closed trades")
+        _no_data(ax2, "no closed trades")
+    fig.autofmt_xdate()
+    return _svg(fig)
+
+
+def monthly_returns(d: ReportData) -> str:
+    plt = _plt()
+    months: dict[tuple[int, int], tuple[float, float]] = {}
+    prev = d.start_value
+    for day, v in zip(d.days, d.nlv, strict=True):
+        key = (day.year, day.month)
+        first = months.get(key, (prev, v))[0]
+        months[key] = (first, v)
+        prev = v
+    years = sorted({y for y, _ in months})
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.5 * max(1, len(years))))
+    if not months:
+        _no_data(ax, "no sessions")
+        return _svg(fig)
+    grid = [[math.nan] * 12 for _ in years]
+    for (y, m), (start, end) in months.items():
+        grid[years.index(y)][m - 1] = 100.0 * (end / start - 1.0)
+    finite = [abs(v) for row in grid for v in row if not math.isnan(v)]
+    lim = max([*finite, 0.1])
+    im = ax.imshow(grid, cmap="RdYlGn", vmin=-lim, vmax=lim, aspect="auto")
+    ax.set_xticks(range(12), MONTHS)
+    ax.set_yticks(range(len(years)), [str(y) for y in years])
+    ax.grid(False)
+    for i, row in enumerate(grid):
+        for j, v in enumerate(row):
+            if not math.isnan(v):
+                ax.text(j, i, f"{v:+.1f}%", ha="center", va="center", fontsize=8)
+    fig.colorbar(im, ax=ax, label="return %")
+    return _svg(fig)
+
+
+def pnl_heatmap(d: ReportData) -> str:
+    """Realised P&L by weekday and hour of the close (US/Eastern exchange time)."""
+    plt = _plt()
+    hours = list(range(9, 17))
+    grid = [[0.0] * len(hours) for _ in WEEKDAYS]
+    seen = False
+    for t in d.trades:
+        if t.closed_at is None or t.closed_at.weekday() > 4:
+            continue
+        h = min(max(t.closed_at.hour, hours[0]), hours[-1])
+        grid[t.closed_at.weekday()][hours.index(h)] += t.realized_pnl()
+        seen = True
+    fig, ax = plt.subplots(figsize=(10, 3))
+    if not seen:
+        _no_data(ax, "no closed trades")
+        return _svg(fig)
+    lim = max(abs(v) for row in grid for v in row) or 1.0
+    im = ax.imshow(grid, cmap="RdYlGn", vmin=-lim, vmax=lim, aspect="auto")
+    ax.set_xticks(range(len(hours)), [f"{h:02d}:00" for h in hours])
+    ax.set_yticks(range(5), WEEKDAYS)
+    ax.grid(False)
+    for i, row in enumerate(grid):
+        for j, v in enumerate(row):
+            if v:
+                ax.text(j, i, f"{v:,.0f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(im, ax=ax, label="P&L, USD")
+    return _svg(fig)
+
+
+def greeks_over_time(d: ReportData) -> str:
+    plt = _plt()
+    fig, axes = plt.subplots(4, 1, figsize=(10, 7), sharex=True)
+    series = [
+        ("bw_delta_1pct", "β-weighted Δ\n$ per 1% SPX", "delta"),
+        ("gamma_1pct", "Γ\n$Δ per 1%", "gamma"),
+        ("theta_day", "Θ $/day", "theta"),
+        ("vega_1pt", "vega $/pt", "short_vega"),
+    ]
+    if not d.greeks:
+        for ax in axes:
+            _no_data(ax, "no positions sampled")
+        return _svg(fig)
+    times = [e["_time"] for e in d.greeks]
+    for ax, (key, label, limit_name) in zip(axes, series, strict=True):
+        ax.plot(times, [e.get(key, 0.0) for e in d.greeks], lw=0.9, marker=".", ms=2)
+        limits = [_limit(e, limit_name) for e in d.greeks]
+        if any(v is not None for v in limits):
+            ys = [math.nan if v is None else v for v in limits]
+            if limit_name in ("delta", "gamma"):
+                ax.plot(times, ys, color="#d62728", lw=0.7, ls="--", label="limit")
+                ax.plot(times, [-y for y in ys], color="#d62728", lw=0.7, ls="--")
+            elif limit_name == "short_vega":
+                ax.plot(times, [-y for y in ys], color="#d62728", lw=0.7, ls="--", label="limit")
+            else:
+                ax.plot(times, ys, color="#d62728", lw=0.7, ls="--", label="limit")
+        ax.axhline(0, color="#999", lw=0.6)
+        ax.set_ylabel(label, fontsize=8)
+    axes[0].legend(loc="upper left", fontsize=8)
+    fig.autofmt_xdate()
+    return _svg(fig)
+
+
+def _limit(e: dict[str, Any], name: str) -> float | None:
+    for row in e.get("limits", []):
+        if row.get("name") == name:
+            return float(row["limit"])
+    return None
+
+
+def risk_timeline(d: ReportData) -> str:
+    plt = _plt()
+    cats: dict[str, list[datetime]] = defaultdict(list)
+    for e in d.timeline:
+        kind = e.get("kind", "")
+        label = kind
+        if kind == "risk_block" and e.get("code"):
+            label = f"blocked: {e['code']}"
+        elif kind.startswith("risk_") and (e.get("rule") or e.get("code")):
+            action = f" → {e['action']}" if e.get("action") else ""
+            label = f"{kind[5:]}: {e.get('rule') or e.get('code')}{action}"
+        elif kind == "alert":
+            label = f"alert ({e.get('severity', '?')})"
+        elif kind == "hedge_suggestion":
+            label = f"hedge: {e.get('name', '?')} {e.get('state', '')}"
+        cats[label].append(e["_time"])
+    names = sorted(cats, key=lambda n: (-len(cats[n]), n))[:20]
+    fig, ax = plt.subplots(figsize=(10, 1.5 + 0.3 * max(1, len(names))))
+    if not names:
+        _no_data(ax, "no risk events recorded")
+        return _svg(fig)
+    cmap = plt.get_cmap("tab20")
+    for i, n in enumerate(names):
+        ax.scatter(
+            cats[n], [i] * len(cats[n]), s=28, color=cmap(i % 20), marker="|" if len(cats[n]) > 50 else "o"
+        )
+    ax.set_yticks(range(len(names)), [f"{n} ({len(cats[n])})" for n in names], fontsize=8)
+    ax.set_ylim(-0.7, len(names) - 0.3)
+    if d.days:
+        ax.set_xlim(
+            datetime.combine(d.days[0], datetime.min.time()),
+            datetime.combine(d.days[-1], datetime.max.time()),
+        )
+    fig.autofmt_xdate()
+    return _svg(fig)
+
+
+def pnl_correlation(d: ReportData) -> str:
+    plt = _plt()
+    names, corr = d.correlation
+    fig, ax = plt.subplots(figsize=(1.6 + 0.9 * max(1, len(names)), 0.9 + 0.8 * max(1, len(names))))
+    if not names:
+        _no_data(ax, "no strategy P&L")
+        return _svg(fig)
+    im = ax.imshow(corr, cmap="coolwarm", vmin=-1, vmax=1)
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.grid(False)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            v = corr[i][j]
+            ax.text(j, i, "n/a" if math.isnan(v) else f"{v:+.2f}", ha="center", va="center", fontsize=8)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    return _svg(fig)
+
+
+def volatility_context(d: ReportData) -> str:
+    plt = _plt()
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True)
+    per: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for e in d.vol:
+        per[e["underlying"]].append(e)
+    if not per:
+        _no_data(ax1, "no volatility samples")
+        _no_data(ax2, "no volatility samples")
+        return _svg(fig)
+    for name, rows in sorted(per.items()):
+        xs = [r["_time"].date() for r in rows]
+        ax1.plot(
+            xs, [100 * r["atm_iv"] if r["atm_iv"] is not None else math.nan for r in rows], lw=1, label=name
+        )
+        ax2.plot(
+            xs, [r["skew_25d"] if r["skew_25d"] is not None else math.nan for r in rows], lw=1, label=name
+        )
+    vix = [(day, c.get("vix")) for day, c in sorted(d.day_closes.items()) if c.get("vix")]
+    if vix:
+        ax1.plot([v[0] for v in vix], [v[1] for v in vix], color="#444", lw=0.8, ls=":", label="VIX")
+    ax1.set_ylabel("30-day ATM IV %")
+    ax2.set_ylabel("25Δ put − call\nIV points")
+    ax1.legend(loc="upper left", fontsize=8, ncol=5)
+    fig.autofmt_xdate()
+    return _svg(fig)
+
+
+CHARTS: list[tuple[str, str, Callable[[ReportData], str]]] = [
+    ("equity", "Equity and drawdown", equity_and_drawdown),
+    ("pnl-by-strategy", "P&L by strategy", pnl_by_strategy),
+    ("monthly-returns", "Monthly returns", monthly_returns),
+    ("pnl-heatmap", "Realised P&L by weekday and hour of close", pnl_heatmap),
+    ("greeks", "Portfolio Greeks over time (dashed: limits)", greeks_over_time),
+    ("risk-timeline", "Risk events", risk_timeline),
+    ("correlation", "Correlation of daily P&L between strategies", pnl_correlation),
+    ("volatility", "Volatility context", volatility_context),
+]
