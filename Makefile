@@ -8,7 +8,7 @@ LEAN_VENV := .venv-lean
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: backtest test lint typecheck contracts unit unit-lean bench clean
+.PHONY: backtest test lint typecheck contracts unit unit-lean bench clean browser
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,18 @@ typecheck: $(BIN)/.installed
 contracts: $(BIN)/.installed
 	$(BIN)/lint-imports
 
-unit: $(BIN)/.installed
+unit: $(BIN)/.installed browser
 	$(BIN)/python -m pytest
+
+# Headless Chromium for the rendered-report test (Debian package; about 20 s on first install).
+# Idempotent; TOMKING_SKIP_BROWSER=1 skips the install and the test.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	  || [ "$$TOMKING_SKIP_BROWSER" = 1 ] || [ -n "$$TOMKING_CHROMIUM" ] \
+	  || { echo "installing chromium for the HTML report test"; \
+	       $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	       $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 # Code LEAN loads, proven on LEAN's own numpy/pandas/scipy (tests needing dev-only packages skip).
 unit-lean: $(LEAN_VENV)/bin/.installed
