@@ -59,11 +59,13 @@ class OptionContract:
     kind: SecurityKind
     style: ExerciseStyle
     settlement: Settlement
+    # OCC-style identifier, stable across engines (used in tags, journals and logs); built once,
+    # since every mark, journal line and risk view asks for it.
+    symbol: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def symbol(self) -> str:
-        """OCC-style identifier, stable across engines (used in tags, journals and logs)."""
-        return f"{self.root:<6}{self.expiry:%y%m%d}{self.right.value}{round(self.strike * 1000):08d}"
+    def __post_init__(self) -> None:
+        occ = f"{self.root:<6}{self.expiry:%y%m%d}{self.right.value}{round(self.strike * 1000):08d}"
+        object.__setattr__(self, "symbol", occ)
 
     @property
     def is_call(self) -> bool:

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     recorder = RunRecorder(out / "events.jsonl")
     began = time.perf_counter()
     result = run_backtest(
-        settings, market, calendar, FileStore(state_dir), recorder, progress=_progress(args),
+        settings, market, calendar, FileStore(state_dir, durable=False), recorder, progress=_progress(args),
         faults=faults, monitor=_monitor(recorder, settings),
     )  # fmt: skip
     wall = time.perf_counter() - began

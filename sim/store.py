@@ -15,8 +15,15 @@ _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.\-/]+$")
 
 
 class FileStore:
-    def __init__(self, root: Path, crash_point: Callable[[str], None] | None = None) -> None:
+    """``durable=False`` skips the fsyncs: the temp-file-and-rename still makes every write atomic
+    against a killed process (the page cache survives it), which is all a backtest needs; only a
+    lost machine needs the fsyncs, and they cost milliseconds per write."""
+
+    def __init__(
+        self, root: Path, crash_point: Callable[[str], None] | None = None, durable: bool = True
+    ) -> None:
         self.root = root
+        self.durable = durable
         self._crash = crash_point or (lambda name: None)  # chaos tests kill the process here
 
     def _path(self, key: str) -> Path:
@@ -31,10 +38,13 @@ class FileStore:
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if self.durable:
+                os.fsync(fh.fileno())
         self._crash("store.temp_written")
         os.replace(tmp, path)
         self._crash("store.renamed")
+        if not self.durable:
+            return
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)

@@ -51,6 +51,8 @@ class SyntheticMarket:
         self.chain_builds = 0  # chains priced so far (laziness is testable)
         self.watch: dict[OptionContract, int] = {}  # contract -> serial of the step it was last quoted
         self._serial = 0
+        self._book_point = -1
+        self._books: dict[str, tuple[float, float, float]] = {}
         self._day: date | None = None
         self._day_state: tuple[dict[tuple[str, date], Expiry], dict[str, FutureSpec], Mapping[str, float]]
         self._contracts: dict[tuple[str, date], dict[float, tuple[OptionContract, OptionContract]]] = {}
@@ -105,7 +107,16 @@ class SyntheticMarket:
         return self._future_book(point, f)[0]
 
     def _future_book(self, point: int, f: FutureSpec) -> tuple[float, float, float]:
-        """(price, bid, ask): fair F = S e^{carry T} to the last trade; price at the nearest tick."""
+        """(price, bid, ask): fair F = S e^{carry T} to the last trade; price at the nearest tick.
+        Memoised for the current point: every step asks for each listed future several times."""
+        if self._book_point != point:
+            self._book_point, self._books = point, {}
+        book = self._books.get(f.key)
+        if book is None:
+            book = self._books[f.key] = self._price_future(point, f)
+        return book
+
+    def _price_future(self, point: int, f: FutureSpec) -> tuple[float, float, float]:
         t = self.grid.calendar_time(point, f.last_trade)
         fair = self._raw[f.series][point] * math.exp(self._carry[f.carry] * t)
         bid = round(math.floor(fair / f.tick + 1e-9) * f.tick, 4)
