@@ -58,3 +58,59 @@ def test_reconcile_while_still_disconnected_releases_nothing_and_hold_is_bounded
     assert [d.code for d in g.dropped] == ["hold_full"]
     assert g.on_reconciled(True, T0) == [] and len(g.held) == 2
     assert g.down_for(T0 + timedelta(minutes=2)) == timedelta(minutes=2)
+
+
+class Inner:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def submit(self, intent, snapshot) -> None:
+        self.sent.append(intent.group_id)
+
+    def on_step(self, snapshot):
+        return []
+
+    def on_order_event(self, event):
+        return []
+
+    def is_working(self, group_id: str) -> bool:
+        return False
+
+
+def _snap(t: datetime):
+    from core.types import MarketSnapshot
+
+    return MarketSnapshot(t, {}, None, {}, None)
+
+
+def test_held_executor_passes_holds_releases_and_reports_drops():
+    from brokers.held_executor import HeldExecutor
+    from core.types import UpdateKind
+
+    g, inner = OutageGuard(ttl=timedelta(minutes=5)), Inner()
+    ex = HeldExecutor(inner, g)
+    ex.submit(intent("live"), _snap(T0))
+    assert inner.sent == ["live"]
+    g.on_disconnect(T0)
+    ex.submit(intent("exit", Purpose.CLOSE), _snap(T0))
+    ex.submit(intent("late"), _snap(T0 + timedelta(minutes=1)))
+    assert inner.sent == ["live"] and ex.is_working("exit")
+    g.on_reconnect(T0 + timedelta(minutes=2))
+    assert ex.on_step(_snap(T0 + timedelta(minutes=2))) == [] and inner.sent == ["live"]
+    g.on_reconciled(True, T0 + timedelta(minutes=5, seconds=30))  # "exit" expired, "late" still valid
+    (update,) = ex.on_step(_snap(T0 + timedelta(minutes=5, seconds=30)))
+    assert inner.sent == ["live", "late"] and not ex.is_working("late")
+    assert (update.group_id, update.purpose, update.kind) == ("exit", Purpose.CLOSE, UpdateKind.ABANDONED)
+    assert update.message.startswith("intent_expired")
+
+
+def test_halt_during_an_outage_then_clean_reconciliation_while_still_down_releases_nothing():
+    g = OutageGuard()
+    g.on_disconnect(T0)
+    g.submit(intent("a"), T0)
+    assert g.on_reconciled(False, T0, "x") == [] and g.state is BrokerageState.HALTED
+    g.submit(intent("b"), T0)  # refused while halted
+    assert g.on_reconciled(True, T0) == [] and g.state is BrokerageState.DISCONNECTED
+    g.on_reconnect(T0)
+    assert g.state is BrokerageState.RECONCILING
+    assert [d.code for d in g.take_dropped()] == ["reconcile_mismatch", "reconcile_mismatch"]
