@@ -57,5 +57,12 @@ unit-lean: $(LEAN_VENV)/bin/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench $(ARGS)
 
+# One year on the synthetic market with a faulty broker (20% partial fills, 5% rejects, 2% silent
+# drops, plus duplicates, delayed acks and cancel races): must end with 0 residual unhedged legs.
+.PHONY: fault-backtest
+fault-backtest: $(BIN)/.installed
+	$(BIN)/python -m sim backtest --quiet --out reports/faults \
+		--faults partial=0.2,reject=0.05,drop=0.02,duplicate=0.02,delay=0.05,cancel_race=0.05,seed=1 $(ARGS)
+
 clean:
 	rm -rf $(VENV) $(LEAN_VENV) .pytest_cache reports/*

@@ -132,6 +132,7 @@ class OrderGroup:
     finished: datetime | None = None
     reported: bool = False  # the orchestrator has been told the outcome
     reported_units: int = 0  # units it was told are held (a late fill is repaired back to this)
+    bracket: dict[str, Any] | None = None  # exit bracket state (execution.brackets), closing groups only
 
     # --- identity --------------------------------------------------------------------------------
     @property
@@ -147,10 +148,23 @@ class OrderGroup:
         return self.state in TERMINAL
 
     def contracts(self) -> dict[str, OptionContract]:
-        return {leg.contract.symbol: leg.contract for leg in self.intent.legs}
+        return dict(self._legs()[0])
 
     def ratios(self) -> dict[str, int]:
-        return {leg.contract.symbol: leg.ratio for leg in self.intent.legs}
+        return dict(self._legs()[1])
+
+    def _legs(self) -> tuple[dict[str, OptionContract], dict[str, int]]:
+        """Symbol maps of the intent's legs, built once (symbols are formatted strings)."""
+        cached = self.__dict__.get("_legs_doc")
+        if cached is None or cached[0] is not self.intent:
+            legs = self.intent.legs
+            cached = (
+                self.intent,
+                {leg.contract.symbol: leg.contract for leg in legs},
+                {leg.contract.symbol: leg.ratio for leg in legs},
+            )
+            self.__dict__["_legs_doc"] = cached
+        return cached[1], cached[2]
 
     # --- transitions -----------------------------------------------------------------------------
     def move(self, to: GroupState, now: datetime, why: str) -> bool:
@@ -168,14 +182,14 @@ class OrderGroup:
 
     # --- positions -------------------------------------------------------------------------------
     def filled(self) -> dict[str, int]:
-        out = {leg.contract.symbol: 0 for leg in self.intent.legs}
+        out = dict.fromkeys(self._legs()[1], 0)
         for f in self.fills:
             out[f.symbol] = out.get(f.symbol, 0) + f.quantity
         return out
 
     def target(self, units: int | None = None) -> dict[str, int]:
         n = self.intent.quantity if units is None else units
-        return {leg.contract.symbol: leg.ratio * n for leg in self.intent.legs}
+        return {s: r * n for s, r in self._legs()[1].items()}
 
     def units_per_leg(self) -> dict[str, float]:
         ratios = self.ratios()
@@ -203,10 +217,18 @@ class OrderGroup:
         return sum(f.fee for f in self.fills)
 
     # --- JSON --------------------------------------------------------------------------------------
+    def _intent_json(self) -> dict[str, Any]:
+        """The intent never changes, so its JSON is built once per group."""
+        cached = self.__dict__.get("_intent_doc")
+        if cached is None or cached[0] is not self.intent:
+            cached = (self.intent, intent_to_json(self.intent))
+            self.__dict__["_intent_doc"] = cached
+        return cached[1]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "key": self.key,
-            "intent": intent_to_json(self.intent),
+            "intent": self._intent_json(),
             "created": self.created.isoformat(),
             "next_seq": self.next_seq,
             "state": self.state.value,
@@ -224,6 +246,7 @@ class OrderGroup:
             "finished": _dt(self.finished),
             "reported": self.reported,
             "reported_units": self.reported_units,
+            "bracket": self.bracket,
         }
 
     @classmethod
@@ -251,6 +274,7 @@ class OrderGroup:
             finished=_parse(d["finished"]),
             reported=bool(d.get("reported", False)),
             reported_units=int(d.get("reported_units", 0)),
+            bracket=dict(d["bracket"]) if d.get("bracket") else None,
         )
 
 
@@ -315,12 +339,26 @@ def _plain(value: Any) -> Any:
 
 
 def _order_to_json(o: OrderRecord) -> dict[str, Any]:
-    d = dataclasses.asdict(o)
-    d["role"] = o.role.value
-    d["sent"] = o.sent.isoformat()
-    d["cancel_at"] = _dt(o.cancel_at)
-    d["unexplained_since"] = _dt(o.unexplained_since)
-    return d
+    return {
+        "tag": o.tag,
+        "role": o.role.value,
+        "legs": dict(o.legs),
+        "quantity": o.quantity,
+        "limit": o.limit,
+        "step": o.step,
+        "sent": o.sent.isoformat(),
+        "mid": o.mid,
+        "natural": o.natural,
+        "baseline_holdings": dict(o.baseline_holdings),
+        "baseline_seen": dict(o.baseline_seen),
+        "acked": o.acked,
+        "cancel_at": _dt(o.cancel_at),
+        "done": o.done,
+        "outcome": o.outcome,
+        "message": o.message,
+        "filled": dict(o.filled),
+        "unexplained_since": _dt(o.unexplained_since),
+    }
 
 
 def _order_from_json(d: Mapping[str, Any]) -> OrderRecord:

@@ -18,16 +18,19 @@ Tags are ``group_id|purpose|n``: deterministic, so a restart recognises its own 
 
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from core.ports import EventSink, Platform, Severity
 from core.settings import Settings
 from core.types import (
     ComboOrder,
+    GroupStatus,
     GroupUpdate,
+    Holding,
     Leg,
     LegFill,
     MarketSnapshot,
@@ -35,9 +38,11 @@ from core.types import (
     OrderEvent,
     OrderIntent,
     OrderStatus,
+    PositionGroup,
     Purpose,
     UpdateKind,
 )
+from execution.brackets import BracketSpec, spec_from_notes, stop_level
 from execution.group import (
     FillRecord,
     GroupState,
@@ -83,6 +88,7 @@ class OrderManager:
         self._restored = False
         self._out: list[GroupUpdate] = []
         self._open_tags: set[str] | None = None
+        self._pair: tuple[Mapping[str, Holding], dict[str, int]] | None = None
 
     # --- Executor ---------------------------------------------------------------------------------
     def is_working(self, group_id: str) -> bool:
@@ -94,6 +100,7 @@ class OrderManager:
 
     def submit(self, intent: OrderIntent, snapshot: MarketSnapshot) -> None:
         self._restore()
+        self._pair = None
         key = group_key(intent.group_id, intent.purpose)
         current = self.groups.get(key)
         if current is not None and not current.terminal:
@@ -108,7 +115,7 @@ class OrderManager:
 
     def on_step(self, snapshot: MarketSnapshot) -> Sequence[GroupUpdate]:
         self._restore()
-        self._open_tags = None
+        self._open_tags, self._pair = None, None
         for group in [g for g in self.groups.values() if not g.terminal]:
             self._tick(group, snapshot.time)
         self._open_tags = None
@@ -116,6 +123,7 @@ class OrderManager:
 
     def on_order_event(self, event: OrderEvent) -> Sequence[GroupUpdate]:
         self._restore()
+        self._pair = None
         found = self._by_tag.get(event.tag)
         if found is None:
             if event.fills:
@@ -142,6 +150,49 @@ class OrderManager:
             self._save(group)
             self._advance(group, event.time)
         return self._drain()
+
+    def arm_bracket(self, group: PositionGroup, spec: BracketSpec, snapshot: MarketSnapshot) -> bool:
+        """Rest ``spec``'s profit target and watch its stops for an open position group.
+
+        While the bracket is armed the group counts as working (its exit is in hand); it ends
+        when either side fills.  False (and an alert) if the group already has an exit working.
+        """
+        self._restore()
+        key = group_key(group.group_id, Purpose.CLOSE)
+        current = self.groups.get(key)
+        if current is not None and not current.terminal:
+            self._alert(Severity.WARNING, "Bracket for a group already exiting", f"{key}: not armed")
+            return False
+        legs = tuple(Leg(leg.contract, -leg.ratio) for leg in group.legs)
+        quotes = [snapshot.chains.quote(leg.contract) for leg in legs]
+        valid = [q for q in quotes if q is not None]
+        mid = (
+            sum(leg.ratio * q.mid for leg, q in zip(legs, valid, strict=False))
+            if len(valid) == len(legs)
+            else 0.0
+        )
+        natural = (
+            sum(leg.ratio * (q.ask if leg.ratio > 0 else q.bid) for leg, q in zip(legs, valid, strict=False))
+            if len(valid) == len(legs)
+            else 0.0
+        )
+        intent = OrderIntent(
+            group.group_id, group.strategy, Purpose.CLOSE, legs, group.quantity, mid, natural, 0.0,
+            "profit_target", snapshot.time,
+        )  # fmt: skip
+        og = OrderGroup(key, intent, snapshot.time, next_seq=self._store.sequences.get(key, 0))
+        if current is not None:
+            og.next_seq = max(og.next_seq, current.next_seq)
+        og.bracket = spec.state()
+        self.groups[key] = og
+        self._record("bracket_armed", snapshot.time, {"group": key, **spec.state()})
+        self._save(og)
+        if spec.target is not None:
+            self._send_entry(og, snapshot.time)
+        else:
+            og.move(GroupState.WORKING, snapshot.time, "stop monitor armed")
+            self._save(og)
+        return True
 
     # --- reports ------------------------------------------------------------------------------------
     def residual_exposure(self) -> list[dict[str, object]]:
@@ -214,6 +265,10 @@ class OrderManager:
 
     # --- timers -------------------------------------------------------------------------------------
     def _tick(self, group: OrderGroup, now: datetime) -> None:
+        resting = group.bracket is not None and not group.bracket["fired"]
+        if resting:
+            self._watch_bracket(group, now)
+            resting = not group.bracket["fired"]  # type: ignore[index]
         for order in group.live_orders():
             waited = now - order.sent
             if order.cancel_at is not None:
@@ -221,7 +276,7 @@ class OrderManager:
                     self._check_presence(group, order, now, cancelling=True)
             elif not order.acked and waited >= self.policy.ack_timeout:
                 self._check_presence(group, order, now, cancelling=False)
-            if order.done or order.cancel_at is not None:
+            if order.done or order.cancel_at is not None or (resting and order.role is Role.ENTRY):
                 continue
             if waited >= (self.policy.repair_step if order.role is not Role.ENTRY else self.policy.step):
                 order.cancel_at = now  # not saved: after a restart every live order is checked anyway
@@ -248,6 +303,30 @@ class OrderManager:
                 "Unhedged legs past the repair deadline",
                 f"{group.key}: filled {group.filled()} of {group.target()} since {group.repair_started}",
             )
+
+    def _watch_bracket(self, group: OrderGroup, now: datetime) -> None:
+        """The synthetic stop: fire on the closing mark, cancel the resting target (one cancels the other)."""
+        state = group.bracket
+        assert state is not None
+        quotes = self._quotes(group)
+        if quotes is None:
+            return
+        mark = sum(leg.ratio * quotes[leg.contract.symbol].mid for leg in group.intent.legs)
+        state["best"] = mark if state["best"] is None else min(state["best"], mark)
+        level, kind = stop_level(state)
+        if level is None or mark < level - 1e-9:
+            return
+        state.update(fired=True, trigger=mark, exit_reason=kind, fired_seq=group.next_seq)
+        group.step = self.policy.max_steps
+        self._record("bracket_fired", now, {"group": group.key, "kind": kind, "mark": mark, "level": level})
+        self._save(group)
+        live = group.live_orders()
+        for order in live:
+            if order.cancel_at is None:
+                order.cancel_at = now
+                self.platform.cancel(order.tag)
+        if not live:
+            self._send_entry(group, now)
 
     def _check_presence(self, group: OrderGroup, order: OrderRecord, now: datetime, cancelling: bool) -> None:
         """An order that went quiet: still at the broker, or gone without a word?"""
@@ -278,6 +357,13 @@ class OrderManager:
             self.stats.counts["lost_orders"] += 1
         self._save(group)
         self._advance(group, now)
+
+    def _baseline(self) -> tuple[Mapping[str, Holding], dict[str, int]]:
+        """Holdings and the fills seen, read together once per call: the pair an order's
+        idempotency check compares against later (reading the account per order is costly)."""
+        if self._pair is None:
+            self._pair = (self.platform.account().holdings, dict(self._seen))
+        return self._pair
 
     def _tags_at_broker(self) -> set[str]:
         if self._open_tags is None:
@@ -379,7 +465,8 @@ class OrderManager:
 
     def _clear_to_send(self, group: OrderGroup, now: datetime) -> bool:
         """Idempotency: none of the group's orders may still be at the broker before a re-send."""
-        alive = [o for o in group.orders if o.tag in self._tags_at_broker()]
+        at_broker = set(self.platform.open_order_tags())  # fresh: a cached list could be stale here
+        alive = [o for o in group.orders if o.tag in at_broker]
         if not alive:
             return True
         for order in alive:  # an order we wrote off turned up: take it down and look again later
@@ -494,9 +581,15 @@ class OrderManager:
                 for leg in intent.legs
             )
         concession = 1.0 if intent.purpose is Purpose.CLOSE else self.policy.max_concession
-        limit = ladder_price(
-            mid, natural, group.step, self.policy.max_steps, concession, combo_tick(intent.legs[0].contract)
-        )
+        tick = combo_tick(intent.legs[0].contract)
+        limit = ladder_price(mid, natural, group.step, self.policy.max_steps, concession, tick)
+        if group.bracket is not None:
+            b = group.bracket
+            if not b["fired"]:
+                limit = round(round(b["target"] / tick) * tick, 10)  # the resting profit target
+            elif b["stop_limit"] is not None and b["trigger"] is not None:
+                cap = b["trigger"] + b["stop_limit"]
+                limit = min(limit, round(math.floor(cap / tick + 1e-9) * tick, 10))
         self._emit(group, Role.ENTRY, intent.legs, units, limit, mid, natural, now, group.step)
 
     def _emit(
@@ -514,7 +607,7 @@ class OrderManager:
         tag = order_tag(group.group_id, group.purpose, group.next_seq)
         group.next_seq += 1
         contracts = {leg.contract.symbol: leg.ratio * quantity for leg in legs}
-        holdings = self.platform.account().holdings
+        holdings, seen = self._baseline()
         order = OrderRecord(
             tag=tag,
             role=role,
@@ -526,7 +619,7 @@ class OrderManager:
             mid=mid,
             natural=natural,
             baseline_holdings={s: holdings[s].quantity if s in holdings else 0.0 for s in contracts},
-            baseline_seen={s: self._seen[s] for s in contracts},
+            baseline_seen={s: seen.get(s, 0) for s in contracts},
         )
         group.orders.append(order)
         self._by_tag[tag] = (group, order)
@@ -548,18 +641,38 @@ class OrderManager:
             return
         group.reported, group.reported_units = True, units
         intent = group.intent
+        reason = intent.reason if group.bracket is None else _bracket_reason(group)
         if state is GroupState.FILLED:
             update = GroupUpdate(
                 intent.group_id, intent.purpose, UpdateKind.FILLED, now, units,
-                group.cash_points() / units, group.fees(), intent.reason, message,
+                group.cash_points() / units, group.fees(), reason, message,
                 leg_prices=self._leg_prices(group, units),
             )  # fmt: skip
+            self._auto_bracket(group, update)
         else:
             kind = UpdateKind.UNWOUND if state is GroupState.UNWOUND else UpdateKind.ABANDONED
             update = GroupUpdate(
                 intent.group_id, intent.purpose, kind, now, 0, 0.0, group.fees(), intent.reason, message
             )
         self._out.append(update)
+
+    def _auto_bracket(self, group: OrderGroup, update: GroupUpdate) -> None:
+        """Arm the bracket an opening intent asked for in its notes (single-part groups only)."""
+        intent = group.intent
+        if intent.purpose is not Purpose.OPEN or getattr(intent, "parts", ()):
+            return
+        try:
+            spec = spec_from_notes(intent.notes, update.net_price, intent.legs)
+        except ValueError as exc:
+            self._alert(Severity.WARNING, "Bracket not armed", f"{group.key}: {exc}")
+            return
+        if spec is None:
+            return
+        position = PositionGroup(
+            intent.group_id, intent.strategy, intent.legs, update.quantity, GroupStatus.OPEN,
+            opened_at=update.time, entry_price=update.net_price,
+        )  # fmt: skip
+        self.arm_bracket(position, spec, self.platform.snapshot())
 
     def _close_repair(self, group: OrderGroup, now: datetime, units: int, how: str) -> None:
         repair_tags = {o.tag for o in group.orders if o.role is not Role.ENTRY}
@@ -635,6 +748,7 @@ class OrderManager:
         self._record("execution_restored", self.platform.now(), {"groups": sorted(g.key for g in groups)})
 
     def _drain(self) -> list[GroupUpdate]:
+        self._pair = None
         out, self._out = self._out, []
         return out
 
@@ -650,6 +764,19 @@ class OrderManager:
     def _record(self, kind: str, now: datetime, payload: dict[str, object]) -> None:
         if self.sink is not None:
             self.sink.record(kind, now, payload)
+
+
+def _bracket_reason(group: OrderGroup) -> str:
+    """Which side of the bracket closed the group: the resting target unless an exit sent after
+    the stop fired did (a target that fills while being cancelled is still the target)."""
+    state = group.bracket
+    assert state is not None
+    if not state["fired"]:
+        return "profit_target"
+    fired_seq = state.get("fired_seq", 0)
+    if any(int(f.tag.rsplit("|", 1)[1]) >= fired_seq for f in group.fills):
+        return str(state["exit_reason"])
+    return "profit_target"
 
 
 def _gcd_units(moves: dict[str, int]) -> int:

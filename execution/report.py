@@ -50,7 +50,7 @@ def report_text(doc: dict[str, Any]) -> str:
     for name, q in doc["fill_quality"].items():
         lines.append(
             f"  fill quality {name:<12} {q['orders']} orders  avg slippage {q['avg_slippage_points']:+.3f} pts/unit"
-            f"  ({q['slippage_dollars']:,.2f} $, {q['avg_share_of_half_spread']:.0%} of mid-to-natural)"
+            f"  ({q['slippage_dollars']:,.2f} $, {q['share_of_mid_to_natural']:.0%} of mid-to-natural)"
         )
     residual = doc["residual_unhedged"]
     lines.append(f"residual unhedged legs {len(residual)}")

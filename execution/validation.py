@@ -65,7 +65,7 @@ class _Quality:
     units: int = 0
     slippage_points: float = 0.0  # sum over units
     slippage_dollars: float = 0.0
-    spread_share: float = 0.0  # sum over orders of slippage / (natural - mid)
+    width_points: float = 0.0  # sum over units of (natural - mid): the most the ladder may give
 
 
 @dataclass
@@ -81,8 +81,7 @@ class FillQuality:
         q.units += units
         q.slippage_points += slip * units
         q.slippage_dollars += slip * units * multiplier
-        width = order.natural - order.mid
-        q.spread_share += slip / width if width > 1e-12 else 0.0
+        q.width_points += max(0.0, order.natural - order.mid) * units
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -91,7 +90,9 @@ class FillQuality:
                 "units": q.units,
                 "avg_slippage_points": q.slippage_points / q.units if q.units else 0.0,
                 "slippage_dollars": q.slippage_dollars,
-                "avg_share_of_half_spread": q.spread_share / q.orders if q.orders else 0.0,
+                "share_of_mid_to_natural": q.slippage_points / q.width_points
+                if q.width_points > 1e-12
+                else 0.0,
             }
             for name, q in sorted(self.by_strategy.items())
         }
