@@ -188,7 +188,7 @@ class Settings:
     risk_pin_zone: float = _p(0.01, 0, 0.5, "a short within this share of its strike is near the money")
     risk_pin_close_time: time = _p(time(15, 0), doc="ITM / near-money shorts closed by then")
     risk_pin_close_time_cash: time = _p(time(15, 45), doc="the same for cash-settled index options")
-    risk_pin_lead_minutes: int = _p(10, 0, 390, "start closing this long before the pin deadline")
+    risk_pin_lead_minutes: int = _p(20, 0, 390, "start closing this long before the pin deadline")
     risk_ex_dividends: str = _p("", doc="SYMBOL:YYYY-MM-DD:amount;... (early-exercise risk)")
     risk_assignment_action: str = _p("flatten", doc="flatten | keep assigned stock/futures")
     risk_breaker_reset: str = _p("", doc="set to a new value to reset every breaker and pause once")

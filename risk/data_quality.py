@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.settings import Settings
 from core.types import Decision, OptionQuote
@@ -42,3 +42,70 @@ def check_entry_quote(quote: OptionQuote, now: datetime, settings: Settings, is_
             "dq_illiquid", f"{symbol}: volume {quote.volume} and open interest {quote.open_interest} too low"
         )
     return Decision.ok("dq_ok", f"{symbol}: quote usable")
+
+
+class QuoteWatch:
+    """Catches stuck quotes: bid/ask unchanged for ``dq_stuck_minutes`` while the underlying moved
+    more than ``dq_stuck_move``.  It remembers every quote it is shown (entry checks and the legs of
+    open positions each step); a quote seen for the first time cannot be judged stuck yet."""
+
+    def __init__(self) -> None:
+        # symbol -> (bid, ask, unchanged since, underlying price then)
+        self._seen: dict[str, tuple[float, float, datetime, float]] = {}
+
+    def observe(self, quote: OptionQuote, now: datetime) -> None:
+        key = quote.contract.symbol
+        seen = self._seen.get(key)
+        if seen is None or seen[0] != quote.bid or seen[1] != quote.ask or now < seen[2]:
+            self._seen[key] = (quote.bid, quote.ask, now, quote.underlying_price)
+
+    def check(self, quote: OptionQuote, now: datetime, settings: Settings) -> Decision:
+        self.observe(quote, now)
+        bid, ask, since, underlying = self._seen[quote.contract.symbol]
+        minutes = (now - since).total_seconds() / 60.0
+        if minutes >= settings.dq_stuck_minutes and underlying > 0 and math.isfinite(quote.underlying_price):
+            move = quote.underlying_price / underlying - 1.0
+            if abs(move) > settings.dq_stuck_move:
+                return Decision.block(
+                    "dq_stuck",
+                    f"{quote.contract.symbol}: bid {bid} / ask {ask} unchanged for {minutes:.0f} min while "
+                    f"the underlying moved {move:+.2%}",
+                )
+        return Decision.ok()
+
+    def forget_before(self, cutoff: datetime) -> None:
+        """Drop quotes not refreshed since ``cutoff`` (keeps memory flat over a long run)."""
+        self._seen = {k: v for k, v in self._seen.items() if v[2] >= cutoff}
+
+
+class JumpWatch:
+    """An underlying that moves more than ``dq_underlying_jump`` between consecutive observations
+    halts new entries for ``dq_jump_halt_minutes`` (a gap at the open counts).  VIX is not an
+    underlying we trade and routinely moves that much, so it is ignored."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, float] = {}
+        self.halted_until: datetime | None = None
+        self.reason = ""
+
+    def observe(self, symbol: str, price: float, now: datetime, settings: Settings) -> str:
+        """Returns a message when this observation starts (or extends) a halt, else ''."""
+        if symbol.startswith("VIX") or not math.isfinite(price) or price <= 0:
+            return ""
+        previous = self.last.get(symbol)
+        self.last[symbol] = price
+        if previous is None:
+            return ""
+        move = price / previous - 1.0
+        if abs(move) <= settings.dq_underlying_jump:
+            return ""
+        self.halted_until = now + timedelta(minutes=settings.dq_jump_halt_minutes)
+        self.reason = f"{symbol} moved {move:+.2%} between observations ({previous} -> {price})"
+        return self.reason
+
+    def check(self, now: datetime) -> Decision:
+        if self.halted_until is not None and now < self.halted_until:
+            return Decision.block(
+                "dq_underlying_jump", f"{self.reason}; entries halted until {self.halted_until}"
+            )
+        return Decision.ok()

@@ -1,65 +1,223 @@
 """Pre-trade gate for new entries.  Every rule returns a reason code; the first block wins.
 
 Exits never pass through here: a rule that blocks risk-reducing trades would make things worse.
+
+Order: calendar, circuit breaker, underlying-jump halt, strategy pause, quotes (data quality and
+stuck quotes), account phase, EXTREME-regime call selling, then the sized rules on the intent at
+the quantity it may have (a strategy running at reduced size is approved at that size): max risk
+per position, BP cap (phase x regime), the strategy's BP budget, correlation groups and portfolio
+Greeks after the trade.  Every block is recorded as a risk event with the values compared.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
 from core.ports import StrategyContext, TradingCalendar
-from core.regime import account_phase, max_bp_fraction
-from core.settings import Settings
+from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
+from core.settings import Settings, named_values
 from core.types import Decision, MarketSnapshot, OrderIntent, Purpose
+from risk.correlation import check_correlation
 from risk.data_quality import check_entry_quote
+from risk.events import Action, RiskEvent, RiskLog
+from risk.greeks import Betas, GreeksUnknown, Limits, check_greeks, legs_greeks
+from risk.portfolio import PortfolioCache, PortfolioView
+from risk.state import RiskState
+
+Values = dict[str, Any]
+Rule = Callable[[OrderIntent, MarketSnapshot, StrategyContext, Values], Decision]
 
 
 class EntryGate:
-    def __init__(self, settings: Settings, calendar: TradingCalendar, is_live: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        calendar: TradingCalendar,
+        is_live: bool = False,
+        state: RiskState | None = None,
+        log: RiskLog | None = None,
+    ) -> None:
         self.s = settings
         self.calendar = calendar
         self.is_live = is_live
+        self.state = state if state is not None else RiskState()
+        self.log = log
+        self._betas = Betas(settings)
+        self._portfolio = PortfolioCache(self._betas)
+        self._shares = named_values(settings.risk_strategy_bp_shares)
+        self._unsized: tuple[Rule, ...] = (
+            self._calendar,
+            self._breaker,
+            self._jump_halt,
+            self._strategy_pause,
+            self._quotes,
+            self._phase,
+            self._extreme_regime,
+        )
+        self._sized: tuple[Rule, ...] = (
+            self._position_risk,
+            self._buying_power,
+            self._strategy_budget,
+            self._correlation,
+            self._greeks,
+        )
 
     def evaluate(self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext) -> Decision:
         if intent.purpose is not Purpose.OPEN:
             return Decision.ok("exit", "exits are not gated")
-        for rule in (self._calendar, self._quotes, self._phase, self._position_risk, self._buying_power):
-            decision = rule(intent, snapshot, context)
+        values: Values = {"quantity": intent.quantity}
+        for rule in self._unsized:
+            decision = rule(intent, snapshot, context, values)
             if not decision.approved:
-                return decision
+                return self._blocked(intent, snapshot, decision, values)
+        sized, factor = self._reduced(intent, snapshot)
+        for rule in self._sized:
+            decision = rule(sized, snapshot, context, values)
+            if not decision.approved:
+                return self._blocked(sized, snapshot, decision, values)
+        if sized.quantity != intent.quantity:
+            message = (
+                f"{intent.strategy} runs at {factor:.0%} size: {intent.quantity} -> {sized.quantity} units"
+            )
+            self._emit(
+                RiskEvent(
+                    snapshot.time,
+                    "reduced_size",
+                    Action.RESIZE_ENTRY,
+                    message,
+                    {"proposed": intent.quantity, "approved": sized.quantity, "factor": factor},
+                    intent.strategy,
+                    intent.group_id,
+                )
+            )
+            return Decision(True, "reduced_size", message, sized.quantity)
         return Decision.ok()
 
-    def _calendar(self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext) -> Decision:
+    # --- plumbing --------------------------------------------------------------------------------
+    def _blocked(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, decision: Decision, values: Values
+    ) -> Decision:
+        self._emit(
+            RiskEvent(
+                snapshot.time,
+                decision.code,
+                Action.BLOCK_ENTRY,
+                decision.message,
+                values,
+                intent.strategy,
+                intent.group_id,
+            )
+        )
+        return decision
+
+    def _emit(self, event: RiskEvent) -> None:
+        if self.log is not None:
+            self.log.emit(event)
+
+    def _reduced(self, intent: OrderIntent, snapshot: MarketSnapshot) -> tuple[OrderIntent, float]:
+        """The intent at the strategy's current size factor (never below one unit)."""
+        factor = self.state.guard.size_factor(intent.strategy, snapshot.time.date(), self.s)
+        if factor >= 1.0:
+            return intent, 1.0
+        quantity = max(1, math.floor(intent.quantity * factor))
+        return dataclasses.replace(intent, quantity=quantity), factor
+
+    def _view(self, snapshot: MarketSnapshot, context: StrategyContext) -> PortfolioView:
+        return self._portfolio.view(context.open_groups(), snapshot)
+
+    # --- rules without size ----------------------------------------------------------------------
+    def _calendar(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
         now = snapshot.time
         if not self.calendar.is_trading_day(now.date()):
             return Decision.block("calendar_closed", f"{now.date()} is not a trading day")
         close = self.calendar.session_close(now.date())
+        values["session_close"] = str(close)
         if close is None or now >= close:
-            return Decision.block("calendar_after_close", f"{now} is at or after the session close {close}")
+            early = " (early close)" if self.calendar.is_early_close(now.date()) else ""
+            return Decision.block(
+                "calendar_after_close", f"{now} is at or after the session close {close}{early}"
+            )
         return Decision.ok()
 
-    def _quotes(self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext) -> Decision:
+    def _breaker(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
+        b = self.state.breaker
+        values.update({"nlv": context.account.net_liquidation, "day_start": b.day_start, "peak": b.peak})
+        return b.check()
+
+    def _jump_halt(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
+        return self.state.jumps.check(snapshot.time)
+
+    def _strategy_pause(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
+        return self.state.guard.check(intent.strategy, snapshot.time.date())
+
+    def _quotes(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
         for leg in intent.legs:
             quote = snapshot.chains.quote(leg.contract)
             if quote is None:
+                values["contract"] = leg.contract.symbol
                 return Decision.block("dq_missing", f"{leg.contract.symbol}: no quote")
             decision = check_entry_quote(quote, snapshot.time, self.s, self.is_live)
+            if decision.approved:
+                decision = self.state.quotes.check(quote, snapshot.time, self.s)
             if not decision.approved:
+                values.update(
+                    {
+                        "contract": leg.contract.symbol,
+                        "bid": quote.bid,
+                        "ask": quote.ask,
+                        "quote_time": quote.time.isoformat(),
+                        "underlying": quote.underlying_price,
+                    }
+                )
                 return decision
         return Decision.ok()
 
-    def _phase(self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext) -> Decision:
+    def _phase(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
         phase = account_phase(context.account.net_liquidation, self.s)
+        values["phase"] = phase
         if phase < 1:
             return Decision.block(
                 "phase_0", f"NLV {context.account.net_liquidation:,.0f} is below phase 1: monitor only"
             )
         return Decision.ok()
 
+    def _extreme_regime(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
+        regime = vix_regime(snapshot.vix, self.s)
+        values["vix"], values["regime"] = snapshot.vix, regime.name
+        if regime is Regime.EXTREME and any(leg.ratio < 0 and leg.contract.is_call for leg in intent.legs):
+            return Decision.block(
+                "regime_extreme_calls",
+                f"VIX {snapshot.vix} is EXTREME (or unknown): only put-side premium selling may open",
+            )
+        return Decision.ok()
+
+    # --- rules on the (possibly reduced) size ----------------------------------------------------
     def _position_risk(
-        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
     ) -> Decision:
         nlv = context.account.net_liquidation
         risk = intent.max_loss_per_unit * intent.quantity
         limit = self.s.risk_max_position_risk * nlv
+        values.update({"max_loss": risk, "risk_limit": limit})
+        if not math.isfinite(risk) or risk <= 0:
+            return Decision.block("max_position_risk", f"max loss {risk!r} is not a positive number")
         if risk > limit:
             return Decision.block(
                 "max_position_risk",
@@ -67,14 +225,25 @@ class EntryGate:
             )
         return Decision.ok()
 
+    def _margin(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> float:
+        if "margin" not in values or values.get("margin_quantity") != intent.quantity:
+            values["margin"] = context.margin_required(intent.legs, intent.quantity, snapshot)
+            values["margin_quantity"] = intent.quantity
+        return float(values["margin"])
+
     def _buying_power(
-        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
     ) -> Decision:
         account = context.account
         nlv = account.net_liquidation
-        needed = context.margin_required(intent.legs, intent.quantity, snapshot)
+        needed = self._margin(intent, snapshot, context, values)
         cap = max_bp_fraction(nlv, snapshot.vix, self.s) * nlv
         after = account.buying_power_used + needed
+        values.update({"bp_used": account.buying_power_used, "bp_after": after, "bp_cap": cap})
+        if not math.isfinite(needed) or needed < 0:
+            return Decision.block("bp_unknown", f"margin requirement {needed!r} is not usable")
         if after > cap:
             return Decision.block(
                 "bp_cap",
@@ -82,3 +251,43 @@ class EntryGate:
                 f"(phase {account_phase(nlv, self.s)}, VIX {snapshot.vix})",
             )
         return Decision.ok()
+
+    def _strategy_budget(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
+        nlv = context.account.net_liquidation
+        share = self._shares.get(intent.strategy, self.s.risk_strategy_bp_default_share)
+        factor = self.state.guard.size_factor(intent.strategy, snapshot.time.date(), self.s)
+        budget = share * factor * max_bp_fraction(nlv, snapshot.vix, self.s) * nlv
+        used = self._view(snapshot, context).strategy_margin(intent.strategy, context.margin_required)
+        after = used + self._margin(intent, snapshot, context, values)
+        values.update({"strategy_bp_used": used, "strategy_bp_after": after, "strategy_budget": budget})
+        if after > budget:
+            return Decision.block(
+                "strategy_budget",
+                f"{intent.strategy} would use ${after:,.0f} of buying power > its budget ${budget:,.0f} "
+                f"({share:.0%} of the allowed BP" + (f", x{factor:.2f} reduced size)" if factor < 1 else ")"),
+            )
+        return Decision.ok()
+
+    def _correlation(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
+        view = self._view(snapshot, context)
+        phase = account_phase(context.account.net_liquidation, self.s)
+        values["correlation_counts"] = ",".join(
+            f"{k}={v}" for k, v in sorted(view.correlation.per_group.items())
+        )
+        return check_correlation(intent, view.correlation, phase, vix_regime(snapshot.vix, self.s), self.s)
+
+    def _greeks(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
+        try:
+            before = self._view(snapshot, context).greeks()
+            trade = legs_greeks(intent.legs, intent.quantity, snapshot.chains, self._betas)
+        except GreeksUnknown as exc:
+            return Decision.block("greeks_unknown", f"portfolio Greeks cannot be computed: {exc}")
+        values.update({f"before_{k}": v for k, v in before.as_dict().items()})
+        values.update({f"trade_{k}": v for k, v in trade.as_dict().items()})
+        return check_greeks(before, trade, Limits.for_nlv(context.account.net_liquidation, self.s))

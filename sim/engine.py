@@ -54,11 +54,12 @@ def run_backtest(
     progress: Callable[[Iterable[date]], Iterable[date]] = lambda days: days,
     monitor: StepMonitor | None = None,
     faults: FaultConfig | None = None,
+    build: Callable[[SimPlatform, Settings, RunRecorder], TradingSystem] = build_system,
 ) -> RunResult:
     margin = SimMargin()
     broker = make_broker(settings.starting_cash, TastytradeFees(), margin, faults)
     platform = SimPlatform(calendar, store, broker, margin)
-    system = build_system(platform, settings, recorder)
+    system = build(platform, settings, recorder)  # scenarios swap in their own strategies
     result = RunResult(recorder, system=system, platform=platform)
     start, end = date.fromisoformat(settings.start_date), date.fromisoformat(settings.end_date)
     days = [d for d in market.trading_days() if start <= d <= end]

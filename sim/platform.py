@@ -13,6 +13,7 @@ from datetime import datetime
 from core.ports import MarginModel, Severity, StateStore, TradingCalendar
 from core.types import AccountState, ComboOrder, Leg, MarketSnapshot, OrderEvent
 from sim.broker import SimBroker
+from sim.broker.assignment import liquidate
 
 log = logging.getLogger("sim")
 
@@ -74,6 +75,10 @@ class SimPlatform:
 
     def cancel(self, tag: str) -> None:
         self.queue(self.broker.cancel(tag, self.now()))
+
+    def liquidate(self, symbol: str, quantity: float, tag: str) -> None:
+        """Market order for a stock / futures holding (the risk layer flattens assignments with it)."""
+        self.queue([liquidate(self.broker, symbol, quantity, self.snapshot(), self.now(), tag)])
 
     def open_order_tags(self) -> Sequence[str]:
         return self.broker.open_order_tags()

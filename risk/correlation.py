@@ -1,0 +1,107 @@
+"""Correlation groups (STRATEGY_RULES.md): at most N open positions per group by phase, the two
+equity-index groups together capped, and both caps one lower in the EXTREME regime.
+
+A position is a campaign (an LT112's spread and naked puts are one position); an intent that
+adds to a campaign already open adds no position.  Symbols map to groups by option root first,
+then by the underlying with any futures month code removed (``ESH26`` -> ``ES``).  A symbol in no
+listed group forms a group of its own, under the same per-group cap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from core.regime import Regime
+from core.settings import Settings
+from core.types import Decision, Leg, OrderIntent, PositionGroup
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "A1": ("ES", "MES", "NQ", "MNQ", "RTY", "M2K"),
+    "A2": ("SPX", "SPXW", "XSP", "SPY", "QQQ", "IWM", "DIA", "NDX", "NDXP", "RUT", "RUTW"),
+    "B1": ("ZB", "ZN", "TLT"),
+    "B2": ("GC", "MGC", "SI", "HG"),
+    "C1": ("CL", "MCL"),
+    "C2": ("NG",),
+    "D1": ("ZC", "ZS", "ZW"),
+    "D2": ("LE", "HE"),
+    "E": ("6E", "6J", "6B", "6A"),
+}
+EQUITY_INDEX = ("A1", "A2")
+_BY_SYMBOL = {symbol: group for group, symbols in GROUPS.items() for symbol in symbols}
+_FUTURES_MONTH = re.compile(r"^(?P<root>[A-Z0-9]+?)[FGHJKMNQUVXZ]\d{1,2}$")
+# Futures option trading classes that differ from their futures root.
+_OPTION_ROOTS = {"EW": "ES", "EW1": "ES", "EW2": "ES", "EW3": "ES", "E1A": "ES", "LO": "CL", "OG": "GC"}
+
+
+def symbol_group(symbol: str) -> str:
+    s = symbol.upper().strip()
+    s = _OPTION_ROOTS.get(s, s)
+    if s in _BY_SYMBOL:
+        return _BY_SYMBOL[s]
+    m = _FUTURES_MONTH.match(s)
+    if m and m.group("root") in _BY_SYMBOL:
+        return _BY_SYMBOL[m.group("root")]
+    return f"other:{s}"
+
+
+def legs_groups(legs: Iterable[Leg]) -> set[str]:
+    out = set()
+    for leg in legs:
+        group = symbol_group(leg.contract.root)
+        out.add(group if not group.startswith("other:") else symbol_group(leg.contract.underlying))
+    return out
+
+
+@dataclass(frozen=True)
+class CorrelationCounts:
+    per_group: dict[str, int]
+    campaigns: dict[str, set[str]]  # group -> campaign ids open in it
+
+
+def count_positions(groups: Iterable[PositionGroup]) -> CorrelationCounts:
+    campaigns: dict[str, set[str]] = {}
+    for g in groups:
+        campaign = getattr(g, "campaign", "") or g.group_id
+        for name in legs_groups(g.legs):
+            campaigns.setdefault(name, set()).add(campaign)
+    return CorrelationCounts({k: len(v) for k, v in campaigns.items()}, campaigns)
+
+
+def limits(phase: int, regime: Regime, s: Settings) -> tuple[int, int]:
+    """(max positions per group, max A1+A2 combined) for this phase and regime."""
+    cut = 1 if regime is Regime.EXTREME else 0
+    per_group = s.risk_correlation_max_per_group[phase] - cut
+    combined = s.risk_equity_index_combined_max[phase] - cut
+    return max(0, per_group), max(0, combined)
+
+
+def check_correlation(
+    intent: OrderIntent, counts: CorrelationCounts, phase: int, regime: Regime, s: Settings
+) -> Decision:
+    per_group, combined = limits(phase, regime, s)
+    campaign = getattr(intent, "campaign", "") or ""
+    touched = legs_groups(intent.legs)
+    added: dict[str, int] = {}
+    for name in touched:
+        already = campaign and campaign in counts.campaigns.get(name, set())
+        added[name] = 0 if already else 1
+        after = counts.per_group.get(name, 0) + added[name]
+        if added[name] and after > per_group:
+            return Decision.block(
+                "correlation_group",
+                f"group {name} would hold {after} positions > {per_group} "
+                f"(phase {phase}, {regime.name} regime)",
+            )
+    if any(added.get(g, 0) for g in EQUITY_INDEX):
+        # One position spanning A1 and A2 still counts once in the combined cap.
+        open_index = set().union(*(counts.campaigns.get(g, set()) for g in EQUITY_INDEX))
+        after = len(open_index) + (0 if campaign and campaign in open_index else 1)
+        if after > combined:
+            return Decision.block(
+                "correlation_equity_index",
+                f"equity-index groups A1+A2 would hold {after} positions > {combined} "
+                f"(phase {phase}, {regime.name} regime)",
+            )
+    return Decision.ok()

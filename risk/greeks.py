@@ -1,0 +1,160 @@
+"""Portfolio Greeks in dollars, and the limits of STRATEGY_RULES.md checked on the portfolio as it
+would be after a proposed trade.
+
+Units (per leg: signed contracts n, multiplier m, underlying price S, quote Greeks per share):
+- delta: beta-weighted SPX-equivalent dollars per 1% move = delta x n x m x S x 1% x beta;
+- gamma: change of the (unweighted) dollar delta for a 1% move = gamma x n x m x (S x 1%)^2, as
+  ``monitoring.greeks`` reports it;
+- vega: dollars per volatility point = vega x n x m (short vega is negative);
+- theta: dollars per day = theta x n x m, where one day's decay of a leg is capped at its
+  remaining extrinsic value (Black-Scholes theta grows without bound in an option's last hours;
+  no option can lose more time value than it has).
+
+Limits (fractions of NLV): |delta| <= risk_max_delta_nlv, |gamma| <= risk_max_gamma_nlv,
+vega >= -risk_max_short_vega_nlv, 0 <= theta <= risk_max_theta_nlv.  A trade is blocked when it
+leaves the portfolio beyond a limit *and further beyond it than before*: a trade that reduces a
+breach (a hedge) is never blocked by the breach it reduces.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from core.settings import Settings, named_values
+from core.types import ChainSource, Decision, Leg, MarketSnapshot, OptionQuote
+
+
+@dataclass(frozen=True, slots=True)
+class Greeks:
+    delta: float = 0.0
+    gamma: float = 0.0
+    vega: float = 0.0
+    theta: float = 0.0
+
+    def __add__(self, other: Greeks) -> Greeks:
+        return Greeks(
+            self.delta + other.delta,
+            self.gamma + other.gamma,
+            self.vega + other.vega,
+            self.theta + other.theta,
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        return {"delta": self.delta, "gamma": self.gamma, "vega": self.vega, "theta": self.theta}
+
+
+class GreeksUnknown(ValueError):
+    """A leg has no quote or unusable Greeks: the portfolio cannot be judged (fail closed)."""
+
+
+class Betas:
+    def __init__(self, s: Settings) -> None:
+        self._table = named_values(s.risk_betas)
+
+    def of(self, root: str, underlying: str) -> float:
+        for key in (root, underlying, _strip_month(underlying)):
+            if key in self._table:
+                return self._table[key]
+        return 1.0
+
+
+def _strip_month(symbol: str) -> str:
+    return symbol[:-3] if len(symbol) > 3 and symbol[-1].isdigit() and symbol[-3].isalpha() else symbol
+
+
+def leg_greeks(q: OptionQuote, contracts: float, beta: float) -> Greeks:
+    values = (q.delta, q.gamma, q.theta, q.vega, q.underlying_price)
+    if not all(math.isfinite(v) for v in values) or q.underlying_price <= 0:
+        raise GreeksUnknown(f"{q.contract.symbol}: Greeks {values} are not usable")
+    m, s1 = q.contract.multiplier, q.underlying_price * 0.01
+    scale = contracts * m
+    extrinsic = max(0.0, q.mid - q.contract.intrinsic(q.underlying_price)) if q.ask > 0 else 0.0
+    theta = math.copysign(min(abs(q.theta), extrinsic), q.theta)
+    return Greeks(q.delta * scale * s1 * beta, q.gamma * scale * s1 * s1, q.vega * scale, theta * scale)
+
+
+def legs_greeks(legs: Iterable[Leg], quantity: float, chains: ChainSource, betas: Betas) -> Greeks:
+    total = Greeks()
+    for leg in legs:
+        q = chains.quote(leg.contract)
+        if q is None:
+            raise GreeksUnknown(f"{leg.contract.symbol}: no quote")
+        c = leg.contract
+        total = total + leg_greeks(q, leg.ratio * quantity, betas.of(c.root, c.underlying))
+    return total
+
+
+@dataclass(frozen=True)
+class Limits:
+    delta: float
+    gamma: float
+    short_vega: float
+    theta: float
+
+    @staticmethod
+    def for_nlv(nlv: float, s: Settings) -> Limits:
+        return Limits(
+            s.risk_max_delta_nlv * nlv,
+            s.risk_max_gamma_nlv * nlv,
+            s.risk_max_short_vega_nlv * nlv,
+            s.risk_max_theta_nlv * nlv,
+        )
+
+    def excess(self, g: Greeks) -> dict[str, float]:
+        """How far beyond each limit ``g`` is (0 when within), in dollars."""
+        return {
+            "delta": max(0.0, abs(g.delta) - self.delta),
+            "gamma": max(0.0, abs(g.gamma) - self.gamma),
+            "vega": max(0.0, -g.vega - self.short_vega),
+            "theta_negative": max(0.0, -g.theta),
+            "theta": max(0.0, g.theta - self.theta),
+        }
+
+
+def check_greeks(before: Greeks, trade: Greeks, limits: Limits) -> Decision:
+    after = before + trade
+    was, now = limits.excess(before), limits.excess(after)
+    for name, beyond in now.items():
+        if beyond > 1e-6 and beyond > was[name] + 1e-6:
+            return Decision.block(
+                f"greeks_{name}",
+                f"portfolio {name.replace('_', ' ')} after the trade {_describe(after)} breaches its limit "
+                f"by ${beyond:,.0f} (limits: |delta| {limits.delta:,.0f}, |gamma| {limits.gamma:,.0f}, "
+                f"short vega {limits.short_vega:,.0f}, theta 0..{limits.theta:,.0f})",
+            )
+    return Decision.ok()
+
+
+def _describe(g: Greeks) -> str:
+    return f"(delta {g.delta:,.0f}, gamma {g.gamma:,.0f}, vega {g.vega:,.0f}, theta {g.theta:,.0f})"
+
+
+def hedge_suggestions(g: Greeks, limits: Limits, snapshot: MarketSnapshot) -> list[str]:
+    """What would bring each breached Greek back inside its limit (advice in alerts, not orders)."""
+    out: list[str] = []
+    excess = limits.excess(g)
+    if excess["delta"] > 0:
+        direction = "sell" if g.delta > 0 else "buy"
+        spx = snapshot.price("SPX") or 10.0 * (snapshot.price("SPY") or 0.0)
+        text = f"{direction} ${excess['delta']:,.0f} of beta-weighted delta per 1%"
+        if spx:
+            mes = excess["delta"] / (5.0 * spx * 0.01)
+            spy = excess["delta"] / (spx / 10.0 * 0.01)
+            text += f" (~{mes:.1f} MES futures or ~{spy:.0f} SPY shares)"
+        out.append(text + ", or close the positions contributing most delta")
+    if excess["gamma"] > 0:
+        out.append(
+            f"gamma ${g.gamma:,.0f} per 1%: close short options nearest the money or buy near-dated "
+            "options to cut gamma"
+        )
+    if excess["vega"] > 0:
+        out.append(
+            f"short vega ${-g.vega:,.0f} per vol point: close short premium or buy longer-dated options"
+        )
+    if excess["theta_negative"] > 0:
+        out.append(f"theta ${g.theta:,.0f}/day is negative: long premium outweighs short premium")
+    if excess["theta"] > 0:
+        out.append(f"theta ${g.theta:,.0f}/day exceeds its cap: too much short premium, close some")
+    return out

@@ -1,0 +1,309 @@
+"""Continuous risk monitors, run once per step before strategies manage their positions.
+
+Each step: apply a manual reset if one was asked for; feed the circuit breaker the NLV; watch
+underlyings for jumps and open legs for stuck quotes; detect assignments (re-label the group,
+flatten what was delivered, alert); force out what the expiry rules say must close now; alert once
+per breach when the portfolio's Greeks are outside their limits, with hedge suggestions.  Closed
+trades come back through ``on_trade_closed`` and update the per-strategy pause and size cut.
+
+The state (``risk.state.RiskState``) is loaded from the platform's state store on the first step and
+saved whenever something changed and at least every half hour of engine time.  Unreadable state
+fails closed: a breaker trip only a manual reset clears, and a critical alert.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+
+from core.book import Book
+from core.ports import Platform, Severity, StrategyContext
+from core.settings import Settings, parse_ex_dividends
+from core.types import GroupStatus, MarketSnapshot, OrderIntent, PositionGroup
+from risk.assignment import ASSIGNED_SUFFIX, Liquidator, delivered_holdings, find_shortfalls, relabel
+from risk.events import Action, RiskEvent, RiskLog
+from risk.expiry import close_intent, expiry_reason
+from risk.greeks import Betas, GreeksUnknown, Limits, hedge_suggestions
+from risk.portfolio import PortfolioCache
+from risk.state import RESET_KEY, STATE_KEY, RiskState
+
+CloseFn = Callable[[PositionGroup, float, float, datetime, str], None]
+_SAVE_EVERY = timedelta(minutes=30)
+_FLATTEN_RETRY = timedelta(minutes=15)
+
+
+class RiskMonitors:
+    def __init__(self, settings: Settings, platform: Platform, state: RiskState, log: RiskLog) -> None:
+        self.s = settings
+        self.platform = platform
+        self.state = state
+        self.log = log
+        self.dividends = parse_ex_dividends(settings.risk_ex_dividends)
+        self._betas = Betas(settings)
+        self._portfolio = PortfolioCache(self._betas)
+        self._loaded = False
+        self._saved_at: datetime | None = None
+        self._dirty = False
+        self._greeks_alerted: set[str] = set()
+        self._greeks_day: date | None = None
+        self._day: date | None = None
+
+    # --- hooks the orchestrator calls --------------------------------------------------------------
+    def on_step(
+        self, snapshot: MarketSnapshot, context: StrategyContext, book: Book, close: CloseFn
+    ) -> Sequence[OrderIntent]:
+        now = snapshot.time
+        if not self._loaded:
+            self._load(now)
+        self._manual_reset(now)
+        self._emit_all(self.state.breaker.observe(now, context.account.net_liquidation, self.s))
+        self._watch_market(snapshot)
+        exits = self._assignments(snapshot, context, book, close)
+        exits += self._expiries(snapshot, context, book)
+        self._greeks_alert(snapshot, book)
+        self._save(now)
+        return exits
+
+    def on_trade_closed(self, group: PositionGroup) -> None:
+        when = group.closed_at or self.platform.now()
+        events = self.state.guard.on_trade_closed(
+            group.strategy, group.realized_pnl(), when, self.s, self.platform.calendar
+        )
+        self._emit_all(events)
+        for e in events:
+            if e.action in (Action.PAUSE, Action.REDUCE_SIZE):
+                self._alert(when, Severity.WARNING, f"Risk: {e.rule} ({e.strategy})", e.message)
+        if events:
+            self._save(when, force=True)
+
+    # --- state -------------------------------------------------------------------------------------
+    def _load(self, now: datetime) -> None:
+        self._loaded = True
+        raw = self.platform.store.load(STATE_KEY)
+        if not raw:
+            return
+        try:
+            self.state = _replace_state(self.state, RiskState.from_json(json.loads(raw.decode("utf-8"))))
+        except (ValueError, UnicodeDecodeError) as exc:
+            self.platform.store.save(STATE_KEY + ".corrupt", raw)
+            event = self.state.breaker.trip_manual(
+                now,
+                "state_unreadable",
+                f"{STATE_KEY} unreadable ({exc}); entries blocked until a manual reset",
+            )
+            self._emit(event)
+            self._alert(now, Severity.CRITICAL, "Risk state unreadable; entries blocked", event.message)
+
+    def _save(self, now: datetime, force: bool = False) -> None:
+        due = (
+            self._saved_at is None
+            or now - self._saved_at >= _SAVE_EVERY
+            or now.date() != self._saved_at.date()
+        )
+        if force or self._dirty or due:
+            data = json.dumps(self.state.to_json(), sort_keys=True).encode("utf-8")
+            self.platform.store.save(STATE_KEY, data)
+            self._saved_at, self._dirty = now, False
+
+    def _manual_reset(self, now: datetime) -> None:
+        sources = []
+        token = self.s.risk_breaker_reset
+        if token and token != self.state.reset_token:
+            sources.append(f"parameter risk_breaker_reset={token!r}")
+            self.state.reset_token = token
+        request = self.platform.store.load(RESET_KEY)
+        if request and request.strip():
+            sources.append(f"state key {RESET_KEY}")
+            self.platform.store.save(RESET_KEY, b"")
+        if not sources:
+            return
+        source = " and ".join(sources)
+        events = self.state.breaker.reset(now, source) + self.state.guard.reset(now, source)
+        self.state.jumps.halted_until = None
+        events.append(RiskEvent(now, "manual_reset", Action.RESET, f"risk breakers reset by {source}", {}))
+        self._emit_all(events)
+        self._alert(now, Severity.WARNING, "Risk breakers reset manually", source)
+
+    # --- market watch ------------------------------------------------------------------------------
+    def _watch_market(self, snapshot: MarketSnapshot) -> None:
+        now = snapshot.time
+        for symbol, quote in snapshot.underlyings.items():
+            message = self.state.jumps.observe(symbol, quote.price, now, self.s)
+            if message:
+                self._emit(
+                    RiskEvent(
+                        now,
+                        "underlying_jump",
+                        Action.HALT_ENTRIES,
+                        f"{message}: new entries halted for {self.s.dq_jump_halt_minutes} min",
+                        {
+                            "symbol": symbol,
+                            "price": quote.price,
+                            "halted_until": str(self.state.jumps.halted_until),
+                        },
+                    )
+                )
+                self._alert(now, Severity.WARNING, "Underlying jump: entries halted", message)
+        if self._day != now.date():
+            self._day = now.date()
+            self.state.quotes.forget_before(now - timedelta(days=1))
+
+    # --- assignment --------------------------------------------------------------------------------
+    def _assignments(
+        self, snapshot: MarketSnapshot, context: StrategyContext, book: Book, close: CloseFn
+    ) -> list[OrderIntent]:
+        now = snapshot.time
+        holdings = context.account.holdings
+        exits: list[OrderIntent] = []
+        by_group: dict[str, list] = {}
+        for shortfall in find_shortfalls(book.live(), holdings):
+            by_group.setdefault(shortfall.group.group_id, []).append(shortfall)
+        for group_id, shortfalls in by_group.items():
+            group = shortfalls[0].group
+            relabelled = relabel(group, shortfalls)
+            values = {s.symbol: f"{s.expected:+d} -> {s.held:+d}" for s in shortfalls}
+            message = (
+                f"{group_id}: assignment/exercise detected ({', '.join(f'{k} {v}' for k, v in values.items())}); "
+                f"group re-labelled {relabelled.strategy}"
+            )
+            self._emit(
+                RiskEvent(now, "assignment", Action.RELABEL, message, values, group.strategy, group_id)
+            )
+            self._alert(now, Severity.CRITICAL, "Assignment detected", message)
+            if relabelled.legs:
+                book.put(relabelled)
+            else:
+                close(relabelled, 0.0, 0.0, now, "assigned")
+        for group in book.live():
+            if group.strategy.endswith(ASSIGNED_SUFFIX) and group.status is GroupStatus.OPEN:
+                intent = close_intent(group, snapshot, "assignment")
+                if intent is not None:
+                    exits.append(intent)
+                    self._emit(
+                        RiskEvent(
+                            now,
+                            "assignment",
+                            Action.FORCED_EXIT,
+                            f"{group.group_id}: closing what the assignment left",
+                            {"legs": len(group.legs)},
+                            group.strategy,
+                            group.group_id,
+                        )
+                    )
+        self._flatten(now, delivered_holdings(holdings))
+        return exits
+
+    def _flatten(self, now: datetime, delivered: dict[str, float]) -> None:
+        for symbol in [s for s in self.state.flattened if s not in delivered]:
+            del self.state.flattened[symbol]
+            self._dirty = True
+        for symbol, quantity in sorted(delivered.items()):
+            handled = self.state.flattened.get(symbol)
+            keep = self.s.risk_assignment_action == "keep"
+            if handled and (keep or now - datetime.fromisoformat(handled) < _FLATTEN_RETRY):
+                continue
+            self.state.flattened[symbol] = now.isoformat()
+            self._dirty = True
+            values = {"symbol": symbol, "quantity": quantity, "action": self.s.risk_assignment_action}
+            if keep:
+                message = f"{symbol} {quantity:+g} delivered by assignment kept (risk_assignment_action=keep)"
+                self._emit(RiskEvent(now, "assignment", Action.ALERT, message, values))
+            elif isinstance(self.platform, Liquidator):
+                message = f"{symbol} {quantity:+g} delivered by assignment: flattening at market"
+                self._emit(RiskEvent(now, "assignment", Action.FLATTEN, message, values))
+                self.platform.liquidate(symbol, -quantity, f"risk|flatten|{symbol}|{now:%Y%m%d%H%M}")
+            else:
+                message = f"{symbol} {quantity:+g} delivered by assignment: this engine cannot flatten it, do it by hand"
+                self._emit(RiskEvent(now, "assignment", Action.ALERT, message, values))
+            self._alert(now, Severity.CRITICAL, "Assigned position", message)
+
+    # --- expiry ------------------------------------------------------------------------------------
+    def _expiries(self, snapshot: MarketSnapshot, context: StrategyContext, book: Book) -> list[OrderIntent]:
+        exits = []
+        for group in book.live():
+            if group.status is not GroupStatus.OPEN or group.strategy.endswith(ASSIGNED_SUFFIX):
+                continue
+            for leg in group.legs:  # open legs feed the stuck-quote memory
+                q = snapshot.chains.quote(leg.contract)
+                if q is not None:
+                    self.state.quotes.observe(q, snapshot.time)
+            found = expiry_reason(group, snapshot, context.calendar, self.s, self.dividends)
+            if found is None:
+                continue
+            reason, values = found
+            intent = close_intent(group, snapshot, reason)
+            if intent is None:
+                self._alert(
+                    snapshot.time,
+                    Severity.CRITICAL,
+                    f"Cannot close {group.group_id}",
+                    f"{reason}: a leg has no quote",
+                )
+                continue
+            exits.append(intent)
+            self._emit(
+                RiskEvent(
+                    snapshot.time,
+                    reason,
+                    Action.FORCED_EXIT,
+                    f"{group.group_id}: {reason.replace('_', ' ')} on {values['contract']}; closing",
+                    values,
+                    group.strategy,
+                    group.group_id,
+                )
+            )
+        return exits
+
+    # --- Greeks ------------------------------------------------------------------------------------
+    def _greeks_alert(self, snapshot: MarketSnapshot, book: Book) -> None:
+        groups = [g for g in book.live() if g.status is not GroupStatus.OPENING]
+        if not groups:
+            return
+        try:
+            greeks = self._portfolio.view(groups, snapshot).greeks()
+        except GreeksUnknown:
+            return  # the gate blocks entries on unknown Greeks; a missing quote is not a breach
+        nlv = self.state.breaker.last_nlv  # this step's NLV, as the breaker just saw it
+        if nlv <= 0:
+            return
+        limits = Limits.for_nlv(nlv, self.s)
+        breached = {k for k, v in limits.excess(greeks).items() if v > 1e-6}
+        if self._greeks_day != snapshot.time.date():
+            self._greeks_day, self._greeks_alerted = snapshot.time.date(), set()
+        fresh = breached - self._greeks_alerted  # alert once per Greek per day, not on every wobble
+        if fresh:
+            self._greeks_alerted |= fresh
+            advice = hedge_suggestions(greeks, limits, snapshot)
+            message = f"portfolio Greeks outside limits ({', '.join(sorted(breached))}): " + "; ".join(advice)
+            self._emit(
+                RiskEvent(
+                    snapshot.time, "greeks_limits", Action.ALERT, message, {**greeks.as_dict(), "nlv": nlv}
+                )
+            )
+            self._alert(snapshot.time, Severity.WARNING, "Portfolio Greeks outside limits", message)
+
+    # --- output ------------------------------------------------------------------------------------
+    def _emit(self, event: RiskEvent) -> None:
+        self.log.emit(event)
+        self._dirty = True
+
+    def _emit_all(self, events: Sequence[RiskEvent]) -> None:
+        for e in events:
+            self._emit(e)
+            if e.action is Action.TRIP:
+                self._alert(e.time, Severity.CRITICAL, f"Circuit breaker: {e.rule}", e.message)
+
+    def _alert(self, when: datetime, severity: Severity, title: str, message: str) -> None:
+        self.platform.notify(severity, title, message)
+        if self.log.sink is not None:
+            self.log.sink.record(
+                "alert", when, {"severity": severity.value, "title": title, "message": message}
+            )
+
+
+def _replace_state(current: RiskState, loaded: RiskState) -> RiskState:
+    """Copy loaded values into the shared state object in place (the gate holds a reference)."""
+    current.breaker, current.guard, current.jumps = loaded.breaker, loaded.guard, loaded.jumps
+    current.reset_token, current.flattened = loaded.reset_token, loaded.flattened
+    return current
