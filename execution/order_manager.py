@@ -53,7 +53,7 @@ from execution.group import (
     order_tag,
 )
 from execution.policy import ExecutionPolicy
-from execution.pricing import combo_tick, ladder_price
+from execution.pricing import combo_limit, combo_tick, ladder_price
 from execution.repair import build_order, completion_net, levels, moves_to
 from execution.report import ExecutionStats
 from execution.retry import Rejection, backoff_delay, classify_rejection
@@ -604,6 +604,8 @@ class OrderManager:
         now: datetime,
         step: int,
     ) -> None:
+        tick = combo_tick(legs[0].contract)
+        limit = combo_limit(limit, all(leg.ratio < 0 for leg in legs), tick)
         tag = order_tag(group.group_id, group.purpose, group.next_seq)
         group.next_seq += 1
         contracts = {leg.contract.symbol: leg.ratio * quantity for leg in legs}

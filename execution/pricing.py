@@ -30,3 +30,12 @@ def ladder_price(
     ticks = price / tick
     rounded = math.ceil(ticks - 1e-9) if share >= 1.0 else math.floor(ticks + 1e-9)
     return round(rounded * tick, 10)
+
+
+def combo_limit(limit: float, all_sell: bool, tick: float) -> float:
+    """A limit LEAN will send as a combo *limit*: its ``SubmitComboOrder`` turns a limit of exactly 0
+    into ComboMarket, which Tastytrade's brokerage model rejects.  A zero limit moves one tick:
+    to a one-tick credit when every leg sells (a debit there is invalid), else to a one-tick debit."""
+    if abs(limit) >= tick / 2:
+        return limit
+    return -tick if all_sell else tick

@@ -110,3 +110,12 @@ def test_unreadable_state_alerts_instead_of_crashing():
     assert om.on_step(snap) == []
     assert any(title == "Execution state unreadable" for _, title, _ in broker.alerts)
     assert GroupStore(store).store is store
+
+
+def test_a_zero_limit_never_reaches_lean_as_a_combo_market_order():
+    from execution.pricing import combo_limit
+
+    assert combo_limit(0.0, all_sell=True, tick=0.05) == -0.05
+    assert combo_limit(0.0, all_sell=False, tick=0.05) == 0.05
+    assert combo_limit(-0.01, all_sell=False, tick=0.05) == 0.05
+    assert combo_limit(-1.25, all_sell=True, tick=0.05) == -1.25
