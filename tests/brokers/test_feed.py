@@ -179,6 +179,10 @@ def test_fault_cycle_recovers_within_10s(loopback, fault):
         stop_clean(feed)
 
 
+def _seq(cache: QuoteCache, symbol: str) -> int:
+    return cache.greeks(symbol).value.event_time_ms - 1_741_359_600_000  # the server's sequence
+
+
 def test_nan_fields_never_refresh_a_value(loopback):
     """dxfeed sends "NaN" for unknown values; the SDK drops such events, so the symbol's last good
     value keeps its old receive time and ages out, while the other symbols stay fresh."""
@@ -189,10 +193,14 @@ def test_nan_fields_never_refresh_a_value(loopback):
     bad_str, bad_float = SYMBOLS[0], SYMBOLS[1]
     try:
         wait_for(lambda: all_have_greeks(cache))
+        seq0 = loopback.dx_state.seq
         loopback.dx_state.overrides[("Greeks", bad_str)] = {"delta": "NaN"}
         loopback.dx_state.overrides[("Greeks", bad_float)] = {"volatility": float("nan")}
         loopback.dx_state.overrides[("Quote", bad_str)] = {"bidPrice": "NaN"}
-        time.sleep(0.3)  # let in-flight good values land
+        # Everything the server generated from seq0 + 2 on carries the NaNs; once the good symbols
+        # show such data, every earlier (good) frame has been read.
+        wait_for(lambda: all(_seq(cache, s) > seq0 + 1 for s in SYMBOLS[2:]))
+        time.sleep(0.1)  # the Quote queue of the same frames drains too
         frozen = {s: cache.greeks(s) for s in (bad_str, bad_float)}
         frozen_quote = cache.quote(bad_str)
         t_mark = datetime.now()
