@@ -38,7 +38,10 @@ def tap_messages(streamer: Any, on_message: Callable[[float], None]) -> bool:
         on_message(time.monotonic())
         return text
 
-    ws.receive_text = receive_text
+    try:
+        ws.receive_text = receive_text
+    except (AttributeError, TypeError):  # a session class with slots or a read-only attribute
+        return False
     return True
 
 
