@@ -37,7 +37,7 @@ class DailyMetricsExporter:
         self._store = store
         self._start = start_value
         self._expected = dict(expected_win_rates)
-        self._benchmark = benchmark
+        self.benchmark = benchmark
         self._days: list[date] = []
         self._values: list[float] = []
         self._bench: dict[date, float] = {}
@@ -63,7 +63,7 @@ class DailyMetricsExporter:
             if g.closed_at is not None
         ]
         portfolio = pf.portfolio_metrics(
-            self._days, self._values, self._start, self._bench or None, self._benchmark
+            self._days, self._values, self._start, self._bench or None, self.benchmark
         )
         stats = pf.strategy_stats(trades, self._expected)
         today = [t for t in trades if t.closed == day]

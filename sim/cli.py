@@ -77,11 +77,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _monitor(recorder: RunRecorder, settings: Settings):  # type: ignore[no-untyped-def]
-    """Greeks, closes and volatility sampled into events.jsonl for the HTML report."""
-    from monitoring.sampler import MonitoringSampler
-    from sim.monitoring_hooks import SimMonitor
+    """Greeks, closes and volatility sampled into events.jsonl for the HTML report; metrics and
+    health in the state folder; alerts to TOMKING_ALERT_URLS when set."""
+    import os
 
-    return SimMonitor(MonitoringSampler.from_settings(recorder, settings))
+    from sim.monitoring_hooks import sim_monitor
+
+    return sim_monitor(recorder, settings, os.environ)
 
 
 def _html_report(out: Path, settings: Settings) -> str:

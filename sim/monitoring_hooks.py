@@ -1,17 +1,27 @@
-"""Connects the offline engine's loop to ``monitoring``: each step and each close, the sampler
-sees the market, the book and the account (Greeks over time, closes, volatility context), and
-after each close the metrics to date are exported to the run's state store."""
+"""Connects the offline engine's loop to ``monitoring``: each step and each close the monitoring
+service sees the market, the book and the account (Greeks over time, closes, volatility context,
+metrics exported to the run's state store, a health snapshot per session), and the sim's alerts
+go through the alert router when one is configured (apprise URLs in TOMKING_ALERT_URLS)."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from core.ports import EventSink, Severity
+from core.settings import Settings
 from core.system import TradingSystem
+from monitoring.alerts import AlertRouter, AppriseChannel, alert_urls
 from monitoring.export import DailyMetricsExporter
+from monitoring.health import HealthInputs, HealthMonitor
 from monitoring.performance import expected_win_rates
+from monitoring.redact import Redactor, secrets_from_environment
 from monitoring.sampler import MonitoringSampler
+from monitoring.service import MonitoringService
 from sim.platform import SimPlatform
+
+_ERRORS = (Severity.WARNING, Severity.CRITICAL)
 
 
 class StepMonitor(Protocol):
@@ -21,24 +31,78 @@ class StepMonitor(Protocol):
 
 
 class SimMonitor:
-    def __init__(self, sampler: MonitoringSampler, export_metrics: bool = True) -> None:
-        self.sampler = sampler
+    def __init__(
+        self, sampler: MonitoringSampler, export_metrics: bool = True, router: AlertRouter | None = None
+    ) -> None:
+        self._sampler = sampler
         self._export = export_metrics
-        self.exporter: DailyMetricsExporter | None = None
+        self._router = router
+        self.service: MonitoringService | None = None
+        self.platform: SimPlatform | None = None
+        self._alerts_seen = 0
+
+    def _service(self, platform: SimPlatform, system: TradingSystem) -> MonitoringService:
+        if self.service is None:
+            self.platform = platform
+            settings = system.settings
+            exporter = (
+                DailyMetricsExporter(platform.store, settings.starting_cash, expected_win_rates(settings))
+                if self._export
+                else None
+            )
+            # one health snapshot per simulated session: a backtest has no live connections to watch
+            health = HealthMonitor(platform.now, platform.store, interval=timedelta(hours=12))
+            self.service = MonitoringService(self._sampler, exporter, health, self._router)
+        return self.service
 
     def on_step(self, platform: SimPlatform, system: TradingSystem) -> None:
-        groups = system.book.live()
-        if self.sampler.due(platform.now(), groups):  # the account is costly to value: only when due
-            self.sampler.on_step(platform.snapshot(), groups, platform.account())
+        service = self._service(platform, system)
+        service.on_step(platform.snapshot(), system.book.live(), platform.account)
+        if self._router is not None:
+            for _, severity, title, message in platform.alerts[self._alerts_seen :]:
+                service.alert(severity, title, message)
+            self._alerts_seen = len(platform.alerts)
 
     def on_end_of_day(self, day: date, platform: SimPlatform, system: TradingSystem) -> None:
+        service = self._service(platform, system)
         snapshot, account = platform.snapshot(), platform.account()
-        self.sampler.on_end_of_day(day, snapshot, system.book.live(), account)
-        if not self._export:
-            return
-        if self.exporter is None:
-            settings = system.settings
-            self.exporter = DailyMetricsExporter(
-                platform.store, settings.starting_cash, expected_win_rates(settings)
+        live = system.book.live()
+        service.on_end_of_day(day, snapshot, live, system.book.closed(), account)
+        hour_ago = platform.now() - timedelta(hours=1)
+        reason = system.entries_paused_reason
+        service.update_health(
+            HealthInputs(
+                connections={"sim_broker": True},
+                last_quote_times={k: q.time for k, q in sorted(snapshot.underlyings.items())},
+                open_groups=len(live),
+                breaker_state=f"paused:{reason}" if reason else "armed",
+                net_liquidation=account.net_liquidation,
+                buying_power_used=account.buying_power_used,
+                errors_last_hour=sum(1 for t, s, _, _ in platform.alerts if t >= hour_ago and s in _ERRORS),
             )
-        self.exporter.on_close(day, account.net_liquidation, snapshot.price("SPY"), system.book.closed())
+        )
+
+
+def sim_monitor(sink: EventSink, settings: Settings, environ: Mapping[str, str]) -> SimMonitor:
+    """The backtest's monitor; with apprise URLs in ``TOMKING_ALERT_URLS`` the run's alerts are
+    also delivered (de-duplicated, rate-limited in simulated time, secrets redacted)."""
+    router = None
+    urls = alert_urls(environ)
+    if urls:
+        clock = _LateClock()
+        router = AlertRouter(clock, [AppriseChannel(urls)], Redactor(secrets_from_environment(environ)))
+        monitor = SimMonitor(MonitoringSampler.from_settings(sink, settings), router=router)
+        clock.monitor = monitor
+        return monitor
+    return SimMonitor(MonitoringSampler.from_settings(sink, settings))
+
+
+class _LateClock:
+    """The router's clock is the sim's, known only once the run has a platform."""
+
+    monitor: SimMonitor | None = None
+
+    def __call__(self) -> datetime:
+        if self.monitor is None or self.monitor.platform is None:
+            raise RuntimeError("the sim clock has not started")
+        return self.monitor.platform.now()

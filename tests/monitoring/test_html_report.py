@@ -7,6 +7,7 @@ TOMKING_SKIP_BROWSER=1 to skip it on a machine that cannot have a browser."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -17,6 +18,7 @@ import pytest
 
 from sim.cli import main as sim_main
 from tests.monitoring.headless import HeadlessChromium, find_browser
+from tests.monitoring.loopback_webhook import WebhookReceiver
 
 CHART_IDS = [
     "chart-equity", "chart-pnl-by-strategy", "chart-monthly-returns", "chart-pnl-heatmap",
@@ -32,21 +34,35 @@ _CHART_BOXES = """JSON.stringify([...document.querySelectorAll('figure.chart')].
 
 @pytest.fixture(scope="module")
 def backtest(tmp_path_factory):
+    """One short run of the README's command, with its alerts sent through apprise to a webhook
+    receiver on the loopback interface (TOMKING_ALERT_URLS)."""
     pytest.importorskip("matplotlib", reason="charts need the report extra (matplotlib)")
     out = tmp_path_factory.mktemp("backtest")
     buf = io.StringIO()
-    import contextlib
-
-    with contextlib.redirect_stdout(buf):
-        code = sim_main(
-            ["backtest", "--start", "2025-01-02", "--end", "2025-02-28", "--out", str(out), "--quiet"]
-        )
+    args = ["backtest", "--start", "2025-01-02", "--end", "2025-02-28", "--out", str(out), "--quiet"]
+    with WebhookReceiver() as hook:
+        url = f"json://127.0.0.1:{hook.port}/alerts"
+        with _env("TOMKING_ALERT_URLS", url), contextlib.redirect_stdout(buf):
+            code = sim_main(args)
     assert code == 0
-    return out, buf.getvalue()
+    return out, buf.getvalue(), hook.received
+
+
+@contextlib.contextmanager
+def _env(name: str, value: str):
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
 
 
 def test_backtest_ends_by_printing_the_report_path(backtest):
-    out, stdout = backtest
+    out, stdout, _ = backtest
     last = stdout.strip().splitlines()[-1]
     assert last.startswith("HTML report: ")
     path = Path(last.removeprefix("HTML report: "))
@@ -54,7 +70,7 @@ def test_backtest_ends_by_printing_the_report_path(backtest):
 
 
 def test_report_has_every_section_and_is_self_contained(backtest):
-    out, _ = backtest
+    out, _, _ = backtest
     text = (out / "report.html").read_text(encoding="utf-8")
     for cid in CHART_IDS:
         assert f'id="{cid}"' in text
@@ -80,7 +96,7 @@ def test_charts_render_in_headless_chromium(backtest):
     from PIL import Image
 
     binary = _browser()
-    out, _ = backtest
+    out, _, _ = backtest
     with HeadlessChromium(binary) as browser:
         browser.open((out / "report.html").resolve().as_uri())
         boxes = {b["id"]: b for b in json.loads(browser.evaluate(_CHART_BOXES))}
@@ -97,3 +113,19 @@ def test_charts_render_in_headless_chromium(backtest):
             coloured = sum(1 for p in pixels if max(p) - min(p) > 60)  # data, not black/grey axes
             assert inked > 0.01, f"{cid} renders blank ({inked:.2%} of pixels drawn)"
             assert coloured > 150, f"{cid} shows axes but no coloured data ({coloured} pixels)"
+
+
+def test_backtest_alerts_reach_a_webhook_through_the_router(backtest):
+    out, _, received = backtest
+    alerts = [json.loads(line) for line in (out / "events.jsonl").open() if '"kind": "alert"' in line]
+    if not alerts:
+        pytest.skip("this period produced no alerts to deliver")
+    titles = {a["title"] for a in alerts}
+    assert received, "the run's alerts were delivered"
+    assert len(received) <= len(alerts), "never more notices than alerts (de-duplicated, rate-limited)"
+    for msg in received:
+        severity, _, title = msg["title"].partition("] ")
+        assert title in titles and severity.lstrip("[").lower() in ("info", "warning", "critical")
+    health = json.loads((out / "state" / "monitoring" / "health.json").read_text())
+    assert health["status"] in ("ok", "degraded", "critical") and health["time"].startswith("2025-02-28")
+    assert (out / "state" / "monitoring" / "metrics" / "latest.json").exists()

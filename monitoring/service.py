@@ -1,0 +1,102 @@
+"""The monitoring layer behind one object, for whichever engine runs the system: call
+``on_step`` every step and ``on_end_of_day`` after each close; give it health inputs when the
+engine has them; send alerts through ``alert``.
+
+It samples Greeks, closes and volatility into the event sink (for reports), exports metrics to the
+engine's store after each close, keeps the health snapshot current in the store, and (when a
+router is given) sends the daily summary.  LEAN: build it with ``MonitoringService.from_settings``
+in ``initialize`` and forward the same calls from the algorithm's events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from core.ports import EventSink, Severity, StateStore
+from core.types import AccountState, MarketSnapshot, PositionGroup
+from monitoring.alerts import AlertRouter, Outcome
+from monitoring.export import DailyMetricsExporter, daily_summary
+from monitoring.health import HealthInputs, HealthMonitor, HealthSnapshot
+from monitoring.performance import expected_win_rates
+from monitoring.sampler import MonitoringSampler
+
+
+class MonitoringService:
+    def __init__(
+        self,
+        sampler: MonitoringSampler,
+        exporter: DailyMetricsExporter | None,
+        health: HealthMonitor | None,
+        router: AlertRouter | None = None,
+        send_daily_summary: bool = False,
+    ) -> None:
+        self.sampler = sampler
+        self.exporter = exporter
+        self.health = health
+        self.router = router
+        self._daily = send_daily_summary
+        self.last_metrics: dict[str, Any] | None = None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Any,
+        sink: EventSink,
+        store: StateStore,
+        clock: Callable[[], datetime],
+        router: AlertRouter | None = None,
+        live: bool = False,
+        health_interval: timedelta = timedelta(minutes=1),
+        export_metrics: bool = True,
+    ) -> MonitoringService:
+        """Daily summaries are sent only in live trading: a backtest would send one per simulated day."""
+        exporter = (
+            DailyMetricsExporter(store, float(settings.starting_cash), expected_win_rates(settings))
+            if export_metrics
+            else None
+        )
+        return cls(
+            MonitoringSampler.from_settings(sink, settings),
+            exporter,
+            HealthMonitor(clock, store, health_interval),
+            router,
+            send_daily_summary=live and router is not None,
+        )
+
+    def on_step(
+        self, snapshot: MarketSnapshot, groups: Sequence[PositionGroup], account: Callable[[], AccountState]
+    ) -> None:
+        """``account`` is called only when a sample is due (valuing the account can be costly)."""
+        if self.sampler.due(snapshot.time, groups):
+            self.sampler.on_step(snapshot, groups, account())
+
+    def on_end_of_day(
+        self,
+        day: date,
+        snapshot: MarketSnapshot,
+        live_groups: Sequence[PositionGroup],
+        closed_groups: Sequence[PositionGroup],
+        account: AccountState,
+    ) -> None:
+        self.sampler.on_end_of_day(day, snapshot, live_groups, account)
+        if self.exporter is None:
+            return
+        self.last_metrics = self.exporter.on_close(
+            day, account.net_liquidation, snapshot.price(self.exporter.benchmark), closed_groups
+        )
+        if self._daily and self.router is not None:
+            title, body = daily_summary(self.last_metrics)
+            self.router.send(Severity.INFO, title, body, key=f"daily-summary-{day}")
+
+    def update_health(self, inputs: HealthInputs) -> HealthSnapshot | None:
+        if self.health is None:
+            return None
+        if self.router is not None and not inputs.unavailable_channels:
+            inputs = dataclasses.replace(inputs, unavailable_channels=self.router.unavailable())
+        return self.health.update(inputs)
+
+    def alert(self, severity: Severity, title: str, message: str, key: str | None = None) -> Outcome | None:
+        return None if self.router is None else self.router.send(severity, title, message, key)
