@@ -128,6 +128,7 @@ class TastytradeLink:
         self.emergency_results: list[EmergencyResult] = []
         self.emergency_sweeps = 0  # sweeps completed
         self.over_limit = 0  # merges not streamed because the watch list was full
+        self._first_step: datetime | None = None
 
     @classmethod
     def create(
@@ -229,6 +230,8 @@ class TastytradeLink:
 
     def on_step(self, system: TradingSystem) -> None:
         now = system.platform.now()
+        if self._first_step is None:
+            self._first_step = now
         try:
             self._subscribe(system, now)
             self._finish_job(system, now)
@@ -247,7 +250,11 @@ class TastytradeLink:
         brokerage = self.guard.entries_allowed(now)
         if not brokerage.approved:
             return brokerage
-        return self.dual.entries_allowed(now)
+        feeds = self.dual.entries_allowed(now)
+        first = self._first_step or now
+        if not feeds.approved and now - first < self.cfg.dual.max_age:
+            return Decision.ok("feeds_starting", "feeds starting up")  # neither died: not begun yet
+        return feeds
 
     def _pause(self, system: TradingSystem, decision: Decision) -> None:
         current = system.entries_paused_reason

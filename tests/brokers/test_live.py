@@ -246,6 +246,8 @@ def test_both_feeds_dead_pauses_entries(loopback):
     link.start()
     try:
         wait_for(lambda: link.feed.status().state is FeedState.FAILED)
+        link.on_step(system)
+        assert system.entries_paused_reason == ""  # no data yet from either: starting, not dead
         link.lean_data(system.platform.t)
         link.on_step(system)
         assert system.entries_paused_reason == ""  # LEAN's data alone carries on
