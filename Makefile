@@ -64,5 +64,11 @@ fault-backtest: $(BIN)/.installed
 	$(BIN)/python -m sim backtest --quiet --out reports/faults \
 		--faults partial=0.2,reject=0.05,drop=0.02,duplicate=0.02,delay=0.05,cancel_race=0.05,seed=1 $(ARGS)
 
+# Crash recovery: SIGKILL a two-month backtest at 30 random points (inside order submission,
+# inside state writes, anywhere), resume it each time, and require exactly the uninterrupted run.
+.PHONY: chaos
+chaos: $(BIN)/.installed
+	$(BIN)/python -m sim.chaos --kills 30 --work reports/chaos $(ARGS)
+
 clean:
 	rm -rf $(VENV) $(LEAN_VENV) .pytest_cache reports/*

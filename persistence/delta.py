@@ -20,7 +20,7 @@ def diff(old: Any, new: Any, path: Path | None = None) -> list[list[Any]]:
         for key, value in new.items():
             if key not in old:
                 ops.append(["set", [*path, key], value])
-            elif old[key] != value:
+            elif old[key] is not value and old[key] != value:
                 ops.extend(diff(old[key], value, [*path, key]))
         ops.extend(["del", [*path, key]] for key in old if key not in new)
         return ops

@@ -23,7 +23,6 @@ How a crash anywhere is survived:
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
@@ -94,10 +93,12 @@ class _SystemSection:
         self.seen.append(digest)
         self.seen_set.add(digest)
 
-    def trim(self) -> None:
-        if len(self.seen) > _SEEN_KEEP:
-            self.seen = self.seen[-_SEEN_KEEP:]
-            self.seen_set = set(self.seen)
+    def trim(self) -> bool:
+        if len(self.seen) <= _SEEN_KEEP:
+            return False
+        self.seen = self.seen[-_SEEN_KEEP:]
+        self.seen_set = set(self.seen)
+        return True
 
     def to_json(self) -> Any:
         return {
@@ -181,6 +182,7 @@ class StateManager:
         self._sections: dict[str, Any] = {}
         self._orphans: dict[str, Any] = {}  # saved sections no component claims (kept, never dropped)
         self._committed: dict[str, Any] = {}
+        self._texts: dict[str, tuple[str, Any]] = {}  # section -> (JSON text, parsed) last collected
         self._seq = 0  # last journal sequence folded into the committed state
         self._in_flight: list[tuple[str, str]] = []
         self._in_flight_time: dict[tuple[str, str], str] = {}  # when each in-flight act was sent
@@ -224,7 +226,7 @@ class StateManager:
         self.register(BookSection(system))
         problems: list[StateError] = []
         body, entries, epoch = self._read(problems)
-        state = copy.deepcopy(body["sections"]) if body else {}
+        state = body["sections"] if body else {}  # freshly decoded: ours to modify
         seq = body["seq"] if body else 0
         last_commit = -1
         for i, entry in enumerate(entries):
@@ -246,11 +248,12 @@ class StateManager:
             seq = entries[last_commit]["seq"]
         self._load_sections(state, problems)
         self._seq = seq
-        self._committed = self._collect()
+        self._committed = state  # what is durable; the next commit journals any difference
         carried_incident = self.sys.incident is not None
         if problems:
             self._quarantine_and_restart(problems, epoch)
         elif body is None:  # first start: a snapshot of the empty state for the journal to follow
+            self._committed = self._collect()
             self._snapshot()
         else:
             self.journal.resume(epoch, entries, (entries[-1]["seq"] if entries else seq) + 1)
@@ -403,10 +406,16 @@ class StateManager:
                 )
 
     def _collect(self) -> dict[str, Any]:
+        """Every section as plain JSON (tuples become lists, as stored); a section whose text is
+        unchanged since the last call returns the same object, so diffing it costs nothing."""
         out = dict(self._orphans)
         for name, component in self._sections.items():
-            out[name] = component.to_json()
-        return json.loads(json.dumps(out))  # plain JSON types only (tuples -> lists), as stored
+            text = json.dumps(component.to_json(), sort_keys=True)
+            cached = self._texts.get(name)
+            if cached is None or cached[0] != text:
+                cached = self._texts[name] = (text, json.loads(text))
+            out[name] = cached[1]
+        return out
 
     def _quarantine_and_restart(self, problems: list[StateError], epoch: int) -> None:
         kept = []
@@ -439,8 +448,8 @@ class StateManager:
         raise RuntimeError("quarantine is full: 9999 kept states; clear it after the post-mortem")
 
     def _snapshot(self) -> None:
-        self.sys.trim()
-        self._committed = self._collect()
+        if self.sys.trim():
+            self._committed = self._collect()
         epoch = self.journal.epoch + 1
         body = {"sections": self._committed, "seq": self._seq, "epoch": epoch}
         self.store.save(self.snapshot_key, encode(SNAPSHOT_KIND, SCHEMA_VERSION, body))
@@ -475,6 +484,7 @@ class StateManager:
         incident = {"id": f"{code}@{when}", "code": code, "title": title, "evidence": evidence}
         if self.sys.incident is None:
             self.sys.incident = incident
+        self._assert_safe_mode()
         action = OPERATOR_ACTION.format(ack=self.ack_key)
         self._alert(f"{title}; new entries paused", f"{detail}\nIncident {incident['id']}. {action}")
 

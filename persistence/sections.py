@@ -7,19 +7,33 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from core.book import Book
+from core.book import Book, group_to_json
 
 
 class BookSection:
-    """The trading system's book (position groups, campaigns, group-id sequences)."""
+    """The trading system's book (position groups, campaigns, group-id sequences), in the form of
+    ``Book.to_json``.  Groups are immutable, so each one's JSON is cached until it is replaced."""
 
     state_section = "book"
 
     def __init__(self, system: Any) -> None:
         self.system = system
+        self._cache: dict[str, tuple[Any, dict[str, Any]]] = {}
 
     def to_json(self) -> Any:
-        return self.system.book.to_json()
+        book = self.system.book
+        groups = getattr(book, "_groups", None)
+        if not isinstance(groups, dict):
+            return book.to_json()
+        out, cache = [], {}
+        for gid, group in groups.items():
+            hit = self._cache.get(gid)
+            if hit is None or hit[0] is not group:
+                hit = (group, group_to_json(group))
+            cache[gid] = hit
+            out.append(hit[1])
+        self._cache = cache
+        return {"groups": out, "sequence": dict(book._sequence)}
 
     def load_json(self, doc: Any) -> None:
         self.system.book = Book.from_json(doc)

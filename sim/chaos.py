@@ -46,7 +46,7 @@ class ChaosReport:
         return self.identical and not self.duplicate_rejections and not self.safe_mode_alerts
 
 
-def _backtest(args: list[str], out: Path, state: Path, env: dict[str, str]) -> int:
+def _backtest(args: list[str], out: Path, state: Path, env: dict[str, str], fsync: bool = True) -> int:
     cmd = [
         sys.executable,
         "-m",
@@ -59,7 +59,8 @@ def _backtest(args: list[str], out: Path, state: Path, env: dict[str, str]) -> i
         str(state),
         "--quiet",
     ]
-    proc = subprocess.run(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, "TOMKING_STATE_FSYNC": "1" if fsync else "0", **env}
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if proc.returncode not in (0, -signal.SIGKILL):
         raise RuntimeError(f"backtest failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
     return proc.returncode
@@ -101,13 +102,15 @@ def _scan_events(path: Path) -> tuple[int, int]:
     return duplicates, safe_mode
 
 
-def run(backtest_args: list[str], kills: int, work: Path, seed: int = 1, log: Any = print) -> ChaosReport:
+def run(
+    backtest_args: list[str], kills: int, work: Path, seed: int = 1, log: Any = print, fsync: bool = True
+) -> ChaosReport:
     began = time.perf_counter()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     ref_out, ref_state, counts_path = work / "reference", work / "reference" / "state", work / "points.json"
     ref_out.mkdir()
-    _backtest(backtest_args, ref_out, ref_state, {"TOMKING_CHAOS_COUNT": str(counts_path)})
+    _backtest(backtest_args, ref_out, ref_state, {"TOMKING_CHAOS_COUNT": str(counts_path)}, fsync)
     counts = json.loads(counts_path.read_text("utf-8"))
     log(f"chaos: uninterrupted run passed {counts['total']} crash points")
     rng = random.Random(seed)
@@ -120,7 +123,7 @@ def run(backtest_args: list[str], kills: int, work: Path, seed: int = 1, log: An
         remaining = _remaining(counts, kind, _steps_done(state))
         at = rng.randint(1, max(1, remaining // (kills - report.kills + 1)))
         code = _backtest(
-            backtest_args, out, state, {"TOMKING_CHAOS_KILL_AT": str(at), "TOMKING_CHAOS_KIND": kind}
+            backtest_args, out, state, {"TOMKING_CHAOS_KILL_AT": str(at), "TOMKING_CHAOS_KIND": kind}, fsync
         )
         report.lives += 1
         if code == 0:
@@ -130,7 +133,7 @@ def run(backtest_args: list[str], kills: int, work: Path, seed: int = 1, log: An
         report.kinds[kind or "any"] = report.kinds.get(kind or "any", 0) + 1
         log(f"chaos: kill {report.kills}/{kills} at {kind or 'any'} point {at} (step {_steps_done(state)})")
     if not (out / "final.json").exists() or report.kills == 0 or code != 0:
-        _backtest(backtest_args, out, state, {})
+        _backtest(backtest_args, out, state, {}, fsync)
         report.lives += 1
     reference = json.loads((ref_out / "final.json").read_text("utf-8"))
     killed = json.loads((out / "final.json").read_text("utf-8"))

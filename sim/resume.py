@@ -37,6 +37,7 @@ from sim.broker import SimBroker, SimMargin, TastytradeFees
 from sim.broker.book import Position
 from sim.broker.broker import _Working
 from sim.engine import EquityPoint, MarketSource, RunResult
+from sim.exact_state import register_exact_sections
 from sim.platform import SimPlatform
 from sim.recorder import RunRecorder
 from sim.store import FileStore
@@ -263,15 +264,19 @@ def run_resumable(
     recorder: RunRecorder,
     progress: Callable[[Iterable[date]], Iterable[date]] = lambda days: days,
     crash: Callable[[str], None] | None = None,
+    fsync: bool = True,
 ) -> RunResult:
     """``sim.engine.run_backtest``'s loop, resumable from ``state_dir`` at any point."""
     crash = crash or _noop
     margin = SimMargin()
     broker = SimBroker(settings.starting_cash, TastytradeFees(), margin)
-    platform = DurableSimPlatform(calendar, FileStore(state_dir / "system", crash), broker, margin, crash)
+    platform = DurableSimPlatform(
+        calendar, FileStore(state_dir / "system", crash, fsync), broker, margin, crash
+    )
     state = StateManager(platform.store)
     system = build_system(platform, settings, recorder, state)
-    world = World(FileStore(state_dir / "world", crash), broker, platform)
+    register_exact_sections(state, system)
+    world = World(FileStore(state_dir / "world", crash, fsync), broker, platform)
     world.load()
     platform.world = world
     result = RunResult(recorder, system=system, platform=platform)
@@ -328,6 +333,9 @@ def run_resumable(
         world.save()
         if isinstance(crash, CrashPoints):
             crash.day_done(world.steps)
+    if not started and days and market.step_times(days[-1]):  # resumed after the last day: load only
+        platform.advance(market.snapshot_at(market.step_times(days[-1])[-1]))
+        system.on_start()
     result.steps, result.equity = world.steps, world.equity
     recorder.trades = sorted(system.book.closed(), key=lambda g: (g.closed_at or datetime.min, g.group_id))
     recorder.close()
@@ -373,7 +381,8 @@ def run_from_cli(
     recorder._out = (out / "events.jsonl").open("a", encoding="utf-8")  # a resumed run continues the log
     began = time.perf_counter()
     crash = CrashPoints.from_env()
-    result = run_resumable(settings, market, calendar, state_dir, recorder, progress, crash)
+    fsync = os.environ.get("TOMKING_STATE_FSYNC", "1") != "0"
+    result = run_resumable(settings, market, calendar, state_dir, recorder, progress, crash, fsync)
     count_path = os.environ.get("TOMKING_CHAOS_COUNT")
     if crash is not None and count_path:
         Path(count_path).write_text(json.dumps({"total": crash.counts, "by_step": crash.by_step}), "utf-8")

@@ -63,3 +63,21 @@ def test_version_1_book_migrates_to_current_layout():
     assert migrate(1, legacy) == {"sections": {"book": legacy}, "seq": 0, "epoch": 0}
     with pytest.raises(StateError):
         migrate(1, {"not": "a book"})
+
+
+def test_file_store_write_interrupted_before_the_rename_keeps_the_old_value(tmp_path):
+    from sim.store import FileStore
+
+    class Died(Exception):
+        pass
+
+    def die(point: str) -> None:
+        if point == "store.temp_written":
+            raise Died
+
+    FileStore(tmp_path).save("state/snapshot", b"old")
+    with pytest.raises(Died):
+        FileStore(tmp_path, crash_point=die).save("state/snapshot", b"new")
+    assert FileStore(tmp_path).load("state/snapshot") == b"old"
+    FileStore(tmp_path).save("state/snapshot", b"newer")  # a leftover temp file is simply replaced
+    assert FileStore(tmp_path).load("state/snapshot") == b"newer"
