@@ -249,14 +249,22 @@ class OrderManager:
             self._advance(group, event.time)
 
     def _fill_quality(self, group: OrderGroup, order: OrderRecord) -> None:
-        if order.role is not Role.ENTRY:
-            return
+        """Check the order's net fill against its limit; record slippage from the mid at sending."""
+        contracts = group.contracts()
         fills = [
-            LegFill(group.contracts()[f.symbol], f.quantity, f.price, f.fee)
+            LegFill(contracts[f.symbol], f.quantity, f.price, f.fee)
             for f in group.fills
-            if f.tag == order.tag and f.symbol in group.contracts()
+            if f.tag == order.tag and f.symbol in contracts
         ]
         net = net_per_unit(order, fills)
+        tick = combo_tick(group.intent.legs[0].contract)
+        if net is not None and net > order.limit + tick / 2:
+            problem = f"{order.tag}: net {net:+.4f} per unit is worse than the limit {order.limit:+.4f}"
+            self.stats.counts["fill_problems"] += 1
+            self.stats.problems.append(problem)
+            self._alert(Severity.CRITICAL, "Fill worse than its limit", problem)
+        if order.role is not Role.ENTRY:
+            return
         first = next(iter(order.legs))
         units = round(order.filled.get(first, 0) * order.quantity / order.legs[first])
         if net is not None and units > 0:

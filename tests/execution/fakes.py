@@ -101,7 +101,7 @@ class ManualBroker:
         self, tag: str, legs: list[int] | None = None, units: int | None = None, price_shift: float = 0.0
     ) -> OrderEvent:
         """Fill the chosen legs (indices; default all) for ``units`` (default what remains) at each
-        leg's natural quote plus ``price_shift``; FILLED when nothing remains."""
+        leg's natural quote made ``price_shift`` worse for us; FILLED when nothing remains."""
         order = self.orders[tag]
         fills = []
         for i, leg in enumerate(order.legs):
@@ -117,7 +117,7 @@ class ManualBroker:
                 continue
             q = self.snap.chains.quote(leg.contract)
             assert q is not None
-            price = max(0.0, (q.ask if qty > 0 else q.bid) + price_shift)
+            price = max(0.0, q.ask + price_shift if qty > 0 else q.bid - price_shift)
             fee = abs(qty) * 1.0
             fills.append(LegFill(leg.contract, qty, price, fee))
             self.filled[tag][symbol] += qty

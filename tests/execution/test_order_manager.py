@@ -280,3 +280,12 @@ def test_a_restart_recognises_its_orders_and_never_reuses_a_tag():
     assert repair.tag.endswith("|open|1")
     (update,) = again.on_order_event(broker.fill(repair.tag))
     assert update.kind is UpdateKind.FILLED and update.quantity == intent.quantity
+
+
+def test_a_fill_worse_than_the_limit_is_booked_and_flagged():
+    om, broker, intent, snap = _setup()
+    om.submit(intent, snap)
+    (update,) = om.on_order_event(broker.fill(broker.last().tag, price_shift=0.5))  # 0.50 worse per leg
+    assert update.kind is UpdateKind.FILLED, "the broker's positions changed: book them"
+    assert om.stats.counts["fill_problems"] == 1
+    assert any(title == "Fill worse than its limit" for _, title, _ in broker.alerts)
