@@ -14,6 +14,7 @@ from core.lean_translate import StrikeBand, load_parameters
 from core.settings import SettingsError
 from core.types import Right
 from lean_adapter import LeanPlatform, LogSink, band_filter
+from persistence import StateManager
 
 # Option universes: days to expiry, strike / underlying-price bands and rights per rulebook
 # strategy (out-of-the-money sides only, to keep the minute subscriptions few).  Contracts the
@@ -81,7 +82,10 @@ class TomKingAlgorithm(QCAlgorithm):
             futures[root] = future
 
         self._platform = LeanPlatform(self, options, spx, vix.symbol, underlyings, futures)
-        self._system = build_system(self._platform, settings, LogSink(self))
+        # snapshot + journal in the ObjectStore; recovery and reconciliation on every start
+        self._system = build_system(
+            self._platform, settings, LogSink(self), StateManager(self._platform.store)
+        )
         self._broker = self._tastytrade_link()
         self._started = False
         every_day = self.date_rules.every_day(spx.symbol)
