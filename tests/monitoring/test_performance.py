@@ -11,7 +11,10 @@ import pytest
 
 from monitoring import performance as pf
 
-empyrical = pytest.importorskip("empyrical", reason="empyrical-reloaded is the reference (dev extra)")
+
+@pytest.fixture
+def empyrical():
+    return pytest.importorskip("empyrical", reason="empyrical-reloaded is the reference (dev extra)")
 
 
 def _series(seed: int, n: int = 260, drift: float = 0.0004, vol: float = 0.01) -> np.ndarray:
@@ -28,7 +31,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("r", CASES)
-def test_return_metrics_match_empyrical(r):
+def test_return_metrics_match_empyrical(r, empyrical):
     assert pf.sharpe_ratio(r) == pytest.approx(empyrical.sharpe_ratio(r), rel=1e-10)
     assert pf.sortino_ratio(r) == pytest.approx(empyrical.sortino_ratio(r), rel=1e-10)
     assert pf.downside_risk(r) == pytest.approx(empyrical.downside_risk(r), rel=1e-10)
@@ -39,7 +42,7 @@ def test_return_metrics_match_empyrical(r):
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])
-def test_alpha_beta_match_empyrical(seed):
+def test_alpha_beta_match_empyrical(seed, empyrical):
     rng = np.random.default_rng(seed)
     bench = rng.normal(0.0005, 0.011, 252)
     r = 0.0002 + 0.6 * bench + rng.normal(0, 0.004, 252)
@@ -50,14 +53,14 @@ def test_alpha_beta_match_empyrical(seed):
     assert beta == pytest.approx(0.6, abs=0.05), "recovers the beta it was built with"
 
 
-def test_drawdown_series_matches_empyrical():
+def test_drawdown_series_matches_empyrical(empyrical):
     r = _series(21)
     ours = pf.drawdown_series(r)
     theirs = np.asarray(empyrical.stats.drawdown_series(r))
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-15)
 
 
-def test_degenerate_inputs_give_nan_not_garbage():
+def test_degenerate_inputs_give_nan_not_garbage(empyrical):
     assert math.isnan(pf.sharpe_ratio(np.array([0.01])))
     assert math.isnan(pf.calmar_ratio(np.array([0.01, 0.02])))  # never in drawdown
     assert math.isinf(pf.sharpe_ratio(np.array([0.01, 0.01, 0.01])))
@@ -72,7 +75,7 @@ def test_degenerate_inputs_give_nan_not_garbage():
         pf.returns_from_values([100.0, 0.0, 90.0])
 
 
-def test_portfolio_metrics_from_account_values_and_spy_closes():
+def test_portfolio_metrics_from_account_values_and_spy_closes(empyrical):
     days = [date(2025, 1, 2) + timedelta(days=i) for i in range(120)]
     rng = np.random.default_rng(5)
     spy = 500 * np.cumprod(1 + rng.normal(0.0004, 0.01, 121))
