@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from core.book import group_to_json
 from core.types import PositionGroup
+from sim.risk_report import RiskTally
 
 
 class RunRecorder:
@@ -19,10 +20,12 @@ class RunRecorder:
         self.counts: Counter[str] = Counter()
         self.risk_blocks: Counter[str] = Counter()
         self.alerts: list[dict[str, Any]] = []
+        self.risk = RiskTally()  # risk events by rule, and every trip / forced exit for the summary
         self._out: IO[str] | None = events_path.open("w", encoding="utf-8") if events_path else None
 
     def record(self, kind: str, time: datetime, payload: Mapping[str, Any]) -> None:
         self.counts[kind] += 1
+        self.risk.record(kind, time, payload)
         if kind == "trade_closed":
             self.trades.append(payload["group"])
         elif kind == "risk_block":

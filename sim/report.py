@@ -77,6 +77,7 @@ def summary_text(result: RunResult, wall_seconds: float | None = None) -> str:
         lines.append("entries blocked   " + ", ".join(f"{c} {n}" for c, n in sorted(rec.risk_blocks.items())))
     lines.append(f"abandoned entries {rec.counts.get('entry_abandoned', 0)}   alerts {len(rec.alerts)}")
     lines += execution_summary_lines(result)
+    lines += rec.risk.summary_lines()
     if wall_seconds is not None:
         lines.append(f"wall time         {wall_seconds:.1f} s")
     return "\n".join(lines)

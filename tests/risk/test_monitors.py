@@ -1,0 +1,282 @@
+"""Risk monitors: manual reset, state that survives a restart, fail-closed start, jump halts,
+expiry and assignment exits, Greeks alerts once per breach and day."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from core.book import Book
+from core.ports import Severity
+from core.settings import Settings
+from core.types import (
+    ExerciseStyle,
+    GroupStatus,
+    Holding,
+    Leg,
+    OptionContract,
+    PositionGroup,
+    Right,
+    SecurityKind,
+    Settlement,
+    UnderlyingQuote,
+)
+from risk.events import RiskLog
+from risk.expiry import deadline, expiry_reason
+from risk.monitors import RiskMonitors
+from risk.state import RESET_KEY, STATE_KEY, RiskState
+from sim.store import MemoryStore
+from tests.factories import FakeChains, FakeContext, WeekdayCalendar, account, quote, snapshot, spxw
+
+S = Settings()
+
+
+@dataclass
+class FakePlatform:
+    calendar: WeekdayCalendar = field(default_factory=WeekdayCalendar)
+    store: MemoryStore = field(default_factory=MemoryStore)
+    alerts: list[tuple[Severity, str, str]] = field(default_factory=list)
+    liquidated: list[tuple[str, float, str]] = field(default_factory=list)
+    is_live: bool = False
+    clock: datetime = datetime(2025, 3, 3, 10)
+
+    def now(self) -> datetime:
+        return self.clock
+
+    def notify(self, severity: Severity, title: str, message: str) -> None:
+        self.alerts.append((severity, title, message))
+
+
+@dataclass
+class LiquidatingPlatform(FakePlatform):
+    def liquidate(self, symbol: str, quantity: float, tag: str) -> None:
+        self.liquidated.append((symbol, quantity, tag))
+
+
+def _monitors(platform: FakePlatform, settings: Settings = S) -> tuple[RiskMonitors, RiskLog]:
+    log = RiskLog(None)
+    return RiskMonitors(settings, platform, RiskState(), log), log  # type: ignore[arg-type]
+
+
+def _step(
+    monitors: RiskMonitors, now: datetime, nlv: float, book: Book | None = None, chains=(), holdings=()
+):
+    snap = snapshot(now, list(chains))
+    ctx = FakeContext(account(nlv=nlv, now=now, holdings=dict(holdings)))
+    closed: list[tuple[str, str]] = []
+    exits = monitors.on_step(snap, ctx, book or Book(), lambda g, p, f, w, r: closed.append((g.group_id, r)))
+    return exits, closed
+
+
+def test_breaker_state_survives_a_restart_through_the_state_store():
+    platform = FakePlatform()
+    first, _ = _monitors(platform)
+    _step(first, datetime(2025, 3, 3, 9, 35), 100_000)
+    _step(first, datetime(2025, 3, 3, 10), 94_000)
+    assert b"loss_daily" in platform.store.load(STATE_KEY)
+    second, _ = _monitors(platform)  # a restart: fresh objects, same store
+    _step(second, datetime(2025, 3, 3, 10, 5), 94_000)
+    assert second.state.breaker.check().code == "breaker_loss_daily"
+
+
+def test_manual_reset_by_parameter_applies_once():
+    platform = FakePlatform()
+    monitors, log = _monitors(platform)
+    _step(monitors, datetime(2025, 3, 3, 9, 35), 100_000)
+    _step(monitors, datetime(2025, 3, 3, 10), 94_000)
+    assert not monitors.state.breaker.check().approved
+    monitors.s = S.with_overrides(risk_breaker_reset="2025-03-03 ok by J")
+    _step(monitors, datetime(2025, 3, 3, 10, 5), 94_000)
+    assert monitors.state.breaker.check().approved
+    assert any(e.rule == "manual_reset" for e in log.events)
+    _step(monitors, datetime(2025, 3, 3, 10, 10), 88_000)  # a new 6% loss from the re-based value
+    assert not monitors.state.breaker.check().approved
+    _step(monitors, datetime(2025, 3, 3, 10, 15), 88_000)
+    assert not monitors.state.breaker.check().approved, "the same token does not reset again"
+
+
+def test_manual_reset_by_state_store_key_is_consumed():
+    platform = FakePlatform()
+    monitors, _ = _monitors(platform)
+    _step(monitors, datetime(2025, 3, 3, 9, 35), 100_000)
+    _step(monitors, datetime(2025, 3, 3, 10), 94_000)
+    platform.store.save(RESET_KEY, b"please")
+    _step(monitors, datetime(2025, 3, 3, 10, 5), 94_000)
+    assert monitors.state.breaker.check().approved
+    assert platform.store.load(RESET_KEY) == b""
+
+
+def test_unreadable_state_fails_closed_until_a_manual_reset():
+    platform = FakePlatform()
+    platform.store.save(STATE_KEY, b"{not json")
+    monitors, _ = _monitors(platform)
+    _step(monitors, datetime(2025, 3, 3, 9, 35), 100_000)
+    assert monitors.state.breaker.check().code == "breaker_state_unreadable"
+    assert platform.store.load(STATE_KEY + ".corrupt") == b"{not json", "evidence kept"
+    assert any(sev is Severity.CRITICAL for sev, _, _ in platform.alerts)
+    _step(monitors, datetime(2025, 3, 4, 9, 35), 100_000)
+    assert not monitors.state.breaker.check().approved, "a new day does not clear it"
+    platform.store.save(RESET_KEY, b"reset")
+    _step(monitors, datetime(2025, 3, 4, 9, 40), 100_000)
+    assert monitors.state.breaker.check().approved
+
+
+def test_an_underlying_jump_halts_entries_for_thirty_minutes_but_vix_jumps_do_not():
+    monitors, log = _monitors(FakePlatform())
+    snap = snapshot(datetime(2025, 3, 3, 10), [], spot=5000.0)
+    monitors.state.jumps.observe("SPX", 5000.0, snap.time, S)
+    monitors.state.jumps.observe("VIX", 20.0, snap.time, S)
+    assert monitors.state.jumps.observe("VIX", 30.0, snap.time, S) == ""
+    monitors._watch_market(snapshot(datetime(2025, 3, 3, 10, 5), [], spot=4740.0))  # -5.2%
+    assert monitors.state.jumps.check(datetime(2025, 3, 3, 10, 34)).code == "dq_underlying_jump"
+    assert monitors.state.jumps.check(datetime(2025, 3, 3, 10, 35)).approved
+    assert [e.rule for e in log.events] == ["underlying_jump"]
+
+
+def _spy(strike: float, right: Right, expiry: date) -> OptionContract:
+    return OptionContract("SPY", "SPY", right, strike, expiry, 100.0, SecurityKind.EQUITY_OPTION,
+                          ExerciseStyle.AMERICAN, Settlement.SHARES)  # fmt: skip
+
+
+def _group(legs: tuple[Leg, ...], strategy: str = "lt112", gid: str = "g1") -> PositionGroup:
+    return PositionGroup(gid, strategy, legs, 1, GroupStatus.OPEN, datetime(2025, 3, 3, 10), -2.0)
+
+
+def _spy_snapshot(now: datetime, spot: float, contracts: list[OptionContract], mids: dict[float, float]):
+    from core.types import OptionChain
+
+    quotes = [quote(c, now, mids[c.strike] - 0.05, mids[c.strike] + 0.05, -0.5, spot=spot) for c in contracts]
+    chains = [OptionChain("SPY", c.expiry, "SPY", spot, (q,)) for c, q in zip(contracts, quotes, strict=True)]
+    snap = snapshot(now, [])
+    underlyings = {
+        **snap.underlyings,
+        "SPY": UnderlyingQuote("SPY", SecurityKind.EQUITY, now, spot, spot, spot),
+    }
+    return snap.__class__(now, underlyings, 25.0, {}, FakeChains(chains))
+
+
+def test_expiry_rule_closes_itm_and_near_shorts_at_the_deadline_less_the_exit_ladder():
+    cal, friday = WeekdayCalendar(), date(2025, 3, 7)
+    short = _spy(500.0, Right.PUT, friday)
+    group = _group((Leg(short, -1),))
+    early = _spy_snapshot(datetime(2025, 3, 7, 14, 30), 497.0, [short], {500.0: 3.2})
+    assert expiry_reason(group, early, cal, S, {}) is None
+    due = _spy_snapshot(datetime(2025, 3, 7, 14, 35), 497.0, [short], {500.0: 3.2})
+    code, values = expiry_reason(group, due, cal, S, {})
+    assert code == "expiry_itm" and values["deadline"] == "2025-03-07T15:00:00"
+    near = _spy_snapshot(datetime(2025, 3, 7, 14, 35), 503.0, [short], {500.0: 0.3})
+    assert expiry_reason(group, near, cal, S, {})[0] == "pre_holiday_pin", "Friday: a long closure follows"
+    far = _spy_snapshot(datetime(2025, 3, 7, 14, 35), 520.0, [short], {500.0: 0.05})
+    assert expiry_reason(group, far, cal, S, {}) is None, "out of the pin zone: left to expire"
+    long_only = _group((Leg(short, +1),))
+    assert expiry_reason(long_only, due, cal, S, {}) is None, "only shorts carry assignment risk"
+
+
+def test_cash_settled_index_options_use_the_later_deadline_and_half_days_move_both():
+    cal = WeekdayCalendar(early_closes=[date(2025, 3, 5)])
+    assert deadline(date(2025, 3, 4), time(15, 45), cal) == datetime(2025, 3, 4, 15, 45)
+    assert deadline(date(2025, 3, 5), time(15, 0), cal) == datetime(2025, 3, 5, 12, 0)
+    assert deadline(date(2025, 3, 5), time(15, 45), cal) == datetime(2025, 3, 5, 12, 45)
+    short = spxw(5000.0, Right.PUT, date(2025, 3, 4))
+    group = _group((Leg(short, -1),), "zero_dte")
+    chain_at = lambda h, m: snapshot(  # noqa: E731
+        datetime(2025, 3, 4, h, m),
+        [
+            __import__("tests.factories", fromlist=["zero_dte_chain"]).zero_dte_chain(
+                datetime(2025, 3, 4, h, m)
+            )
+        ],
+        spot=4990.0,
+    )
+    assert expiry_reason(group, chain_at(15, 15), cal, S, {}) is None
+    assert expiry_reason(group, chain_at(15, 20), cal, S, {})[0] == "expiry_itm"
+
+
+def test_short_itm_american_call_is_closed_the_day_before_an_ex_dividend_it_would_be_exercised_for():
+    cal = WeekdayCalendar()
+    call = _spy(480.0, Right.CALL, date(2025, 3, 21))
+    group = _group((Leg(call, -1),), "ipmcc")
+    snap = _spy_snapshot(datetime(2025, 3, 13, 14, 40), 500.0, [call], {480.0: 20.5})  # extrinsic 0.5
+    dividends = {"SPY": [(date(2025, 3, 14), 1.70)]}
+    assert expiry_reason(group, snap, cal, S, dividends)[0] == "early_exercise_risk"
+    rich = _spy_snapshot(datetime(2025, 3, 13, 14, 40), 500.0, [call], {480.0: 23.0})  # extrinsic 3 > 1.70
+    assert expiry_reason(group, rich, cal, S, dividends) is None
+    assert expiry_reason(group, snap, cal, S, {"SPY": [(date(2025, 3, 17), 1.70)]}) is None, "not tomorrow"
+
+
+def test_assignment_relabels_the_group_closes_the_rest_flattens_and_alerts():
+    platform = LiquidatingPlatform()
+    monitors, log = _monitors(platform)
+    expiry = date(2025, 3, 21)
+    short, long = _spy(500.0, Right.PUT, expiry), _spy(490.0, Right.PUT, expiry)
+    book = Book()
+    book.put(_group((Leg(short, -1), Leg(long, 1))))
+    now = datetime(2025, 3, 4, 11, 5)
+    snap = _spy_snapshot(now, 480.0, [short, long], {500.0: 20.2, 490.0: 10.4})
+    holdings = {
+        long.symbol: Holding(long.symbol, 1, 3.0, long),
+        "SPY": Holding("SPY", 100, 500.0, None),
+    }  # the short put is gone: assigned, 100 shares delivered
+    ctx = FakeContext(account(nlv=100_000, now=now, holdings=holdings))
+    exits = monitors.on_step(snap, ctx, book, lambda *a: None)
+    (group,) = book.live()
+    assert group.strategy == "lt112:assigned" and [(leg.contract, leg.ratio) for leg in group.legs] == [
+        (long, 1)
+    ]
+    assert [(i.group_id, i.reason, [leg.ratio for leg in i.legs]) for i in exits] == [
+        ("g1", "assignment", [-1])
+    ]
+    assert platform.liquidated == [("SPY", -100, "risk|flatten|SPY|202503041105")]
+    assert {(e.rule, e.action.value) for e in log.events} >= {
+        ("assignment", "relabel"),
+        ("assignment", "flatten"),
+    }
+    assert sum(1 for sev, title, _ in platform.alerts if sev is Severity.CRITICAL) == 2
+    monitors.on_step(snap, ctx, book, lambda *a: None)
+    assert len(platform.liquidated) == 1, "the flatten order is not repeated while it works"
+
+
+def test_fully_assigned_group_is_closed_in_the_book_and_an_engine_without_liquidation_alerts():
+    platform = FakePlatform()
+    monitors, log = _monitors(platform)
+    short = _spy(500.0, Right.PUT, date(2025, 3, 21))
+    book = Book()
+    book.put(_group((Leg(short, -1),)))
+    closed: list[tuple[str, float, str]] = []
+    now = datetime(2025, 3, 4, 11, 5)
+    snap = _spy_snapshot(now, 480.0, [short], {500.0: 20.2})
+    ctx = FakeContext(account(now=now, holdings={"SPY": Holding("SPY", 100, 500.0, None)}))
+    monitors.on_step(snap, ctx, book, lambda g, p, f, w, r: closed.append((g.strategy, p, r)))
+    assert closed == [("lt112:assigned", 0.0, "assigned")]
+    assert any("cannot flatten" in e.message for e in log.events)
+
+
+def test_keep_setting_alerts_once_and_leaves_the_shares():
+    platform = LiquidatingPlatform()
+    monitors, _ = _monitors(platform, S.with_overrides(risk_assignment_action="keep"))
+    now = datetime(2025, 3, 4, 11, 5)
+    for minute in (5, 10, 30):
+        ctx = FakeContext(
+            account(now=now.replace(minute=minute), holdings={"SPY": Holding("SPY", 100, 1, None)})
+        )
+        monitors.on_step(snapshot(ctx.account.time, []), ctx, Book(), lambda *a: None)
+    assert platform.liquidated == []
+    assert sum(1 for _, title, _ in platform.alerts if title == "Assigned position") == 1
+
+
+def test_greeks_breach_alerts_once_a_day_per_greek_with_a_hedge_suggestion():
+    platform = FakePlatform()
+    monitors, log = _monitors(platform)
+    expiry = date(2025, 3, 21)
+    puts = [_spy(500.0, Right.PUT, expiry)]
+    book = Book()
+    book.put(PositionGroup("g1", "lt112", (Leg(puts[0], -1),), 10, GroupStatus.OPEN))
+    for minute in (0, 5, 10):
+        now = datetime(2025, 3, 4, 11, minute)
+        snap = _spy_snapshot(now, 500.0, puts, {500.0: 8.0})  # delta -0.5 per put, short 10 -> +$2,500
+        monitors.on_step(snap, FakeContext(account(now=now)), book, lambda *a: None)
+    alerts = [e for e in log.events if e.rule == "greeks_limits"]
+    assert len(alerts) == 1 and "sell $1,000 of beta-weighted delta" in alerts[0].message
+    assert "MES" in alerts[0].message
+    assert json.dumps(alerts[0].payload())
