@@ -148,7 +148,8 @@ class HealthServer:
         self._thread = threading.Thread(target=self._server.serve_forever, name="health-http", daemon=True)
 
     def start(self) -> HealthServer:
-        self._thread.start()
+        if not self._thread.is_alive():
+            self._thread.start()
         return self
 
     def stop(self) -> None:

@@ -19,7 +19,7 @@ from core.ports import EventSink, Severity, StateStore
 from core.types import AccountState, MarketSnapshot, PositionGroup
 from monitoring.alerts import AlertRouter, Outcome
 from monitoring.export import DailyMetricsExporter, daily_summary
-from monitoring.health import HealthInputs, HealthMonitor, HealthSnapshot
+from monitoring.health import HealthInputs, HealthMonitor, HealthServer, HealthSnapshot
 from monitoring.performance import expected_win_rates
 from monitoring.sampler import MonitoringSampler
 
@@ -97,6 +97,13 @@ class MonitoringService:
         if self.router is not None and not inputs.unavailable_channels:
             inputs = dataclasses.replace(inputs, unavailable_channels=self.router.unavailable())
         return self.health.update(inputs)
+
+    def serve_health(self, port: int = 8787, host: str = "127.0.0.1") -> HealthServer:
+        """Serve the latest snapshot as JSON on a loopback port (local live mode only: in
+        QuantConnect Cloud there is no port to reach).  The caller stops it at shutdown."""
+        if self.health is None:
+            raise RuntimeError("this service keeps no health snapshot")
+        return HealthServer(self.health, host, port).start()
 
     def alert(self, severity: Severity, title: str, message: str, key: str | None = None) -> Outcome | None:
         return None if self.router is None else self.router.send(severity, title, message, key)

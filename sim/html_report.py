@@ -3,7 +3,7 @@ reads after a backtest — performance against the rulebook's expectations, wher
 from, the Greeks and risk events over time, every trade, and a tax view for the accountant.
 
 Built from the output folder alone (``events.jsonl``, ``equity.csv``), so it can be rebuilt
-without re-running: ``python -m sim report reports/``.  Event text is redacted before it is shown.
+without re-running: ``python -m sim.html_report reports/``.  Event text is redacted before it is shown.
 """
 
 from __future__ import annotations
@@ -283,3 +283,30 @@ def _short(value: date | datetime | None) -> str:
         if isinstance(value, datetime)
         else str(value)
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rebuild ``report.html`` of an existing output folder."""
+    import argparse
+    import sys
+
+    from core.settings import Settings, SettingsError
+    from sim.report_data import ReportDataError
+
+    parser = argparse.ArgumentParser(prog="python -m sim.html_report", description=main.__doc__)
+    parser.add_argument("out", nargs="?", default="reports", help="a backtest's output folder")
+    parser.add_argument("--config", default="config.json", help="config.json the backtest used")
+    args = parser.parse_args(argv)
+    try:
+        config = Path(args.config)
+        settings = Settings.from_config_file(config) if config.exists() else Settings()
+        path = write_html_report(Path(args.out), settings)
+    except (SettingsError, ReportDataError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"HTML report: {path.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
