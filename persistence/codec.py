@@ -36,7 +36,11 @@ def dumps(body: Any) -> bytes:
 
 
 def encode(kind: str, schema: int, body: Any) -> bytes:
-    payload = dumps(body)
+    return encode_payload(kind, schema, dumps(body))
+
+
+def encode_payload(kind: str, schema: int, payload: bytes) -> bytes:
+    """``encode`` for a body already in canonical form (``dumps``)."""
     header = {
         "format": FORMAT,
         "kind": kind,

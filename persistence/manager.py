@@ -34,7 +34,7 @@ from core.book import contract_to_json
 from core.ports import EventSink, Persistable, Platform, Severity, StateStore
 from core.types import ComboOrder, OrderEvent, OrderStatus
 from persistence import delta
-from persistence.codec import StateError, decode, encode
+from persistence.codec import StateError, decode, dumps, encode_payload
 from persistence.guard import GuardedPlatform
 from persistence.journal import Journal, parse
 from persistence.reconcile import Reconciliation, reconcile
@@ -43,6 +43,7 @@ from persistence.sections import BookSection, KeyValueSection
 
 SNAPSHOT_KIND = "snapshot"
 _TERMINAL = (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+_NO_HISTORY: set[str] = set()  # an engine that cannot list its past orders
 _SEEN_KEEP = 4000  # event digests remembered (far more than can be re-delivered after a crash)
 
 OPERATOR_ACTION = (
@@ -182,7 +183,7 @@ class StateManager:
         self._sections: dict[str, Any] = {}
         self._orphans: dict[str, Any] = {}  # saved sections no component claims (kept, never dropped)
         self._committed: dict[str, Any] = {}
-        self._texts: dict[str, tuple[str, Any]] = {}  # section -> (JSON text, parsed) last collected
+        self._texts: dict[str, tuple[bytes, Any]] = {}  # section -> (canonical JSON, parsed) last seen
         self._seq = 0  # last journal sequence folded into the committed state
         self._in_flight: list[tuple[str, str]] = []
         self._in_flight_time: dict[tuple[str, str], str] = {}  # when each in-flight act was sent
@@ -316,8 +317,18 @@ class StateManager:
         self.orders.working[order.tag] = {"order": order_to_json(order), "cancel": False}
         if ("submit", order.tag) in self._in_flight:
             self._in_flight.remove(("submit", order.tag))
-            if order.tag in self._engine_known_tags():
+            known = self._engine_known_tags()
+            if order.tag in known or order.tag in set(self.system.platform.open_order_tags()):
                 self._note("order_reattached", {"tag": order.tag})
+                return False
+            if known is _NO_HISTORY:
+                # Not open, and the engine keeps no order history: it may have filled while we were
+                # down.  Sending it again could double the position, so fail closed instead.
+                self._fail_closed(
+                    "unconfirmed_order",
+                    "An order sent before the crash cannot be confirmed with the engine",
+                    {"order": order_to_json(order)},
+                )
                 return False
         self.journal.append(
             {"type": "act", "kind": "submit", "time": self._now(), "payload": order_to_json(order)}
@@ -410,10 +421,17 @@ class StateManager:
         unchanged since the last call returns the same object, so diffing it costs nothing."""
         out = dict(self._orphans)
         for name, component in self._sections.items():
-            text = json.dumps(component.to_json(), sort_keys=True)
-            cached = self._texts.get(name)
-            if cached is None or cached[0] != text:
-                cached = self._texts[name] = (text, json.loads(text))
+            canonical = getattr(component, "canonical", None)
+            if callable(canonical):  # cheap text and plain-JSON value (the book: cached per group)
+                text = canonical()
+                cached = self._texts.get(name)
+                if cached is None or cached[0] != text:
+                    cached = self._texts[name] = (text, component.to_json())
+            else:
+                text = dumps(component.to_json())
+                cached = self._texts.get(name)
+                if cached is None or cached[0] != text:
+                    cached = self._texts[name] = (text, json.loads(text))
             out[name] = cached[1]
         return out
 
@@ -451,8 +469,15 @@ class StateManager:
         if self.sys.trim():
             self._committed = self._collect()
         epoch = self.journal.epoch + 1
-        body = {"sections": self._committed, "seq": self._seq, "epoch": epoch}
-        self.store.save(self.snapshot_key, encode(SNAPSHOT_KIND, SCHEMA_VERSION, body))
+        # The canonical body, assembled from each section's cached canonical text where it is the
+        # committed one (equal to ``dumps(body)``, without encoding the whole state again).
+        parts = []
+        for name in sorted(self._committed):
+            value, cached = self._committed[name], self._texts.get(name)
+            text = cached[0] if cached is not None and cached[1] is value else dumps(value)
+            parts.append(dumps(name) + b":" + text)
+        payload = b'{"epoch":%d,"sections":{%s},"seq":%d}' % (epoch, b",".join(parts), self._seq)
+        self.store.save(self.snapshot_key, encode_payload(SNAPSHOT_KIND, SCHEMA_VERSION, payload))
         self.journal.start(epoch, self._seq + 1)
 
     def _reconcile(self) -> None:
@@ -507,9 +532,9 @@ class StateManager:
             self.system.entries_paused_reason = f"safe_mode: {self.sys.incident['code']}"
 
     def _engine_known_tags(self) -> set[str]:
-        platform = self.system.platform
-        known = getattr(platform, "known_order_tags", None)
-        return set(known()) if callable(known) else set(platform.open_order_tags())
+        """Every order tag the engine has seen (its order history), or ``_NO_HISTORY``."""
+        known = getattr(self.system.platform, "known_order_tags", None)
+        return set(known()) if callable(known) else _NO_HISTORY
 
     def _now(self) -> str | None:
         try:

@@ -8,6 +8,7 @@ import base64
 from typing import Any
 
 from core.book import Book, group_to_json
+from persistence.codec import dumps
 
 
 class BookSection:
@@ -18,22 +19,35 @@ class BookSection:
 
     def __init__(self, system: Any) -> None:
         self.system = system
-        self._cache: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self._cache: dict[str, tuple[Any, dict[str, Any], bytes]] = {}
 
-    def to_json(self) -> Any:
-        book = self.system.book
-        groups = getattr(book, "_groups", None)
+    def _entries(self) -> list[tuple[Any, dict[str, Any], bytes]] | None:
+        groups = getattr(self.system.book, "_groups", None)
         if not isinstance(groups, dict):
-            return book.to_json()
-        out, cache = [], {}
+            return None
+        cache = {}
         for gid, group in groups.items():
             hit = self._cache.get(gid)
             if hit is None or hit[0] is not group:
-                hit = (group, group_to_json(group))
+                doc = group_to_json(group)
+                hit = (group, doc, dumps(doc))
             cache[gid] = hit
-            out.append(hit[1])
         self._cache = cache
-        return {"groups": out, "sequence": dict(book._sequence)}
+        return list(cache.values())
+
+    def to_json(self) -> Any:
+        entries = self._entries()
+        if entries is None:
+            return self.system.book.to_json()
+        return {"groups": [e[1] for e in entries], "sequence": dict(self.system.book._sequence)}
+
+    def canonical(self) -> bytes:
+        """``codec.dumps(self.to_json())``, built from each group's cached text."""
+        entries = self._entries()
+        if entries is None:
+            return dumps(self.to_json())
+        sequence = dumps(dict(self.system.book._sequence))
+        return b'{"groups":[' + b",".join(e[2] for e in entries) + b'],"sequence":' + sequence + b"}"
 
     def load_json(self, doc: Any) -> None:
         self.system.book = Book.from_json(doc)

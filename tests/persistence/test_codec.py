@@ -81,3 +81,15 @@ def test_file_store_write_interrupted_before_the_rename_keeps_the_old_value(tmp_
     assert FileStore(tmp_path).load("state/snapshot") == b"old"
     FileStore(tmp_path).save("state/snapshot", b"newer")  # a leftover temp file is simply replaced
     assert FileStore(tmp_path).load("state/snapshot") == b"newer"
+
+
+def test_snapshot_assembled_from_section_texts_is_the_canonical_encoding():
+    from tests.persistence.fakes import condor_group, start
+
+    store = __import__("sim.store", fromlist=["MemoryStore"]).MemoryStore()
+    manager, system = start(store)
+    system.book.put(condor_group())
+    manager.checkpoint()
+    raw = store.data["state/snapshot"]
+    _, body = decode(raw, "snapshot", SCHEMA_VERSION)
+    assert encode("snapshot", SCHEMA_VERSION, body) == raw

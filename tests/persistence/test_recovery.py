@@ -331,3 +331,18 @@ def test_registered_component_state_round_trips():
     manager2.register(again_breaker)
     manager2.recover(make_system(FakeEngine()))
     assert again_breaker.peak == 123.5
+
+
+def test_without_order_history_an_unconfirmed_order_is_never_resent():
+    class NoHistory(FakeEngine):
+        known_order_tags = None  # type: ignore[assignment]
+
+    store = MemoryStore()
+    engine = NoHistory()
+    manager, _ = start(store, engine)
+    manager.guard(engine).submit_combo(order("g|open|0"))
+    engine.open_tags.clear()  # filled (or cancelled) while the process was down
+    manager2, system2 = start(store, engine)
+    manager2.guard(engine).submit_combo(order("g|open|0"))
+    assert engine.sent == ["g|open|0"], "never sent twice"
+    assert system2.entries_paused_reason == "safe_mode: unconfirmed_order"
