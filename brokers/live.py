@@ -88,6 +88,8 @@ class LinkConfig:
     pin_zone: float = 0.01
     report_every: timedelta = timedelta(minutes=30)
     max_watched: int = 5_000  # contracts streamed because a strategy looked at them (held: always)
+    disagree_min: int = 20  # comparisons in a report period before the disagreement share counts
+    disagree_share: float = 0.2  # warn when field disagreements exceed this share of comparisons
 
 
 def switched_on(config: Mapping[str, object], environ: Mapping[str, str], env: str, key: str) -> bool:
@@ -129,6 +131,7 @@ class TastytradeLink:
         self.emergency_sweeps = 0  # sweeps completed
         self.over_limit = 0  # merges not streamed because the watch list was full
         self._first_step: datetime | None = None
+        self._seen = (0, 0)  # (comparisons, disagreements) at the last report
 
     @classmethod
     def create(
@@ -306,6 +309,16 @@ class TastytradeLink:
             f"quotes used {d.used}; disagreements {d.disagreements} of {d.compared} compared; "
             f"{len(self._subscribed)} streamed, {self.over_limit} merges over the watch limit"
         )
+        compared = d.compared - self._seen[0]
+        disagreed = sum(d.disagreements.values()) - self._seen[1]
+        self._seen = (d.compared, sum(d.disagreements.values()))
+        if compared >= self.cfg.disagree_min and disagreed > self.cfg.disagree_share * compared:
+            system.platform.notify(
+                Severity.WARNING,
+                "LEAN and DXLink quotes disagree",
+                f"{disagreed} field disagreements in {compared} comparisons since the last report "
+                f"(totals {d.disagreements}): check symbol mapping, units or a frozen feed",
+            )
 
     # --- reconciliation and the emergency route (on the worker thread) ---------------------------
 

@@ -183,6 +183,12 @@ def test_held_contracts_are_streamed_and_fresher_dxlink_quote_wins(link_and_syst
     assert link.dual.used["dxlink"] == 1 and link.dual.compared == 1
     assert link.quote(PUT, now) is not None
     assert system.entries_paused_reason == ""  # DXLink alive: entries allowed
+    for _ in range(25):  # a LEAN feed quoting something else entirely (units, mapping, frozen)
+        link.merge(quote(PUT, now, 50.0, 51.0, -0.95, iv=0.9), now)
+    assert link.dual.disagreements["mid"] >= 25
+    system.platform.t += timedelta(minutes=31)
+    link.on_step(system)
+    assert any(t == "LEAN and DXLink quotes disagree" for _, t, _ in system.platform.alerts)
 
 
 def test_reconnect_holds_intents_until_a_clean_reconciliation(loopback, link_and_system):
