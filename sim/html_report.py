@@ -59,6 +59,8 @@ def render(d: ReportData, title: str, redact: Redactor) -> str:
             sections.append(("hedges", "Hedge suggestions", _hedges(d, redact)))
         if cid == "risk-timeline":
             sections.append(("risk-events", "Risk events (latest first)", _risk_table(d, redact)))
+        if cid == "volatility":
+            sections.append(("vol-latest", "Volatility and quotes at the last close", _vol_table(d)))
     sections.append(("tax", "Tax view", _tax(d)))
     sections.append(("trades", "Trades", _trades(d)))
     nav = " ".join(f'<a href="#{cid}">{html.escape(cap)}</a>' for cid, cap, _ in sections)
@@ -200,6 +202,27 @@ def _risk_table(d: ReportData, redact: Redactor) -> str:
     return summary + _table(
         ["time", "kind", "strategy", "group", "code", "message"], rows, left=6, scroll=True
     )
+
+
+def _vol_table(d: ReportData) -> str:
+    latest: dict[str, dict[str, Any]] = {}
+    for e in d.vol:
+        latest[e["underlying"]] = e
+    if not latest:
+        return '<p class="note">No volatility samples.</p>'
+    rows = [
+        f"<tr>{_text(u)}{_text(e.get('root'))}{_text(e.get('expiry'))}{_pct(e.get('atm_iv'))}"
+        f"{_pct(e.get('iv_rank'))}{_pct(e.get('iv_percentile'))}{_num(e.get('skew_25d'), '{:+.2f}')}"
+        f"{_pct(e.get('median_spread_pct'))}{_num(e.get('quotes'), '{:,d}')}</tr>"
+        for u, e in sorted(latest.items())
+    ]
+    head = ["underlying", "root", "expiry", "ATM IV", "IV rank", "IV percentile", "25Δ skew (pts)",
+            "median spread / mid", "quotes in chain"]  # fmt: skip
+    note = (
+        '<p class="note">IV rank and percentile compare the 30-day ATM IV with its own daily history '
+        "in this run (up to a year; blank before 20 sessions). Skew: 25Δ put IV minus 25Δ call IV.</p>"
+    )
+    return _table(head, rows, left=3) + note
 
 
 def _code(e: dict[str, Any]) -> str:
