@@ -264,6 +264,11 @@ def test_both_feeds_dead_pauses_entries(loopback):
         link.lean_data(system.platform.t)
         link.on_step(system)
         assert system.entries_paused_reason == ""
+        step_until(link, system, lambda: any("reconcile stopped" in t for _, t, _ in system.platform.alerts))
+        text = repr(system.platform.alerts) + repr(system.platform.lines)
+        creds = loopback.credentials
+        assert "refused the credentials" in text
+        assert creds.provider_secret not in text and creds.refresh_token not in text
     finally:
         link.stop()
 
