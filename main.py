@@ -27,8 +27,8 @@ SPXW_BANDS = (  # Friday 0DTE iron condor: 16 / 5 delta both sides
 SPX_BANDS = (StrikeBand(0, 160, 0.60, 1.02, PUT),)  # LT112 in phase 1: 25 / 5 delta puts, 110-150 DTE
 ETF_BANDS = (
     StrikeBand(0, 10, 0.97, 1.08, CALL),  # IPMCC weekly short calls (~30 delta, 7 DTE)
-    StrikeBand(250, 420, 0.65, 0.95, CALL),  # IPMCC long calls (~80 delta, >= 280 DTE)
-    StrikeBand(250, 420, 0.60, 0.95, PUT),  # LEAP put ladder (12-14 delta, ~365 DTE)
+    StrikeBand(250, 440, 0.65, 0.95, CALL),  # IPMCC long calls (~80 delta, >= 280 DTE)
+    StrikeBand(250, 440, 0.60, 0.95, PUT),  # LEAP put ladder (12-14 delta, 300-430 DTE)
 )
 FUTURE_OPTION_BANDS = (  # strangles (6 delta, 80-100 DTE) and LT112 on /ES (110-150 DTE)
     StrikeBand(0, 160, 0.60, 1.0, PUT),
