@@ -13,7 +13,10 @@ import sys
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-MODULES = ["option_math", "synthetic_market", "backtest", "broker_feed", "execution", "persistence", "monitoring"]
+MODULES = [
+    "option_math", "synthetic_market", "backtest", "broker_feed", "execution", "persistence", "monitoring",
+    "risk_gate",
+]  # fmt: skip
 
 
 def _fmt(value: object) -> str:

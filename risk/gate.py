@@ -46,7 +46,9 @@ class EntryGate:
         self.state = state if state is not None else RiskState()
         self.log = log
         self._betas = Betas(settings)
-        self._portfolio = PortfolioCache(self._betas)
+        if self.state.portfolio is None:
+            self.state.portfolio = PortfolioCache(self._betas)
+        self._portfolio: PortfolioCache = self.state.portfolio
         self._shares = named_values(settings.risk_strategy_bp_shares)
         self._unsized: tuple[Rule, ...] = (
             self._calendar,

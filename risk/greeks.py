@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.settings import Settings, named_values
-from core.types import ChainSource, Decision, Leg, MarketSnapshot, OptionQuote
+from core.types import ChainSource, Decision, Leg, MarketSnapshot, OptionQuote, Right
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +52,18 @@ class GreeksUnknown(ValueError):
 class Betas:
     def __init__(self, s: Settings) -> None:
         self._table = named_values(s.risk_betas)
+        self._cache: dict[tuple[str, str], float] = {}
 
     def of(self, root: str, underlying: str) -> float:
-        for key in (root, underlying, _strip_month(underlying)):
-            if key in self._table:
-                return self._table[key]
-        return 1.0
+        key = (root, underlying)
+        beta = self._cache.get(key)
+        if beta is None:
+            beta = next(
+                (self._table[k] for k in (root, underlying, _strip_month(underlying)) if k in self._table),
+                1.0,
+            )
+            self._cache[key] = beta
+        return beta
 
 
 def _strip_month(symbol: str) -> str:
@@ -65,25 +71,42 @@ def _strip_month(symbol: str) -> str:
 
 
 def leg_greeks(q: OptionQuote, contracts: float, beta: float) -> Greeks:
-    values = (q.delta, q.gamma, q.theta, q.vega, q.underlying_price)
-    if not all(math.isfinite(v) for v in values) or q.underlying_price <= 0:
-        raise GreeksUnknown(f"{q.contract.symbol}: Greeks {values} are not usable")
-    m, s1 = q.contract.multiplier, q.underlying_price * 0.01
-    scale = contracts * m
-    extrinsic = max(0.0, q.mid - q.contract.intrinsic(q.underlying_price)) if q.ask > 0 else 0.0
-    theta = math.copysign(min(abs(q.theta), extrinsic), q.theta)
-    return Greeks(q.delta * scale * s1 * beta, q.gamma * scale * s1 * s1, q.vega * scale, theta * scale)
+    return _sum([(q, contracts)], lambda c: beta)
 
 
 def legs_greeks(legs: Iterable[Leg], quantity: float, chains: ChainSource, betas: Betas) -> Greeks:
-    total = Greeks()
-    for leg in legs:
-        q = chains.quote(leg.contract)
-        if q is None:
-            raise GreeksUnknown(f"{leg.contract.symbol}: no quote")
-        c = leg.contract
-        total = total + leg_greeks(q, leg.ratio * quantity, betas.of(c.root, c.underlying))
-    return total
+    return groups_greeks([(legs, quantity)], chains, betas)
+
+
+def groups_greeks(groups: Iterable[tuple[Iterable[Leg], float]], chains: ChainSource, betas: Betas) -> Greeks:
+    """Sum over (legs, units) pairs; raises ``GreeksUnknown`` naming the first unusable leg."""
+    pairs: list[tuple[OptionQuote, float]] = []
+    for legs, units in groups:
+        for leg in legs:
+            q = chains.quote(leg.contract)
+            if q is None:
+                raise GreeksUnknown(f"{leg.contract.symbol}: no quote")
+            pairs.append((q, leg.ratio * units))
+    return _sum(pairs, lambda c: betas.of(c.root, c.underlying))
+
+
+def _sum(pairs: Iterable[tuple[OptionQuote, float]], beta_of) -> Greeks:  # type: ignore[no-untyped-def]
+    """The hot loop (hundreds of legs per step): plain floats, one finiteness check per leg."""
+    delta = gamma = vega = theta = 0.0
+    isfinite, copysign = math.isfinite, math.copysign
+    for q, contracts in pairs:
+        c, spot = q.contract, q.underlying_price
+        if not isfinite(q.delta + q.gamma + q.theta + q.vega + spot) or spot <= 0:
+            values = (q.delta, q.gamma, q.theta, q.vega, spot)
+            raise GreeksUnknown(f"{c.symbol}: Greeks {values} are not usable")
+        scale, s1 = contracts * c.multiplier, spot * 0.01
+        intrinsic = max(0.0, spot - c.strike) if c.right is Right.CALL else max(0.0, c.strike - spot)
+        extrinsic = max(0.0, 0.5 * (q.bid + q.ask) - intrinsic) if q.ask > 0 else 0.0
+        delta += q.delta * scale * s1 * beta_of(c)
+        gamma += q.gamma * scale * s1 * s1
+        vega += q.vega * scale
+        theta += copysign(min(abs(q.theta), extrinsic), q.theta) * scale
+    return Greeks(delta, gamma, vega, theta)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ class RiskMonitors:
         self.log = log
         self.dividends = parse_ex_dividends(settings.risk_ex_dividends)
         self._betas = Betas(settings)
-        self._portfolio = PortfolioCache(self._betas)
+        if state.portfolio is None:
+            state.portfolio = PortfolioCache(self._betas)
         self._loaded = False
         self._saved_at: datetime | None = None
         self._dirty = False
@@ -257,11 +258,11 @@ class RiskMonitors:
 
     # --- Greeks ------------------------------------------------------------------------------------
     def _greeks_alert(self, snapshot: MarketSnapshot, book: Book) -> None:
-        groups = [g for g in book.live() if g.status is not GroupStatus.OPENING]
+        groups = book.live()  # the same list the gate sees, so its view is built once per step
         if not groups:
             return
         try:
-            greeks = self._portfolio.view(groups, snapshot).greeks()
+            greeks = self.state.portfolio.view(groups, snapshot).greeks()
         except GreeksUnknown:
             return  # the gate blocks entries on unknown Greeks; a missing quote is not a breach
         nlv = self.state.breaker.last_nlv  # this step's NLV, as the breaker just saw it

@@ -1,26 +1,31 @@
 """What the gate needs to know about the open portfolio, computed once per step.
 
 Portfolio Greeks, buying power used per strategy and correlation counts cost O(open legs); the
-gate evaluates several intents per step against the same portfolio, so the view is cached by the
-snapshot time and the identity of the open groups and reused until either changes.
+monitors and the gate look at the same portfolio several times per step, so the view is cached by
+the snapshot time and the identity of the open groups and reused until either changes (one cache,
+kept on ``RiskState``, serves both).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.types import Leg, MarketSnapshot, PositionGroup
 from risk.correlation import CorrelationCounts, count_positions
-from risk.greeks import Betas, Greeks, GreeksUnknown, legs_greeks
+from risk.greeks import Betas, Greeks, GreeksUnknown, groups_greeks
 from risk.strategy_guard import base_strategy
 
+MARGIN_REFRESH = timedelta(minutes=15)
 MarginFn = Callable[[Sequence[Leg], int, MarketSnapshot], float]
 
 
 class PortfolioView:
-    def __init__(self, groups: Sequence[PositionGroup], snapshot: MarketSnapshot, betas: Betas) -> None:
+    def __init__(
+        self, groups: Sequence[PositionGroup], snapshot: MarketSnapshot, betas: Betas, cache: PortfolioCache
+    ) -> None:
         self.groups = groups
+        self._cache = cache
         self.snapshot = snapshot
         self.correlation: CorrelationCounts = count_positions(groups)
         self._betas = betas
@@ -31,11 +36,9 @@ class PortfolioView:
     def greeks(self) -> Greeks:
         """Raises ``GreeksUnknown`` when any open leg has no usable quote."""
         if self._greeks is None and not self._greeks_error:
-            total = Greeks()
             try:
-                for g in self.groups:
-                    total = total + legs_greeks(g.legs, g.quantity, self.snapshot.chains, self._betas)
-                self._greeks = total
+                pairs = [(g.legs, g.quantity) for g in self.groups]
+                self._greeks = groups_greeks(pairs, self.snapshot.chains, self._betas)
             except GreeksUnknown as exc:
                 self._greeks_error = str(exc)
         if self._greeks is None:
@@ -46,24 +49,35 @@ class PortfolioView:
         """Buying power the strategy's open groups use, as the engine's model computes it."""
         name = base_strategy(strategy)
         if name not in self._margin:
-            legs = [
-                Leg(leg.contract, leg.ratio * g.quantity)
-                for g in self.groups
-                if base_strategy(g.strategy) == name
-                for leg in g.legs
-            ]
-            self._margin[name] = margin(legs, 1, self.snapshot) if legs else 0.0
+            self._margin[name] = self._cache.strategy_margin(name, self, margin) if self._cache else 0.0
         return self._margin[name]
 
 
 class PortfolioCache:
     def __init__(self, betas: Betas) -> None:
         self._betas = betas
-        self._key: tuple[datetime, tuple[tuple[str, str, int], ...]] | None = None
+        self._key: tuple[datetime, tuple[int, ...]] | None = None
         self._view: PortfolioView | None = None
+        self._margins: dict[str, tuple[tuple[tuple[str, int, str, int], ...], datetime, float]] = {}
 
     def view(self, groups: Sequence[PositionGroup], snapshot: MarketSnapshot) -> PortfolioView:
-        key = (snapshot.time, tuple((g.group_id, g.status.value, g.quantity) for g in groups))
+        # Groups are immutable: any change in the book is a new object, so identities are the key
+        # (the cached view keeps them alive, so an identity cannot be reused while it is cached).
+        key = (snapshot.time, tuple(map(id, groups)))
         if self._view is None or key != self._key or self._view.snapshot is not snapshot:
-            self._key, self._view = key, PortfolioView(groups, snapshot, self._betas)
+            self._key, self._view = key, PortfolioView(groups, snapshot, self._betas, self)
         return self._view
+
+    def strategy_margin(self, name: str, view: PortfolioView, margin: MarginFn) -> float:
+        """Re-priced when the strategy's positions change and at least every ``MARGIN_REFRESH``:
+        the engine's margin model over a strategy's legs is the costliest thing the gate does, and
+        the hard BP cap already uses the engine's live figure for the whole account."""
+        mine = [g for g in view.groups if base_strategy(g.strategy) == name]
+        key = tuple((g.group_id, g.quantity, g.status.value, len(g.legs)) for g in mine)
+        cached = self._margins.get(name)
+        now = view.snapshot.time
+        if cached is None or cached[0] != key or not timedelta(0) <= now - cached[1] < MARGIN_REFRESH:
+            legs = [Leg(leg.contract, leg.ratio * g.quantity) for g in mine for leg in g.legs]
+            cached = (key, now, margin(legs, 1, view.snapshot) if legs else 0.0)
+            self._margins[name] = cached
+        return cached[2]

@@ -30,6 +30,7 @@ class RiskState:
     quotes: QuoteWatch = field(default_factory=QuoteWatch)
     reset_token: str = ""  # the risk_breaker_reset value already applied
     flattened: dict[str, str] = field(default_factory=dict)  # holding symbol -> ISO time handled
+    portfolio: Any = None  # risk.portfolio.PortfolioCache shared by gate and monitors (not persisted)
 
     def to_json(self) -> dict[str, Any]:
         return {
