@@ -26,29 +26,23 @@ import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from brokers.availability import available
 from brokers.client import BrokerClient
 from brokers.credentials import Credentials, CredentialsError, redact
 from brokers.dual_feed import DualFeed, DualFeedConfig
-from brokers.emergency import (
-    CUTOFF_CASH,
-    CUTOFF_SHARES,
-    EmergencyCloseRoute,
-    EmergencyResult,
-    Plan,
-    plan_assignment_closes,
-)
+from brokers.emergency import EmergencyCloseRoute
+from brokers.emergency_sweep import EmergencySweep
 from brokers.feed import FeedSupervisor
 from brokers.feed_status import FeedConfig, FeedState
 from brokers.held_executor import HeldExecutor
 from brokers.outage import BrokerageState, OutageGuard
-from brokers.quote_cache import QuoteCache, QuoteValue
+from brokers.quote_cache import QuoteCache
 from brokers.reconcile import ReconcileReport
 from brokers.session import AuthRefused
-from brokers.symbols import INDEX_OPTION_ROOTS, symbols_for
+from brokers.symbols import symbols_for
 from core.ports import Executor, Severity
 from core.types import Decision, OptionContract, OptionQuote
 
@@ -112,7 +106,19 @@ class TastytradeLink:
         self.dual = DualFeed(self.cache, self.feed.alive, self.cfg.dual)
         self.client = BrokerClient(credentials, client_kwargs=kwargs)
         self.guard = OutageGuard(self.cfg.intent_ttl)
-        self.route = EmergencyCloseRoute(self.client, live=self.cfg.emergency_live)
+        c = self.cfg
+        route = EmergencyCloseRoute(self.client, live=c.emergency_live)
+        self.sweep = EmergencySweep(
+            self.client,
+            self.cache,
+            self.feed.subscribe,
+            route,
+            after=c.emergency_after,
+            window=c.emergency_window,
+            every=c.emergency_every,
+            pin_zone=c.pin_zone,
+            max_age=c.dual.max_age,
+        )
         self._jobs = ThreadPoolExecutor(1, thread_name_prefix="tastytrade-jobs")
         self._job: Future[Any] | None = None
         self._job_kind = ""
@@ -122,13 +128,8 @@ class TastytradeLink:
         self._reconcile_due: datetime | None = None  # None: at the next step
         self._reconcile_off = ""  # why reconciliation stopped for good (refused credentials)
         self._last_report = ""
-        self._emergency_at: datetime | None = None
-        self._emergency_done: set[str] = set()  # broker symbols handled today
-        self._emergency_day: date | None = None
         self._feed_state: FeedState | None = None
         self._reported_at: datetime | None = None
-        self.emergency_results: list[EmergencyResult] = []
-        self.emergency_sweeps = 0  # sweeps completed
         self.over_limit = 0  # merges not streamed because the watch list was full
         self._first_step: datetime | None = None
         self._seen = (0, 0)  # (comparisons, disagreements) at the last report
@@ -333,45 +334,10 @@ class TastytradeLink:
         self._job, self._job_kind = self._jobs.submit(self.client.reconcile, account), "reconcile"
 
     def _start_emergency(self, system: TradingSystem, now: datetime) -> None:
-        g = self.guard
-        if self._job is not None or g.brokerage_up or g.since is None:
+        if self._job is not None or self.guard.brokerage_up or not self.sweep.due(now, self.guard.since):
             return
-        if now - g.since < self.cfg.emergency_after:
-            return
-        if self._emergency_at is not None and now - self._emergency_at < self.cfg.emergency_every:
-            return
-        day = now.date()
-        cutoffs = [datetime.combine(day, t) for t in (CUTOFF_SHARES, CUTOFF_CASH)]
-        if not any(timedelta(0) <= c - now <= self.cfg.emergency_window for c in cutoffs):
-            return
-        if self._emergency_day != day:
-            self._emergency_day, self._emergency_done = day, set()
-        self._emergency_at = now
         spots = {k: q.price for k, q in system.platform.snapshot().underlyings.items()}
-        self._job, self._job_kind = self._jobs.submit(self._emergency_sweep, now, spots), "emergency"
-
-    def _emergency_sweep(
-        self, now: datetime, spots: Mapping[str, float]
-    ) -> tuple[Plan, list[EmergencyResult]]:
-        positions = self.client.fetch_account().positions
-        plan = plan_assignment_closes(
-            [p for p in positions if p.symbol not in self._emergency_done],
-            now,
-            lambda oid: spots.get(INDEX_OPTION_ROOTS.get(oid.root, oid.root)),
-            self._fresh_quote,
-            self.cfg.pin_zone,
-        )
-        book = {p.symbol: p.quantity for p in positions}
-        return plan, [self.route.close(r, book) for r in plan.requests]
-
-    def _fresh_quote(self, streamer: str) -> QuoteValue | None:
-        q = self.cache.quote(streamer)
-        if q is None:  # a position the book does not know: ask the feed for it (thread-safe)
-            self.feed.subscribe([streamer])
-            return None
-        if self.cache.now() - q.received > self.cfg.dual.max_age:
-            return None
-        return q.value
+        self._job, self._job_kind = self._jobs.submit(self.sweep.run, now, spots), "emergency"
 
     def _finish_job(self, system: TradingSystem, now: datetime) -> None:
         job = self._job
@@ -396,7 +362,7 @@ class TastytradeLink:
         if kind == "reconcile":
             self._reconciled(system, now, result)
         else:
-            self._emergency_done_report(system, *result)
+            self.sweep.report(system.platform.notify, *result)
 
     def _reconciled(self, system: TradingSystem, now: datetime, report: ReconcileReport) -> None:
         was = self.guard.state
@@ -412,23 +378,3 @@ class TastytradeLink:
             system.platform.notify(
                 Severity.INFO, "Broker reconciliation clean", f"positions match after {was.value}"
             )
-
-    def _emergency_done_report(
-        self, system: TradingSystem, plan: Plan, results: list[EmergencyResult]
-    ) -> None:
-        self.emergency_sweeps += 1
-        for line in plan.skipped:
-            system.platform.notify(Severity.CRITICAL, "Emergency close not possible", line)
-        for r in results:
-            self.emergency_results.append(r)
-            self._emergency_done.add(r.request.symbol)
-            req = r.request
-            what = f"{req.quantity:+d} {req.symbol.strip()} limit {req.limit_price:g}"
-            if r.refused:
-                system.platform.notify(Severity.CRITICAL, "Emergency close refused", f"{what}: {r.refused}")
-            elif r.dry_run:
-                system.platform.notify(Severity.CRITICAL, "Emergency close (dry run, not sent)", what)
-            else:
-                system.platform.notify(
-                    Severity.CRITICAL, "Emergency close sent", f"{what}: order {r.order_id}"
-                )

@@ -296,8 +296,8 @@ def test_emergency_route_near_the_cutoff_while_the_brokerage_is_down(loopback, l
         link.on_step(system)
         assert not link.busy  # not down long enough yet, and the cut-off is too far
         p.t = datetime(2025, 3, 7, 15, 10)
-        step_until(link, system, lambda: bool(link.emergency_results))
-        (r,) = link.emergency_results
+        step_until(link, system, lambda: bool(link.sweep.results))
+        (r,) = link.sweep.results
         assert r.request.symbol == OCC and r.request.quantity == 2 and not r.refused
         assert r.request.limit_price >= link.cache.quote(STREAMER).value.ask
         orders = loopback.rest_state.orders
@@ -308,9 +308,9 @@ def test_emergency_route_near_the_cutoff_while_the_brokerage_is_down(loopback, l
         titles = [t for s, t, _ in p.alerts if s is Severity.CRITICAL]
         assert ("Emergency close sent" if live else "Emergency close (dry run, not sent)") in titles
         p.t += timedelta(minutes=6)  # the next sweep does not send the same close twice
-        sweeps = link.emergency_sweeps
-        step_until(link, system, lambda: link.emergency_sweeps > sweeps)
-        assert len(link.emergency_results) == 1 and len(orders) == (1 if live else 0)
+        sweeps = link.sweep.sweeps
+        step_until(link, system, lambda: link.sweep.sweeps > sweeps)
+        assert len(link.sweep.results) == 1 and len(orders) == (1 if live else 0)
     finally:
         link.stop()
 
