@@ -96,6 +96,7 @@ def test_report_of_a_run_without_trades_still_renders_every_section(tmp_path):
     text = write_html_report(tmp_path, Settings()).read_text()
     assert text.count('<figure class="chart"') == 8 and text.count("<svg") == 8
     assert "no closed trades" in text and "no risk events recorded" in text
+    assert write_html_report(tmp_path, Settings()).read_text() == text, "same inputs, same bytes"
 
 
 def test_secrets_in_recorded_events_never_reach_the_report(tmp_path, monkeypatch):
