@@ -318,7 +318,7 @@ def strategy_stats(
         by.setdefault(t.strategy, []).append(t)
     abs_total = sum(abs(sum(t.pnl for t in ts)) for ts in by.values())
     out = {name: _stats(name, ts, expected.get(name), abs_total) for name, ts in sorted(by.items())}
-    out["portfolio"] = _stats("portfolio", all_trades, None, abs_total)
+    out["portfolio"] = _stats("portfolio", all_trades, None, 0.0)  # a share of itself says nothing
     return out
 
 

@@ -139,10 +139,8 @@ def _summary(d: ReportData) -> str:
             ("slippage vs mid", _num(p.slippage)),
             ("fees + slippage, share of gross P&L", _pct(p.cost_share_of_gross)),
         ]
-    blocked = sum(
-        n for k, n in d.counts.items() if k == "risk_block" or (k.startswith("risk_") and k != "risk_block")
-    )
-    rows.append(("risk events recorded", _num(blocked, "{:,d}")))
+    risk = sum(n for k, n in d.counts.items() if k.startswith("risk_"))
+    rows.append(("risk events recorded", _num(risk, "{:,d}")))
     body = "".join(f'<tr><th class="l">{html.escape(k)}</th>{v}</tr>' for k, v in rows)
     return f"<table>{body}</table>"
 
