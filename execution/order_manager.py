@@ -704,6 +704,8 @@ class OrderManager:
             "cost_dollars": -sum(f.quantity * f.price for f in repair_fills) * multiplier
             - sum(f.fee for f in repair_fills),
             "past_deadline": group.deadline_alerted,
+            # a group left flat never reaches the trade log: its whole round trip is realised here
+            "realized_dollars": -group.cash_points() * multiplier - group.fees() if units == 0 else None,
         }
         self.stats.repairs.append(record)
         self._record("repair_finished", now, record)

@@ -47,6 +47,11 @@ def report_text(doc: dict[str, Any]) -> str:
             + ", ".join(f"{k} {n}" for k, n in sorted(how.items()))
             + f"  (net cash of repair trades {cost:,.2f})"
         )
+        flat = [r["realized_dollars"] for r in doc["repairs"] if r.get("realized_dollars") is not None]
+        if flat:
+            lines.append(
+                f"unwound to flat    {len(flat)} groups, realised {sum(flat):,.2f} (not in trades.csv)"
+            )
     for name, q in doc["fill_quality"].items():
         lines.append(
             f"  fill quality {name:<12} {q['orders']} orders  avg slippage {q['avg_slippage_points']:+.3f} pts/unit"

@@ -152,7 +152,12 @@ def test_uneven_legs_are_unwound_when_completion_got_too_expensive():
     (update,) = om.on_order_event(broker.fill(unwind.tag))
     assert update.kind is UpdateKind.UNWOUND and update.quantity == 0
     assert all(q == 0 for q in broker.positions.values())
-    assert om.stats.repairs[0]["how"] == "unwound"
+    (record,) = om.stats.repairs
+    assert record["how"] == "unwound"
+    all_fills = [f for f in om.groups[f"{intent.group_id}|open"].fills]
+    assert record["realized_dollars"] == pytest.approx(
+        -sum(f.quantity * f.price for f in all_fills) * 100 - sum(f.fee for f in all_fills)
+    )
 
 
 def test_balanced_partial_units_are_kept_when_the_ladder_runs_out():
