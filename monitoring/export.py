@@ -34,7 +34,7 @@ class DailyMetricsExporter:
     ) -> None:
         if not start_value > 0:
             raise ValueError(f"start value must be positive, got {start_value}")
-        self._store = store
+        self.store = store
         self._start = start_value
         self._expected = dict(expected_win_rates)
         self.benchmark = benchmark
@@ -78,8 +78,8 @@ class DailyMetricsExporter:
         }
         doc = _json_safe(doc)
         data = json.dumps(doc, sort_keys=True).encode("utf-8")
-        self._store.save(day_key(day), data)
-        self._store.save(LATEST_KEY, data)
+        self.store.save(day_key(day), data)
+        self.store.save(LATEST_KEY, data)
         return doc
 
 

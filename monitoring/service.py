@@ -11,6 +11,7 @@ in ``initialize`` and forward the same calls from the algorithm's events.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,6 +23,9 @@ from monitoring.export import DailyMetricsExporter, daily_summary
 from monitoring.health import HealthInputs, HealthMonitor, HealthServer, HealthSnapshot
 from monitoring.performance import expected_win_rates
 from monitoring.sampler import MonitoringSampler
+from monitoring.volatility import QuoteStats
+
+QUOTES_KEY = "monitoring/quotes/latest.json"
 
 
 class MonitoringService:
@@ -39,6 +43,8 @@ class MonitoringService:
         self.router = router
         self._daily = send_daily_summary
         self.last_metrics: dict[str, Any] | None = None
+        self.quotes = QuoteStats()
+        self._store = exporter.store if exporter is not None else None
 
     @classmethod
     def from_settings(
@@ -87,9 +93,18 @@ class MonitoringService:
         self.last_metrics = self.exporter.on_close(
             day, account.net_liquidation, snapshot.price(self.exporter.benchmark), closed_groups
         )
+        stats = self.quotes.summary()
+        if stats and self._store is not None:
+            doc = {"day": day.isoformat(), "quotes": stats}
+            self._store.save(QUOTES_KEY, json.dumps(doc, sort_keys=True).encode("utf-8"))
         if self._daily and self.router is not None:
             title, body = daily_summary(self.last_metrics)
             self.router.send(Severity.INFO, title, body, key=f"daily-summary-{day}")
+
+    def on_quote(self, symbol: str, time: datetime, bid: float, ask: float) -> None:
+        """Feed quote updates (live feed) for the per-underlying spread and quote-rate statistics,
+        exported with each close to ``monitoring/quotes/latest.json``."""
+        self.quotes.observe(symbol, time, bid, ask)
 
     def update_health(self, inputs: HealthInputs) -> HealthSnapshot | None:
         if self.health is None:

@@ -15,7 +15,7 @@ from core.settings import Settings
 from monitoring.alerts import Alert, AlertRouter
 from monitoring.export import LATEST_KEY
 from monitoring.health import HEALTH_KEY, HealthInputs
-from monitoring.service import MonitoringService
+from monitoring.service import QUOTES_KEY, MonitoringService
 from sim.report_data import ReportDataError
 from sim.store import MemoryStore
 from tests.factories import account
@@ -54,6 +54,8 @@ def test_service_samples_exports_keeps_health_and_sends_the_daily_summary_live()
         calls.append(1)
         return account(100_000.0, 20_000.0)
 
+    service.on_quote("SPX", NOW, 4999.0, 5001.0)
+    service.on_quote("SPX", NOW + timedelta(seconds=30), 5000.0, 5002.0)
     service.on_step(_snapshot(), [], acct)
     assert calls == [], "no positions: the account is not even valued"
     service.on_step(_snapshot(), [_strangle()], acct)
@@ -61,6 +63,8 @@ def test_service_samples_exports_keeps_health_and_sends_the_daily_summary_live()
     close = dataclasses.replace(_snapshot(), time=NOW.replace(hour=16))
     service.on_end_of_day(NOW.date(), close, [_strangle()], [], account(100_500.0))
     assert json.loads(store.load(LATEST_KEY))["net_liquidation"] == 100_500.0
+    quotes = json.loads(store.load(QUOTES_KEY))["quotes"]["SPX"]
+    assert quotes["updates"] == 2 and quotes["updates_per_minute"] == pytest.approx(4.0)
     assert out.sent[-1].title == f"Daily summary {NOW.date()}"
     snap = service.update_health(HealthInputs(connections={"brokerage": True}, net_liquidation=100_500.0))
     assert snap.status == "ok" and json.loads(store.load(HEALTH_KEY))["status"] == "ok"
