@@ -1,8 +1,9 @@
 """Assignment and exercise: detect them from the account, re-label what is left, flatten the rest.
 
-Detection compares the engine's holdings with the book: an open group's option leg holding fewer
-contracts than the book expects was assigned (short) or exercised (long); a stock or futures
-holding (the system never trades them on purpose) is what the assignment delivered.  Groups with a
+Detection compares the engine's holdings with the book: an open group's short option leg holding
+fewer contracts than the book expects, while stock or futures of its underlying appeared (the
+system never trades them on purpose), was assigned.  Contracts missing with nothing delivered are
+not guessed at: a critical alert leaves them to reconciliation.  Groups with a
 working order (OPENING, CLOSING) are skipped: their holdings are legitimately in flux.
 
 What happens: the affected group is re-labelled ``<strategy>:assigned`` and re-expressed with the
@@ -38,6 +39,7 @@ class Shortfall:
     symbol: str
     expected: int
     held: int
+    underlying: str = ""  # what an assignment of this leg delivers (stock or futures symbol)
 
 
 def expected_option_holdings(groups: Sequence[PositionGroup]) -> dict[str, int]:
@@ -73,7 +75,7 @@ def find_shortfalls(groups: Sequence[PositionGroup], holdings: Mapping[str, Hold
                 take = min(mine, missing)
                 missing -= take
                 sign = 1 if leg.ratio > 0 else -1
-                out.append(Shortfall(g, symbol, sign * mine, sign * (mine - take)))
+                out.append(Shortfall(g, symbol, sign * mine, sign * (mine - take), leg.contract.underlying))
     return out
 
 

@@ -7,7 +7,7 @@ per breach when the portfolio's Greeks are outside their limits, with hedge sugg
 trades come back through ``on_trade_closed`` and update the per-strategy pause and size cut.
 
 The state (``risk.state.RiskState``) is loaded from the platform's state store on the first step and
-saved whenever something changed and at least every half hour of engine time.  Unreadable state
+saved at the end of every step in which it changed.  Unreadable state
 fails closed: a breaker trip only a manual reset clears, and a critical alert.
 """
 
@@ -29,7 +29,6 @@ from risk.portfolio import PortfolioCache
 from risk.state import RESET_KEY, STATE_KEY, RiskState
 
 CloseFn = Callable[[PositionGroup, float, float, datetime, str], None]
-_SAVE_EVERY = timedelta(minutes=30)
 _FLATTEN_RETRY = timedelta(minutes=15)
 
 
@@ -44,8 +43,8 @@ class RiskMonitors:
         if state.portfolio is None:
             state.portfolio = PortfolioCache(self._betas)
         self._loaded = False
-        self._saved_at: datetime | None = None
-        self._dirty = False
+        self._saved = b""
+        self._reported: set[str] = set()  # one alert per unexplained difference
         self._greeks_alerted: set[str] = set()
         self._greeks_day: date | None = None
         self._day: date | None = None
@@ -97,15 +96,12 @@ class RiskMonitors:
             self._alert(now, Severity.CRITICAL, "Risk state unreadable; entries blocked", event.message)
 
     def _save(self, now: datetime, force: bool = False) -> None:
-        due = (
-            self._saved_at is None
-            or now - self._saved_at >= _SAVE_EVERY
-            or now.date() != self._saved_at.date()
-        )
-        if force or self._dirty or due:
-            data = json.dumps(self.state.to_json(), sort_keys=True).encode("utf-8")
+        """Every step whose state changed: the persistence layer commits the store at the end of
+        each step, so a restart resumes with exactly the breaker a run without the restart had."""
+        data = json.dumps(self.state.to_json(), sort_keys=True).encode("utf-8")
+        if force or data != self._saved:
             self.platform.store.save(STATE_KEY, data)
-            self._saved_at, self._dirty = now, False
+            self._saved = data
 
     def _manual_reset(self, now: datetime) -> None:
         sources = []
@@ -157,10 +153,16 @@ class RiskMonitors:
         now = snapshot.time
         holdings = context.account.holdings
         exits: list[OrderIntent] = []
+        delivered = delivered_holdings(holdings)
         by_group: dict[str, list] = {}
         for shortfall in find_shortfalls(book.live(), holdings):
             by_group.setdefault(shortfall.group.group_id, []).append(shortfall)
         for group_id, shortfalls in by_group.items():
+            if not any(s.expected < 0 and s.underlying in delivered for s in shortfalls):
+                # Contracts missing with nothing delivered is not an assignment: it is a book that
+                # disagrees with the broker, which reconciliation owns.  Never guess a repair.
+                self._unexplained(now, group_id, shortfalls)
+                continue
             group = shortfalls[0].group
             relabelled = relabel(group, shortfalls)
             values = {s.symbol: f"{s.expected:+d} -> {s.held:+d}" for s in shortfalls}
@@ -192,20 +194,31 @@ class RiskMonitors:
                             group.group_id,
                         )
                     )
-        self._flatten(now, delivered_holdings(holdings))
+        self._flatten(now, delivered)
         return exits
+
+    def _unexplained(self, now: datetime, group_id: str, shortfalls: list) -> None:
+        key = f"unexplained:{group_id}"
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        values = {s.symbol: f"{s.expected:+d} -> {s.held:+d}" for s in shortfalls}
+        message = (
+            f"{group_id}: holdings differ from the book ({values}) with no delivery: left to reconciliation"
+        )
+        self._emit(RiskEvent(now, "holdings_mismatch", Action.ALERT, message, values, shortfalls[0].group.strategy,
+                             group_id))  # fmt: skip
+        self._alert(now, Severity.CRITICAL, "Holdings differ from the book", message)
 
     def _flatten(self, now: datetime, delivered: dict[str, float]) -> None:
         for symbol in [s for s in self.state.flattened if s not in delivered]:
             del self.state.flattened[symbol]
-            self._dirty = True
         for symbol, quantity in sorted(delivered.items()):
             handled = self.state.flattened.get(symbol)
             keep = self.s.risk_assignment_action == "keep"
             if handled and (keep or now - datetime.fromisoformat(handled) < _FLATTEN_RETRY):
                 continue
             self.state.flattened[symbol] = now.isoformat()
-            self._dirty = True
             values = {"symbol": symbol, "quantity": quantity, "action": self.s.risk_assignment_action}
             if keep:
                 message = f"{symbol} {quantity:+g} delivered by assignment kept (risk_assignment_action=keep)"
@@ -287,7 +300,6 @@ class RiskMonitors:
     # --- output ------------------------------------------------------------------------------------
     def _emit(self, event: RiskEvent) -> None:
         self.log.emit(event)
-        self._dirty = True
 
     def _emit_all(self, events: Sequence[RiskEvent]) -> None:
         for e in events:

@@ -1,7 +1,8 @@
 """The risk layer's memory, shared by the gate and the monitors, saved under its own state key.
 
 Persisted (small JSON, versioned): the circuit breaker, per-strategy health, the entry halt after
-an underlying jump, the last manual-reset token applied and the assignments already handled.
+an underlying jump and the last price of each underlying, the last manual-reset token applied and
+the assignments already handled.
 Not persisted: quote history for stuck-quote detection (it rebuilds within minutes).  Persistence
 by another layer can fold ``to_json()`` into its own schema; ``from_json`` rejects anything it does
 not understand with a ``ValueError`` naming the problem.
@@ -39,6 +40,7 @@ class RiskState:
             "strategies": self.guard.to_json(),
             "jump_halt_until": self.jumps.halted_until.isoformat() if self.jumps.halted_until else "",
             "jump_reason": self.jumps.reason,
+            "last_prices": dict(sorted(self.jumps.last.items())),
             "reset_token": self.reset_token,
             "flattened": dict(sorted(self.flattened.items())),
         }
@@ -59,6 +61,7 @@ class RiskState:
             until = str(d["jump_halt_until"])
             state.jumps.halted_until = datetime.fromisoformat(until) if until else None
             state.jumps.reason = str(d["jump_reason"])
+            state.jumps.last = {str(k): float(v) for k, v in d["last_prices"].items()}
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"risk state is missing or has a malformed field: {exc!r}") from None
         return state

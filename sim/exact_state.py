@@ -69,21 +69,33 @@ class RiskMonitorsSection:
         m = self.m
         return {
             "state": m.state.to_json(),
-            "saved_at": m._saved_at.isoformat() if m._saved_at else None,
-            "dirty": m._dirty,
+            "saved": m._saved.decode("utf-8"),
+            "reported": sorted(m._reported),
             "greeks_alerted": sorted(m._greeks_alerted),
             "greeks_day": m._greeks_day.isoformat() if m._greeks_day else None,
             "day": m._day.isoformat() if m._day else None,
+            # what RiskState.to_json leaves out: stuck-quote timers and the last prices jumps are
+            # measured from (a restart must not reset them, or it would judge quotes differently)
+            "quotes_seen": {
+                k: [b, a, since.isoformat(), u]
+                for k, (b, a, since, u) in sorted(m.state.quotes._seen.items())
+            },
+            "jumps_last": dict(sorted(m.state.jumps.last.items())),
         }
 
     def load_json(self, doc: Any) -> None:
         m = self.m
         _replace_state(m.state, RiskState.from_json(doc["state"]))
-        m._saved_at = datetime.fromisoformat(doc["saved_at"]) if doc["saved_at"] else None
-        m._dirty = bool(doc["dirty"])
+        m._saved = str(doc["saved"]).encode("utf-8")
+        m._reported = {str(k) for k in doc["reported"]}
         m._greeks_alerted = set(doc["greeks_alerted"])
         m._greeks_day = date.fromisoformat(doc["greeks_day"]) if doc["greeks_day"] else None
         m._day = date.fromisoformat(doc["day"]) if doc["day"] else None
+        m.state.quotes._seen = {
+            str(k): (float(b), float(a), datetime.fromisoformat(t), float(u))
+            for k, (b, a, t, u) in doc["quotes_seen"].items()
+        }
+        m.state.jumps.last = {str(k): float(v) for k, v in doc["jumps_last"].items()}
         m._loaded = True
 
 

@@ -280,3 +280,21 @@ def test_greeks_breach_alerts_once_a_day_per_greek_with_a_hedge_suggestion():
     assert len(alerts) == 1 and "sell $1,000 of beta-weighted delta" in alerts[0].message
     assert "MES" in alerts[0].message
     assert json.dumps(alerts[0].payload())
+
+
+def test_missing_contracts_without_a_delivery_are_not_treated_as_an_assignment():
+    platform = LiquidatingPlatform()
+    monitors, log = _monitors(platform)
+    expiry = date(2025, 3, 21)
+    short, long = _spy(500.0, Right.PUT, expiry), _spy(490.0, Right.PUT, expiry)
+    book = Book()
+    book.put(_group((Leg(short, -1), Leg(long, 1))))
+    for minute in (5, 10):
+        now = datetime(2025, 3, 4, 11, minute)
+        snap = _spy_snapshot(now, 480.0, [short, long], {500.0: 20.2, 490.0: 10.4})
+        ctx = FakeContext(account(now=now, holdings={long.symbol: Holding(long.symbol, 1, 3.0, long)}))
+        assert monitors.on_step(snap, ctx, book, lambda *a: None) == []
+    (group,) = book.live()
+    assert group.strategy == "lt112" and len(group.legs) == 2, "no guessed repair"
+    assert platform.liquidated == []
+    assert [e.rule for e in log.events if e.rule != "greeks_limits"] == ["holdings_mismatch"], "alerted once"
