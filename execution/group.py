@@ -90,6 +90,7 @@ class OrderRecord:
     message: str = ""
     filled: dict[str, int] = field(default_factory=dict)
     unexplained_since: datetime | None = None
+    event_ids: list[str] = field(default_factory=list)  # engine event ids applied (duplicates dropped)
 
     def remaining(self, symbol: str) -> int:
         return self.legs.get(symbol, 0) - self.filled.get(symbol, 0)
@@ -358,6 +359,7 @@ def _order_to_json(o: OrderRecord) -> dict[str, Any]:
         "message": o.message,
         "filled": dict(o.filled),
         "unexplained_since": _dt(o.unexplained_since),
+        "event_ids": list(o.event_ids),
     }
 
 
@@ -381,6 +383,7 @@ def _order_from_json(d: Mapping[str, Any]) -> OrderRecord:
         message=str(d["message"]),
         filled={str(k): int(v) for k, v in d["filled"].items()},
         unexplained_since=_parse(d["unexplained_since"]),
+        event_ids=[str(x) for x in d.get("event_ids", [])],
     )
 
 

@@ -131,10 +131,12 @@ class OrderManager:
             return self._drain()
         group, order = found
         if event.event_id:
-            if (event.tag, event.event_id) in self._event_ids:
+            if (event.tag, event.event_id) in self._event_ids or event.event_id in order.event_ids:
                 self.stats.counts["duplicate_events"] += 1
                 return self._drain()
             self._event_ids.add((event.tag, event.event_id))
+            if event.fills:
+                order.event_ids.append(event.event_id)  # saved with the fill: survives a restart
         if event.status is OrderStatus.SUBMITTED:
             if not order.acked:
                 order.acked = True

@@ -1,6 +1,8 @@
 """Stateful property test: random order groups meet a random broker (acks, fills of some legs or
 some units, rejections of both kinds, cancels asked for or not, silent drops, duplicate events,
-market moves, time) and execution must keep its promises at every step and at the end.
+market moves, time, and restarts of the process from the state store) and execution must keep
+its promises at every step and at the end.  The broker refuses any tag it has seen before, so a
+restart that re-sent an order under an old tag would fail the test.
 
 Invariants checked after every step:
 - no leg of any group is filled beyond its intent (nor past flat in the other direction);
@@ -50,6 +52,12 @@ class ExecutionMachine(RuleBasedStateMachine):
         self.events: list[OrderEvent] = []
         self.n = 0
         self.event_ids = 0
+        self.retired: dict = {}  # groups of managers that were restarted away
+        self.restarts = 0
+
+    def groups(self) -> dict:
+        """Every group ever: the current manager's, else the last copy an earlier manager held."""
+        return {**self.retired, **self.om.groups}
 
     # --- helpers -----------------------------------------------------------------------------------
     def _quote(self, contract):
@@ -90,7 +98,7 @@ class ExecutionMachine(RuleBasedStateMachine):
         return out
 
     # --- rules -------------------------------------------------------------------------------------
-    @precondition(lambda self: sum(not g.terminal for g in self.om.groups.values()) < 4)
+    @precondition(lambda self: sum(not g.terminal for g in self.groups().values()) < 4)
     @rule(name=st.sampled_from(sorted(STRUCTURES)), quantity=st.integers(1, 4))
     def new_group(self, name: str, quantity: int) -> None:
         self.n += 1
@@ -99,17 +107,18 @@ class ExecutionMachine(RuleBasedStateMachine):
         self.om.submit(self._intent(legs, quantity, Purpose.OPEN, f"g{self.n:03d}"), self.broker.snap)
 
     @precondition(lambda self: any(
-        g.state is GroupState.FILLED and g.purpose is Purpose.OPEN and f"{g.group_id}|close" not in self.om.groups
-        for g in self.om.groups.values()
+        g.state is GroupState.FILLED and g.purpose is Purpose.OPEN and f"{g.group_id}|close" not in self.groups()
+        for g in self.groups().values()
     ))  # fmt: skip
     @rule(data=st.data())
     def close_group(self, data) -> None:
+        everyone = self.groups()
         candidates = sorted(
-            g.key for g in self.om.groups.values()
+            g.key for g in everyone.values()
             if g.state is GroupState.FILLED and g.purpose is Purpose.OPEN
-            and f"{g.group_id}|close" not in self.om.groups
+            and f"{g.group_id}|close" not in everyone
         )  # fmt: skip
-        group = self.om.groups[data.draw(st.sampled_from(candidates))]
+        group = everyone[data.draw(st.sampled_from(candidates))]
         legs = tuple(Leg(leg.contract, -leg.ratio) for leg in group.intent.legs)
         intent = self._intent(legs, group.reported_units, Purpose.CLOSE, group.group_id)
         self.om.submit(intent, self.broker.snap)
@@ -149,6 +158,14 @@ class ExecutionMachine(RuleBasedStateMachine):
         elif action == "drop":
             b.drop(tag)
 
+    @precondition(lambda self: self.restarts < 3)
+    @rule()
+    def restart(self) -> None:
+        """The process dies; a new manager starts from the same state store and broker."""
+        self.restarts += 1
+        self.retired.update(self.om.groups)
+        self.om = OrderManager(S, self.broker, rng=random.Random(self.restarts))
+
     @rule(minutes=st.sampled_from([0.5, 1, 2, 5, 10]))
     def time_passes(self, minutes: float) -> None:
         self._step(minutes)
@@ -162,7 +179,7 @@ class ExecutionMachine(RuleBasedStateMachine):
     @invariant()
     def no_leg_filled_beyond_intent(self) -> None:
         fills = self._group_fills()
-        for key, group in self.om.groups.items():
+        for key, group in self.groups().items():
             for symbol, target in group.target().items():
                 got = fills[key][symbol]
                 lo, hi = sorted((0, target))
@@ -177,7 +194,7 @@ class ExecutionMachine(RuleBasedStateMachine):
     def fills_and_fees_reconcile_with_the_broker(self) -> None:
         seen: Counter = Counter()
         fees = 0.0
-        for group in self.om.groups.values():
+        for group in self.groups().values():
             for f in group.fills:
                 seen[f.symbol] += f.quantity
                 fees += f.fee
@@ -187,7 +204,7 @@ class ExecutionMachine(RuleBasedStateMachine):
 
     @invariant()
     def unhedged_past_the_deadline_has_alerted(self) -> None:
-        for group in self.om.groups.values():
+        for group in self.groups().values():
             started = group.repair_started
             if started is None or group.balanced_units() is not None:
                 continue
@@ -197,16 +214,17 @@ class ExecutionMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         b = self.broker
         for _ in range(300):
-            if all(g.terminal for g in self.om.groups.values()):
+            self._step(0)  # a restarted manager loads its state on its first call
+            if all(g.terminal for g in self.groups().values()):
                 break
             for tag in sorted(b.working):
                 if tag in b.working:
                     self._feed(b.fill(tag))
             self._step(1)
-        stuck = [g.key for g in self.om.groups.values() if not g.terminal]
+        stuck = [g.key for g in self.groups().values() if not g.terminal]
         assert not stuck, f"groups not terminal with a cooperative broker: {stuck}"
         fills = self._group_fills()
-        for key, group in self.om.groups.items():
+        for key, group in self.groups().items():
             units = group.balanced_units()
             assert units is not None, f"{key} ends with unhedged legs {group.filled()}"
             (update,) = self.updates[key]
