@@ -9,6 +9,7 @@ unchanged.  Registered by ``sim.resume`` only; in LEAN their own restart logic a
 
 from __future__ import annotations
 
+import base64
 from collections import Counter, defaultdict
 from datetime import date, datetime
 from typing import Any
@@ -59,6 +60,42 @@ class ExecutorSection:
         m._restored = True  # exact state: no "we were down" handling
 
 
+_SKIP = {"s", "platform", "state", "log", "dividends"}
+
+
+def _plain_attrs(obj: Any) -> dict[str, list[Any]]:
+    """The simple instance attributes of ``obj`` (flags, times, counters, sets of names), tagged
+    by type; collaborators and caches are not state and are skipped."""
+    out: dict[str, list[Any]] = {}
+    for name, value in sorted(vars(obj).items()):
+        if name in _SKIP:
+            continue
+        if value is None or isinstance(value, bool | int | float | str):
+            out[name] = ["v", value]
+        elif isinstance(value, datetime):
+            out[name] = ["dt", value.isoformat()]
+        elif isinstance(value, date):
+            out[name] = ["d", value.isoformat()]
+        elif isinstance(value, set) and all(isinstance(x, str) for x in value):
+            out[name] = ["set", sorted(value)]
+        elif isinstance(value, bytes):
+            out[name] = ["b64", base64.b64encode(value).decode("ascii")]
+    return out
+
+
+def _restore_attrs(obj: Any, doc: dict[str, list[Any]]) -> None:
+    for name, (tag, value) in doc.items():
+        if tag == "dt":
+            value = datetime.fromisoformat(value)
+        elif tag == "d":
+            value = date.fromisoformat(value)
+        elif tag == "set":
+            value = set(value)
+        elif tag == "b64":
+            value = base64.b64decode(value)
+        setattr(obj, name, value)
+
+
 class RiskMonitorsSection:
     state_section = "risk_monitors"
 
@@ -69,34 +106,28 @@ class RiskMonitorsSection:
         m = self.m
         return {
             "state": m.state.to_json(),
-            "saved": m._saved.decode("utf-8"),
-            "reported": sorted(m._reported),
-            "greeks_alerted": sorted(m._greeks_alerted),
-            "greeks_day": m._greeks_day.isoformat() if m._greeks_day else None,
-            "day": m._day.isoformat() if m._day else None,
-            # what RiskState.to_json leaves out: stuck-quote timers and the last prices jumps are
+            "attrs": _plain_attrs(m),
+            # what RiskState.to_json may leave out: stuck-quote timers and the last prices jumps are
             # measured from (a restart must not reset them, or it would judge quotes differently)
             "quotes_seen": {
                 k: [b, a, since.isoformat(), u]
-                for k, (b, a, since, u) in sorted(m.state.quotes._seen.items())
+                for k, (b, a, since, u) in sorted(getattr(m.state.quotes, "_seen", {}).items())
             },
-            "jumps_last": dict(sorted(m.state.jumps.last.items())),
+            "jumps_last": dict(sorted(getattr(m.state.jumps, "last", {}).items())),
         }
 
     def load_json(self, doc: Any) -> None:
         m = self.m
         _replace_state(m.state, RiskState.from_json(doc["state"]))
-        m._saved = str(doc["saved"]).encode("utf-8")
-        m._reported = {str(k) for k in doc["reported"]}
-        m._greeks_alerted = set(doc["greeks_alerted"])
-        m._greeks_day = date.fromisoformat(doc["greeks_day"]) if doc["greeks_day"] else None
-        m._day = date.fromisoformat(doc["day"]) if doc["day"] else None
-        m.state.quotes._seen = {
-            str(k): (float(b), float(a), datetime.fromisoformat(t), float(u))
-            for k, (b, a, t, u) in doc["quotes_seen"].items()
-        }
-        m.state.jumps.last = {str(k): float(v) for k, v in doc["jumps_last"].items()}
-        m._loaded = True
+        _restore_attrs(m, doc["attrs"])
+        if hasattr(m.state.quotes, "_seen"):
+            m.state.quotes._seen = {
+                str(k): (float(b), float(a), datetime.fromisoformat(t), float(u))
+                for k, (b, a, t, u) in doc["quotes_seen"].items()
+            }
+        if hasattr(m.state.jumps, "last"):
+            m.state.jumps.last = {str(k): float(v) for k, v in doc["jumps_last"].items()}
+        m._loaded = True  # exact state: no reload from the monitors' own document
 
 
 def register_exact_sections(state: Any, system: Any) -> None:

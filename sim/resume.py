@@ -296,6 +296,9 @@ def run_resumable(
                 started = True
             # The world is saved when the broker changes (here, in every order action, for every
             # consumed event), not on every step: a restart replays quiet steps, which is harmless.
+            # Marks (the price a holding is valued at when a quote is missing) follow every step,
+            # including steps a restart replays without running the system again.
+            broker.account(last)
             if world.phase == "start":
                 events = broker.process(last)
                 world.phase = "processed"
