@@ -125,7 +125,9 @@ class Settings:
     ipmcc_long_delta_range: tuple[float, ...] = _tuple((0.75, 0.85), 0.5, 0.99, "accepted long call Δ")
     ipmcc_long_min_dte: int = _p(280, 1, 2000)
     ipmcc_long_target_dte: int = _p(365, 1, 2000)
-    ipmcc_max_extrinsic: float = _p(0.05, 0, 1, "long call extrinsic below this share of the underlying price")
+    ipmcc_max_extrinsic: float = _p(
+        0.05, 0, 1, "long call extrinsic below this share of the underlying price"
+    )
     ipmcc_short_dte: int = _p(7, 1, 60)
     ipmcc_short_delta: float = _p(0.30, 0.05, 0.6)
     ipmcc_short_profit_target: float = _p(0.50, 0.01, 1)
