@@ -459,6 +459,15 @@ class LeanPlatform:
                 self._aggregator.forget(order.tag)
                 self._pending.append(OrderEvent(order.tag, OrderStatus.REJECTED, self.now(), (), str(exc)))
 
+    def liquidate(self, symbol: str, quantity: float, tag: str) -> None:
+        """Market order for a stock / futures holding: the risk layer flattens assignments with it."""
+        for h in self._algo.portfolio.values():
+            stock_or_future = h.symbol.security_type not in _OPTION_KINDS
+            if h.invested and stock_or_future and self.underlying_key(h.symbol) == symbol:
+                self._algo.market_order(h.symbol, quantity, tag=tag)
+                return
+        self.notify(Severity.CRITICAL, "Cannot flatten", f"{symbol!r}: no such stock or futures holding")
+
     def cancel(self, tag: str) -> None:
         for ticket in self._algo.transactions.get_open_order_tickets():
             if ticket.tag == tag and ticket.status not in _NOT_CANCELLABLE:
@@ -479,6 +488,9 @@ class LeanPlatform:
             self._exercise(event)
             return []
         tag = ticket.tag if ticket is not None else ""
+        if tag.startswith("risk|flatten|"):  # the risk layer's market order for an assigned holding
+            self.log(f"{tag}: {event.status} {event.fill_quantity:g} @ {event.fill_price:g} {event.message}")
+            return []
         if not self._aggregator.is_known(tag) and not self._register_from_tickets(tag):
             if event.status in (LeanOrderStatus.FILLED, LeanOrderStatus.PARTIALLY_FILLED):
                 self.notify(Severity.CRITICAL, "Fill of an unknown order", f"{tag!r}: {event.symbol.value}")
