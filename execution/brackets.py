@@ -14,6 +14,7 @@ so strategies, which may import only ``core``, ask for a bracket with plain numb
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -75,3 +76,32 @@ def stop_level(state: Mapping[str, Any]) -> tuple[float | None, str]:
     if trailing is not None and (stop is None or trailing < stop):
         return trailing, "trailing_stop"
     return stop, "stop_loss"
+
+
+def observe(state: dict[str, Any], mark: float) -> str | None:
+    """Feed the closing mark to a bracket's state: the kind of stop that fires now, else None."""
+    state["best"] = mark if state["best"] is None else min(state["best"], mark)
+    level, kind = stop_level(state)
+    if level is None or mark < level - 1e-9:
+        return None
+    return kind
+
+
+def limit_for(state: Mapping[str, Any], ladder_limit: float, tick: float) -> float:
+    """The exit's limit: the resting target until the stop fires, then the ladder's price capped
+    at the stop-limit (trigger + slack) when there is one."""
+    if not state["fired"]:
+        return round(round(state["target"] / tick) * tick, 10)
+    if state["stop_limit"] is not None and state["trigger"] is not None:
+        cap = state["trigger"] + state["stop_limit"]
+        return min(ladder_limit, round(math.floor(cap / tick + 1e-9) * tick, 10))
+    return ladder_limit
+
+
+def closing_reason(state: Mapping[str, Any], fill_sequences: list[int]) -> str:
+    """Which side closed the group: the resting target unless an exit sent after the stop fired
+    did (a target that fills while being cancelled is still the target)."""
+    if not state["fired"]:
+        return "profit_target"
+    fired_seq = state.get("fired_seq", 0)
+    return str(state["exit_reason"]) if any(n >= fired_seq for n in fill_sequences) else "profit_target"

@@ -18,12 +18,12 @@ Tags are ``group_id|purpose|n``: deterministic, so a restart recognises its own 
 
 from __future__ import annotations
 
-import math
 import random
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from core.costs import net_mid, net_natural
 from core.ports import EventSink, Platform, Severity
 from core.settings import Settings
 from core.types import (
@@ -42,7 +42,7 @@ from core.types import (
     Purpose,
     UpdateKind,
 )
-from execution.brackets import BracketSpec, spec_from_notes, stop_level
+from execution.brackets import BracketSpec, closing_reason, limit_for, observe, spec_from_notes
 from execution.group import (
     FillRecord,
     GroupState,
@@ -106,12 +106,19 @@ class OrderManager:
         if current is not None and not current.terminal:
             self._alert(Severity.WARNING, "Intent for a group already working", f"{key}: ignored")
             return
-        group = OrderGroup(key, intent, snapshot.time, next_seq=self._store.sequences.get(key, 0))
+        group = self._new_group(intent, snapshot.time)
+        self._save(group)
+        self._send_entry(group, snapshot.time)
+
+    def _new_group(self, intent: OrderIntent, now: datetime) -> OrderGroup:
+        """A group for ``intent`` whose tags continue after every earlier one of its key."""
+        key = group_key(intent.group_id, intent.purpose)
+        group = OrderGroup(key, intent, now, next_seq=self._store.sequences.get(key, 0))
+        current = self.groups.get(key)
         if current is not None:
             group.next_seq = max(group.next_seq, current.next_seq)
         self.groups[key] = group
-        self._save(group)
-        self._send_entry(group, snapshot.time)
+        return group
 
     def on_step(self, snapshot: MarketSnapshot) -> Sequence[GroupUpdate]:
         self._restore()
@@ -168,25 +175,15 @@ class OrderManager:
         legs = tuple(Leg(leg.contract, -leg.ratio) for leg in group.legs)
         quotes = [snapshot.chains.quote(leg.contract) for leg in legs]
         valid = [q for q in quotes if q is not None]
-        mid = (
-            sum(leg.ratio * q.mid for leg, q in zip(legs, valid, strict=False))
-            if len(valid) == len(legs)
-            else 0.0
-        )
-        natural = (
-            sum(leg.ratio * (q.ask if leg.ratio > 0 else q.bid) for leg, q in zip(legs, valid, strict=False))
-            if len(valid) == len(legs)
-            else 0.0
-        )
+        priced = len(valid) == len(legs)
+        mid = net_mid(legs, valid) if priced else 0.0
+        natural = net_natural(legs, valid) if priced else 0.0
         intent = OrderIntent(
             group.group_id, group.strategy, Purpose.CLOSE, legs, group.quantity, mid, natural, 0.0,
             "profit_target", snapshot.time,
         )  # fmt: skip
-        og = OrderGroup(key, intent, snapshot.time, next_seq=self._store.sequences.get(key, 0))
-        if current is not None:
-            og.next_seq = max(og.next_seq, current.next_seq)
+        og = self._new_group(intent, snapshot.time)
         og.bracket = spec.state()
-        self.groups[key] = og
         self._record("bracket_armed", snapshot.time, {"group": key, **spec.state()})
         self._save(og)
         if spec.target is not None:
@@ -322,13 +319,12 @@ class OrderManager:
         if quotes is None:
             return
         mark = sum(leg.ratio * quotes[leg.contract.symbol].mid for leg in group.intent.legs)
-        state["best"] = mark if state["best"] is None else min(state["best"], mark)
-        level, kind = stop_level(state)
-        if level is None or mark < level - 1e-9:
+        kind = observe(state, mark)
+        if kind is None:
             return
         state.update(fired=True, trigger=mark, exit_reason=kind, fired_seq=group.next_seq)
         group.step = self.policy.max_steps
-        self._record("bracket_fired", now, {"group": group.key, "kind": kind, "mark": mark, "level": level})
+        self._record("bracket_fired", now, {"group": group.key, "kind": kind, "mark": mark})
         self._save(group)
         live = group.live_orders()
         for order in live:
@@ -584,22 +580,13 @@ class OrderManager:
                 return
             mid, natural = intent.reference_price, intent.natural_price
         else:
-            mid = sum(leg.ratio * quotes[leg.contract.symbol].mid for leg in intent.legs)
-            natural = sum(
-                leg.ratio
-                * (quotes[leg.contract.symbol].ask if leg.ratio > 0 else quotes[leg.contract.symbol].bid)
-                for leg in intent.legs
-            )
+            ordered = [quotes[leg.contract.symbol] for leg in intent.legs]
+            mid, natural = net_mid(intent.legs, ordered), net_natural(intent.legs, ordered)
         concession = 1.0 if intent.purpose is Purpose.CLOSE else self.policy.max_concession
         tick = combo_tick(intent.legs[0].contract)
         limit = ladder_price(mid, natural, group.step, self.policy.max_steps, concession, tick)
         if group.bracket is not None:
-            b = group.bracket
-            if not b["fired"]:
-                limit = round(round(b["target"] / tick) * tick, 10)  # the resting profit target
-            elif b["stop_limit"] is not None and b["trigger"] is not None:
-                cap = b["trigger"] + b["stop_limit"]
-                limit = min(limit, round(math.floor(cap / tick + 1e-9) * tick, 10))
+            limit = limit_for(group.bracket, limit, tick)
         self._emit(group, Role.ENTRY, intent.legs, units, limit, mid, natural, now, group.step)
 
     def _emit(
@@ -781,16 +768,8 @@ class OrderManager:
 
 
 def _bracket_reason(group: OrderGroup) -> str:
-    """Which side of the bracket closed the group: the resting target unless an exit sent after
-    the stop fired did (a target that fills while being cancelled is still the target)."""
-    state = group.bracket
-    assert state is not None
-    if not state["fired"]:
-        return "profit_target"
-    fired_seq = state.get("fired_seq", 0)
-    if any(int(f.tag.rsplit("|", 1)[1]) >= fired_seq for f in group.fills):
-        return str(state["exit_reason"])
-    return "profit_target"
+    assert group.bracket is not None
+    return closing_reason(group.bracket, [int(f.tag.rsplit("|", 1)[1]) for f in group.fills])
 
 
 def _gcd_units(moves: dict[str, int]) -> int:

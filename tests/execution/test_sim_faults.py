@@ -101,3 +101,12 @@ def test_the_same_seed_injects_the_same_faults():
         return [(e.tag, e.status, e.event_id) for e in out]
 
     assert run(1) == run(1) and run(1) != run(2)
+
+
+def test_the_cli_refuses_bad_fault_specs_before_running(tmp_path, capsys):
+    from sim.cli import main
+
+    code = main(["backtest", "--faults", "partial=2", "--out", str(tmp_path), "--quiet"])
+    assert code == 2
+    assert "--faults" in capsys.readouterr().err
+    assert not (tmp_path / "summary.txt").exists()
