@@ -51,7 +51,10 @@ ALLOWED: Mapping[GroupState, frozenset[GroupState]] = {
     GroupState.WORKING: frozenset(_ACTIVE),
     GroupState.PARTIALLY_FILLED: frozenset(_ACTIVE - {GroupState.ABANDONED}),
     GroupState.RETRY_WAIT: frozenset(_ACTIVE),
-    GroupState.REPAIRING: frozenset({GroupState.REPAIRING, GroupState.FILLED, GroupState.UNWOUND}),
+    # abandoned from repairing only when the contracts expired mid-repair (settled, nothing to trade)
+    GroupState.REPAIRING: frozenset(
+        {GroupState.REPAIRING, GroupState.FILLED, GroupState.UNWOUND, GroupState.ABANDONED}
+    ),
     GroupState.FILLED: frozenset({GroupState.REPAIRING}),
     GroupState.UNWOUND: frozenset({GroupState.REPAIRING}),
     GroupState.ABANDONED: frozenset({GroupState.REPAIRING}),
@@ -134,6 +137,7 @@ class OrderGroup:
     reported: bool = False  # the orchestrator has been told the outcome
     reported_units: int = 0  # units it was told are held (a late fill is repaired back to this)
     bracket: dict[str, Any] | None = None  # exit bracket state (execution.brackets), closing groups only
+    expired: bool = False  # its contracts expired before it finished: the broker settled the legs
 
     # --- identity --------------------------------------------------------------------------------
     @property
@@ -248,6 +252,7 @@ class OrderGroup:
             "reported": self.reported,
             "reported_units": self.reported_units,
             "bracket": self.bracket,
+            "expired": self.expired,
         }
 
     @classmethod
@@ -276,6 +281,7 @@ class OrderGroup:
             reported=bool(d.get("reported", False)),
             reported_units=int(d.get("reported_units", 0)),
             bracket=dict(d["bracket"]) if d.get("bracket") else None,
+            expired=bool(d.get("expired", False)),
         )
 
 

@@ -198,7 +198,7 @@ class OrderManager:
         """Groups whose legs disagree right now (unhedged exposure), with their fills per leg."""
         out: list[dict[str, object]] = []
         for g in self.groups.values():
-            if g.balanced_units() is None:
+            if g.balanced_units() is None and not g.expired:
                 out.append({"group": g.key, "state": g.state.value, "filled": g.filled()})
         return out
 
@@ -500,6 +500,17 @@ class OrderManager:
             self.stats.counts["repairs_started"] += 1
             self._record("repair_started", now, {"group": group.key, "filled": group.filled()})
         group.move(GroupState.REPAIRING, now, "legs filled unevenly")
+        expired = sorted(leg.contract.symbol for leg in group.intent.legs if leg.contract.expiry < now.date())
+        if expired and not group.live_orders() and group.balanced_units() is None:
+            # Nothing left to trade: the broker settled the legs at expiry.  A human reconciles.
+            group.expired = True
+            self._alert(
+                Severity.CRITICAL,
+                "Contracts expired during a repair",
+                f"{group.key}: filled {group.filled()} of {group.target()}; {', '.join(expired)} settled",
+            )
+            self._finish(group, GroupState.ABANDONED, now, 0, "expired")
+            return
         if group.live_orders() or (group.retry_at is not None and now < group.retry_at):
             self._save(group)
             return

@@ -34,7 +34,7 @@ def report_text(doc: dict[str, Any]) -> str:
     keys = [
         "orders_sent", "fills", "partial_fills", "rejections_transient", "rejections_permanent",
         "retries", "lost_orders", "duplicate_events", "cancel_races", "repairs_started",
-        "repairs_completed", "repairs_unwound", "repairs_reduced", "deadline_alerts",
+        "repairs_completed", "repairs_unwound", "repairs_reduced", "repairs_expired", "deadline_alerts",
         "unexplained_holdings", "fill_problems",
     ]  # fmt: skip
     lines.append("  ".join(f"{k} {counts.get(k, 0)}" for k in keys[:8]))

@@ -294,3 +294,21 @@ def test_a_fill_worse_than_the_limit_is_booked_and_flagged():
     assert update.kind is UpdateKind.FILLED, "the broker's positions changed: book them"
     assert om.stats.counts["fill_problems"] == 1
     assert any(title == "Fill worse than its limit" for _, title, _ in broker.alerts)
+
+
+def test_a_repair_whose_contracts_expire_ends_with_a_critical_alert_not_an_endless_loop():
+    om, broker, intent, snap = _setup()
+    om.submit(intent, snap)
+    tag = broker.last().tag
+    om.on_order_event(broker.fill(tag, legs=[0]))
+    broker.advance(24 * 60)  # the next day: the 0DTE legs have expired and were settled
+    om.on_step(broker.snap)
+    updates = om.on_order_event(broker.confirm_cancel(tag))
+    (update,) = updates or om.on_step(broker.snap)
+    assert update.kind is UpdateKind.ABANDONED and "expired" in update.message
+    assert not om.is_working(intent.group_id) and om.residual_exposure() == []
+    assert any(title == "Contracts expired during a repair" for _, title, _ in broker.alerts)
+    sent = len(broker.sent)
+    broker.advance(5)
+    om.on_step(broker.snap)
+    assert len(broker.sent) == sent, "nothing more is sent for expired contracts"
