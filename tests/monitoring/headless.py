@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -33,14 +34,17 @@ def find_browser() -> str | None:
 class HeadlessChromium:
     def __init__(self, binary: str, width: int = 1280, height: int = 1000, timeout: float = 30.0) -> None:
         self._timeout = timeout
-        self._profile = tempfile.TemporaryDirectory(prefix="tomking-chromium-")
+        self._profile = tempfile.TemporaryDirectory(prefix="tomking-chromium-", ignore_cleanup_errors=True)
         args = [
             binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--no-first-run", "--no-default-browser-check", "--hide-scrollbars", "--mute-audio",
             "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
             f"--user-data-dir={self._profile.name}", f"--window-size={width},{height}", "about:blank",
         ]  # fmt: skip
-        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # its own process group: closing ends the browser's helper processes too, not only the main one
+        self._proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
         self._ids = itertools.count(1)
         self._stack = contextlib.ExitStack()
         try:
@@ -120,16 +124,25 @@ class HeadlessChromium:
 
     def close(self) -> None:
         self._stack.close()
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        self._signal_group(signal.SIGTERM)
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._signal_group(signal.SIGKILL)
+            self._proc.wait()
+        self._signal_group(signal.SIGKILL)  # helpers that outlived the main process
         if self._proc.stderr:
             self._proc.stderr.close()
+        for _ in range(20):  # helpers may still be flushing the profile for a moment
+            shutil.rmtree(self._profile.name, ignore_errors=True)
+            if not Path(self._profile.name).exists():
+                break
+            time.sleep(0.1)
         self._profile.cleanup()
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):  # the group this object started (start_new_session)
+            os.killpg(self._proc.pid, sig)
 
     def __enter__(self) -> HeadlessChromium:
         return self
