@@ -387,9 +387,29 @@ class OrderManager:
         return True
 
     # --- decisions ----------------------------------------------------------------------------------
+    def _end_if_expired(self, group: OrderGroup, now: datetime) -> bool:
+        """A group with fills whose contracts expired has nothing left to trade (the broker settled
+        the legs): end it with a critical alert instead of re-sending orders that cannot fill."""
+        expired = sorted(leg.contract.symbol for leg in group.intent.legs if leg.contract.expiry < now.date())
+        if not expired or group.terminal or group.live_orders() or not any(group.filled().values()):
+            return False
+        if group.balanced_units() == group.intent.quantity:
+            return False
+        group.expired = True
+        self._alert(
+            Severity.CRITICAL,
+            "Contracts expired during a repair"
+            if group.repair_started
+            else "Contracts expired while working",
+            f"{group.key}: filled {group.filled()} of {group.target()}; {', '.join(expired)} settled",
+        )
+        group.move(GroupState.REPAIRING, now, "contracts expired")
+        self._finish(group, GroupState.ABANDONED, now, 0, "expired")
+        return True
+
     def _advance(self, group: OrderGroup, now: datetime) -> None:
         """Decide the next move once no order of the group is working."""
-        if group.live_orders():
+        if group.live_orders() or self._end_if_expired(group, now):
             return
         n = group.intent.quantity
         balanced = group.balanced_units()
@@ -500,16 +520,7 @@ class OrderManager:
             self.stats.counts["repairs_started"] += 1
             self._record("repair_started", now, {"group": group.key, "filled": group.filled()})
         group.move(GroupState.REPAIRING, now, "legs filled unevenly")
-        expired = sorted(leg.contract.symbol for leg in group.intent.legs if leg.contract.expiry < now.date())
-        if expired and not group.live_orders() and group.balanced_units() is None:
-            # Nothing left to trade: the broker settled the legs at expiry.  A human reconciles.
-            group.expired = True
-            self._alert(
-                Severity.CRITICAL,
-                "Contracts expired during a repair",
-                f"{group.key}: filled {group.filled()} of {group.target()}; {', '.join(expired)} settled",
-            )
-            self._finish(group, GroupState.ABANDONED, now, 0, "expired")
+        if self._end_if_expired(group, now):
             return
         if group.live_orders() or (group.retry_at is not None and now < group.retry_at):
             self._save(group)
