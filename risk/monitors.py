@@ -7,7 +7,8 @@ per breach when the portfolio's Greeks are outside their limits, with hedge sugg
 trades come back through ``on_trade_closed`` and update the per-strategy pause and size cut.
 
 The state (``risk.state.RiskState``) is loaded from the platform's state store on the first step and
-saved at the end of every step in which it changed.  Unreadable state
+saved at the end of a step that changed what decisions depend on, and every 30 minutes for the
+values that move every step.  Unreadable state
 fails closed: a breaker trip only a manual reset clears, and a critical alert.
 """
 
@@ -30,6 +31,9 @@ from risk.state import RESET_KEY, STATE_KEY, RiskState
 
 CloseFn = Callable[[PositionGroup, float, float, datetime, str], None]
 _FLATTEN_RETRY = timedelta(minutes=15)
+_VOLATILE_SAVE = 30  # minutes
+_VOLATILE = {"last_prices"}  # top-level fields that move every step
+_VOLATILE_BREAKER = {"last_nlv", "peak"}
 
 
 class RiskMonitors:
@@ -44,7 +48,9 @@ class RiskMonitors:
             state.portfolio = PortfolioCache(self._betas)
         self._loaded = False
         self._saved = b""
+        self._saved_parsed: tuple[bytes, dict] = (b"", {})
         self._reported: set[str] = set()  # one alert per unexplained difference
+        self._traded = _traded_underlyings(settings)
         self._greeks_alerted: set[str] = set()
         self._greeks_day: date | None = None
         self._day: date | None = None
@@ -58,7 +64,7 @@ class RiskMonitors:
             self._load(now)
         self._manual_reset(now)
         self._emit_all(self.state.breaker.observe(now, context.account.net_liquidation, self.s))
-        self._watch_market(snapshot)
+        self._watch_market(snapshot, book)
         exits = self._assignments(snapshot, context, book, close)
         exits += self._expiries(snapshot, context, book)
         self._greeks_alert(snapshot, book)
@@ -96,12 +102,28 @@ class RiskMonitors:
             self._alert(now, Severity.CRITICAL, "Risk state unreadable; entries blocked", event.message)
 
     def _save(self, now: datetime, force: bool = False) -> None:
-        """Every step whose state changed: the persistence layer commits the store at the end of
-        each step, so a restart resumes with exactly the breaker a run without the restart had."""
-        data = json.dumps(self.state.to_json(), sort_keys=True).encode("utf-8")
-        if force or data != self._saved:
-            self.platform.store.save(STATE_KEY, data)
-            self._saved = data
+        """At the end of a step that changed a decision-relevant part of the state (trips, pauses,
+        baselines, halts, resets, flattens), and every ``_VOLATILE_SAVE`` of engine time for the
+        values that move every step (last NLV, intraday peak, last prices).  The schedule depends
+        only on the saved document and the clock, so a restarted run saves exactly when an
+        uninterrupted one would."""
+        doc = self.state.to_json()
+        previous = self._saved_doc()
+        volatile_due = previous is None or _bucket(now) != _bucket(
+            datetime.fromisoformat(previous["saved_at"])
+        )
+        if not force and previous is not None and _stable(doc) == _stable(previous) and not volatile_due:
+            return
+        data = json.dumps({**doc, "saved_at": now.isoformat()}, sort_keys=True).encode("utf-8")
+        self.platform.store.save(STATE_KEY, data)
+        self._saved = data
+
+    def _saved_doc(self) -> dict | None:
+        if not self._saved:
+            return None
+        if self._saved_parsed[0] is not self._saved:
+            self._saved_parsed = (self._saved, json.loads(self._saved.decode("utf-8")))
+        return self._saved_parsed[1]
 
     def _manual_reset(self, now: datetime) -> None:
         sources = []
@@ -123,9 +145,10 @@ class RiskMonitors:
         self._alert(now, Severity.WARNING, "Risk breakers reset manually", source)
 
     # --- market watch ------------------------------------------------------------------------------
-    def _watch_market(self, snapshot: MarketSnapshot) -> None:
+    def _watch_market(self, snapshot: MarketSnapshot, book: Book) -> None:
         now = snapshot.time
-        for symbol, quote in snapshot.underlyings.items():
+        for symbol in self._watched(snapshot, book):
+            quote = snapshot.underlyings[symbol]
             message = self.state.jumps.observe(symbol, quote.price, now, self.s)
             if message:
                 self._emit(
@@ -145,6 +168,22 @@ class RiskMonitors:
         if self._day != now.date():
             self._day = now.date()
             self.state.quotes.forget_before(now - timedelta(days=1))
+
+    def _watched(self, snapshot: MarketSnapshot, book: Book) -> list[str]:
+        """Engines build quotes on demand, so only what we trade or hold is watched: held
+        underlyings, the strategies' underlyings, and one listed contract per futures root (the
+        contracts of a root move together; the held ones are watched individually)."""
+        held = {leg.contract.underlying for g in book.live() for leg in g.legs}
+        roots: set[str] = set()
+        out = []
+        for symbol in snapshot.underlyings:
+            root = _strip_month(symbol)
+            if symbol in held or symbol in self._traded:
+                out.append(symbol)
+            elif root != symbol and root in self._traded and root not in roots:
+                roots.add(root)
+                out.append(symbol)
+        return out
 
     # --- assignment --------------------------------------------------------------------------------
     def _assignments(
@@ -320,3 +359,29 @@ def _replace_state(current: RiskState, loaded: RiskState) -> RiskState:
     current.breaker, current.guard, current.jumps = loaded.breaker, loaded.guard, loaded.jumps
     current.reset_token, current.flattened = loaded.reset_token, loaded.flattened
     return current
+
+
+def _strip_month(symbol: str) -> str:
+    """``ESH26`` -> ``ES`` (futures contract -> root); anything else unchanged."""
+    return symbol[:-3] if len(symbol) > 3 and symbol[-2:].isdigit() and symbol[-3].isalpha() else symbol
+
+
+def _traded_underlyings(s: Settings) -> frozenset[str]:
+    """Underlyings (and futures roots) the strategies may open positions on."""
+    names = {"SPX", s.zero_dte_underlying, *s.ipmcc_underlyings, *s.leap_underlyings, *s.strangle_underlyings}
+    for optional in ("leap_phase4_underlyings",):
+        names.update(getattr(s, optional, ()))
+    for optional in ("lt112_futures_root", "lt112_index_root"):
+        names.add(getattr(s, optional, "SPX"))
+    return frozenset(names)
+
+
+def _bucket(t: datetime) -> tuple[object, int]:
+    return t.date(), (t.hour * 60 + t.minute) // _VOLATILE_SAVE
+
+
+def _stable(doc: dict) -> dict:
+    """The state without the values that move every step (and without the save time)."""
+    out = {k: v for k, v in doc.items() if k not in _VOLATILE and k != "saved_at"}
+    out["breaker"] = {k: v for k, v in doc["breaker"].items() if k not in _VOLATILE_BREAKER}
+    return out

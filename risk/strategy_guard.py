@@ -112,7 +112,7 @@ class StrategyGuard:
         rate = sum(h.results) / len(h.results)
         floor = s.risk_underperformance_ratio * expected
         values = {"win_rate": rate, "expected": expected, "floor": floor, "trades": len(h.results)}
-        if rate < floor and not h.underperforming:
+        if rate < floor - 1e-9 and not h.underperforming:
             h.underperforming = True
             return [
                 RiskEvent(
@@ -126,7 +126,7 @@ class StrategyGuard:
                     strategy=name,
                 )
             ]
-        if rate >= floor and h.underperforming:
+        if rate >= floor - 1e-9 and h.underperforming:
             h.underperforming = False
             return [
                 RiskEvent(
