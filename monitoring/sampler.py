@@ -113,6 +113,7 @@ class MonitoringSampler:
         for c in checks:
             key = (now.date(), c.name, c.state)
             if c.state != "ok" and key not in self._suggested:
+                self._suggested = {k for k in self._suggested if k[0] == key[0]}  # only today's matter
                 self._suggested.add(key)
                 self._sink.record("hedge_suggestion", now, {**asdict(c)})
 
