@@ -220,7 +220,9 @@ class RiskMonitors:
         for group in book.live():
             if group.strategy.endswith(ASSIGNED_SUFFIX) and group.status is GroupStatus.OPEN:
                 intent = close_intent(group, snapshot, "assignment")
-                if intent is not None:
+                if intent is None:
+                    self._cannot_close(now, group, "assignment")
+                else:
                     exits.append(intent)
                     self._emit(
                         RiskEvent(
@@ -235,6 +237,16 @@ class RiskMonitors:
                     )
         self._flatten(now, delivered)
         return exits
+
+    def _cannot_close(self, now: datetime, group: PositionGroup, reason: str) -> None:
+        """A forced exit with a leg unquoted: alerted once a day per group, retried every step."""
+        key = f"cannot_close:{group.group_id}:{now.date()}"
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        message = f"{group.group_id}: {reason} exit due but a leg has no quote; retrying every step"
+        self._emit(RiskEvent(now, reason, Action.ALERT, message, {}, group.strategy, group.group_id))
+        self._alert(now, Severity.CRITICAL, f"Cannot close {group.group_id}", message)
 
     def _unexplained(self, now: datetime, group_id: str, shortfalls: list) -> None:
         key = f"unexplained:{group_id}"
@@ -287,12 +299,7 @@ class RiskMonitors:
             reason, values = found
             intent = close_intent(group, snapshot, reason)
             if intent is None:
-                self._alert(
-                    snapshot.time,
-                    Severity.CRITICAL,
-                    f"Cannot close {group.group_id}",
-                    f"{reason}: a leg has no quote",
-                )
+                self._cannot_close(snapshot.time, group, reason)
                 continue
             exits.append(intent)
             self._emit(
