@@ -8,8 +8,8 @@ trades come back through ``on_trade_closed`` and update the per-strategy pause a
 
 The state (``risk.state.RiskState``) is loaded from the platform's state store on the first step and
 saved at the end of a step that changed what decisions depend on, and every 30 minutes for the
-values that move every step.  Unreadable state
-fails closed: a breaker trip only a manual reset clears, and a critical alert.
+values that move every step.  Unreadable state fails closed: a breaker trip only a manual reset
+clears, and a critical alert.
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ class RiskMonitors:
             self.state = _replace_state(self.state, RiskState.from_json(json.loads(raw.decode("utf-8"))))
         except (ValueError, UnicodeDecodeError) as exc:
             self.platform.store.save(STATE_KEY + ".corrupt", raw)
+            # A reset token already set before the restart must not clear this: a *new* value is needed.
+            self.state.reset_token = self.s.risk_breaker_reset
             event = self.state.breaker.trip_manual(
                 now,
                 "state_unreadable",
@@ -350,7 +352,7 @@ class RiskMonitors:
     def _emit_all(self, events: Sequence[RiskEvent]) -> None:
         for e in events:
             self._emit(e)
-            if e.action is Action.TRIP:
+            if e.action is Action.TRIP or e.rule == "nlv_invalid":
                 self._alert(e.time, Severity.CRITICAL, f"Circuit breaker: {e.rule}", e.message)
 
     def _alert(self, when: datetime, severity: Severity, title: str, message: str) -> None:

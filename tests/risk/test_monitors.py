@@ -122,6 +122,17 @@ def test_unreadable_state_fails_closed_until_a_manual_reset():
     assert monitors.state.breaker.check().approved
 
 
+def test_a_reset_token_set_before_an_unreadable_state_does_not_clear_the_fail_closed_trip():
+    platform = FakePlatform()
+    platform.store.save(STATE_KEY, b"\x00garbage")
+    monitors, _ = _monitors(platform, S.with_overrides(risk_breaker_reset="old token"))
+    _step(monitors, datetime(2025, 3, 3, 9, 35), 100_000)
+    assert monitors.state.breaker.check().code == "breaker_state_unreadable"
+    monitors.s = S.with_overrides(risk_breaker_reset="new token")
+    _step(monitors, datetime(2025, 3, 3, 9, 40), 100_000)
+    assert monitors.state.breaker.check().approved
+
+
 def test_an_underlying_jump_halts_entries_for_thirty_minutes_but_vix_jumps_do_not():
     monitors, log = _monitors(FakePlatform())
     snap = snapshot(datetime(2025, 3, 3, 10), [], spot=5000.0)
