@@ -23,7 +23,7 @@ from core.types import Decision, MarketSnapshot, OrderIntent, Purpose
 from risk.correlation import check_correlation
 from risk.data_quality import check_entry_quote
 from risk.events import Action, RiskEvent, RiskLog
-from risk.greeks import Betas, GreeksUnknown, Limits, check_greeks, legs_greeks
+from risk.greeks import Betas, GreeksUnknown, Limits, check_greeks, hedge_suggestions, legs_greeks
 from risk.portfolio import PortfolioCache, PortfolioView
 from risk.state import RiskState
 
@@ -292,4 +292,8 @@ class EntryGate:
             return Decision.block("greeks_unknown", f"portfolio Greeks cannot be computed: {exc}")
         values.update({f"before_{k}": v for k, v in before.as_dict().items()})
         values.update({f"trade_{k}": v for k, v in trade.as_dict().items()})
-        return check_greeks(before, trade, Limits.for_nlv(context.account.net_liquidation, self.s))
+        limits = Limits.for_nlv(context.account.net_liquidation, self.s)
+        decision = check_greeks(before, trade, limits)
+        if not decision.approved:
+            values["hedge"] = "; ".join(hedge_suggestions(before + trade, limits, snapshot))
+        return decision

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
+from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +18,7 @@ from risk.correlation import EQUITY_INDEX, legs_groups
 from risk.data_quality import check_entry_quote
 from risk.gate import EntryGate
 from risk.state import RiskState
+from risk.strategy_guard import StrategyHealth
 from tests.factories import (
     FakeChains,
     FakeContext,
@@ -79,9 +81,10 @@ group_st = st.builds(
     bp_share=st.integers(0, 90).map(lambda p: p / 100),
     vix=st.integers(90, 450).map(lambda v: v / 10),
     reduced=st.booleans(),
+    halts=st.sampled_from(["", "", "", "breaker", "pause", "jump"]),
 )
 def test_approved_intents_breach_no_limit(
-    groups, intent_legs, strategy, quantity, max_loss, campaign, nlv, bp_share, vix, reduced
+    groups, intent_legs, strategy, quantity, max_loss, campaign, nlv, bp_share, vix, reduced, halts
 ):
     held = [
         PositionGroup(f"g{i}", strat, legs, qty, GroupStatus.OPEN, campaign=camp)
@@ -91,9 +94,13 @@ def test_approved_intents_breach_no_limit(
     ctx = CountingContext(account(nlv=nlv, bp_used=bp_share * nlv, now=NOW), groups=held)
     state = RiskState()
     if reduced:
-        state.guard.health["zero_dte"] = __import__("risk.strategy_guard", fromlist=["x"]).StrategyHealth(
-            underperforming=True
-        )
+        state.guard.health["zero_dte"] = StrategyHealth(underperforming=True)
+    if halts == "breaker":
+        state.breaker.trip_manual(NOW, "state_unreadable", "test")
+    elif halts == "pause":
+        state.guard.health[strategy] = StrategyHealth(paused_until="2099-01-01")
+    elif halts == "jump":
+        state.jumps.halted_until = NOW + timedelta(minutes=1)
     intent = OrderIntent(f"{strategy}-new", strategy, Purpose.OPEN, intent_legs, quantity, 0.0, 0.0, max_loss,
                          "entry", NOW, campaign=campaign)  # fmt: skip
     decision = EntryGate(S, WeekdayCalendar(), False, state).evaluate(intent, snap, ctx)
@@ -101,6 +108,7 @@ def test_approved_intents_breach_no_limit(
     SEEN[decision.code] += 1
     if not decision.approved:
         return
+    assert not halts, f"approved while {halts} was active"
     q = decision.quantity or quantity
     assert 1 <= q <= quantity
     _assert_within_limits(dataclasses.replace(intent, quantity=q), snap, ctx, held, state)
@@ -192,3 +200,5 @@ def test_the_property_is_not_vacuous():
     for code in ("max_position_risk", "bp_cap", "correlation_group", "strategy_budget"):
         assert SEEN[code] > 0, (code, SEEN)
     assert sum(n for c, n in SEEN.items() if c.startswith("greeks_")) > 0, SEEN
+    for code in ("breaker_state_unreadable", "strategy_paused", "dq_underlying_jump"):
+        assert SEEN[code] > 0, (code, SEEN)

@@ -11,6 +11,7 @@ from core.types import GroupStatus, Leg, OptionChain, PositionGroup, Purpose, Ri
 from risk.events import Action, RiskLog
 from risk.gate import EntryGate
 from risk.state import RiskState
+from risk.strategy_guard import StrategyHealth
 from strategies.zero_dte import ZeroDteIronCondor
 from tests.factories import FakeContext, WeekdayCalendar, account, friday, snapshot, spxw, zero_dte_chain
 
@@ -81,9 +82,7 @@ def test_jump_halt_and_strategy_pause_block_with_their_own_codes():
 
 def test_reduced_size_approves_fewer_units_and_says_so():
     gate, intent, snap, state, sink = _setup()
-    state.guard.health.setdefault(
-        "zero_dte", __import__("risk.strategy_guard", fromlist=["x"]).StrategyHealth()
-    )
+    state.guard.health.setdefault("zero_dte", StrategyHealth())
     state.guard.health["zero_dte"].underperforming = True
     big = dataclasses.replace(intent, quantity=2)
     decision = gate.evaluate(big, snap, FakeContext(account(now=snap.time)))

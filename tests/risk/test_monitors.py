@@ -27,7 +27,16 @@ from risk.expiry import deadline, expiry_reason
 from risk.monitors import RiskMonitors
 from risk.state import RESET_KEY, STATE_KEY, RiskState
 from sim.store import MemoryStore
-from tests.factories import FakeChains, FakeContext, WeekdayCalendar, account, quote, snapshot, spxw
+from tests.factories import (
+    FakeChains,
+    FakeContext,
+    WeekdayCalendar,
+    account,
+    quote,
+    snapshot,
+    spxw,
+    zero_dte_chain,
+)
 
 S = Settings()
 
@@ -193,11 +202,7 @@ def test_cash_settled_index_options_use_the_later_deadline_and_half_days_move_bo
     group = _group((Leg(short, -1),), "zero_dte")
     chain_at = lambda h, m: snapshot(  # noqa: E731
         datetime(2025, 3, 4, h, m),
-        [
-            __import__("tests.factories", fromlist=["zero_dte_chain"]).zero_dte_chain(
-                datetime(2025, 3, 4, h, m)
-            )
-        ],
+        [zero_dte_chain(datetime(2025, 3, 4, h, m))],
         spot=4990.0,
     )
     assert expiry_reason(group, chain_at(15, 15), cal, S, {}) is None
