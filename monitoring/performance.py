@@ -163,7 +163,8 @@ def drawdown_episode(days: Sequence[date], values: Sequence[float]) -> DrawdownE
     trough_i = int(np.argmin(dd))
     if dd[trough_i] >= 0:
         return DrawdownEpisode(0.0, None, None, None, 0)
-    peak_i = int(np.argmax(arr[: trough_i + 1]))
+    before = arr[: trough_i + 1]
+    peak_i = trough_i - int(np.argmax(before[::-1]))  # the last session at the high, where the fall began
     after = np.nonzero(arr[trough_i:] >= arr[peak_i])[0]
     rec_i = trough_i + int(after[0]) if after.size else None
     end_i = rec_i if rec_i is not None else len(arr) - 1

@@ -33,9 +33,10 @@ table{border-collapse:collapse;font-size:12px;margin:6px 0}
 th,td{border:1px solid #e2e2e2;padding:3px 7px;text-align:right;white-space:nowrap}
 th{background:#f5f5f5}td.l,th.l{text-align:left}
 .neg{color:#b00020}.pos{color:#137333}.flag{background:#fff3cd}
-figure.chart{margin:8px 0 18px;padding:0}figure.chart svg{max-width:100%;height:auto;display:block}
+figure.chart{margin:8px 0 18px;padding:0}figure.chart svg{width:100%;height:auto;display:block}
+#chart-correlation svg{width:auto;max-width:100%}
 figcaption{font-size:13px;font-weight:600;margin-bottom:4px}
-.note{font-size:12px;color:#555}.scroll{max-height:480px;overflow:auto;border:1px solid #eee}
+.note{font-size:12px;color:#555}.scroll{max-height:480px;overflow:auto;border:1px solid #eee;max-width:100%}
 """
 
 
@@ -111,7 +112,7 @@ def _summary(d: ReportData) -> str:
     p = d.stats.get("portfolio")
     end = d.nlv[-1] if d.nlv else math.nan
     rows = [
-        ("net liquidation", _num(d.start_value) + _num(end)),
+        ("net liquidation", _text(f"{d.start_value:,.2f} → {end:,.2f}")),
         ("total return", _pct(m.total_return, True)),
         ("annual return (CAGR)", _pct(m.annual_return, True)),
         ("annual volatility", _pct(m.annual_volatility)),
@@ -164,7 +165,7 @@ def _strategy_table(d: ReportData) -> str:
         "trades. P&amp;L share: the strategy's P&amp;L over the sum of every strategy's absolute P&amp;L. "
         "Gross P&amp;L: before fees and slippage against the mid when each order was proposed.</p>"
     )
-    return _table(headers, rows) + note
+    return _table(headers, rows, scroll=True) + note
 
 
 def _hedges(d: ReportData, redact: Redactor) -> str:

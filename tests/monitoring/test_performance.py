@@ -99,6 +99,10 @@ def test_drawdown_episode_dates_and_duration():
     assert (ep.peak, ep.trough, ep.recovered) == (days[1], days[3], days[5])
     assert ep.sessions == 4
     assert pf.longest_underwater(values) == 4  # 110 -> 111 took 4 sessions; 108s are 4 too
+    flat_top = pf.drawdown_episode(days[:6], [100, 100, 100, 95, 99, 100])
+    assert flat_top.peak == days[2] and flat_top.sessions == 3, (
+        "the fall starts from the last day at the high"
+    )
     open_ended = pf.drawdown_episode(days[:4], values[:4])
     assert open_ended.recovered is None and open_ended.sessions == 2
 
