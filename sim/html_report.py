@@ -57,6 +57,9 @@ def render(d: ReportData, title: str, redact: Redactor) -> str:
         body = f'<p class="note">{html.escape(charts_missing)}</p>' if charts_missing else draw(d)
         sections.append((cid, caption, f'<figure class="chart" id="chart-{cid}">{body}</figure>'))
         if cid == "greeks":
+            sections.append(
+                ("positions", "Position Greeks at the last close with open positions", _positions(d))
+            )
             sections.append(("hedges", "Hedge suggestions", _hedges(d, redact)))
         if cid == "risk-timeline":
             sections.append(("risk-events", "Risk events (latest first)", _risk_table(d, redact)))
@@ -166,6 +169,29 @@ def _strategy_table(d: ReportData) -> str:
         "Gross P&amp;L: before fees and slippage against the mid when each order was proposed.</p>"
     )
     return _table(headers, rows, scroll=True) + note
+
+
+def _positions(d: ReportData) -> str:
+    sample = next((e for e in reversed(d.greeks) if e.get("eod") and e.get("positions")), None)
+    if sample is None:
+        return '<p class="note">No position was open at a close.</p>'
+    rows = [
+        f"<tr>{_text(p['group_id'])}{_text(p['strategy'])}{_num(p.get('bw_delta_1pct'), '{:+,.0f}')}"
+        f"{_num(p.get('gamma_1pct'), '{:+,.0f}')}{_num(p.get('theta_day'), '{:+,.0f}')}"
+        f"{_num(p.get('vega_1pt'), '{:+,.0f}')}{_num(p.get('mark'), '{:+.2f}')}"
+        f"{_num(p.get('unrealized_pnl'), signed_class=True)}{_text(', '.join(p.get('missing_quotes') or []))}</tr>"
+        for p in sample["positions"]
+    ]
+    total = (
+        f'<tr><th class="l">portfolio</th><th></th>{_num(sample.get("bw_delta_1pct"), "{:+,.0f}")}'
+        f"{_num(sample.get('gamma_1pct'), '{:+,.0f}')}{_num(sample.get('theta_day'), '{:+,.0f}')}"
+        f"{_num(sample.get('vega_1pt'), '{:+,.0f}')}<td></td><td></td><td></td></tr>"
+    )
+    head = ["group", "strategy", "β-Δ $/1% SPX", "Γ $Δ/1%", "Θ $/day", "vega $/pt", "mark", "unrealised P&L",
+            "unquoted legs"]  # fmt: skip
+    return f'<p class="note">{html.escape(sample["time"])}</p>' + _table(
+        head, [*rows, total], left=2, scroll=True
+    )
 
 
 def _hedges(d: ReportData, redact: Redactor) -> str:

@@ -74,7 +74,14 @@ def test_report_has_every_section_and_is_self_contained(backtest):
     text = (out / "report.html").read_text(encoding="utf-8")
     for cid in CHART_IDS:
         assert f'id="{cid}"' in text
-    for section in ("Strategies", "Tax view", "Trades", "Hedge suggestions", "Risk events (latest first)"):
+    for section in (
+        "Strategies",
+        "Tax view",
+        "Trades",
+        "Hedge suggestions",
+        "Risk events (latest first)",
+        "Position Greeks at the last close with open positions",
+    ):
         assert f">{section}</h2>" in text
     assert "<script" not in text, "no scripts"
     assert not re.search(r"""(src|href)\s*=\s*["'](https?:)?//""", text), "nothing loaded from the network"
