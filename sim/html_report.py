@@ -27,7 +27,7 @@ MAX_TIMELINE_ROWS = 200
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1100px;padding:16px;color:#222}
-h1{font-size:22px;margin:8px 0}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+h1{font-size:22px;margin:8px 0}h3{font-size:14px;margin:14px 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 nav a{margin-right:12px;font-size:13px}
 table{border-collapse:collapse;font-size:12px;margin:6px 0}
 th,td{border:1px solid #e2e2e2;padding:3px 7px;text-align:right;white-space:nowrap}
@@ -168,7 +168,24 @@ def _strategy_table(d: ReportData) -> str:
         "trades. P&amp;L share: the strategy's P&amp;L over the sum of every strategy's absolute P&amp;L. "
         "Gross P&amp;L: before fees and slippage against the mid when each order was proposed.</p>"
     )
-    return _table(headers, rows, scroll=True) + note
+    return _table(headers, rows, scroll=True) + note + _by_exit_reason(d)
+
+
+def _by_exit_reason(d: ReportData) -> str:
+    """Where each strategy's P&L came from: trades and P&L by how they ended."""
+    cells: dict[tuple[str, str], list[float]] = {}
+    for t in d.trades:
+        cells.setdefault((t.strategy, t.exit_reason or "?"), []).append(t.realized_pnl())
+    if not cells:
+        return ""
+    rows = [
+        f"<tr>{_text(strategy)}{_text(reason)}{_num(len(pnls), '{:,d}')}{_num(sum(pnls), signed_class=True)}"
+        f"{_num(sum(pnls) / len(pnls), signed_class=True)}</tr>"
+        for (strategy, reason), pnls in sorted(cells.items())
+    ]
+    return "<h3>P&amp;L by exit reason</h3>" + _table(
+        ["strategy", "exit reason", "trades", "P&L", "average"], rows, left=2
+    )
 
 
 def _positions(d: ReportData) -> str:
