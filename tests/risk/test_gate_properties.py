@@ -69,7 +69,13 @@ group_st = st.builds(
 )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     groups=st.lists(group_st, max_size=8),
     intent_legs=legs_st,
@@ -81,7 +87,7 @@ group_st = st.builds(
     bp_share=st.integers(0, 90).map(lambda p: p / 100),
     vix=st.integers(90, 450).map(lambda v: v / 10),
     reduced=st.booleans(),
-    halts=st.sampled_from(["", "", "", "breaker", "pause", "jump"]),
+    halts=st.sampled_from(["", "", "", "", "", "", "", "breaker", "pause", "jump"]),
 )
 def test_approved_intents_breach_no_limit(
     groups, intent_legs, strategy, quantity, max_loss, campaign, nlv, bp_share, vix, reduced, halts
