@@ -6,7 +6,7 @@ each step; LEAN can call it from its scheduled events."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -52,6 +52,7 @@ class MonitoringSampler:
         self._vol = VolatilityTracker()
         self._last_sample: datetime | None = None
         self._suggested: set[tuple[date, str, str]] = set()
+        self.on_suggestion: Callable[[LimitCheck], None] | None = None  # e.g. a live alert
 
     @classmethod
     def from_settings(cls, sink: EventSink, settings: Any, **kw: Any) -> MonitoringSampler:
@@ -116,6 +117,8 @@ class MonitoringSampler:
                 self._suggested = {k for k in self._suggested if k[0] == key[0]}  # only today's matter
                 self._suggested.add(key)
                 self._sink.record("hedge_suggestion", now, {**asdict(c)})
+                if self.on_suggestion is not None:
+                    self.on_suggestion(c)
 
 
 def _payload(

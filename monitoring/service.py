@@ -20,6 +20,7 @@ from core.ports import EventSink, Severity, StateStore
 from core.types import AccountState, MarketSnapshot, PositionGroup
 from monitoring.alerts import AlertRouter, Outcome
 from monitoring.export import DailyMetricsExporter, daily_summary
+from monitoring.greeks import LimitCheck
 from monitoring.health import HealthInputs, HealthMonitor, HealthServer, HealthSnapshot
 from monitoring.performance import expected_win_rates
 from monitoring.sampler import MonitoringSampler
@@ -42,6 +43,8 @@ class MonitoringService:
         self.health = health
         self.router = router
         self._daily = send_daily_summary
+        if send_daily_summary and router is not None:  # live: a near Greek limit reaches a human
+            sampler.on_suggestion = self._suggest
         self.last_metrics: dict[str, Any] | None = None
         self.quotes = QuoteStats()
         self._store = exporter.store if exporter is not None else None
@@ -58,7 +61,8 @@ class MonitoringService:
         health_interval: timedelta = timedelta(minutes=1),
         export_metrics: bool = True,
     ) -> MonitoringService:
-        """Daily summaries are sent only in live trading: a backtest would send one per simulated day."""
+        """Daily summaries and hedge alerts are sent only in live trading: a backtest would send
+        one per simulated day."""
         exporter = (
             DailyMetricsExporter(store, float(settings.starting_cash), expected_win_rates(settings))
             if export_metrics
@@ -100,6 +104,12 @@ class MonitoringService:
         if self._daily and self.router is not None:
             title, body = daily_summary(self.last_metrics)
             self.router.send(Severity.INFO, title, body, key=f"daily-summary-{day}")
+
+    def _suggest(self, check: LimitCheck) -> None:
+        if self.router is not None:
+            severity = Severity.CRITICAL if check.state == "breach" else Severity.WARNING
+            title = f"Greek limit {check.name} {check.state} ({check.usage:.0%})"
+            self.router.send(severity, title, check.suggestion, key=f"hedge-{check.name}-{check.state}")
 
     def on_quote(self, symbol: str, time: datetime, bid: float, ask: float) -> None:
         """Feed quote updates (live feed) for the per-underlying spread and quote-rate statistics,

@@ -60,6 +60,13 @@ def test_service_samples_exports_keeps_health_and_sends_the_daily_summary_live()
     assert calls == [], "no positions: the account is not even valued"
     service.on_step(_snapshot(), [_strangle()], acct)
     assert calls == [1] and sink.kinds.count("portfolio_greeks") == 1
+    hedges = [a for a in out.sent if a.title.startswith("Greek limit")]
+    assert {a.title.split(" (")[0] for a in hedges} == {
+        "Greek limit gamma breach",
+        "Greek limit short_vega breach",
+        "Greek limit theta breach",
+    }, "live: every breached limit reaches a human once, with its hedge"
+    assert all(a.severity is Severity.CRITICAL and "reduce strangle" in a.message for a in hedges)
     close = dataclasses.replace(_snapshot(), time=NOW.replace(hour=16))
     service.on_end_of_day(NOW.date(), close, [_strangle()], [], account(100_500.0))
     assert json.loads(store.load(LATEST_KEY))["net_liquidation"] == 100_500.0
