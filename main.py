@@ -5,6 +5,7 @@ trading system from ``assembly``, and LEAN's events forwarded to it.  Every deci
 the engine-neutral layers (see ARCHITECTURE.md); ``docs/LEAN.md`` explains how to run it.
 """
 
+import os
 from datetime import date, datetime, timedelta
 
 from AlgorithmImports import *
@@ -14,6 +15,9 @@ from core.lean_translate import StrikeBand, load_parameters
 from core.settings import SettingsError
 from core.types import Right
 from lean_adapter import LeanPlatform, LogSink, band_filter
+from monitoring.alerts import AlertRouter, build_channels
+from monitoring.health import HealthInputs
+from monitoring.service import MonitoringService
 from persistence import StateManager
 
 # Option universes: days to expiry, strike / underlying-price bands and rights per rulebook
@@ -83,10 +87,13 @@ class TomKingAlgorithm(QCAlgorithm):
 
         self._platform = LeanPlatform(self, options, spx, vix.symbol, underlyings, futures)
         # snapshot + journal in the ObjectStore; recovery and reconciliation on every start
-        self._system = build_system(
-            self._platform, settings, LogSink(self), StateManager(self._platform.store)
-        )
+        sink = LogSink(self)
+        self._system = build_system(self._platform, settings, sink, StateManager(self._platform.store))
         self._broker = self._tastytrade_link()
+        self._monitor = self._monitoring(settings, sink)
+        self._health_server = None
+        if self.live_mode and os.environ.get("TOMKING_HEALTH_PORT"):  # local live mode only
+            self._health_server = self._monitor.serve_health(int(os.environ["TOMKING_HEALTH_PORT"]))
         self._started = False
         every_day = self.date_rules.every_day(spx.symbol)
         self.schedule.on(every_day, self.time_rules.every(STEP), self._step)
@@ -104,6 +111,17 @@ class TomKingAlgorithm(QCAlgorithm):
             self._system.executor = link.guard_executor(self._system.executor)
         return link
 
+    def _monitoring(self, settings, sink) -> MonitoringService:
+        """Greeks samples, daily metrics in the ObjectStore, health snapshot and, live, the daily
+        summary and hedge alerts through one router (apprise URLs in TOMKING_ALERT_URLS for local
+        LEAN, else LEAN's notify) - docs/MONITORING.md."""
+        platform = self._platform
+        channels = build_channels(platform.notify, cloud=False, environ=os.environ)
+        router = AlertRouter(platform.now, channels)
+        return MonitoringService.from_settings(
+            settings, sink, platform.store, platform.now, router=router, live=self.live_mode
+        )
+
     # --- scheduled -------------------------------------------------------------------------------
     def _start(self) -> None:
         if not self._started:
@@ -119,6 +137,20 @@ class TomKingAlgorithm(QCAlgorithm):
         if self._broker is not None:
             self._broker.on_step(self._system)
         self._system.on_step()
+        system, platform = self._system, self._platform
+        self._monitor.on_step(platform.snapshot(), system.book.live(), platform.account)
+        if self.live_mode:
+            account = platform.account()
+            reason = system.entries_paused_reason
+            self._monitor.update_health(
+                HealthInputs(
+                    connections={"brokerage": reason != "brokerage_disconnected"},
+                    open_groups=len(system.book.live()),
+                    breaker_state=f"paused:{reason}" if reason else "armed",
+                    net_liquidation=account.net_liquidation,
+                    buying_power_used=account.buying_power_used,
+                )
+            )
 
     def _end_of_day(self) -> None:
         if self.is_warming_up or not self._started:
@@ -126,6 +158,8 @@ class TomKingAlgorithm(QCAlgorithm):
         day = self.time.date()
         self._system.on_expiry(day, self._platform.settlement_prices(day))
         self._system.on_end_of_day(day)
+        book, platform = self._system.book, self._platform
+        self._monitor.on_end_of_day(day, platform.snapshot(), book.live(), book.closed(), platform.account())
 
     # --- LEAN events -----------------------------------------------------------------------------
     def on_warmup_finished(self) -> None:
@@ -156,3 +190,5 @@ class TomKingAlgorithm(QCAlgorithm):
             self._system.save_state()
         if self._broker is not None:
             self._broker.stop()
+        if self._health_server is not None:
+            self._health_server.stop()
