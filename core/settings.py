@@ -56,6 +56,9 @@ class Settings:
     zero_dte_enabled: bool = _p(True)
     zero_dte_min_phase: int = _p(1, 1, 4)
     zero_dte_root: str = _p("SPXW", doc="option root traded")
+    zero_dte_mini_root: str = _p(
+        "XSP", doc="a tenth of SPX, used when one full-size condor would break a cap; empty = never"
+    )
     zero_dte_underlying: str = _p("SPX")
     zero_dte_weekday: int = _p(4, 0, 6, "entry weekday (Mon=0, Fri=4)")
     zero_dte_first_entry: time = _p(time(10, 30))

@@ -161,23 +161,28 @@ def campaign_groups(context: StrategyContext, strategy: str, campaign: str) -> l
     return [g for g in context.open_groups(strategy) if g.campaign_id == campaign]
 
 
-def pending_rolls(context: StrategyContext, strategy: str, today: date) -> list[PositionGroup]:
-    """Groups closed today for a roll whose campaign has no live successor yet."""
-    live = {g.campaign_id for g in context.open_groups(strategy)}
-    return [
-        g
-        for g in context.closed_groups(strategy)
-        if g.exit_reason == "roll"
-        and g.closed_at is not None
-        and g.closed_at.date() == today
-        and g.campaign_id not in live
-        and not _has_successor(context, strategy, g)
-    ]
-
-
-def _has_successor(context: StrategyContext, strategy: str, rolled: PositionGroup) -> bool:
-    return any(
-        g.campaign_id == rolled.campaign_id and g.opened_at is not None and rolled.closed_at is not None
-        and g.opened_at >= rolled.closed_at
-        for g in context.closed_groups(strategy)
+def pending_rolls(
+    context: StrategyContext, strategy: str, today: date, part: str | None = None
+) -> list[PositionGroup]:
+    """Groups closed today for a roll that have no successor yet.  Successors carry the
+    ``roll_entry`` note and their predecessor's campaign; within a campaign the n-th roll of the
+    day is answered by the n-th roll entry opened that day (ids carry their date).  ``part``
+    restricts both to one role of a campaign (the IPMCC long call)."""
+    stamp = f"{strategy}-{today:%Y%m%d}-"
+    answered: dict[str, int] = {}
+    for g in (*context.open_groups(strategy), *context.closed_groups(strategy)):
+        if g.group_id.startswith(stamp) and g.notes.get("roll_entry") == 1.0 and part in (None, g.part):
+            answered[g.campaign_id] = answered.get(g.campaign_id, 0) + 1
+    rolled = sorted(
+        (g for g in context.closed_groups(strategy)
+         if g.exit_reason == "roll" and g.closed_at is not None and g.closed_at.date() == today
+         and part in (None, g.part)),
+        key=lambda g: (g.closed_at, g.group_id),
     )  # fmt: skip
+    pending = []
+    for g in rolled:
+        if answered.get(g.campaign_id, 0) > 0:
+            answered[g.campaign_id] -= 1
+        else:
+            pending.append(g)
+    return pending

@@ -58,10 +58,9 @@ class Ipmcc:
         intents: list[OrderIntent] = []
         live = context.open_groups(NAME)
         # A rolled long call is replaced at once, in its campaign.
-        for rolled in pending_rolls(context, NAME, today):
-            if rolled.part == LONG:
-                intent = self._long(snapshot, context, rolled.legs[0].contract.underlying, rolled.campaign_id)
-                intents += [intent] if intent is not None else []
+        for rolled in pending_rolls(context, NAME, today, part=LONG):
+            intent = self._long(snapshot, context, rolled.legs[0].contract.underlying, rolled.campaign_id)
+            intents += [intent] if intent is not None else []
         if not scheduled(now, s.ipmcc_weekday, s.ipmcc_entry_time, s.entry_window_minutes):
             return intents
         busy = {i.legs[0].contract.underlying for i in intents} | {

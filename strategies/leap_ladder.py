@@ -4,7 +4,8 @@ From phase 3, Mondays at 10:00, one rung a week per underlying (SPY; QQQ and IWM
 sell one ~365-DTE put at 12/13/14/12Δ by week of the month.  Skip the week when VIX < 15; sell two
 when VIX > 20.  Each rung may use 2% of the allowed buying power, all rungs 20%, at most 10 rungs.
 Exits: 30% of the credit, a stop at a loss of 200% of the credit, and a roll when DTE <= 150 (closed
-with reason ``roll``; a new ~365-DTE rung is sold the same day in the same campaign).
+with reason ``roll``; a new ~365-DTE rung is sold the same day).  All rungs on one underlying
+form one campaign, the ladder.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ class LeapPutLadder:
         if weekly and vix is not None and vix >= s.leap_skip_below_vix:
             size = 2 if vix > s.leap_double_above_vix else 1
             done = {g.legs[0].contract.underlying for g in context.groups_opened_on(today, NAME)}
-            wanted += [(u, "", size, "entry") for u in self.underlyings(phase) if u not in done]
+            wanted += [
+                (u, ladder_campaign(u), size, "entry") for u in self.underlyings(phase) if u not in done
+            ]
         intents: list[OrderIntent] = []
         for underlying, campaign, size, reason in wanted:
             intent = self._rung(snapshot, context, underlying, campaign, size, reason, intents)
@@ -133,3 +136,9 @@ class LeapPutLadder:
         if dte <= s.leap_roll_dte:
             return close_intent(group, snapshot, "roll", notes)
         return None
+
+
+def ladder_campaign(underlying: str) -> str:
+    """Every rung on one underlying belongs to one ladder: the correlation caps count the ladder
+    as one position (ten rungs could never fit under a group cap of two or three otherwise)."""
+    return f"{NAME}-{underlying}"

@@ -68,26 +68,29 @@ class ZeroDteIronCondor:
         move = spot / day_open - 1.0
         if abs(move) > s.zero_dte_max_move:
             return []
-        chain = snapshot.chains.chain(s.zero_dte_root, today)
-        if chain is None:
-            return []
         put_side_only = vix_regime(vix, s) is Regime.EXTREME
-        picked = self._pick_legs(chain, put_side_only)
-        if picked is None:
-            return []
-        legs, quotes = picked
-        credit_after_costs = expected_entry_credit(legs, quotes, s.exec_expected_slippage)
-        if credit_after_costs < s.zero_dte_min_credit:
-            return []
-        max_loss = _max_loss_per_unit(legs, -net_mid(legs, quotes))
-        quantity = self._size(snapshot, context, legs, max_loss)
-        if quantity < 1:
-            return []
-        notes = {"underlying": spot, "move_since_open": move, "credit_after_costs": credit_after_costs}
-        return [open_intent(context, snapshot, NAME, legs, quotes, quantity, max_loss, notes)]
+        # Full size (SPXW) first; the mini (XSP, a tenth of SPX) when one full condor would break a cap.
+        for root in (s.zero_dte_root, s.zero_dte_mini_root):
+            chain = snapshot.chains.chain(root, today) if root else None
+            if chain is None:
+                continue
+            picked = self._pick_legs(chain, put_side_only, scale=chain.underlying_price / spot)
+            if picked is None:
+                continue
+            legs, quotes = picked
+            credit_after_costs = expected_entry_credit(legs, quotes, s.exec_expected_slippage)
+            if credit_after_costs < s.zero_dte_min_credit * chain.underlying_price / spot:
+                continue
+            max_loss = _max_loss_per_unit(legs, -net_mid(legs, quotes))
+            quantity = self._size(snapshot, context, legs, quotes, max_loss)
+            if quantity < 1:
+                continue
+            notes = {"underlying": spot, "move_since_open": move, "credit_after_costs": credit_after_costs}
+            return [open_intent(context, snapshot, NAME, legs, quotes, quantity, max_loss, notes)]
+        return []
 
     def _pick_legs(
-        self, chain: OptionChain, put_side_only: bool
+        self, chain: OptionChain, put_side_only: bool, scale: float = 1.0
     ) -> tuple[tuple[Leg, ...], list[OptionQuote]] | None:
         s = self.s
         sides = (Right.PUT,) if put_side_only else (Right.PUT, Right.CALL)
@@ -97,18 +100,19 @@ class ZeroDteIronCondor:
             short = chain.nearest_delta(right, s.zero_dte_short_delta)
             if short is None:
                 return None
-            wing = self._wing(chain, right, short)
+            wing = self._wing(chain, right, short, scale)
             if wing is None:
                 return None
             legs += [Leg(short.contract, -1), Leg(wing.contract, +1)]
             quotes += [short, wing]
         return tuple(legs), quotes
 
-    def _wing(self, chain: OptionChain, right: Right, short: OptionQuote) -> OptionQuote | None:
-        """The long wing: strictly further out than the short strike."""
+    def _wing(self, chain: OptionChain, right: Right, short: OptionQuote, scale: float) -> OptionQuote | None:
+        """The long wing: strictly further out than the short strike (a fixed width is in SPX
+        points, scaled to the chain's underlying)."""
         sign = -1.0 if right is Right.PUT else 1.0
         if self.s.zero_dte_wing_width > 0:
-            return chain.at_strike(right, short.contract.strike + sign * self.s.zero_dte_wing_width)
+            return chain.at_strike(right, short.contract.strike + sign * self.s.zero_dte_wing_width * scale)
         further = [q for q in chain.side(right) if sign * (q.contract.strike - short.contract.strike) > 0]
         if not further:
             return None
@@ -117,8 +121,15 @@ class ZeroDteIronCondor:
         )
 
     def _size(
-        self, snapshot: MarketSnapshot, context: StrategyContext, legs: tuple[Leg, ...], max_loss: float
+        self,
+        snapshot: MarketSnapshot,
+        context: StrategyContext,
+        legs: tuple[Leg, ...],
+        quotes: Sequence[OptionQuote],
+        max_loss: float,
     ) -> int:
+        """Condors within the phase cap, the day's BP share, the max risk per position and, alone,
+        the portfolio gamma and theta limits (a 0DTE condor's gamma is what usually binds)."""
         s = self.s
         nlv = context.account.net_liquidation
         cap = 1 if account_phase(nlv, s) == 1 else s.zero_dte_max_condors  # phase 1: one lot
@@ -126,7 +137,10 @@ class ZeroDteIronCondor:
         budget = s.zero_dte_max_bp_share * max_bp_fraction(nlv, snapshot.vix, s) * nlv
         by_bp = math.floor(budget / margin) if margin > 0 else cap
         by_risk = math.floor(s.risk_max_position_risk * nlv / max_loss) if max_loss > 0 else cap
-        return max(0, min(cap, by_bp, by_risk))
+        gamma, theta = _unit_gamma_theta(legs, quotes)
+        by_gamma = math.floor(s.risk_max_gamma_nlv * nlv / gamma) if gamma > 0 else cap
+        by_theta = math.floor(s.risk_max_theta_nlv * nlv / theta) if theta > 0 else cap
+        return max(0, min(cap, by_bp, by_risk, by_gamma, by_theta))
 
     # --- management ------------------------------------------------------------------------------
     def manage(
@@ -157,3 +171,14 @@ def _max_loss_per_unit(legs: Sequence[Leg], credit: float) -> float:
         if len(strikes) == 2:
             widths.append(abs(strikes[0] - strikes[1]))
     return max(0.0, (max(widths) - credit) * legs[0].contract.multiplier)
+
+
+def _unit_gamma_theta(legs: Sequence[Leg], quotes: Sequence[OptionQuote]) -> tuple[float, float]:
+    """|$ delta change per 1% move| and $ theta per day of one condor; a leg's daily decay is capped
+    at its value (Black-Scholes theta has no bound in an option's last hours)."""
+    gamma = theta = 0.0
+    for leg, q in zip(legs, quotes, strict=True):
+        m = leg.contract.multiplier
+        gamma += leg.ratio * q.gamma * m * (q.underlying_price * 0.01) ** 2
+        theta += leg.ratio * -min(abs(q.theta), q.mid) * m
+    return abs(gamma), theta

@@ -25,6 +25,7 @@ from tests.factories import FakeChains
 ROOTS = {  # root: (underlying, multiplier, kind, style, settlement, strike step)
     "SPXW": ("SPX", 100.0, SecurityKind.INDEX_OPTION, ExerciseStyle.EUROPEAN, Settlement.CASH, 5.0),
     "SPX": ("SPX", 100.0, SecurityKind.INDEX_OPTION, ExerciseStyle.EUROPEAN, Settlement.CASH, 5.0),
+    "XSP": ("XSP", 100.0, SecurityKind.INDEX_OPTION, ExerciseStyle.EUROPEAN, Settlement.CASH, 1.0),
     "SPY": ("SPY", 100.0, SecurityKind.EQUITY_OPTION, ExerciseStyle.AMERICAN, Settlement.SHARES, 1.0),
     "QQQ": ("QQQ", 100.0, SecurityKind.EQUITY_OPTION, ExerciseStyle.AMERICAN, Settlement.SHARES, 1.0),
     "IWM": ("IWM", 100.0, SecurityKind.EQUITY_OPTION, ExerciseStyle.AMERICAN, Settlement.SHARES, 1.0),

@@ -138,3 +138,31 @@ def test_settings_change_the_rules():
     now = friday()
     snap = snapshot(now, [zero_dte_chain(now)], vix=25.0)
     assert ZeroDteIronCondor(s).propose(snap, FakeContext(account(now=now))) == []
+
+
+def test_mini_spx_when_one_full_condor_would_break_the_gamma_limit():
+    from tests.chains import bsm_chain, market
+
+    now = friday(10, 30)
+    chains = [
+        bsm_chain("SPXW", now.date(), now, 5800.0, vol=0.25),
+        bsm_chain("XSP", now.date(), now, 580.0, vol=0.25),
+    ]
+    snap = market(now, chains, vix=24.0)
+    snap = dataclasses.replace(snap, day_open={"SPX": 5800.0})
+
+    def roots(nlv):
+        (intent,) = ZeroDteIronCondor(S).propose(
+            snap, FakeContext(account(nlv, now=now), margin_per_unit=500.0)
+        )
+        return {leg.contract.root for leg in intent.legs}, intent.quantity
+
+    assert roots(100_000)[0] == {"XSP"}  # one SPX condor carries more than 1% of NLV in gamma
+    assert roots(1_000_000)[0] == {"SPXW"}
+    no_mini = dataclasses.replace(S, zero_dte_mini_root="")
+    assert (
+        ZeroDteIronCondor(no_mini).propose(
+            snap, FakeContext(account(100_000, now=now), margin_per_unit=500.0)
+        )
+        == []
+    )
