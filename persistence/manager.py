@@ -488,6 +488,7 @@ class StateManager:
             platform.account().holdings,
             platform.open_order_tags(),
             [tag for kind, tag in self._in_flight if kind == "submit"],
+            [tag for kind, tag in self._in_flight if kind == "cancel"] + self._undelivered(),
         )
         self.last_reconciliation = result
         self._note(
@@ -530,6 +531,12 @@ class StateManager:
     def _assert_safe_mode(self) -> None:
         if self.sys.incident is not None and not self.system.entries_paused_reason:
             self.system.entries_paused_reason = f"safe_mode: {self.sys.incident['code']}"
+
+    def _undelivered(self) -> list[str]:
+        """Tags whose final order event the engine has produced but not delivered yet (the sim's
+        outbox after a restart): gone from the open orders, with the news still on its way."""
+        undelivered = getattr(self.system.platform, "undelivered_order_tags", None)
+        return list(undelivered()) if callable(undelivered) else []
 
     def _engine_known_tags(self) -> set[str]:
         """Every order tag the engine has seen (its order history), or ``_NO_HISTORY``."""

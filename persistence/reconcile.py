@@ -50,7 +50,11 @@ def reconcile(
     holdings: Mapping[str, Holding],
     open_tags: Collection[str],
     in_flight_tags: Collection[str] = (),
+    cancels_in_flight: Collection[str] = (),
 ) -> Reconciliation:
+    """``in_flight_tags``: orders sent just before the crash (not yet in the state, maybe at the
+    engine); ``cancels_in_flight``: our orders that may be gone from the engine for a reason still
+    on its way (a cancel sent just before the crash, a final event not delivered yet)."""
     groups = list(groups)
     expected = expected_positions(groups)
     owners: dict[str, list[str]] = {}
@@ -100,7 +104,7 @@ def reconcile(
                 {"tag": tag},
             )
         )
-    for tag in sorted(set(working_tags) - open_set):
+    for tag in sorted(set(working_tags) - open_set - set(cancels_in_flight)):
         findings.append(
             Finding(
                 "lost_order",

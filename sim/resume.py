@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
@@ -69,6 +70,11 @@ class CrashPoints:
             return
         self.passed += 1
         if self.passed == self.kill_at:
+            if os.environ.get("TOMKING_CHAOS_DEBUG"):  # where exactly, for replaying a failure
+                import traceback
+
+                print(f"chaos kill at {name}:\n{''.join(traceback.format_stack()[-8:-1])}", file=sys.stderr)
+                sys.stderr.flush()
             os.kill(os.getpid(), signal.SIGKILL)
 
     def day_done(self, steps: int) -> None:
@@ -247,6 +253,11 @@ class DurableSimPlatform(SimPlatform):
         self._crash("cancel.after_broker")
         self._save()
 
+    def undelivered_order_tags(self) -> list[str]:
+        """Orders whose final event is in the outbox, not yet handed to the system."""
+        final = (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+        return sorted({e.tag for e in self._pending if e.status in final})
+
     def known_order_tags(self) -> list[str]:
         """Every order the broker ever accepted (its order history), for re-attaching after a crash."""
         return sorted(self.broker._known_tags)
@@ -305,8 +316,13 @@ def run_resumable(
                 if events:
                     platform.queue(events)
                     world.save()
-            world.deliver(system, crash)
+            # Events are delivered in the order they were produced: the broker's fills before the
+            # system's step, the answers to the step's own orders after it.  "stepping" (saved with
+            # any order the step sends) marks outbox events that belong after a re-run of the step.
             if world.phase == "processed":
+                world.deliver(system, crash)
+                world.phase = "stepping"
+            if world.phase == "stepping":
                 system.on_step()
                 crash("step.done")
                 world.phase = "stepped"

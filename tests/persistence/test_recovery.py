@@ -346,3 +346,17 @@ def test_without_order_history_an_unconfirmed_order_is_never_resent():
     manager2.guard(engine).submit_combo(order("g|open|0"))
     assert engine.sent == ["g|open|0"], "never sent twice"
     assert system2.entries_paused_reason == "safe_mode: unconfirmed_order"
+
+
+def test_order_cancelled_just_before_the_crash_is_not_a_lost_order():
+    store = MemoryStore()
+    engine = FakeEngine()
+    manager, _system = start(store, engine)
+    guarded = manager.guard(engine)
+    guarded.submit_combo(order("g|close|0"))
+    manager.commit("step")
+    guarded.cancel("g|close|0")  # reached the engine; the crash came before the next commit
+    manager2, system2 = start(store, engine)
+    manager2.begin_step()
+    assert manager2.last_reconciliation.ok
+    assert system2.entries_paused_reason == ""
