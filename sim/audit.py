@@ -24,6 +24,7 @@ from pathlib import Path
 from core.regime import account_phase
 from core.settings import Settings, SettingsError
 
+RISK_EXITS = {"expiry_itm", "pin_risk", "pre_holiday_pin", "early_exercise_risk", "assignment", "assigned"}
 DELTA_TOLERANCE = 0.05  # chains are discrete: the nearest listed strike is within this of a target
 EPS = 1e-6
 
@@ -185,7 +186,8 @@ class Auditor:
             yield "exit_reason", f"expired on {t.closed_at.date()} before its expiry {expiry}"
 
     def _known_reason(self, t: Trade, allowed: set[str]) -> Iterable[tuple[str, str]]:
-        if t.exit_reason not in allowed:
+        """The strategy's own exits, or a forced exit of the risk layer (pin, assignment, dividend)."""
+        if t.exit_reason not in allowed | RISK_EXITS:
             yield "exit_reason", f"{t.exit_reason!r} is not an exit this strategy has"
 
     def _position_risk(self, entry: Sequence[Trade]) -> Iterable[tuple[str, str]]:
