@@ -217,7 +217,7 @@ class Settings:
         "expected share of the mid-to-natural distance paid, for entry checks (LEAN fills at natural)",
     )
     # --- engine / run ----------------------------------------------------------------------------
-    starting_cash: float = _p(100000.0, 1000, 1e10)
+    starting_cash: float = _p(200000.0, 1000, 1e10, "phase 4 with room for all five strategies")
     start_date: str = _p("2025-01-02", doc="backtest start (LEAN and sim)")
     end_date: str = _p("2025-12-31")
 
