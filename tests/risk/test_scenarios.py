@@ -16,7 +16,8 @@ from sim.report import summary_text
 from sim.scenarios import Probe, ScenarioMarket, Script, run_scenario
 from strategies.zero_dte import ZeroDteIronCondor
 
-S = Settings(risk_strategy_bp_default_share=0.8, starting_cash=100_000.0)  # probes are not in the budget table
+# probes are not in the budget table
+S = Settings(risk_strategy_bp_default_share=0.8, starting_cash=100_000.0)
 
 
 @pytest.fixture(scope="module")
