@@ -45,6 +45,7 @@ class SimBroker:
         self._working: dict[str, _Working] = {}
         self._known_tags: set[str] = set()
         self._snapshot: MarketSnapshot | None = None
+        self._account_cache: tuple[tuple, AccountState] | None = None
 
     # --- orders ----------------------------------------------------------------------------------
     def submit(
@@ -119,8 +120,18 @@ class SimBroker:
         return records
 
     def account(self, snapshot: MarketSnapshot) -> AccountState:
-        """NLV = cash + holdings at mids / prices (futures: open P&L); BP from the option positions."""
+        """NLV = cash + holdings at mids / prices (futures: open P&L); BP from the option positions.
+        Valued once per step and book state: several layers ask for the account every step."""
         self._snapshot = snapshot
+        key = (snapshot.time, self.book.cash, tuple((p.symbol, p.quantity) for p in self.book.positions()))
+        cached = self._account_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        account = self._value(snapshot)
+        self._account_cache = (key, account)
+        return account
+
+    def _value(self, snapshot: MarketSnapshot) -> AccountState:
         nlv = self.book.cash + self.book.holdings_value(snapshot)
         return AccountState(
             time=snapshot.time,

@@ -60,11 +60,14 @@ class SyntheticChains:
 
     def quote(self, contract: OptionContract) -> OptionQuote | None:
         try:
-            return self._quotes[contract]
+            q = self._quotes[contract]
         except KeyError:
             pass
         except TypeError:  # not hashable: not a contract
             return None
+        else:
+            self._m.watch[contract] = self._serial  # asked for this step: prefetch it next step
+            return q
         batch = [contract]
         if not self._prefetched:  # open legs come back every step: price them all in one pass
             self._prefetched = True
@@ -138,31 +141,42 @@ class SyntheticChains:
 
     def _price_contracts(self, contracts: list[OptionContract]) -> None:
         """Quotes for ``contracts`` (None where not listed): from a chain built this step, else priced
-        together in one batch."""
-        groups, strikes, calls, keep, spots = [], [], [], [], []
+        together in one batch, looked up once per (root, expiry)."""
+        by_expiry: dict[tuple[str, date], list[OptionContract]] = {}
         for c in contracts:
             from_chain = self._from_chain(c)
             if from_chain is not None:
                 self._quotes[c] = from_chain
                 continue
-            group = self._valid_group(c)
-            if group is None:
+            try:
+                by_expiry.setdefault((c.root, c.expiry), []).append(c)
+            except (AttributeError, TypeError):
                 self._quotes[c] = None
+        groups, counts, strikes, calls, keep = [], [], [], [], []
+        for (root, expiry), members in by_expiry.items():
+            try:
+                found = self._group(root, expiry)
+            except (AttributeError, TypeError):
+                found = None
+            valid = [] if found is None else [c for c in members if _prices_as(c, found[1])]
+            for c in members:
+                self._quotes[c] = None
+            if not valid:
                 continue
-            groups.append(group)
-            strikes.append(float(c.strike))
-            calls.append(c.right is Right.CALL)
-            keep.append(c)
-            spots.append(group["spot"])
+            groups.append(found[0])  # type: ignore[index]
+            counts.append(len(valid))
+            strikes += [float(c.strike) for c in valid]
+            calls += [c.right is Right.CALL for c in valid]
+            keep += valid
         if keep:
-            for c, q in zip(keep, self._make(keep, price(stack(groups, strikes, calls)), spots), strict=True):
+            spots = [g["spot"] for g, n in zip(groups, counts, strict=True) for _ in range(n)]
+            priced = price(stack(groups, strikes, calls, counts))
+            for c, q in zip(keep, self._make(keep, priced, spots), strict=True):
                 self._quotes[c] = q
 
-    def _valid_group(self, c: OptionContract) -> dict | None:
-        try:
-            group = self._group(c.root, c.expiry)
-            ok = group is not None and c.underlying == group[1] and math.isfinite(c.strike) and c.strike > 0
-            ok = ok and isinstance(c.right, Right)
-        except (AttributeError, TypeError):
-            return None
-        return group[0] if ok and group is not None else None
+
+def _prices_as(c: OptionContract, underlying: str) -> bool:
+    """A contract this expiry lists: same underlying, a real strike and right."""
+    return (
+        c.underlying == underlying and math.isfinite(c.strike) and c.strike > 0 and isinstance(c.right, Right)
+    )

@@ -151,16 +151,13 @@ class SyntheticMarket:
         return out
 
     def recently_watched(self, serial: int) -> list[OptionContract]:
-        """Contracts quoted in the previous step (the open legs), now marked as quoted in this one;
-        contracts nobody asked for since are forgotten."""
+        """Contracts asked for in the previous step (the open legs); contracts nobody asked for
+        since are forgotten.  Each ``quote`` call marks its contract for the next step."""
         watch = self.watch
         stale = [c for c, s in watch.items() if s < serial - 1]
         for c in stale:
             del watch[c]
-        out = [c for c, s in watch.items() if s < serial]
-        for c in out:
-            watch[c] = serial
-        return out
+        return [c for c, s in watch.items() if s == serial - 1]
 
     # --- internals --------------------------------------------------------------------------------
     def _new_day(self, day: date) -> None:

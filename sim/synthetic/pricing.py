@@ -25,9 +25,16 @@ years to the close of expiry: the Greeks' T), tau_var (trading-time years: the v
 the skew shape, tick and spread rules, liquidity scales and elapsed (share of today's session gone)."""
 
 
-def stack(groups: list[dict], strikes: list[float], is_calls: list[bool]) -> dict[str, np.ndarray]:
-    """Inputs for contracts of many expiries: one array per field (element i from ``groups[i]``)."""
-    out = {name: np.array([g[name] for g in groups]) for name in GROUP_FIELDS}
+def stack(
+    groups: list[dict], strikes: list[float], is_calls: list[bool], counts: list[int] | None = None
+) -> dict[str, np.ndarray]:
+    """Inputs for contracts of many expiries: one array per field, element i from ``groups[i]``, or
+    with ``counts`` the first counts[0] elements from groups[0], the next counts[1] from groups[1]..."""
+    if counts is None:
+        out = {name: np.array([g[name] for g in groups]) for name in GROUP_FIELDS}
+    else:
+        reps = np.asarray(counts)
+        out = {name: np.repeat(np.array([g[name] for g in groups]), reps) for name in GROUP_FIELDS}
     out["strike"] = np.array(strikes, dtype=np.float64)
     out["is_call"] = np.array(is_calls, dtype=bool)
     return out
