@@ -97,17 +97,25 @@ def contract_to_json(c: OptionContract) -> dict[str, Any]:
 
 
 def contract_from_json(d: dict[str, Any]) -> OptionContract:
+    """Enum members are looked up in plain dicts: a restart reads thousands of contracts, and an
+    unknown value still fails with a KeyError naming it."""
     return OptionContract(
         root=d["root"],
         underlying=d["underlying"],
-        right=Right(d["right"]),
+        right=_RIGHTS[d["right"]],
         strike=float(d["strike"]),
         expiry=date.fromisoformat(d["expiry"]),
         multiplier=float(d["multiplier"]),
-        kind=SecurityKind(d["kind"]),
-        style=ExerciseStyle(d["style"]),
-        settlement=Settlement(d["settlement"]),
+        kind=_KINDS[d["kind"]],
+        style=_STYLES[d["style"]],
+        settlement=_SETTLEMENTS[d["settlement"]],
     )
+
+
+_RIGHTS = {m.value: m for m in Right}
+_KINDS = {m.value: m for m in SecurityKind}
+_STYLES = {m.value: m for m in ExerciseStyle}
+_SETTLEMENTS = {m.value: m for m in Settlement}
 
 
 def _dt(value: datetime | None) -> str | None:

@@ -64,7 +64,8 @@ class OptionContract:
     symbol: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        occ = f"{self.root:<6}{self.expiry:%y%m%d}{self.right.value}{round(self.strike * 1000):08d}"
+        e = self.expiry
+        occ = f"{self.root:<6}{e.year % 100:02d}{e.month:02d}{e.day:02d}{self.right.value}{round(self.strike * 1000):08d}"
         object.__setattr__(self, "symbol", occ)
 
     @property
