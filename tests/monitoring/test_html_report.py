@@ -125,8 +125,7 @@ def test_charts_render_in_headless_chromium(backtest):
 def test_backtest_alerts_reach_a_webhook_through_the_router(backtest):
     out, _, received = backtest
     alerts = [json.loads(line) for line in (out / "events.jsonl").open() if '"kind": "alert"' in line]
-    if not alerts:
-        pytest.skip("this period produced no alerts to deliver")
+    assert alerts, "the fixture's period (seed 7, Jan-Feb 2025) raises alerts: Greeks limits, jump halts"
     titles = {a["title"] for a in alerts}
     assert received, "the run's alerts were delivered"
     assert len(received) <= len(alerts), "never more notices than alerts (de-duplicated, rate-limited)"

@@ -115,8 +115,8 @@ def test_approved_intents_breach_no_limit(
     if not decision.approved:
         return
     assert not halts, f"approved while {halts} was active"
-    q = decision.quantity or quantity
-    assert 1 <= q <= quantity
+    q = quantity if decision.quantity is None else decision.quantity
+    assert 1 <= q <= quantity, f"approved at {q} units for an intent of {quantity}"
     _assert_within_limits(dataclasses.replace(intent, quantity=q), snap, ctx, held, state)
 
 
