@@ -5,7 +5,8 @@ Units (per position, signed, long +):
 - ``delta_1pct``: $ P&L for a 1% move of the position's own underlying;
 - ``bw_delta_1pct``: the same, beta-weighted to SPX ($ per 1% SPX move);
 - ``gamma_1pct``: change of ``delta_1pct`` for a 1% move of the underlying;
-- ``theta_day``: $ per calendar day; ``vega_1pt``: $ per volatility point.
+- ``theta_day``: $ per calendar day (capped at each leg's time value, as the risk gate counts it);
+  ``vega_1pt``: $ per volatility point.  The arithmetic is ``core.dollar_greeks``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from core.dollar_greeks import dollar_greeks
 from core.types import MarketSnapshot, PositionGroup
 
 _FUTURE_KEY = re.compile(r"^([A-Z0-9]{1,4}?)([FGHJKMNQUVXZ])(\d{1,2})$")
@@ -103,15 +105,13 @@ def position_greeks(group: PositionGroup, snapshot: MarketSnapshot, beta: BetaTa
         if q is None or not all(math.isfinite(x) for x in (q.delta, q.gamma, q.theta, q.vega, q.mid)):
             missing.append(c.symbol)
             continue
-        units = leg.ratio * group.quantity * c.multiplier
-        s = q.underlying_price
-        delta = units * q.delta * s * 0.01
+        delta, gamma, vega, theta = dollar_greeks(q, leg.ratio * group.quantity)
         total = total + Greeks(
             delta_1pct=delta,
             bw_delta_1pct=delta * beta(c.underlying),
-            gamma_1pct=units * q.gamma * (s * 0.01) * s * 0.01,
-            theta_day=units * q.theta,
-            vega_1pt=units * q.vega,
+            gamma_1pct=gamma,
+            theta_day=theta,
+            vega_1pt=vega,
         )
         mark += leg.ratio * q.mid
     unrealized = None

@@ -22,8 +22,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.dollar_greeks import dollar_greeks
 from core.settings import Settings, named_values
-from core.types import ChainSource, Decision, Leg, MarketSnapshot, OptionQuote, Right
+from core.types import ChainSource, Decision, Leg, MarketSnapshot, OptionQuote
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,19 +94,17 @@ def groups_greeks(groups: Iterable[tuple[Iterable[Leg], float]], chains: ChainSo
 def _sum(pairs: Iterable[tuple[OptionQuote, float]], beta_of) -> Greeks:  # type: ignore[no-untyped-def]
     """The hot loop (hundreds of legs per step): plain floats, one finiteness check per leg."""
     delta = gamma = vega = theta = 0.0
-    isfinite, copysign = math.isfinite, math.copysign
+    isfinite = math.isfinite
     for q, contracts in pairs:
         c, spot = q.contract, q.underlying_price
         if not isfinite(q.delta + q.gamma + q.theta + q.vega + spot) or spot <= 0:
             values = (q.delta, q.gamma, q.theta, q.vega, spot)
             raise GreeksUnknown(f"{c.symbol}: Greeks {values} are not usable")
-        scale, s1 = contracts * c.multiplier, spot * 0.01
-        intrinsic = max(0.0, spot - c.strike) if c.right is Right.CALL else max(0.0, c.strike - spot)
-        extrinsic = max(0.0, 0.5 * (q.bid + q.ask) - intrinsic) if q.ask > 0 else 0.0
-        delta += q.delta * scale * s1 * beta_of(c)
-        gamma += q.gamma * scale * s1 * s1
-        vega += q.vega * scale
-        theta += copysign(min(abs(q.theta), extrinsic), q.theta) * scale
+        d, g, v, t = dollar_greeks(q, contracts)
+        delta += d * beta_of(c)
+        gamma += g
+        vega += v
+        theta += t
     return Greeks(delta, gamma, vega, theta)
 
 

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 
 from core.costs import expected_entry_credit, net_mid
+from core.dollar_greeks import dollar_greeks
 from core.ports import StrategyContext
 from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
 from core.settings import Settings
@@ -174,11 +175,10 @@ def _max_loss_per_unit(legs: Sequence[Leg], credit: float) -> float:
 
 
 def _unit_gamma_theta(legs: Sequence[Leg], quotes: Sequence[OptionQuote]) -> tuple[float, float]:
-    """|$ delta change per 1% move| and $ theta per day of one condor; a leg's daily decay is capped
-    at its value (Black-Scholes theta has no bound in an option's last hours)."""
+    """|$ delta change per 1% move| and $ theta per day of one condor."""
     gamma = theta = 0.0
     for leg, q in zip(legs, quotes, strict=True):
-        m = leg.contract.multiplier
-        gamma += leg.ratio * q.gamma * m * (q.underlying_price * 0.01) ** 2
-        theta += leg.ratio * -min(abs(q.theta), q.mid) * m
+        _, g, _, t = dollar_greeks(q, leg.ratio)
+        gamma += g
+        theta += t
     return abs(gamma), theta
