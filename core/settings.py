@@ -266,6 +266,10 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    def as_parameters(self) -> dict[str, str]:
+        """These settings as LEAN-style text parameters: ``from_parameters`` reads them back."""
+        return {f.name: format_value(getattr(self, f.name)) for f in fields(self)}
+
     @staticmethod
     def describe() -> list[tuple[str, str, str]]:
         """(name, default as text, description) for every parameter, for docs and config files."""

@@ -147,7 +147,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _with_set(settings: Settings, items: list[str]) -> Settings:
     """Apply ``--set NAME=VALUE`` overrides with the same parsing and checks as config.json."""
-    params = {name: text for name, text, _ in _current(settings)}
+    params = settings.as_parameters()
     problems = []
     for item in items:
         name, sep, value = item.partition("=")
@@ -163,16 +163,8 @@ def _with_set(settings: Settings, items: list[str]) -> Settings:
 def _write_parameters(path: Path, settings: Settings) -> None:
     import json
 
-    params = {name: text for name, text, _ in _current(settings)}
+    params = settings.as_parameters()
     path.write_text(json.dumps({"parameters": params}, indent=2) + "\n", encoding="utf-8")
-
-
-def _current(settings: Settings) -> list[tuple[str, str, str]]:
-    from dataclasses import fields
-
-    from core.settings import format_value
-
-    return [(f.name, format_value(getattr(settings, f.name)), "") for f in fields(settings)]
 
 
 def _market(args: argparse.Namespace, settings: Settings, calendar) -> MarketSource:  # type: ignore[no-untyped-def]

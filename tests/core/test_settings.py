@@ -91,3 +91,8 @@ def test_config_file_errors_name_the_file(tmp_path):
 def test_describe_round_trips_every_default():
     params = {name: text for name, text, _ in Settings.describe()}
     assert Settings.from_parameters(params) == Settings()
+
+
+def test_as_parameters_round_trips_through_from_parameters():
+    changed = Settings().with_overrides(starting_cash=150_000.0, zero_dte_first_entry=time(11, 0))
+    assert Settings.from_parameters(changed.as_parameters()) == changed
