@@ -49,12 +49,10 @@ from AlgorithmImports import OptionContract as LeanOptionContract
 from AlgorithmImports import OrderEvent as LeanOrderEvent
 from AlgorithmImports import OrderStatus as LeanOrderStatus
 
+from core.lean_combo_events import ComboEventAggregator, LegStatus, LegUpdate
 from core.lean_translate import (
     AdapterOptions,
-    ComboEventAggregator,
     DayOpens,
-    LegStatus,
-    LegUpdate,
     RawOptionQuote,
     StrikeBand,
     build_quotes,

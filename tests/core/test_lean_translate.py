@@ -8,12 +8,10 @@ from datetime import date, datetime
 
 import pytest
 
+from core.lean_combo_events import ComboEventAggregator, LegStatus, LegUpdate
 from core.lean_translate import (
     AdapterOptions,
-    ComboEventAggregator,
     DayOpens,
-    LegStatus,
-    LegUpdate,
     RawOptionQuote,
     StrikeBand,
     build_quotes,
