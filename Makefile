@@ -52,7 +52,7 @@ browser:
 
 # Code LEAN loads, proven on LEAN's own numpy/pandas/scipy (tests needing dev-only packages skip).
 unit-lean: $(LEAN_VENV)/bin/.installed
-	PYTHONPATH=. $(LEAN_VENV)/bin/python -m pytest -p no:cacheprovider tests/core tests/strategies tests/sim tests/monitoring
+	PYTHONPATH=. $(LEAN_VENV)/bin/python -m pytest -p no:cacheprovider tests/core tests/strategies tests/sim tests/monitoring tests/lean
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench $(ARGS)

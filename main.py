@@ -11,10 +11,10 @@ from datetime import date, datetime, timedelta
 from AlgorithmImports import *
 
 from assembly import build_system
-from core.lean_translate import StrikeBand, load_parameters
 from core.settings import SettingsError
 from core.types import Right
-from lean_adapter import LeanPlatform, LogSink, band_filter
+from lean_adapter.platform import LeanPlatform, LogSink, band_filter
+from lean_adapter.translate import StrikeBand, load_parameters
 from monitoring.alerts import AlertRouter, build_channels
 from monitoring.health import HealthInputs
 from monitoring.service import MonitoringService

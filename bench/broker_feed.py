@@ -57,8 +57,8 @@ def _server(mode: str, conn: Any) -> None:
                 os.sched_setaffinity(0, cpus)
     from websockets.exceptions import ConnectionClosed
 
-    from tests.brokers.loopback import LoopbackBroker
-    from tests.brokers.loopback_dxlink import Conn
+    from testing.loopback.broker import LoopbackBroker
+    from testing.loopback.dxlink import Conn
 
     syms = _symbols()
 

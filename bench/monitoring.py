@@ -10,16 +10,16 @@ import urllib.request
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from analysis.html_report import write_html_report
 from core.settings import Settings
 from monitoring.health import HealthInputs, HealthMonitor, HealthServer
 from sim.calendar import ExchangeCalendar
 from sim.engine import run_backtest
-from sim.html_report import write_html_report
+from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
 from sim.monitoring_hooks import sim_monitor
 from sim.recorder import RunRecorder
 from sim.report import write_reports
 from sim.store import FileStore, MemoryStore
-from sim.synthetic import SyntheticConfig, SyntheticMarket
 
 START, END = date(2025, 1, 2), date(2025, 3, 31)
 

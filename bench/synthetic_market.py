@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock
 
 from core.types import Right
-from sim.synthetic import SyntheticConfig, SyntheticMarket
+from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
 
 
 class _Weekdays:

@@ -25,7 +25,7 @@ from sim.store import FileStore
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "audit":
-        from sim.audit import main as audit_main
+        from analysis.audit import main as audit_main
 
         return audit_main(Path(args.trades), Path(args.config))
     try:
@@ -87,7 +87,7 @@ def _monitor(recorder: RunRecorder, settings: Settings):  # type: ignore[no-unty
 
 
 def _html_report(out: Path, settings: Settings) -> str:
-    from sim.html_report import write_html_report
+    from analysis.html_report import write_html_report
 
     return f"HTML report: {write_html_report(out, settings).resolve()}"
 
@@ -170,11 +170,11 @@ def _write_parameters(path: Path, settings: Settings) -> None:
 def _market(args: argparse.Namespace, settings: Settings, calendar) -> MarketSource:  # type: ignore[no-untyped-def]
     start, end = date.fromisoformat(settings.start_date), date.fromisoformat(settings.end_date)
     if args.data == "synthetic":
-        from sim.synthetic import SyntheticConfig, SyntheticMarket
+        from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
 
         config = SyntheticConfig(seed=args.seed, start=start, end=end, step_minutes=args.step_minutes)
         return SyntheticMarket(config, calendar)
-    from sim.lean_data import LeanDataMarket
+    from sim.markets.lean_data import LeanDataMarket
 
     return _CalendarSteps(LeanDataMarket(Path(args.data), vix=args.vix), calendar, args.step_minutes)
 

@@ -36,7 +36,7 @@ def no_leaked_threads() -> Iterator[None]:
 @pytest.fixture
 def loopback(no_leaked_threads: None) -> Iterator[Any]:
     need_sdk()
-    from tests.brokers.loopback import LoopbackBroker, point_sdk_at
+    from testing.loopback.broker import LoopbackBroker, point_sdk_at
 
     broker = LoopbackBroker(tick_s=0.1, keepalive_s=0.5)
     broker.start()

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from brokers.dual_feed import DualFeed
 from brokers.quote_cache import GreeksValue, Kind, QuoteCache, QuoteValue, SummaryValue
 from core.types import Right
-from tests.factories import quote, spxw
+from testing.factories import quote, spxw
 
 T0 = datetime(2025, 3, 7, 11, 0)
 C = spxw(5000.0, Right.PUT, date(2025, 3, 7))

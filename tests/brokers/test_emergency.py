@@ -47,7 +47,7 @@ def test_should_flatten_window():
 def route_parts(loopback):
     need_sdk()
     from brokers.client import BrokerClient
-    from tests.brokers.loopback_rest import position_json
+    from testing.loopback.rest import position_json
 
     loopback.rest_state.positions = [
         position_json(PUT, "Equity Option", -2, "SPX"),

@@ -20,7 +20,7 @@ need_sdk()
 from brokers.feed import FeedSupervisor  # noqa: E402
 from brokers.feed_status import FeedState  # noqa: E402
 from brokers.quote_cache import Kind, QuoteCache  # noqa: E402
-from tests.brokers.loopback_dxlink import event_values  # noqa: E402
+from testing.loopback.dxlink import event_values  # noqa: E402
 
 SYMBOLS = [f".SPXW250307{'P' if i % 2 else 'C'}{5000 + 5 * i}" for i in range(20)]
 RECOVERY_S = 10.0

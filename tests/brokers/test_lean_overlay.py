@@ -9,7 +9,7 @@ import types
 from datetime import date, datetime
 
 from core.types import OptionContract, OptionQuote, Right
-from tests.factories import quote, spxw
+from testing.factories import quote, spxw
 from tests.lean.test_adapter_with_fake_lean import (  # noqa: F401  (fixtures)
     EXPIRY,
     _chain,

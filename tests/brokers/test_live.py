@@ -30,8 +30,8 @@ from core.types import (
     UnderlyingQuote,
     UpdateKind,
 )
+from testing.factories import quote, spxw
 from tests.brokers.conftest import fast_config, need_sdk, wait_for, wall_clock
-from tests.factories import quote, spxw
 
 DAY = date(2025, 3, 7)
 T0 = datetime(2025, 3, 7, 14, 0)
@@ -119,7 +119,7 @@ def make(loopback, **cfg: Any) -> tuple[TastytradeLink, System]:
 
 
 def serve_positions(loopback, qty: float = -2) -> None:
-    from tests.brokers.loopback_rest import position_json
+    from testing.loopback.rest import position_json
 
     # Tastytrade reports SPX/SPXW options as "Equity Option" too
     loopback.rest_state.positions = [position_json(OCC, "Equity Option", qty, "SPX")]

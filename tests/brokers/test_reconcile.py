@@ -10,8 +10,8 @@ import pytest
 from brokers.reconcile import BrokerAccount, BrokerPosition, MismatchKind, reconcile
 from core.ports import Severity
 from core.types import AccountState, ExerciseStyle, Holding, OptionContract, Right, SecurityKind, Settlement
+from testing.factories import spxw
 from tests.brokers.conftest import need_sdk
-from tests.factories import spxw
 
 T = datetime(2025, 3, 7, 15, 0)
 SHORT_PUT = spxw(5000.0, Right.PUT, date(2025, 3, 7))
@@ -86,7 +86,7 @@ def broker_client(loopback):
 
 
 def _serve_positions(loopback, rows):
-    from tests.brokers.loopback_rest import position_json
+    from testing.loopback.rest import position_json
 
     loopback.rest_state.positions = [
         position_json(sym, itype, qty, sym.split()[0].lstrip("./")) for sym, itype, qty in rows

@@ -47,7 +47,7 @@ def test_no_secret_in_logs_statuses_or_errors(loopback, capture):
     from brokers.feed_status import FeedState
     from brokers.quote_cache import QuoteCache
     from brokers.session import AuthRefused
-    from tests.brokers.loopback_rest import position_json
+    from testing.loopback.rest import position_json
 
     creds = loopback.credentials
     rs = loopback.rest_state

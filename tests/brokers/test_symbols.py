@@ -26,7 +26,7 @@ from brokers.symbols import (
     tastytrade_equity,
 )
 from core.types import ExerciseStyle, OptionContract, Right, SecurityKind, Settlement
-from tests.factories import spxw
+from testing.factories import spxw
 
 TODAY = date(2025, 6, 1)
 

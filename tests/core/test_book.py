@@ -10,7 +10,7 @@ import pytest
 
 from core.book import Book
 from core.types import GroupStatus, Leg, PositionGroup, Right
-from tests.factories import spxw
+from testing.factories import spxw
 
 
 def _group(gid: str, status: GroupStatus) -> PositionGroup:

@@ -12,8 +12,8 @@ from core.types import GroupStatus, PositionGroup, Purpose, UpdateKind
 from execution.brackets import NOTE_STOP_MULTIPLE, NOTE_TARGET_SHARE, BracketSpec, spec_from_notes
 from execution.order_manager import OrderManager
 from strategies.zero_dte import ZeroDteIronCondor
-from tests.execution.fakes import ManualBroker
-from tests.factories import FakeContext, account, friday, snapshot, zero_dte_chain
+from testing.execution_fakes import ManualBroker
+from testing.factories import FakeContext, account, friday, snapshot, zero_dte_chain
 
 S = Settings()
 

@@ -13,7 +13,7 @@ from core.costs import (
     round_trip_fees_per_unit,
 )
 from core.types import Leg, Right
-from tests.factories import friday, quote, spxw
+from testing.factories import friday, quote, spxw
 
 NOW = friday()
 DAY = NOW.date()

@@ -19,10 +19,10 @@ from execution.group import GroupState
 from sim.broker.faults import FaultConfig, FaultyBroker
 from sim.calendar import ExchangeCalendar
 from sim.engine import run_backtest
+from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
 from sim.recorder import RunRecorder
 from sim.report import summary_text, write_reports
 from sim.store import MemoryStore
-from sim.synthetic import SyntheticConfig, SyntheticMarket
 
 START, END = date(2025, 1, 2), date(2025, 2, 28)
 FAULTS = FaultConfig(partial=0.3, reject=0.08, drop=0.04, duplicate=0.05, delay=0.1, cancel_race=0.1, seed=5)

@@ -27,8 +27,8 @@ from core.settings import Settings
 from core.types import Leg, OrderEvent, OrderIntent, Purpose, Right, UpdateKind
 from execution.group import GroupState, parse_tag
 from execution.order_manager import OrderManager
-from tests.execution.fakes import ManualBroker
-from tests.factories import friday, snapshot, spxw, zero_dte_chain
+from testing.execution_fakes import ManualBroker
+from testing.factories import friday, snapshot, spxw, zero_dte_chain
 
 S = Settings()
 STRUCTURES = {

@@ -15,8 +15,8 @@ from execution.order_manager import OrderManager
 from execution.policy import ExecutionPolicy
 from execution.pricing import ladder_price
 from strategies.zero_dte import ZeroDteIronCondor
-from tests.execution.fakes import ManualBroker
-from tests.factories import FakeContext, account, friday, snapshot, zero_dte_chain
+from testing.execution_fakes import ManualBroker
+from testing.factories import FakeContext, account, friday, snapshot, zero_dte_chain
 
 S = Settings()
 

@@ -6,7 +6,7 @@ import pytest
 
 from core.types import Right
 from execution.repair import build_order, completion_net, levels, moves_to
-from tests.factories import friday, quote, spxw
+from testing.factories import friday, quote, spxw
 
 NOW = friday()
 A, B = spxw(4950, Right.PUT, NOW.date()), spxw(4930, Right.PUT, NOW.date())

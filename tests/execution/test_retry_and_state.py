@@ -16,8 +16,8 @@ from execution.policy import ExecutionPolicy
 from execution.retry import Rejection, backoff_delay, classify_rejection
 from execution.store import INDEX_KEY, GroupStore, group_store_key
 from strategies.zero_dte import ZeroDteIronCondor
-from tests.execution.fakes import ManualBroker, MemStore
-from tests.factories import FakeContext, account, friday, snapshot, zero_dte_chain
+from testing.execution_fakes import ManualBroker, MemStore
+from testing.factories import FakeContext, account, friday, snapshot, zero_dte_chain
 
 S = Settings()
 

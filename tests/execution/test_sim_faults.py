@@ -7,7 +7,7 @@ import pytest
 from core.types import ComboOrder, Leg, OrderStatus, Right
 from sim.broker import SimBroker, SimMargin, TastytradeFees
 from sim.broker.faults import FaultConfig, FaultyBroker, make_broker
-from tests.factories import friday, snapshot, spxw, zero_dte_chain
+from testing.factories import friday, snapshot, spxw, zero_dte_chain
 
 
 def test_fault_config_parses_rates_and_refuses_bad_ones():

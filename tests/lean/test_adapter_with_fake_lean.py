@@ -1,4 +1,4 @@
-"""Smoke test of lean_adapter.py's translation flow against a tiny fake of LEAN's Python API.
+"""Smoke test of lean_adapter.platform's translation flow against a tiny fake of LEAN's Python API.
 
 LEAN itself cannot run here; pyright proves every LEAN call against quantconnect-stubs.  This test
 proves the Python-level flow the stubs cannot: chains -> core quotes, combo submission, LEAN's
@@ -267,15 +267,15 @@ def _fake_module() -> types.ModuleType:
 @pytest.fixture
 def adapter(monkeypatch):
     monkeypatch.setitem(sys.modules, "AlgorithmImports", _fake_module())
-    monkeypatch.delitem(sys.modules, "lean_adapter", raising=False)
-    module = importlib.import_module("lean_adapter")
+    monkeypatch.delitem(sys.modules, "lean_adapter.platform", raising=False)
+    module = importlib.import_module("lean_adapter.platform")
     yield module
-    sys.modules.pop("lean_adapter", None)
+    sys.modules.pop("lean_adapter.platform", None)
 
 
 @pytest.fixture
 def platform(adapter):
-    from core.lean_translate import AdapterOptions
+    from lean_adapter.translate import AdapterOptions
 
     algo = FakeAlgorithm()
     spx = algo.securities[SPX]
@@ -341,7 +341,7 @@ def test_combo_submission_events_and_cancel(platform):
 
 def test_unknown_contract_is_rejected_through_drain(platform):
     algo, plat = platform
-    from core.lean_translate import make_option_contract
+    from lean_adapter.translate import make_option_contract
 
     stray = make_option_contract(
         "SPXW", "SPX", True, 9999, EXPIRY.date(), 100, SecurityKind.INDEX_OPTION, False

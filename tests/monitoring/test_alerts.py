@@ -19,7 +19,7 @@ from monitoring.alerts import (
     build_channels,
 )
 from monitoring.redact import Redactor, secrets_from_environment
-from tests.monitoring.loopback_webhook import WebhookReceiver
+from testing.loopback.webhook import WebhookReceiver
 
 
 class FakeClock:

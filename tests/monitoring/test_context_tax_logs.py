@@ -29,7 +29,7 @@ from monitoring.redact import Redactor
 from monitoring.tax import EQUITY, MIXED, SECTION_1256, UNCLASSIFIED, classify, tax_rows, tax_years
 from monitoring.volatility import QuoteStats, atm_iv, iv_percentile, iv_rank, skew_25d
 from sim.store import MemoryStore
-from tests.factories import quote, spxw
+from testing.factories import quote, spxw
 
 NOW = datetime(2025, 3, 7, 11, 0)
 

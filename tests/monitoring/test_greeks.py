@@ -27,7 +27,7 @@ from monitoring.greeks import (
     underlying_root,
 )
 from monitoring.sampler import MonitoringSampler, limits_from_settings
-from tests.factories import FakeChains, account, quote, spxw
+from testing.factories import FakeChains, account, quote, spxw
 
 NOW = datetime(2025, 3, 7, 11, 0)
 EXP = NOW.date() + timedelta(days=45)

@@ -10,15 +10,15 @@ from datetime import date, timedelta
 
 import pytest
 
+from analysis.report_data import ReportDataError
 from core.ports import Severity
 from core.settings import Settings
 from monitoring.alerts import Alert, AlertRouter
 from monitoring.export import LATEST_KEY
 from monitoring.health import HEALTH_KEY, HealthInputs
 from monitoring.service import QUOTES_KEY, MonitoringService
-from sim.report_data import ReportDataError
 from sim.store import MemoryStore
-from tests.factories import account
+from testing.factories import account
 from tests.monitoring.test_greeks import NOW, _snapshot, _strangle
 
 
@@ -101,7 +101,7 @@ def _write_run(folder, events, days=5):
 
 def test_report_of_a_run_without_trades_still_renders_every_section(tmp_path):
     pytest.importorskip("matplotlib", reason="charts need the report extra (matplotlib)")
-    from sim.html_report import write_html_report
+    from analysis.html_report import write_html_report
 
     _write_run(tmp_path, [{"time": "2025-03-03T16:00:00", "kind": "end_of_day", "day": "2025-03-03"}])
     text = write_html_report(tmp_path, Settings()).read_text()
@@ -112,7 +112,7 @@ def test_report_of_a_run_without_trades_still_renders_every_section(tmp_path):
 
 def test_secrets_in_recorded_events_never_reach_the_report(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib", reason="charts need the report extra (matplotlib)")
-    from sim.html_report import write_html_report
+    from analysis.html_report import write_html_report
 
     monkeypatch.setenv("TASTYTRADE_PASSWORD", "pa55-word-xyz")
     alert = {"time": "2025-03-04T10:00:00", "kind": "alert", "severity": "critical", "title": "Login",
@@ -124,7 +124,7 @@ def test_secrets_in_recorded_events_never_reach_the_report(tmp_path, monkeypatch
 
 
 def test_corrupt_event_log_is_a_clear_error_naming_the_line(tmp_path):
-    from sim.html_report import write_html_report
+    from analysis.html_report import write_html_report
 
     _write_run(tmp_path, [{"time": "2025-03-03T16:00:00", "kind": "end_of_day"}])
     with (tmp_path / "events.jsonl").open("a") as fh:
@@ -137,7 +137,7 @@ def test_corrupt_event_log_is_a_clear_error_naming_the_line(tmp_path):
 
 def test_report_command_rebuilds_from_a_folder(tmp_path, capsys):
     pytest.importorskip("matplotlib", reason="charts need the report extra (matplotlib)")
-    from sim.html_report import main
+    from analysis.html_report import main
 
     _write_run(tmp_path, [])
     assert main([str(tmp_path), "--config", str(tmp_path / "none.json")]) == 0

@@ -84,7 +84,7 @@ def test_file_store_write_interrupted_before_the_rename_keeps_the_old_value(tmp_
 
 
 def test_snapshot_assembled_from_section_texts_is_the_canonical_encoding():
-    from tests.persistence.fakes import condor_group, start
+    from testing.persistence_fakes import condor_group, start
 
     store = __import__("sim.store", fromlist=["MemoryStore"]).MemoryStore()
     manager, system = start(store)

@@ -12,8 +12,8 @@ from persistence.codec import decode, encode
 from persistence.manager import StateManager
 from persistence.schema import LEGACY_BOOK_KEY, SCHEMA_VERSION
 from sim.store import MemoryStore
-from tests.factories import spxw
-from tests.persistence.fakes import FakeEngine, condor_group, holdings_of, order, start
+from testing.factories import spxw
+from testing.persistence_fakes import FakeEngine, condor_group, holdings_of, order, start
 
 
 def _quarantined(store: MemoryStore) -> dict[str, bytes]:
@@ -321,7 +321,7 @@ def test_registered_component_state_round_trips():
     manager = StateManager(store)
     breaker = Breaker()
     manager.register(breaker)
-    from tests.persistence.fakes import make_system
+    from testing.persistence_fakes import make_system
 
     system = make_system(FakeEngine())
     manager.recover(system)

@@ -12,7 +12,7 @@ from risk.breaker import CircuitBreaker
 from risk.events import Action
 from risk.state import RiskState
 from risk.strategy_guard import StrategyGuard
-from tests.factories import WeekdayCalendar
+from testing.factories import WeekdayCalendar
 
 S = Settings()
 

@@ -12,7 +12,7 @@ from core.settings import Settings
 from risk.gate import EntryGate
 from sim.calendar import CBOE_OVERRIDES, ExchangeCalendar
 from strategies.zero_dte import ZeroDteIronCondor
-from tests.factories import FakeContext, account, friday, snapshot, zero_dte_chain
+from testing.factories import FakeContext, account, friday, snapshot, zero_dte_chain
 
 S = Settings()
 

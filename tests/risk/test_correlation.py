@@ -11,7 +11,7 @@ from core.regime import Regime
 from core.settings import Settings
 from core.types import GroupStatus, Leg, OrderIntent, PositionGroup, Purpose, Right, SecurityKind
 from risk.correlation import check_correlation, count_positions, limits, symbol_group
-from tests.factories import spxw
+from testing.factories import spxw
 
 S = Settings()
 

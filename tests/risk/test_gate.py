@@ -11,7 +11,7 @@ from core.settings import Settings
 from core.types import OptionChain, Purpose
 from risk.gate import EntryGate
 from strategies.zero_dte import ZeroDteIronCondor
-from tests.factories import FakeContext, WeekdayCalendar, account, friday, snapshot, zero_dte_chain
+from testing.factories import FakeContext, WeekdayCalendar, account, friday, snapshot, zero_dte_chain
 
 S = Settings()
 

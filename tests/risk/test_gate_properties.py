@@ -19,7 +19,7 @@ from risk.data_quality import check_entry_quote
 from risk.gate import EntryGate
 from risk.state import RiskState
 from risk.strategy_guard import StrategyHealth
-from tests.factories import (
+from testing.factories import (
     FakeChains,
     FakeContext,
     WeekdayCalendar,

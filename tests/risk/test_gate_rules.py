@@ -13,7 +13,7 @@ from risk.gate import EntryGate
 from risk.state import RiskState
 from risk.strategy_guard import StrategyHealth
 from strategies.zero_dte import ZeroDteIronCondor
-from tests.factories import FakeContext, WeekdayCalendar, account, friday, snapshot, spxw, zero_dte_chain
+from testing.factories import FakeContext, WeekdayCalendar, account, friday, snapshot, spxw, zero_dte_chain
 
 S = Settings()
 

@@ -10,7 +10,7 @@ import pytest
 from core.settings import Settings
 from core.types import Right
 from risk.greeks import Betas, Greeks, GreeksUnknown, Limits, check_greeks, hedge_suggestions, leg_greeks
-from tests.factories import quote, snapshot, spxw
+from testing.factories import quote, snapshot, spxw
 
 S = Settings()
 NOW = datetime(2025, 3, 7, 11)

@@ -27,7 +27,7 @@ from risk.expiry import deadline, expiry_reason
 from risk.monitors import RiskMonitors
 from risk.state import RESET_KEY, STATE_KEY, RiskState
 from sim.store import MemoryStore
-from tests.factories import (
+from testing.factories import (
     FakeChains,
     FakeContext,
     WeekdayCalendar,

@@ -1,4 +1,4 @@
-"""Risk scenarios run through the offline engine's normal loop (``sim.scenarios``): each test
+"""Risk scenarios run through the offline engine's normal loop (``testing.scenarios``): each test
 asserts what the risk layer does on a rare day, and what it does not let happen."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from core.types import OptionQuote, Right
 from sim.broker.assignment import assign_early
 from sim.calendar import ExchangeCalendar
 from sim.report import summary_text
-from sim.scenarios import Probe, ScenarioMarket, Script, run_scenario
 from strategies.zero_dte import ZeroDteIronCondor
+from testing.scenarios import Probe, ScenarioMarket, Script, run_scenario
 
 # probes are not in the budget table
 S = Settings(risk_strategy_bp_default_share=0.8, starting_cash=100_000.0)

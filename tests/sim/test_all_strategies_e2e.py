@@ -9,14 +9,14 @@ from datetime import date, timedelta
 
 import pytest
 
+from analysis.audit import Auditor, load_trades
 from core.settings import Settings
-from sim.audit import Auditor, load_trades
 from sim.calendar import ExchangeCalendar
 from sim.engine import run_backtest
+from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
 from sim.recorder import RunRecorder
 from sim.report import write_reports
 from sim.store import MemoryStore
-from sim.synthetic import SyntheticConfig, SyntheticMarket
 
 START, END = date(2025, 1, 2), date(2025, 3, 31)
 CASH = 250_000.0  # phase 4 with room for a 0DTE condor inside the Greeks limits

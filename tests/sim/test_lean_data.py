@@ -18,7 +18,7 @@ import pytest
 
 from core import option_math
 from core.types import ExerciseStyle, Right, SecurityKind, Settlement
-from sim.lean_data import (
+from sim.markets.lean_data import (
     InterestRates,
     LeanDataError,
     LeanDataMarket,

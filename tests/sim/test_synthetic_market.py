@@ -1,4 +1,4 @@
-"""sim.synthetic: determinism, a sane book, option-pricing identities, realistic SPX/VIX dynamics,
+"""sim.markets.synthetic: determinism, a sane book, option-pricing identities, realistic SPX/VIX dynamics,
 listings and holiday rolls, laziness, and expiry at the close."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from core.types import ExerciseStyle, MarketSnapshot, OptionChain, Right, SecurityKind, Settlement
-from sim.synthetic import SyntheticConfig, SyntheticMarket
-from sim.synthetic.chains import SyntheticChains
-from sim.synthetic.surface import atm_vol
+from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
+from sim.markets.synthetic.chains import SyntheticChains
+from sim.markets.synthetic.surface import atm_vol
 
 GOOD_FRIDAY = date(2025, 4, 18)
 HOLIDAYS = {

@@ -10,8 +10,8 @@ import pytest
 from core.settings import Settings
 from core.types import GroupStatus, PositionGroup, Right
 from strategies.ipmcc import LONG, SHORT, Ipmcc, extrinsic
-from tests.chains import bsm_chain, market
-from tests.factories import FakeContext, account
+from testing.chains import bsm_chain, market
+from testing.factories import FakeContext, account
 
 S = Settings()
 FRIDAY = datetime(2025, 3, 7, 10, 0)

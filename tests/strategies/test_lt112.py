@@ -10,8 +10,8 @@ import pytest
 from core.settings import Settings
 from core.types import GroupStatus, PositionGroup, Right
 from strategies.lt112 import NAKED, SPREAD, Lt112
-from tests.chains import bsm_chain, market
-from tests.factories import FakeContext, WeekdayCalendar, account
+from testing.chains import bsm_chain, market
+from testing.factories import FakeContext, WeekdayCalendar, account
 
 S = Settings()
 FIRST_WED = datetime(2025, 3, 5, 10, 0)

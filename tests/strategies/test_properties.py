@@ -17,8 +17,8 @@ from strategies.leap_ladder import LeapPutLadder
 from strategies.lt112 import Lt112
 from strategies.strangle import FuturesStrangle
 from strategies.zero_dte import ZeroDteIronCondor
-from tests.chains import bsm_chain, market
-from tests.factories import FakeContext, account
+from testing.chains import bsm_chain, market
+from testing.factories import FakeContext, account
 
 S = Settings()
 TOL = 0.05  # discrete strikes: the nearest listed delta is within this of the target on these chains

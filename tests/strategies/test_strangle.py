@@ -11,8 +11,8 @@ from core.settings import Settings
 from core.types import GroupStatus, PositionGroup, Right
 from strategies.common import group_mark
 from strategies.strangle import FuturesStrangle
-from tests.chains import bsm_chain, market
-from tests.factories import FakeContext, account
+from testing.chains import bsm_chain, market
+from testing.factories import FakeContext, account
 
 S = Settings()
 TUESDAY = datetime(2025, 3, 4, 10, 0)

@@ -10,7 +10,7 @@ import pytest
 from core.settings import Settings
 from core.types import GroupStatus, PositionGroup, Purpose, Right
 from strategies.zero_dte import ZeroDteIronCondor
-from tests.factories import FakeContext, WeekdayCalendar, account, friday, snapshot, zero_dte_chain
+from testing.factories import FakeContext, WeekdayCalendar, account, friday, snapshot, zero_dte_chain
 
 S = Settings()
 
@@ -141,7 +141,7 @@ def test_settings_change_the_rules():
 
 
 def test_mini_spx_when_one_full_condor_would_break_the_gamma_limit():
-    from tests.chains import bsm_chain, market
+    from testing.chains import bsm_chain, market
 
     now = friday(10, 30)
     chains = [

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from sim.synthetic.config import SyntheticConfig
+from sim.markets.synthetic.config import SyntheticConfig
 
 ATM_TO_VIX = 0.92  # 30-day ATM vol sits below VIX, which also prices the skew
 TERM_KAPPA = 2.5  # per year: how fast the implied term structure returns to its long-run level

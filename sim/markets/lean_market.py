@@ -1,7 +1,7 @@
 """Market snapshots from LEAN-format data, for running the offline engine on ``lean data download``.
 
 Why: the engine steps through the day asking "what could the system know at t"; this answers
-from LEAN's minute files (``sim.lean_data`` reads them) with the same bar-time rule LEAN uses.
+from LEAN's minute files (``sim.markets.lean_data`` reads them) with the same bar-time rule LEAN uses.
 
 Bar-time convention: LEAN stamps a bar with its START, so the minute bar stamped 09:31 covers
 09:31:00-09:32:00 and is emitted at 09:32.  ``snapshot_at(t)`` therefore uses, per instrument,
@@ -43,7 +43,7 @@ from core.types import (
     Settlement,
     UnderlyingQuote,
 )
-from sim.lean_data import (
+from sim.markets.lean_data import (
     ASSET_CLASSES,
     MS_PER_DAY,
     Bars,
@@ -61,7 +61,7 @@ from sim.lean_data import (
     zip_members,
 )
 
-log = logging.getLogger("sim.lean_market")
+log = logging.getLogger("sim.markets.lean_market")
 
 EASTERN = ZoneInfo("America/New_York")
 MINUTE_MS = 60_000

@@ -2,8 +2,8 @@
 
 Why: the offline engine should run on the same files LEAN backtests on, and a bad file must stop
 the run with ``LeanDataError`` (file, zip member, line, problem) rather than be skipped.
-``sim.lean_market.LeanDataMarket`` builds market snapshots on top of this module (and is
-re-exported here, lazily, as ``sim.lean_data.LeanDataMarket``: the name the CLI imports).
+``sim.markets.lean_market.LeanDataMarket`` builds market snapshots on top of this module (and is
+re-exported here, lazily, as ``sim.markets.lean_data.LeanDataMarket``: the name the CLI imports).
 
 Format facts, each checked against LEAN's own sample data (see the tests):
 
@@ -44,7 +44,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-log = logging.getLogger("sim.lean_data")
+log = logging.getLogger("sim.markets.lean_data")
 
 MS_PER_DAY = 86_400_000
 _STRIDE = 2 * MS_PER_DAY
@@ -488,9 +488,9 @@ def local_ms(moment: datetime) -> tuple[date, int]:
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
-    """``from sim.lean_data import LeanDataMarket`` (the engine's entry point) without an import cycle."""
+    """``from sim.markets.lean_data import LeanDataMarket`` (the engine's entry point) without an import cycle."""
     if name == "LeanDataMarket":
-        from sim.lean_market import LeanDataMarket
+        from sim.markets.lean_market import LeanDataMarket
 
         return LeanDataMarket
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sim.report_data import ReportData
+from analysis.report_data import ReportData
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri"]
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

@@ -2,7 +2,7 @@
 
 Paths for the whole run are drawn at construction (same config -> byte-identical snapshots); a
 snapshot itself is cheap: underlying quotes are built on first access and option chains only when
-asked for (see ``sim.synthetic.chains``).
+asked for (see ``sim.markets.synthetic.chains``).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from types import MappingProxyType
 
 from core.ports import TradingCalendar
 from core.types import MarketSnapshot, OptionContract, Right, SecurityKind, UnderlyingQuote
-from sim.synthetic.chains import SyntheticChains
-from sim.synthetic.config import SyntheticConfig
-from sim.synthetic.grid import TimeGrid
-from sim.synthetic.listings import Expiry, FutureSpec, Listings, RootSpec
-from sim.synthetic.paths import generate
+from sim.markets.synthetic.chains import SyntheticChains
+from sim.markets.synthetic.config import SyntheticConfig
+from sim.markets.synthetic.grid import TimeGrid
+from sim.markets.synthetic.listings import Expiry, FutureSpec, Listings, RootSpec
+from sim.markets.synthetic.paths import generate
 
 # published spot symbols: (path, divisor, decimals, kind, half-spread)
 _SPOTS = {

@@ -10,7 +10,7 @@ from core.book import Book
 from core.types import AccountState, ComboOrder, GroupStatus, Holding, Leg, PositionGroup, Right
 from persistence import StateManager
 from sim.store import MemoryStore
-from tests.factories import spxw
+from testing.factories import spxw
 
 T0 = datetime(2025, 3, 7, 10, 0)
 

@@ -8,8 +8,21 @@ from datetime import date, datetime
 
 import pytest
 
-from core.lean_combo_events import ComboEventAggregator, LegStatus, LegUpdate
-from core.lean_translate import (
+from core.option_math import black76_greeks, bs_greeks
+from core.ports import Severity
+from core.settings import SettingsError
+from core.types import (
+    ExerciseStyle,
+    GroupStatus,
+    Leg,
+    OrderStatus,
+    PositionGroup,
+    Right,
+    SecurityKind,
+    Settlement,
+)
+from lean_adapter.combo_events import ComboEventAggregator, LegStatus, LegUpdate
+from lean_adapter.translate import (
     AdapterOptions,
     DayOpens,
     RawOptionQuote,
@@ -27,19 +40,6 @@ from core.lean_translate import (
     split_parameters,
     store_key,
     years_to_expiry,
-)
-from core.option_math import black76_greeks, bs_greeks
-from core.ports import Severity
-from core.settings import SettingsError
-from core.types import (
-    ExerciseStyle,
-    GroupStatus,
-    Leg,
-    OrderStatus,
-    PositionGroup,
-    Right,
-    SecurityKind,
-    Settlement,
 )
 
 NOW = datetime(2025, 3, 7, 10, 30)

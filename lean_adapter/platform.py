@@ -2,7 +2,7 @@
 
 The only module besides ``main.py`` that imports ``AlgorithmImports``.  It translates only: LEAN
 objects are read into plain values and handed to the engine-neutral helpers of
-``core.lean_translate`` (unit-tested without LEAN), whose results become core types.
+``lean_adapter.translate`` (unit-tested without LEAN), whose results become core types.
 
 LEAN facts this module relies on (checked against QuantConnect/Lean and quantconnect-stubs):
 * ``TastytradeBrokerageModel`` accepts ComboLimit but not ComboMarket orders, so every order is
@@ -49,22 +49,6 @@ from AlgorithmImports import OptionContract as LeanOptionContract
 from AlgorithmImports import OrderEvent as LeanOrderEvent
 from AlgorithmImports import OrderStatus as LeanOrderStatus
 
-from core.lean_combo_events import ComboEventAggregator, LegStatus, LegUpdate
-from core.lean_translate import (
-    AdapterOptions,
-    DayOpens,
-    RawOptionQuote,
-    StrikeBand,
-    build_quotes,
-    decode_bytes,
-    encode_bytes,
-    format_alert,
-    format_record,
-    in_bands,
-    make_option_contract,
-    sort_quotes,
-    store_key,
-)
 from core.ports import Severity, StateStore, TradingCalendar
 from core.types import (
     AccountState,
@@ -79,6 +63,22 @@ from core.types import (
     OrderStatus,
     SecurityKind,
     UnderlyingQuote,
+)
+from lean_adapter.combo_events import ComboEventAggregator, LegStatus, LegUpdate
+from lean_adapter.translate import (
+    AdapterOptions,
+    DayOpens,
+    RawOptionQuote,
+    StrikeBand,
+    build_quotes,
+    decode_bytes,
+    encode_bytes,
+    format_alert,
+    format_record,
+    in_bands,
+    make_option_contract,
+    sort_quotes,
+    store_key,
 )
 
 _OPTION_KINDS = {

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.option_math import black76_greeks, bs_greeks
-from sim.synthetic.surface import MIN_TAU, iv_calendar, smile_ratio
+from sim.markets.synthetic.surface import MIN_TAU, iv_calendar, smile_ratio
 
 GROUP_FIELDS = (
     "spot", "t_cal", "tau_var", "atm", "rate", "div", "black", "slope", "width", "smile", "smile_width",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import lfilter
 
-from sim.synthetic.config import SyntheticConfig
+from sim.markets.synthetic.config import SyntheticConfig
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 ``snapshot_at(t)``; the same config and calendar give byte-identical snapshots.
 """
 
-from sim.synthetic.config import SyntheticConfig
-from sim.synthetic.market import SyntheticMarket
+from sim.markets.synthetic.config import SyntheticConfig
+from sim.markets.synthetic.market import SyntheticMarket
 
 __all__ = ["SyntheticConfig", "SyntheticMarket"]

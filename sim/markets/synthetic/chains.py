@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.types import OptionChain, OptionContract, OptionQuote, Right
-from sim.synthetic.listings import ROOTS, strike_grid
-from sim.synthetic.pricing import Priced, price, stack
-from sim.synthetic.surface import MIN_TAU, atm_vol, shape_of
+from sim.markets.synthetic.listings import ROOTS, strike_grid
+from sim.markets.synthetic.pricing import Priced, price, stack
+from sim.markets.synthetic.surface import MIN_TAU, atm_vol, shape_of
 
 if TYPE_CHECKING:
-    from sim.synthetic.market import SyntheticMarket
+    from sim.markets.synthetic.market import SyntheticMarket
 
 
 class SyntheticChains:

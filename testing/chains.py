@@ -20,7 +20,7 @@ from core.types import (
     Settlement,
     UnderlyingQuote,
 )
-from tests.factories import FakeChains
+from testing.factories import FakeChains
 
 ROOTS = {  # root: (underlying, multiplier, kind, style, settlement, strike step)
     "SPXW": ("SPX", 100.0, SecurityKind.INDEX_OPTION, ExerciseStyle.EUROPEAN, Settlement.CASH, 5.0),

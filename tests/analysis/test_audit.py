@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from analysis.audit import Auditor, Trade, load_trades, main
 from core.settings import Settings
-from sim.audit import Auditor, Trade, load_trades, main
 
 S = Settings()
 HEADER = ["group_id", "strategy", "opened_at", "closed_at", "quantity", "legs", "entry_price", "exit_price",

@@ -1,9 +1,9 @@
 """Engine-neutral helpers of the LEAN adapter, kept here so they are unit-tested without LEAN.
 
-Nothing in this module imports LEAN: ``lean_adapter.py`` reads LEAN objects into plain values and
+Nothing in this module imports LEAN: ``lean_adapter.platform`` reads LEAN objects into plain values and
 hands them to these functions (state-store key namespacing, adapter-only parameters, option
 quotes with a Greeks fallback, day opens, log-line formatting; combo order events are
-``core.lean_combo_events``).
+``lean_adapter.combo_events``).
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from typing import Any
 
 from brokers.credentials import Credentials
 from brokers.loop_thread import LoopThread
-from tests.brokers.loopback_dxlink import DxServer, DxState
-from tests.brokers.loopback_rest import RestServer, RestState
+from testing.loopback.dxlink import DxServer, DxState
+from testing.loopback.rest import RestServer, RestState
 
 SECRET = "loopback-provider-secret-7f3a9c"
 REFRESH = "loopback-refresh-token-2b8e41"

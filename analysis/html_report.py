@@ -3,7 +3,7 @@ reads after a backtest — performance against the rulebook's expectations, wher
 from, the Greeks and risk events over time, every trade, and a tax view for the accountant.
 
 Built from the output folder alone (``events.jsonl``, ``equity.csv``), so it can be rebuilt
-without re-running: ``python -m sim.html_report reports/``.  Event text is redacted before it is shown.
+without re-running: ``python -m analysis.html_report reports/``.  Event text is redacted before it is shown.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from analysis import report_charts
+from analysis.report_data import ReportData, load
 from monitoring.performance import expected_win_rates
 from monitoring.redact import Redactor, secrets_from_environment
-from sim import report_charts
-from sim.report_data import ReportData, load
 
 REPORT_NAME = "report.html"
 MAX_TIMELINE_ROWS = 200
@@ -355,10 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
+    from analysis.report_data import ReportDataError
     from core.settings import Settings, SettingsError
-    from sim.report_data import ReportDataError
 
-    parser = argparse.ArgumentParser(prog="python -m sim.html_report", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m analysis.html_report", description=main.__doc__)
     parser.add_argument("out", nargs="?", default="reports", help="a backtest's output folder")
     parser.add_argument("--config", default="config.json", help="config.json the backtest used")
     args = parser.parse_args(argv)

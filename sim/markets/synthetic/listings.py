@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from core.types import ExerciseStyle, SecurityKind, Settlement
-from sim.synthetic.grid import Sessions
+from sim.markets.synthetic.grid import Sessions
 
 MONTH_CODES = "FGHJKMNQUVXZ"
 

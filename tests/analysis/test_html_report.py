@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main as sim_main
-from tests.monitoring.headless import HeadlessChromium, find_browser
-from tests.monitoring.loopback_webhook import WebhookReceiver
+from testing.headless import HeadlessChromium, find_browser
+from testing.loopback.webhook import WebhookReceiver
 
 CHART_IDS = [
     "chart-equity", "chart-pnl-by-strategy", "chart-monthly-returns", "chart-pnl-heatmap",

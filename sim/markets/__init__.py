@@ -1,0 +1,1 @@
+"""Market sources of the offline engine: the synthetic market and LEAN-format data."""

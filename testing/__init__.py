@@ -1,0 +1,2 @@
+"""Shared fakes, factories, scenarios and loopback servers for tests and benchmarks (never loaded
+by LEAN or by a backtest)."""

@@ -1,0 +1,1 @@
+"""Loopback servers speaking real protocols (Tastytrade REST, DXLink, a brokerage, a webhook)."""
