@@ -1,7 +1,7 @@
 """Connects the offline engine's loop to ``monitoring``: each step and each close the monitoring
 service sees the market, the book and the account (Greeks over time, closes, volatility context,
 metrics exported to the run's state store, a health snapshot per session), and the sim's alerts
-go through the alert router when one is configured (apprise URLs in TOMKING_ALERT_URLS)."""
+go through the alert router when asked for (``--alerts``, apprise URLs in TOMKING_ALERT_URLS)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,11 @@ class SimMonitor:
         self.service: MonitoringService | None = None
         self.platform: SimPlatform | None = None
         self._alerts_seen = 0
+
+    @property
+    def routes_alerts(self) -> bool:
+        """Whether the run's alerts leave the run's own files (``--alerts``)."""
+        return self._router is not None
 
     def _service(self, platform: SimPlatform, system: TradingSystem) -> MonitoringService:
         if self.service is None:
@@ -83,18 +88,21 @@ class SimMonitor:
         )
 
 
-def sim_monitor(sink: EventSink, settings: Settings, environ: Mapping[str, str]) -> SimMonitor:
-    """The backtest's monitor; with apprise URLs in ``TOMKING_ALERT_URLS`` the run's alerts are
-    also delivered (de-duplicated, rate-limited in simulated time, secrets redacted)."""
-    router = None
-    urls = alert_urls(environ)
-    if urls:
-        clock = _LateClock()
-        router = AlertRouter(clock, [AppriseChannel(urls)], Redactor(secrets_from_environment(environ)))
-        monitor = SimMonitor(MonitoringSampler.from_settings(sink, settings), router=router)
-        clock.monitor = monitor
-        return monitor
-    return SimMonitor(MonitoringSampler.from_settings(sink, settings))
+def sim_monitor(
+    sink: EventSink, settings: Settings, environ: Mapping[str, str], alerts: bool = False
+) -> SimMonitor:
+    """The backtest's monitor.  Its alerts stay in the run's files unless ``alerts`` is asked for
+    (``--alerts``): then they also go to the apprise URLs in ``TOMKING_ALERT_URLS``, titled
+    ``[BACKTEST <simulated time>]`` (de-duplicated, rate-limited in simulated time, secrets redacted)."""
+    urls = alert_urls(environ) if alerts else []
+    if not urls:
+        return SimMonitor(MonitoringSampler.from_settings(sink, settings))
+    clock = _LateClock()
+    channel = AppriseChannel(urls, backtest=True)
+    router = AlertRouter(clock, [channel], Redactor(secrets_from_environment(environ)))
+    monitor = SimMonitor(MonitoringSampler.from_settings(sink, settings), router=router)
+    clock.monitor = monitor
+    return monitor
 
 
 class _LateClock:

@@ -390,6 +390,7 @@ def run_from_cli(
     out: Path,
     state_dir: Path,
     progress: Callable[[Iterable[date]], Iterable[date]],
+    quiet: bool = False,
 ) -> int:
     """``python -m sim backtest --state-dir DIR``: run or resume; reports and ``final.json`` in ``out``."""
     import time
@@ -408,5 +409,6 @@ def run_from_cli(
     wall = time.perf_counter() - began
     write_reports(out, result, wall)
     write_final(out / "final.json", result)
-    print(summary_text(result, wall))
+    if not quiet:
+        print(summary_text(result, wall))
     return 0
