@@ -312,7 +312,10 @@ def main(trades_path: Path, settings: Settings, rules_from: str) -> int:
     exit 0 clean, 1 on any violation, 2 when the file is not a trade log."""
     try:
         trades = load_trades(trades_path)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        print(f"error: {trades_path}: cannot read ({exc.strerror or exc})", file=sys.stderr)
+        return 2
+    except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     violations = Auditor(settings).audit(trades)

@@ -138,7 +138,10 @@ def test_a_garbage_trades_csv_is_an_error_naming_file_and_line(tmp_path, capsys,
 
 def test_a_missing_trades_file_is_an_error(tmp_path, capsys):
     assert main(tmp_path / "nope.csv", S, "x") == 2
-    assert "nope.csv" in capsys.readouterr().err
+    assert (
+        capsys.readouterr().err
+        == f"error: {tmp_path / 'nope.csv'}: cannot read (No such file or directory)\n"
+    )
 
 
 def test_trade_properties():

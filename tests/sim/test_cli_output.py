@@ -155,3 +155,12 @@ def test_asked_for_backtest_alerts_are_labelled_with_the_simulated_time(quiet_ru
         for a in _alerts(out)
     }
     assert received and {m["title"] for m in received} <= sent
+
+
+def test_quiet_is_quiet_in_the_resumable_mode_too(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("TOMKING_STATE_FSYNC", "0")  # a test needs no power-loss safety
+    out = tmp_path / "out"
+    args = ["backtest", "--quiet", "--start", "2025-03-03", "--end", "2025-03-04", "--out", str(out)]
+    assert main([*args, "--state-dir", str(tmp_path / "state")]) == 0
+    assert capfd.readouterr() == ("", "")
+    assert (out / "summary.txt").stat().st_size > 0
