@@ -328,9 +328,6 @@ class Settings:
                     + (f" (did you mean {hint[0]}?)" if hint else "")
                 )
                 continue
-            if raw is None or isinstance(raw, dict | list):
-                problems.append(f"{where[name]}.{name}: must be text (LEAN passes parameters as strings)")
-                continue
             try:
                 values[name] = parse_value(f, raw)
             except ValueError as exc:
@@ -388,9 +385,18 @@ def read_parameters_file(path: Path) -> dict[str, Any]:
         raise SettingsError(
             [f"{path}: no 'parameters' object (a LEAN config.json keeps every setting there)"]
         )
-    if not isinstance(doc["parameters"], dict):
+    params = doc["parameters"]
+    if not isinstance(params, dict):
         raise SettingsError([f"{path}: 'parameters' must be an object"])
-    return doc["parameters"]
+    not_text = [name for name, value in params.items() if not isinstance(value, str | int | float)]
+    if not_text:
+        raise SettingsError(
+            [
+                f"{path.name} parameters.{name}: must be text (LEAN passes parameters as strings)"
+                for name in not_text
+            ]
+        )
+    return params
 
 
 class _DuplicateKeys(ValueError):

@@ -116,6 +116,14 @@ RELATIONS: tuple[Relation, ...] = (
     ),
     _le("start_date", "end_date", "the backtest period would be empty"),
 )
+# (name, other, why): pairs that must not be equal
+DISTINCT = (
+    (
+        "zero_dte_mini_root",
+        "zero_dte_root",
+        "it is the smaller contract used when a full-size condor does not fit",
+    ),
+)
 
 
 def problems(settings: Any) -> list[Problem]:
@@ -132,14 +140,10 @@ def problems(settings: Any) -> list[Problem]:
                 verb = _ORDER_WORDS[isinstance(lower, time | date), rel.strict]
                 text = f"{rel.lower} ({_text(lower)}) must be {verb} {rel.upper} ({_text(upper)}): {rel.why}"
                 out.append(Problem(rel.names, text))
-    if "zero_dte_mini_root" not in bad and settings.zero_dte_mini_root == settings.zero_dte_root:
-        out.append(
-            Problem(
-                ("zero_dte_mini_root", "zero_dte_root"),
-                f"zero_dte_mini_root must differ from zero_dte_root ({settings.zero_dte_root}): "
-                "it is the smaller contract used when a full-size condor does not fit",
-            )
-        )
+    for first, second, why in DISTINCT:
+        if bad.isdisjoint((first, second)) and getattr(settings, first) == getattr(settings, second):
+            text = f"{first} must differ from {second} ({getattr(settings, second)}): {why}"
+            out.append(Problem((first, second), text))
     return out
 
 
@@ -185,12 +189,15 @@ def constraints(f: dataclasses.Field[Any]) -> str:
     """The rules of one parameter as short text, e.g. ``0.01..0.5; < zero_dte_short_delta``."""
     meta, parts = f.metadata, []
     lo, hi = meta.get("lo"), meta.get("hi")
+    span = f"{'' if lo is None else _text(lo)}..{'' if hi is None else _text(hi)}"
     if meta.get("weekday"):
         parts.append("0..4 (Mon..Fri)")
+    elif meta.get("names") == ("*",):
+        parts.append(f"SYMBOL:NUMBER,... with NUMBER in {span}")
+    elif meta.get("names"):
+        parts.append(f"NAME:NUMBER,... with NAME one of {', '.join(meta['names'])} and NUMBER in {span}")
     elif lo is not None or hi is not None:
-        parts.append(f"{'' if lo is None else _text(lo)}..{'' if hi is None else _text(hi)}")
-    if meta.get("names"):
-        parts.append("NAME:NUMBER with NAME one of " + ", ".join(meta["names"]))
+        parts.append(span)
     if meta.get("choices") is not None:
         parts.append("one of " + ", ".join(c if c else "'' (none)" for c in meta["choices"]))
     if meta.get("length") is not None:
@@ -205,6 +212,7 @@ def constraints(f: dataclasses.Field[Any]) -> str:
         for mine, other, op in ((rel.lower, rel.upper, rel.op), (rel.upper, rel.lower, _flip(rel.op))):
             if mine == f.name:
                 parts.append(f"{op} {other}")
+    parts += [f"!= {second}" for first, second, _ in DISTINCT if first == f.name]
     return "; ".join(parts)
 
 

@@ -107,7 +107,7 @@ def settings_from(
     problems: list[str] = []
     settings = None
     try:
-        parse_adapter_options(adapter, source)  # LEAN's own; valid or not, they change nothing here
+        parse_adapter_options(adapter, source)  # LEAN's own: checked so a mistake shows here too, then unused
     except SettingsError as exc:
         problems += exc.problems
     try:

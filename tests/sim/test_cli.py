@@ -117,3 +117,13 @@ def test_a_bad_lean_notify_parameter_is_caught_offline_too(capsys, tmp_path):
 def test_alerts_without_urls_is_an_error(capsys, tmp_path, monkeypatch):
     monkeypatch.delenv("TOMKING_ALERT_URLS", raising=False)
     assert "--alerts: TOMKING_ALERT_URLS is empty" in _refused(capsys, tmp_path, "--alerts")
+
+
+def test_config_values_that_are_not_text_are_refused(capsys, tmp_path):
+    config = _config(
+        tmp_path, json.dumps({"parameters": {"zero_dte_min_vix": None, "notify_email": ["a@b.c"]}})
+    )
+    assert _refused(capsys, tmp_path, "--config", config).splitlines()[1:] == [
+        "  - my_config.json parameters.zero_dte_min_vix: must be text (LEAN passes parameters as strings)",
+        "  - my_config.json parameters.notify_email: must be text (LEAN passes parameters as strings)",
+    ]
