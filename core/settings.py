@@ -337,7 +337,7 @@ class Settings:
             settings = cls(**values)
         except SettingsError as exc:
             for p in exc.details:
-                if set(p.names) & set(params) - set(values):
+                if set(p.names) & (set(params) - set(values)):
                     continue  # already reported as unreadable
                 layers = list(dict.fromkeys(where[n] for n in p.names if n in where)) or [source]
                 if len(p.names) == 1:
