@@ -7,6 +7,7 @@ gate and execution run in both; only the Platform differs.
 from __future__ import annotations
 
 from core.ports import EventSink, Platform, Strategy
+from core.quote_screen import QuoteScreen
 from core.settings import Settings
 from core.system import TradingSystem
 from execution.order_manager import OrderManager
@@ -41,6 +42,7 @@ def build_system(
     platform: Platform, settings: Settings, sink: EventSink, state: StateManager | None = None
 ) -> TradingSystem:
     risk_state, risk_log = RiskState(), RiskLog(sink)  # shared by the gate and the monitors
+    screen = QuoteScreen(settings)  # one memory of last good quotes for marks, entries and orders
     # execution and risk get a platform whose orders are journaled before sent and whose store is
     # part of the atomic saved state
     orders = platform if state is None else state.guard(platform)
@@ -48,11 +50,12 @@ def build_system(
         platform=platform,
         settings=settings,
         strategies=build_strategies(settings),
-        gate=EntryGate(settings, platform.calendar, platform.is_live, risk_state, risk_log),
-        executor=OrderManager(settings, orders, sink=sink),
+        gate=EntryGate(settings, platform.calendar, platform.is_live, risk_state, risk_log, screen),
+        executor=OrderManager(settings, orders, sink=sink, screen=screen),
         sink=sink if state is None else state.audit(sink),
-        monitors=RiskMonitors(settings, orders, risk_state, risk_log),
+        monitors=RiskMonitors(settings, orders, risk_state, risk_log, screen),
         state=state,
+        screen=screen,
     )
     if state is not None:  # components with state of their own (Persistable) join the snapshot
         state.register_if_persistable(system.gate, system.executor, *system.strategies.values())

@@ -286,6 +286,12 @@ class Settings:
     dq_jump_halt_minutes: int = _p(30, 0, 1440, "minutes new entries stay halted after a jump")
     dq_stuck_minutes: int = _p(10, 1, 1440, "a quote unchanged this long while the underlying moves is stuck")
     dq_stuck_move: float = _p(0.003, 0.0001, 1, "underlying move that makes an unchanged quote stuck")
+    dq_max_jump: float = _p(
+        4.0, 1.5, 1000, "a price this many times the last good one (either way) is bad data"
+    )
+    dq_quote_max_width: float = _p(
+        0.02, 0.001, 1, "an option spread wider than this share of its underlying's price is bad data"
+    )
     # --- execution -------------------------------------------------------------------------------
     exec_step_minutes: int = _p(5, 1, 120, "minutes between price improvements of a working order")
     exec_max_steps: int = _p(3, 0, 50, "steps from mid toward the natural price before giving up")
