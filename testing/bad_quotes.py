@@ -101,12 +101,13 @@ class BadFeedPlatform:
     """The platform a system sees when only its data feed is damaged: ``snapshot()`` is ``platform``'s
     snapshot with ``attack`` applied while ``active``; orders, fills and the account (valued by the
     broker on the true market) are ``platform``'s.  Build the system on it with ``run_backtest``'s
-    ``build`` hook."""
+    ``build`` hook.  ``sent`` keeps every order the system sent, for assertions."""
 
     is_live = False
 
     def __init__(self, platform: SimPlatform, attack: Attack, active: Callable[[datetime], bool]) -> None:
         self.platform, self.attack, self.active = platform, attack, active
+        self.sent: list[ComboOrder] = []
         self._seen: tuple[MarketSnapshot, MarketSnapshot] | None = None
 
     @property
@@ -133,6 +134,7 @@ class BadFeedPlatform:
         return self.platform.margin_required(legs, quantity, snapshot)
 
     def submit_combo(self, order: ComboOrder) -> None:
+        self.sent.append(order)
         self.platform.submit_combo(order)
 
     def cancel(self, tag: str) -> None:
