@@ -129,6 +129,7 @@ def check_underlying(quote: UnderlyingQuote) -> Decision:
 
 
 def check_vix(vix: float | None) -> Decision:
+    """VIX known, finite and inside ``VIX_RANGE`` (unknown VIX no longer means EXTREME: no entry)."""
     lo, hi = VIX_RANGE
     if vix is None or not math.isfinite(vix) or not lo <= vix <= hi:
         return Decision.block("dq_vix_invalid", f"VIX {vix} is unknown or outside {lo:g}..{hi:g}")

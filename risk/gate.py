@@ -3,11 +3,12 @@
 Exits never pass through here: a rule that blocks risk-reducing trades would make things worse.
 
 Order: calendar, circuit breaker, underlying-jump halt, strategy pause, market data (VIX and the
-underlyings plausible), quotes (data quality, sanity vs last good, stuck quotes), the sign of the
-expected credit of a credit structure, account phase, EXTREME-regime call selling, then the sized rules on the intent at
-the quantity it may have (a strategy running at reduced size is approved at that size): max risk
-per position, BP cap (phase x regime), the strategy's BP budget, correlation groups and portfolio
-Greeks after the trade.  Every block is recorded as a risk event with the values compared.
+underlyings plausible), quotes (data quality, sanity vs the last good quote, stuck quotes), the
+sign of a credit structure's expected credit, account phase, EXTREME-regime call selling, then the
+sized rules on the intent at the quantity it may have (a strategy running at reduced size is
+approved at that size): max risk per position, BP cap (phase x regime), the strategy's BP budget,
+correlation groups and portfolio Greeks after the trade.  Every block is recorded as a risk event
+with the values compared.
 """
 
 from __future__ import annotations
@@ -216,15 +217,14 @@ class EntryGate:
         now say it would open at a debit is never sent (prices /1000 make a 1-1-2 a debit)."""
         if "credit_after_costs" not in intent.notes and not all(leg.ratio < 0 for leg in intent.legs):
             return Decision.ok()
-        chains = raw_chains(snapshot.chains)
-        quotes = [chains.quote(leg.contract) for leg in intent.legs]
-        present = [q for q in quotes if q is not None]  # all present: the quote rule ran first
-        credit = expected_entry_credit(intent.legs, present, self.s.exec_expected_slippage)
+        chains = raw_chains(snapshot.chains)  # every leg is quoted: ``_quotes`` passed
+        quotes = [q for leg in intent.legs if (q := chains.quote(leg.contract)) is not None]
+        credit = expected_entry_credit(intent.legs, quotes, self.s.exec_expected_slippage)
         values["expected_credit"] = credit
         if not math.isfinite(credit) or credit <= 0:
             return Decision.block(
                 "entry_wrong_sign",
-                f"expected credit {credit:+.4f} per unit after costs: this credit structure would open at a debit",
+                f"expected credit {credit:+.4f} per unit after costs: a credit structure would open at a debit",
             )
         return Decision.ok()
 

@@ -1,11 +1,12 @@
 """Continuous risk monitors, run once per step before strategies manage their positions.
 
 Each step: apply a manual reset if one was asked for; feed the circuit breaker the NLV; watch
-underlyings for jumps and open legs for stuck quotes; alert (once a day) when VIX, an underlying or
-a held contract's quote fails the data rules (positions are then marked from last good quotes); detect assignments (re-label the group,
-flatten what was delivered, alert); force out what the expiry rules say must close now; alert once
-per breach when the portfolio's Greeks are outside their limits, with hedge suggestions.  Closed
-trades come back through ``on_trade_closed`` and update the per-strategy pause and size cut.
+underlyings for jumps and open legs for stuck quotes; alert once a day when VIX, an underlying or a
+held contract's quote fails the data rules (positions are then marked from their last good quotes);
+detect assignments (re-label the group, flatten what was delivered, alert); force out what the
+expiry rules say must close now; alert once per breach when the portfolio's Greeks are outside
+their limits, with hedge suggestions.  Closed trades come back through ``on_trade_closed`` and
+update the per-strategy pause and size cut.
 
 The state (``risk.state.RiskState``) is loaded from the platform's state store on the first step and
 saved at the end of a step that changed what decisions depend on, and every 30 minutes for the
