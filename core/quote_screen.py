@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -152,12 +151,11 @@ def _allowed_factor(q: OptionQuote, last: OptionQuote, max_jump: float) -> float
 
 
 class QuoteScreen:
-    """Judges quotes and prices, keeps ``LastGood`` up to date, and builds the screened view."""
+    """Judges option quotes, keeps ``LastGood`` up to date, and builds the screened view."""
 
     def __init__(self, settings: Settings, last: LastGood | None = None) -> None:
         self.s = settings
         self.last = last if last is not None else LastGood()
-        self.rejected: Counter[str] = Counter()  # reason code -> quotes rejected (for reports)
         self._day: date | None = None
 
     def check(self, q: OptionQuote) -> Decision:
@@ -169,8 +167,6 @@ class QuoteScreen:
         verdict = quote_problem(q, last, self.s)
         if verdict.approved:
             self.last.quotes[symbol] = q
-        else:
-            self.rejected[verdict.code] += 1
         return verdict
 
     def usable(self, q: OptionQuote) -> bool:
