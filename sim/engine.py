@@ -34,6 +34,7 @@ class EquityPoint:
     net_liquidation: float
     cash: float
     buying_power_used: float
+    vix: float | None = None  # at the close: the buying-power cap of the day depends on it
 
 
 @dataclass
@@ -88,7 +89,7 @@ def run_backtest(
             monitor.on_end_of_day(day, platform, system)
         account = broker.account(last)
         result.equity.append(
-            EquityPoint(day, account.net_liquidation, account.cash, account.buying_power_used)
+            EquityPoint(day, account.net_liquidation, account.cash, account.buying_power_used, last.vix)
         )
     recorder.close()
     return result

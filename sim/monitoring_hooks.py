@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from core.ports import EventSink, Severity
+from core.ports import Severity
 from core.settings import Settings
 from core.system import TradingSystem
 from monitoring.alerts import AlertRouter, AppriseChannel, alert_urls
@@ -18,8 +18,9 @@ from monitoring.health import HealthInputs, HealthMonitor
 from monitoring.performance import expected_win_rates
 from monitoring.redact import Redactor, secrets_from_environment
 from monitoring.sampler import MonitoringSampler
-from monitoring.service import MonitoringService
+from monitoring.service import MonitoringService, OrderActivity
 from sim.platform import SimPlatform
+from sim.recorder import RunRecorder
 
 _ERRORS = (Severity.WARNING, Severity.CRITICAL)
 
@@ -32,9 +33,14 @@ class StepMonitor(Protocol):
 
 class SimMonitor:
     def __init__(
-        self, sampler: MonitoringSampler, export_metrics: bool = True, router: AlertRouter | None = None
+        self,
+        sampler: MonitoringSampler,
+        export_metrics: bool = True,
+        router: AlertRouter | None = None,
+        orders: OrderActivity | None = None,
     ) -> None:
         self._sampler = sampler
+        self.orders = orders
         self._export = export_metrics
         self._router = router
         self.service: MonitoringService | None = None
@@ -57,7 +63,9 @@ class SimMonitor:
             )
             # one health snapshot per simulated session: a backtest has no live connections to watch
             health = HealthMonitor(platform.now, platform.store, interval=timedelta(hours=12))
-            self.service = MonitoringService(self._sampler, exporter, health, self._router)
+            self.service = MonitoringService(
+                self._sampler, exporter, health, self._router, orders=self.orders
+            )
         return self.service
 
     def on_step(self, platform: SimPlatform, system: TradingSystem) -> None:
@@ -89,18 +97,22 @@ class SimMonitor:
 
 
 def sim_monitor(
-    sink: EventSink, settings: Settings, environ: Mapping[str, str], alerts: bool = False
+    recorder: RunRecorder, settings: Settings, environ: Mapping[str, str], alerts: bool = False
 ) -> SimMonitor:
-    """The backtest's monitor.  Its alerts stay in the run's files unless ``alerts`` is asked for
+    """The backtest's monitor, sampling into ``recorder`` and watching its order events for the
+    health snapshot.  Its alerts stay in the run's files unless ``alerts`` is asked for
     (``--alerts``): then they also go to the apprise URLs in ``TOMKING_ALERT_URLS``, titled
     ``[BACKTEST <simulated time>]`` (de-duplicated, rate-limited in simulated time, secrets redacted)."""
+    orders = OrderActivity()
+    recorder.subscribe(orders)
+    sampler = MonitoringSampler.from_settings(recorder, settings)
     urls = alert_urls(environ) if alerts else []
     if not urls:
-        return SimMonitor(MonitoringSampler.from_settings(sink, settings))
+        return SimMonitor(sampler, orders=orders)
     clock = _LateClock()
     channel = AppriseChannel(urls, backtest=True)
     router = AlertRouter(clock, [channel], Redactor(secrets_from_environment(environ)))
-    monitor = SimMonitor(MonitoringSampler.from_settings(sink, settings), router=router)
+    monitor = SimMonitor(sampler, router=router, orders=orders)
     clock.monitor = monitor
     return monitor
 

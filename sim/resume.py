@@ -397,8 +397,7 @@ def run_from_cli(
 
     from sim.report import summary_text, write_reports
 
-    recorder = RunRecorder()
-    recorder._out = (out / "events.jsonl").open("a", encoding="utf-8")  # a resumed run continues the log
+    recorder = RunRecorder(out / "events.jsonl", append=True)  # a resumed run continues the log
     began = time.perf_counter()
     crash = CrashPoints.from_env()
     fsync = os.environ.get("TOMKING_STATE_FSYNC", "1") != "0"
