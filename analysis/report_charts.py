@@ -148,8 +148,7 @@ def _heat(ax: Any, grid: list[list[float]], lim: float, fmt: str, empty: str) ->
     """A red-green heat map whose labels stay readable and whose empty cells (no data: NaN) are
     hatched grey with a dash or "no data", unlike a zero (the neutral colour, labelled 0)."""
     plt = pyplot()
-    cmap = plt.get_cmap("RdYlGn").copy()
-    cmap.set_bad("#ececec")
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#ececec")
     im = ax.imshow(grid, cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
     ax.grid(False)
     for i, row in enumerate(grid):
