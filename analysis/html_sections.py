@@ -88,7 +88,7 @@ def trades(d: ReportData) -> str:
         return note("No closed trades.")
     rows = []
     for t in d.trades:
-        legs = " ".join(
+        legs = "\n".join(
             f"{leg.ratio * t.quantity:+d} {leg.contract.symbol.replace(' ', '')}" for leg in t.legs
         )
         rows.append(
