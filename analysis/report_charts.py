@@ -240,7 +240,8 @@ def greeks_over_time(d: ReportData) -> str:
                 ax.plot(times, ys, color="#d62728", lw=0.7, ls="--", label="limit")
         ax.axhline(0, color="#999", lw=0.6)
         ax.set_ylabel(label, fontsize=8)
-    axes[0].legend(loc="upper left", fontsize=8)
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(loc="upper left", fontsize=8)
     fig.autofmt_xdate()
     return svg(fig)
 
