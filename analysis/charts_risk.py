@@ -108,10 +108,10 @@ def stress_loss(d: ReportData) -> str | None:
 def return_distribution(d: ReportData) -> str:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 3))
-    r = tail.daily_returns(d.nlv, d.start_value) if d.nlv else []
-    dist = tail.distribution(r) if len(r) else None
-    if dist is None:
-        no_data(ax, "fewer than 3 sessions")
+    r = tail.daily_returns(d.nlv, d.start_value)
+    dist = None if r is None else tail.distribution(r)
+    if r is None or dist is None:
+        no_data(ax, "fewer than 3 sessions, or net liquidation fell to zero")
         return svg(fig)
     ax.hist([100.0 * v for v in r], bins=min(60, max(10, len(r) // 4)), color="#1f77b4", alpha=0.8)
     ax.axvline(100 * dist.var, color="#ff7f0e", lw=1.0, ls="--", label=f"VaR 95% {dist.var:+.2%}")
@@ -124,9 +124,8 @@ def return_distribution(d: ReportData) -> str:
 
 def rolling_stats(d: ReportData) -> str:
     plt = pyplot()
-    roll = None
-    if d.nlv:
-        roll = tail.rolling(d.days, tail.daily_returns(d.nlv, d.start_value), d.benchmark)
+    returns = tail.daily_returns(d.nlv, d.start_value)
+    roll = None if returns is None else tail.rolling(d.days, returns, d.benchmark)
     if roll is None:
         fig, ax = plt.subplots(figsize=(10, 1.6))
         no_data(ax, f"fewer than {2 * tail.MIN_WINDOW} sessions: no rolling window")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis import tail
-from analysis.report_data import ReportData
+from analysis.report_data import ReportData, number
 from analysis.run_info import code_version_text, market_text, parameter_changes
 from core.types import PositionGroup
 
@@ -201,18 +201,17 @@ def _theta_share(d: ReportData) -> str:
     last = next((e for e in reversed(d.greeks) if e.get("eod")), None)
     if last is None:
         return "no positions sampled"
-    nlv = last.get("net_liquidation")
-    theta = last.get("theta_day")
-    if not (_finite(nlv) and nlv > 0 and _finite(theta)):
+    nlv, theta = number(last.get("net_liquidation")), number(last.get("theta_day"))
+    if nlv is None or theta is None or nlv <= 0:
         return "n/a"
     return f"{pct(theta / nlv)} ({money(theta)} $/day)"
 
 
 def _tail(d: ReportData) -> list[Figure]:
-    try:
-        dist = tail.distribution(tail.daily_returns(d.nlv, d.start_value)) if d.nlv else None
-    except ValueError:  # a non-positive NLV: returns are undefined
-        dist = None
+    returns = tail.daily_returns(d.nlv, d.start_value)
+    if returns is None:
+        return [_fig("distribution", "daily return distribution", "undefined: net liquidation fell to zero")]
+    dist = tail.distribution(returns)
     if dist is None:
         return [_fig("distribution", "daily return distribution", "fewer than 3 sessions")]
     return [
@@ -257,7 +256,7 @@ def _execution(d: ReportData) -> list[Figure]:
     counts = doc.get("counts", {})
     order = [*EXECUTION_LABELS, *sorted(k for k in counts if k not in EXECUTION_LABELS)]
     out = [
-        _fig(f"exec_{k}", EXECUTION_LABELS.get(k, k.replace("_", " ")), count(int(counts[k])))
+        _fig(f"exec_{k}", EXECUTION_LABELS.get(k) or k.replace("_", " "), count(int(counts[k])))
         for k in order
         if isinstance(counts.get(k), int) and counts[k] != 0
     ]

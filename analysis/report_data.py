@@ -159,13 +159,17 @@ def event_label(e: Mapping[str, Any]) -> str:
     return kind
 
 
-def _stress_value(e: Mapping[str, Any]) -> float | None:
-    """The portfolio stress loss an event carries (field ``stress_loss``, or ``loss`` of a
-    ``stress_loss`` event), if any."""
-    value = e.get("stress_loss", e.get("loss") if e.get("kind") == "stress_loss" else None)
+def number(value: Any) -> float | None:
+    """A finite number read from an event, else None (events are JSON: anything may be there)."""
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return None
+
+
+def _stress_value(e: Mapping[str, Any]) -> float | None:
+    """The portfolio stress loss an event carries (field ``stress_loss``, or ``loss`` of a
+    ``stress_loss`` event), if any."""
+    return number(e.get("stress_loss", e.get("loss") if e.get("kind") == "stress_loss" else None))
 
 
 def stress_points(d: ReportData) -> list[tuple[datetime, float, float | None, float | None]]:
@@ -174,13 +178,12 @@ def stress_points(d: ReportData) -> list[tuple[datetime, float, float | None, fl
     out = []
     for e in d.stress:
         loss = _stress_value(e)
-        nlv = e.get("net_liquidation")
-        limit = e.get("stress_limit", e.get("limit") if e.get("kind") == "stress_loss" else None)
+        nlv = number(e.get("net_liquidation"))
+        limit = number(e.get("stress_limit", e.get("limit") if e.get("kind") == "stress_loss" else None))
         if loss is None:
             continue
-        known = isinstance(nlv, int | float) and nlv > 0
-        share = abs(loss) / nlv if known else None
-        limit_share = abs(limit) / nlv if known and isinstance(limit, int | float) else None
+        share = abs(loss) / nlv if nlv is not None and nlv > 0 else None
+        limit_share = abs(limit) / nlv if nlv is not None and nlv > 0 and limit is not None else None
         out.append((e["_time"], abs(loss), share, limit_share))
     return out
 

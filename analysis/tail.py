@@ -52,8 +52,12 @@ class Rolling:
     beta: list[float]  # NaN where the benchmark has no close
 
 
-def daily_returns(values: Sequence[float], start_value: float) -> np.ndarray:
-    return returns_from_values(list(values), start_value)
+def daily_returns(values: Sequence[float], start_value: float) -> np.ndarray | None:
+    """None when the path has a non-positive or non-finite value (returns are undefined)."""
+    try:
+        return returns_from_values(list(values), start_value)
+    except ValueError:
+        return None
 
 
 def worst_drawdowns(

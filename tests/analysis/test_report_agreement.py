@@ -157,7 +157,7 @@ def test_shared_figures_match_the_run_files(backtest):
 
     with (out / "trades.csv").open() as fh:
         trades = list(csv.DictReader(fh))
-    pnl: Counter[str] = Counter()
+    pnl: defaultdict[str, float] = defaultdict(float)
     for t in trades:
         pnl[t["strategy"]] += float(t["pnl"])
     assert page["closed trades"] == str(len(trades))
