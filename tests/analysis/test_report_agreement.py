@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from html.parser import HTMLParser
 
 from analysis.figures import EXECUTION_LABELS
