@@ -67,6 +67,11 @@ STRATEGY_COLUMNS: list[tuple[str, str]] = [
     ("gross", "gross P&L"), ("concession", "entry concession"),
 ]  # fmt: skip
 
+# both files print the strategy figures as two tables: performance, then costs (and exits)
+PERFORMANCE_COLUMNS = ["trades", "win_rate", "expected", "pnl", "average_win", "average_loss",
+                       "largest_loss", "profit_factor"]  # fmt: skip
+COST_COLUMNS = ["fees", "slippage", "gross", "concession"]
+
 EXECUTION_LABELS = {
     "orders_sent": "orders sent", "fills": "fills", "partial_fills": "partial fills",
     "rejections_transient": "rejections (transient)", "rejections_permanent": "rejections (permanent)",
@@ -289,6 +294,7 @@ def _execution(d: ReportData) -> list[Figure]:
 
 def _strategies(d: ReportData) -> list[StrategyRow]:
     quality = (d.execution or {}).get("fill_quality", {})
+    labels = dict(STRATEGY_COLUMNS)
     exits: dict[str, Counter[str]] = {}
     for t in d.trades:
         exits.setdefault(t.strategy, Counter())[t.exit_reason or "?"] += 1
@@ -305,13 +311,12 @@ def _strategies(d: ReportData) -> list[StrategyRow]:
             "concession": pct(q["share_of_mid_to_natural"], True) if q and q.get("units") else "n/a",
         }  # fmt: skip
         signs = {"pnl": _sign(s.total_pnl), "gross": _sign(s.gross_pnl)}
-        label = dict(STRATEGY_COLUMNS)
         row_exits = exits.get(name) if name != "portfolio" else sum(exits.values(), Counter())
         rows.append(
             StrategyRow(
                 name,
                 s.underperforming,
-                {k: Figure(k, label[k], v, signs.get(k, 0)) for k, v in cells.items()},
+                {k: Figure(k, labels[k], v, signs.get(k, 0)) for k, v in cells.items()},
                 ", ".join(f"{r} {n}" for r, n in sorted((row_exits or Counter()).items())),
             )
         )

@@ -41,7 +41,7 @@ def by_strategy(d: ReportData) -> str:
     head = ["strategy", "positions", "β-Δ $/1% SPX", "Γ $Δ/1%", "Θ $/day", "Θ / NLV", "vega $/pt",
             "unrealised P&L", "unmarked"]  # fmt: skip
     return (
-        note(esc(sample["time"]))
+        note(esc(when(sample["_time"])))
         + table(head, rows)
         + note(
             "Unrealised P&amp;L at mid after entry fees; unmarked: positions without a full quote, left "

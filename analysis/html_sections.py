@@ -4,7 +4,14 @@ the tail view, every trade and the tax view.  Shared numbers come from ``analysi
 from __future__ import annotations
 
 from analysis import tail
-from analysis.figures import STRATEGY_COLUMNS, RunFigures, days_in_trade, profit_captured
+from analysis.figures import (
+    COST_COLUMNS,
+    PERFORMANCE_COLUMNS,
+    STRATEGY_COLUMNS,
+    RunFigures,
+    days_in_trade,
+    profit_captured,
+)
 from analysis.html_format import esc, fig_cell, fig_rows, note, num, pct, table, text, time_cell
 from analysis.report_data import ReportData
 
@@ -30,14 +37,22 @@ def summary(f: RunFigures) -> str:
 
 
 def strategies(f: RunFigures, d: ReportData) -> str:
-    headers = ["strategy", *(label for _, label in STRATEGY_COLUMNS), "exits"]
-    rows = []
-    for r in f.strategies:
-        flag = ' class="flag"' if r.underperforming else ""
-        name = r.name + (" ⚠ underperforming" if r.underperforming else "")
-        cells = "".join(fig_cell(r.cells[k]) for k, _ in STRATEGY_COLUMNS)
-        rows.append(f"<tr{flag}>{text(name)}{cells}{text(r.exits, 'l small')}</tr>")
-    out = table(headers, rows, table_id="strategy-table", text_columns=[len(headers) - 1])
+    """Two tables, as in summary.txt: performance, then costs and exits (one would not fit 1024 px)."""
+    labels = dict(STRATEGY_COLUMNS)
+    out = ""
+    for table_id, columns, exits in (
+        ("strategy-table", PERFORMANCE_COLUMNS, False),
+        ("strategy-costs", COST_COLUMNS, True),
+    ):
+        headers = ["strategy", *(labels[k] for k in columns), *(["exits"] if exits else [])]
+        rows = []
+        for r in f.strategies:
+            flag = ' class="flag"' if r.underperforming else ""
+            name = r.name + (" ⚠ underperforming" if r.underperforming else "")
+            cells = "".join(fig_cell(r.cells[k]) for k in columns)
+            rest = text(r.exits, "l small") if exits else ""
+            rows.append(f"<tr{flag}>{text(name)}{cells}{rest}</tr>")
+        out += table(headers, rows, table_id=table_id, text_columns=[len(headers) - 1] if exits else ())
     out += note(
         "Win rate is flagged when it is below 80% of the expected rate after at least 10 trades. "
         "Largest loss: the worst losing trade (“no loss” when none lost). Gross P&amp;L: before fees "

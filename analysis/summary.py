@@ -8,15 +8,21 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from analysis.figures import MAX_RISK_ACTIONS, STRATEGY_COLUMNS, Figure, RunFigures, StrategyRow, figures
+from analysis.figures import (
+    COST_COLUMNS,
+    MAX_RISK_ACTIONS,
+    PERFORMANCE_COLUMNS,
+    STRATEGY_COLUMNS,
+    Figure,
+    RunFigures,
+    StrategyRow,
+    figures,
+)
 from analysis.report_data import load
 from core.settings import Settings
 
 SUMMARY_NAME = "summary.txt"
 WIDTH = 110
-PERFORMANCE_COLUMNS = ["trades", "win_rate", "expected", "pnl", "average_win", "average_loss",
-                       "largest_loss", "profit_factor"]  # fmt: skip
-COST_COLUMNS = ["fees", "slippage", "gross", "concession"]
 
 
 def write_summary(out_dir: Path, fallback_settings: Settings | None = None) -> Path:

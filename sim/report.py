@@ -58,11 +58,11 @@ def write_parameters(path: Path, settings: Settings) -> None:
 
 
 def write_reports(out_dir: Path, result: RunResult, wall_seconds: float | None = None) -> dict[str, Path]:
-    """Write the run files and summary.txt into ``out_dir``; ``wall_seconds`` is only printed by
-    ``summary_text`` (wall time is not a property of the run: the files stay byte-identical)."""
+    """Write the run files and summary.txt into ``out_dir``.  ``wall_seconds`` is accepted for the
+    callers' symmetry with ``summary_text`` and not written: wall time is not a property of the
+    run, so the same run gives byte-identical files."""
     from analysis.summary import write_summary
 
-    del wall_seconds
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = _settings(result)
     paths = {

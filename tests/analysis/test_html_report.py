@@ -120,6 +120,28 @@ def _keep_screenshot(out: Path, width: int, png: bytes) -> None:
         shutil.copyfile(path, Path(extra) / path.name)
 
 
+def test_a_report_with_wide_numbers_still_fits_1024_px(tmp_path):
+    """Seven-figure P&L, long group ids and every exit reason in the strategy and trade tables."""
+    from datetime import datetime, timedelta
+
+    from analysis.html_report import write_html_report
+    from tests.analysis.test_report_figures import _closed, _folder
+
+    pytest.importorskip("matplotlib", reason="charts need the report extra (matplotlib)")
+    binary = _browser()
+    names = ["zero_dte", "lt112", "strangle", "ipmcc", "leap_ladder"]
+    trades = [
+        _closed(f"{name}-2025030{i % 5}-{i:03d}-a-long-group-suffix", (-1) ** i * 12_345.67 * (i + 1),
+                datetime(2025, 3, 3, 10), datetime(2025, 3, 3, 10) + timedelta(days=i % 5, hours=3), name)
+        for i, name in enumerate(names * 4)
+    ]  # fmt: skip
+    path = write_html_report(_folder(tmp_path, trades))
+    with HeadlessChromium(binary, width=1024, height=900) as browser:
+        browser.open(path.resolve().as_uri())
+        layout = json.loads(browser.evaluate(_TOO_WIDE))
+        assert layout["page"] <= 1024 and layout["wide"] == [], layout["wide"]
+
+
 _COLUMN = """JSON.stringify([...document.querySelectorAll('#strategy-table tbody tr')]
   .map(r => r.cells[%d].getAttribute('data-fig') ? r.cells[%d].textContent : ''))"""
 

@@ -66,12 +66,16 @@ class _Rows(HTMLParser):
 def _page(folder):
     parser = _Rows()
     parser.feed((folder / "report.html").read_text(encoding="utf-8"))
-    figures, strategy = {}, []
+    figures, tables = {}, defaultdict(list)
     for table_id, cells in parser.rows:
         if len(cells) == 2 and cells[0][0] == "th" and "data-fig" in cells[1][1]:
             figures[cells[0][2]] = cells[1][2]
-        if table_id == "strategy-table":
-            strategy.append([c[2] for c in cells])
+        if table_id in ("strategy-table", "strategy-costs"):
+            tables[table_id].append([c[2] for c in cells])
+    strategy = [  # the two strategy tables side by side: one row per strategy
+        perf + costs[1:]
+        for perf, costs in zip(tables["strategy-table"], tables["strategy-costs"], strict=True)
+    ]
     return figures, strategy
 
 

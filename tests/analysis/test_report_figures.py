@@ -39,10 +39,12 @@ def _by_label(f: RunFigures) -> dict[str, str]:
     return {x.label: x.text for x in f.shared()}
 
 
-def _closed(group_id: str, pnl_per_unit: float, opened: datetime, closed: datetime) -> dict:
+def _closed(
+    group_id: str, pnl_per_unit: float, opened: datetime, closed: datetime, strategy: str = "probe"
+) -> dict:
     """A closed one-lot short put sold for 2.00 and bought back for 2.00 + ``pnl_per_unit``."""
     g = PositionGroup(
-        group_id, "probe", (Leg(spxw(5000.0, Right.PUT, closed.date()), -1),), 1, GroupStatus.CLOSED,
+        group_id, strategy, (Leg(spxw(5000.0, Right.PUT, closed.date()), -1),), 1, GroupStatus.CLOSED,
         opened_at=opened, entry_price=-2.0, closed_at=closed, exit_price=2.0 + pnl_per_unit,
         exit_reason="profit_target" if pnl_per_unit < 0 else "stop_loss",
     )  # fmt: skip
