@@ -37,7 +37,7 @@ td{white-space:nowrap}th{background:#f5f5f5;font-weight:600}
 td.l,th.l{text-align:left}td.l{white-space:normal;overflow-wrap:break-word}
 td.small{font-size:11px;color:#444;min-width:8em}td.wrap{min-width:16em}
 span.d{white-space:nowrap}td.legs,td.id{font-size:11px;overflow-wrap:anywhere}td.legs{min-width:10em;white-space:pre-line}td.id{min-width:8em}
-#trades-table td,#trades-table th,#strategy-table td,#strategy-table th{font-size:11px;padding:2px 4px}
+#trades-table td,#trades-table th{font-size:11px;padding:2px 4px}
 table.facts{width:100%}table.facts th{width:46%}table.facts td{white-space:normal;overflow-wrap:anywhere}
 table.sortable th{cursor:pointer;user-select:none}table.sortable th[aria-sort=ascending]::after{content:" ▲"}
 table.sortable th[aria-sort=descending]::after{content:" ▼"}
