@@ -1,6 +1,6 @@
 """``summary.txt``: the backtest in one screen of plain text, rendered from the output folder with the
-same figures as report.html (``analysis.figures``).  Long values wrap at word boundaries, messages
-are shortened at a word, and the Execution block lists only counters that are not zero."""
+same figures as report.html (``analysis.figures``).  Long values and messages wrap at word
+boundaries (never cut), and the Execution block lists only counters that are not zero."""
 
 from __future__ import annotations
 
