@@ -138,6 +138,7 @@ def _header(d: ReportData) -> list[Figure]:
     return [
         _fig("market", "market source", market_text(d.run)),
         _fig("period", "period", period),
+        _fig("parameters_from", "parameters read from", str(d.run.get("parameters_from") or "not recorded")),
         _fig(
             "parameters", "parameters differing from defaults",
             ", ".join(f"{k}={v}" for k, v in changes) if changes else "none (rulebook defaults)",

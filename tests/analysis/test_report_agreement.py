@@ -15,7 +15,7 @@ from analysis.figures import EXECUTION_LABELS
 
 # Figures that must be in both files whatever the run (execution counters and repairs vary).
 CORE_FIGURES = {
-    "market source", "period", "parameters differing from defaults", "code version", "net liquidation",
+    "market source", "period", "parameters read from", "parameters differing from defaults", "code version", "net liquidation",
     "total return", "annual return (CAGR)", "annual volatility", "Sharpe", "Sortino", "Calmar",
     "max drawdown", "max drawdown dates", "max drawdown duration", "longest time under water",
     "alpha vs SPY (annualised)", "beta vs SPY", "buying power used / cap at the last close",
