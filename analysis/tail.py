@@ -52,6 +52,15 @@ class Rolling:
     beta: list[float]  # NaN where the benchmark has no close
 
 
+def missing() -> str:
+    """Empty when the statistics can be computed; otherwise why not (the ``report`` extra)."""
+    try:
+        import empyrical  # noqa: F401
+    except ImportError:
+        return "not computed: empyrical-reloaded is not installed (pip install 'tomking-lean[report]')"
+    return ""
+
+
 def daily_returns(values: Sequence[float], start_value: float) -> np.ndarray | None:
     """None when the path has a non-positive or non-finite value (returns are undefined)."""
     try:

@@ -5,6 +5,7 @@ contradictions a first-time user found (risk events counted twice, a "largest lo
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -185,3 +186,9 @@ def test_market_source_in_words_for_each_kind_of_run():
     assert market_text(history) == "history (symbols SPX, window 2020-03-01..2020-06-30)"
     assert market_text({}).startswith("not recorded")
     assert parameter_changes(Settings()) == []
+
+
+def test_without_the_report_extra_the_summary_says_the_tail_is_not_computed(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "empyrical", None)  # as on LEAN's image: import fails
+    text = render(figures(load(_folder(tmp_path, []))))
+    assert "daily return distribution" in text and "empyrical-reloaded is not installed" in text
