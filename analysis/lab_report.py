@@ -116,9 +116,7 @@ def _header(study: LabStudy) -> str:
 
 
 def _failures(study: LabStudy, redact: Redactor) -> str:
-    rows = [
-        f"<tr>{_text(t.id)}{_text(_tags(t))}{_text(redact(t.error))}</tr>" for t in study.unfinished()
-    ]
+    rows = [f"<tr>{_text(t.id)}{_text(_tags(t))}{_text(redact(t.error))}</tr>" for t in study.unfinished()]
     note = '<p class="note">A re-run of the same command runs these again and skips the finished ones.</p>'
     return note + _table(["task", "tags", "error"], rows, left=3, scroll=True)
 

@@ -73,11 +73,18 @@ def test_a_two_fold_walk_forward_tests_each_in_sample_winner_out_of_sample(clust
         in_sample = [d for d, t in tags if t["fold"] == fold["fold"] and t["phase"] == "in_sample"]
         in_sample.sort(key=lambda d: d["tags"]["point"])  # max() keeps the first of equals: the earlier point
         assert len(in_sample) == 2
-        best = max(in_sample, key=lambda d: d["result"]["sharpe"] if d["result"]["sharpe"] is not None else -1e9)
+        best = max(
+            in_sample, key=lambda d: d["result"]["sharpe"] if d["result"]["sharpe"] is not None else -1e9
+        )
         assert fold["in_sample_task"] == best["id"]
         oos = docs[fold["out_of_sample_task"]]
-        assert oos["spec"]["parameters"]["strangle_profit_target"] == best["spec"]["parameters"]["strangle_profit_target"]
-        assert [oos["spec"]["parameters"]["start_date"], oos["spec"]["parameters"]["end_date"]] == fold["test"]
+        assert (
+            oos["spec"]["parameters"]["strangle_profit_target"]
+            == best["spec"]["parameters"]["strangle_profit_target"]
+        )
+        assert [oos["spec"]["parameters"]["start_date"], oos["spec"]["parameters"]["end_date"]] == fold[
+            "test"
+        ]
     assert len(docs) == 6
     for doc in docs.values():
         _same_as_alone(doc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 from datetime import date
 from pathlib import Path
@@ -44,11 +45,16 @@ def test_a_task_equals_the_backtest_command_run_alone(tmp_path):
 
 
 def test_grid_values_split_on_commas_or_on_semicolons_for_list_parameters():
-    grid = parse_grid(["strangle_profit_target=0.4,0.5", "regime_max_bp=0.4,0.5,0.6,0.6,0.6,0.6;0.5,0.6,0.8,0.8,0.8,0.8"])
+    grid = parse_grid(
+        ["strangle_profit_target=0.4,0.5", "regime_max_bp=0.4,0.5,0.6,0.6,0.6,0.6;0.5,0.6,0.8,0.8,0.8,0.8"]
+    )
     assert grid == {"strangle_profit_target": ["0.4", "0.5"],
                     "regime_max_bp": ["0.4,0.5,0.6,0.6,0.6,0.6", "0.5,0.6,0.8,0.8,0.8,0.8"]}  # fmt: skip
     points = grid_points(grid)
-    assert len(points) == 4 and points[0] == {"strangle_profit_target": "0.4", "regime_max_bp": grid["regime_max_bp"][0]}
+    assert len(points) == 4 and points[0] == {
+        "strangle_profit_target": "0.4",
+        "regime_max_bp": grid["regime_max_bp"][0],
+    }
     assert points[1]["strangle_profit_target"] == "0.4", "the first name varies slowest"
     for bad in (["x"], ["x="], ["a=1", "a=2"], ["a=1,1"]):
         with pytest.raises(SettingsError):
@@ -56,7 +62,9 @@ def test_grid_values_split_on_commas_or_on_semicolons_for_list_parameters():
 
 
 def test_a_bad_grid_value_names_the_parameter_before_any_task_runs():
-    with pytest.raises(SettingsError, match="strangle_profit_targt: unknown parameter.*strangle_profit_target"):
+    with pytest.raises(
+        SettingsError, match=r"strangle_profit_targt: unknown parameter.*strangle_profit_target"
+    ):
         make_spec(Settings(), date(2025, 1, 2), date(2025, 2, 28), {"strangle_profit_targt": "0.5"})
     with pytest.raises(SettingsError, match="starting_cash"):
         make_spec(Settings(), date(2025, 1, 2), date(2025, 2, 28), {"starting_cash": "-5"})
@@ -65,14 +73,46 @@ def test_a_bad_grid_value_names_the_parameter_before_any_task_runs():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["sweep", "--grid", "no_such_parameter=1,2", "--paths", "2"], "no_such_parameter: unknown parameter"),
+        (
+            ["sweep", "--grid", "no_such_parameter=1,2", "--paths", "2"],
+            "no_such_parameter: unknown parameter",
+        ),
         (["montecarlo", "--paths", "0"], "--paths 0"),
         (["montecarlo", "--paths", "2", "--years", "0.3"], "--years 0.3"),
-        (["walkforward", "--grid", "strangle_profit_target=0.4,0.5", "--train", "12x", "--test", "3m"], "--train"),
-        (["walkforward", "--grid", "strangle_profit_target=0.4", "--train", "12m", "--test", "3m",
-          "--metric", "luck"], "--metric 'luck'"),  # fmt: skip
-        (["walkforward", "--grid", "strangle_profit_target=0.4", "--train", "12m", "--test", "3m",
-          "--start", "2025-01-02", "--end", "2025-06-30"], "too short for one fold"),  # fmt: skip
+        (
+            ["walkforward", "--grid", "strangle_profit_target=0.4,0.5", "--train", "12x", "--test", "3m"],
+            "--train",
+        ),
+        (
+            [
+                "walkforward",
+                "--grid",
+                "strangle_profit_target=0.4",
+                "--train",
+                "12m",
+                "--test",
+                "3m",
+                "--metric",
+                "luck",
+            ],
+            "--metric 'luck'",
+        ),
+        (
+            [
+                "walkforward",
+                "--grid",
+                "strangle_profit_target=0.4",
+                "--train",
+                "12m",
+                "--test",
+                "3m",
+                "--start",
+                "2025-01-02",
+                "--end",
+                "2025-06-30",
+            ],
+            "too short for one fold",
+        ),
     ],
 )
 def test_bad_study_input_is_one_clear_error_and_no_cluster(argv, message, tmp_path, capsys):
@@ -98,7 +138,7 @@ def test_folds_roll_by_the_test_length_and_their_tests_tile_the_period():
     assert len(plan) == 16
     assert plan[0].train == (date(2014, 1, 1), date(2014, 12, 31))
     assert plan[0].test == (date(2015, 1, 1), date(2015, 3, 31))
-    for a, b in zip(plan, plan[1:], strict=False):
+    for a, b in itertools.pairwise(plan):
         assert (b.test[0] - a.test[1]).days == 1, "out-of-sample windows neither overlap nor leave gaps"
         assert b.train[0] == add_period(a.train[0], (3, "m"))
         assert a.train[1] < a.test[0]
@@ -127,7 +167,9 @@ def test_the_in_sample_winner_is_the_best_metric_and_undefined_ranks_last():
 
 def test_a_ruined_account_is_a_result_not_an_error():
     days = [date(2025, 1, 2), date(2025, 1, 3)]
-    result = RunResult(RunRecorder(), equity=[EquityPoint(days[0], 50_000, 0, 0), EquityPoint(days[1], -20_000, 0, 0)])
+    result = RunResult(
+        RunRecorder(), equity=[EquityPoint(days[0], 50_000, 0, 0), EquityPoint(days[1], -20_000, 0, 0)]
+    )
     summary = summarize(result, 100_000, b"")
     assert summary["total_return"] == pytest.approx(-1.2)
     assert summary["max_drawdown"] == -1.0 and summary["sharpe"] is None
