@@ -10,6 +10,7 @@ same way) and is reported with its message, and the other tasks complete either 
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -65,11 +66,22 @@ def ray_cluster(address: str | None = None, workers: int | None = None) -> Itera
 
 def execute(task_fn: TaskFn, spec: dict[str, Any]) -> dict[str, Any]:
     """Worker side: the task's result, or its error as data (an exception would cost Ray a retry)."""
+    quiet_logging()
     try:
         return {"result": task_fn(TaskSpec.from_json(spec))}
     except Exception as exc:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return {"error": f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"}
+
+
+def quiet_logging() -> None:
+    """Only errors on stderr: the system's warnings (a backtest writes them to run.log) would reach
+    the driver's terminal from every worker, and what mattered of them is in the result."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setLevel(logging.ERROR)
+        root.addHandler(handler)
 
 
 def run_tasks(
