@@ -56,7 +56,9 @@ def run() -> list[dict]:
         ray.shutdown()
         if pinned is not None:
             os.sched_setaffinity(0, pinned)
-    if outcome.failures or any(outcome.results[k]["trades_sha256"] != r["trades_sha256"] for k, r in serial.items()):
+    if outcome.failures or any(
+        outcome.results[k]["trades_sha256"] != r["trades_sha256"] for k, r in serial.items()
+    ):
         raise RuntimeError(f"lab and serial results differ (failures: {outcome.failures})")
     ratio = serial_s / lab_s
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

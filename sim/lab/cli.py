@@ -78,6 +78,9 @@ def main(args: argparse.Namespace) -> int:
     except LabUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: finished tasks are saved in {out}; the same command continues", file=sys.stderr)
+        return 130
     wall = time.perf_counter() - began
     code = _report(out)
     print(f"wall time {wall:.1f} s")
