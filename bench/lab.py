@@ -26,6 +26,10 @@ WORKERS = 2
 SESSIONS_PER_YEAR = 252
 
 
+def _load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
 def run() -> list[dict]:
     import ray
 
@@ -36,9 +40,11 @@ def run() -> list[dict]:
     tasks = montecarlo_tasks(base, start, add_period(start, (months, "m")) - timedelta(days=1), tasks_n)
 
     quiet_logging()
+    loads = [_load()]
     began = time.perf_counter()
     serial = {t.id: run_task(t.spec) for t in tasks}
     serial_s = time.perf_counter() - began
+    loads.append(_load())
     years = sum(r["sessions"] for r in serial.values()) / SESSIONS_PER_YEAR
 
     pinned = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
@@ -52,6 +58,7 @@ def run() -> list[dict]:
             began = time.perf_counter()
             outcome = run_tasks(tasks, ResultStore(Path(out)), progress=False)
             lab_s = time.perf_counter() - began
+            loads.append(_load())
     finally:
         ray.shutdown()
         if pinned is not None:
@@ -61,13 +68,15 @@ def run() -> list[dict]:
     ):
         raise RuntimeError(f"lab and serial results differ (failures: {outcome.failures})")
     ratio = serial_s / lab_s
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    what = f"{tasks_n} x {months}-month paths ({years:.2f} backtest-years), load avg {load:.1f} at the end"
+    what = f"{tasks_n} x {months}-month paths ({years:.2f} backtest-years)"
+    load = "1-min load average before / after the loop / after the lab: " + " / ".join(
+        f"{x:.1f}" for x in loads
+    )
     return [
         {"name": "lab: serial loop throughput", "value": years / serial_s * 60, "unit": "bt-years/min",
          "target": None, "note": f"{what}; {serial_s:.1f} s on one core"},
         {"name": f"lab: Ray throughput ({WORKERS} workers)", "value": years / lab_s * 60, "unit": "bt-years/min",
          "target": None, "note": f"{lab_s:.1f} s (Ray start-up {init_s:.1f} s not counted)"},
         {"name": "lab: Ray / serial", "value": ratio, "unit": "x", "target": ">= 1.7 on 2 cores",
-         "note": f"{os.cpu_count()} CPUs; same trades per path"},
+         "note": f"{os.cpu_count()} CPUs, same trades per path; {load} (other work skews it)"},
     ]  # fmt: skip
