@@ -59,7 +59,7 @@ def write_json(path: Path, doc: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=1, sort_keys=True, allow_nan=False)
+        json.dump(doc, fh, indent=1, allow_nan=False)  # key order kept: grid order is meaningful
         fh.write("\n")
         fh.flush()
         os.fsync(fh.fileno())

@@ -196,3 +196,10 @@ def test_the_folder_trusts_only_a_complete_result_of_exactly_this_task(tmp_path)
     path.write_text(path.read_text()[:40])
     assert store.done(task) is None, "a torn file is run again, not trusted"
     assert task.id != other.id and task.id.startswith("path0001-")
+
+
+def test_the_study_file_keeps_the_grid_in_the_order_given(tmp_path):
+    path = ResultStore(tmp_path).write_study({"grid": {"z_first": ["1"], "a_second": ["2"]}})
+    assert list(json.loads(path.read_text())["grid"]) == ["z_first", "a_second"], (
+        "the heat maps' axes follow it"
+    )
