@@ -51,7 +51,7 @@ def ray_cluster(address: str | None = None, workers: int | None = None) -> Itera
         return
     try:
         if address:  # workers elsewhere get this project's code; their Python needs its packages
-            excludes = [".git", ".venv", ".venv-lean", "reports", "__pycache__"]
+            excludes = [".git", ".venv", ".venv-lean", "reports", "__pycache__", ".*_cache", "*.egg-info"]
             env = {"working_dir": str(PROJECT_ROOT), "excludes": excludes}
             ray.init(address=address, runtime_env=env, logging_level="WARNING")
         else:
