@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from core.settings import Settings, SettingsError
 from sim.lab.spec import MARKETS, Task, add_period, parse_grid, parse_period
-
-STUDIES = ("montecarlo", "sweep", "walkforward")
 
 
 def add_parser(sub: Any) -> None:
@@ -140,7 +139,7 @@ def _header(args: argparse.Namespace, base: Settings, start: date, end: date) ->
             "starting_cash": base.starting_cash, "overrides": list(args.set)}  # fmt: skip
 
 
-def _years_to_end(args: argparse.Namespace, settings: Any) -> None:
+def _years_to_end(args: argparse.Namespace, read_settings: Callable[[argparse.Namespace], Settings]) -> None:
     """``--years Y`` sets ``--end`` to Y years (whole months) after the start, less a day."""
     years = getattr(args, "years", None)
     if years is None:
@@ -148,9 +147,8 @@ def _years_to_end(args: argparse.Namespace, settings: Any) -> None:
     months = years * 12
     if args.end or years <= 0 or abs(months - round(months)) > 1e-9:
         raise SettingsError([f"--years {years}: a positive whole number of months, and no --end with it"])
-    first = (
-        args.start or settings(argparse.Namespace(**{**vars(args), "start": None, "end": None})).start_date
-    )
+    without_window = argparse.Namespace(**{**vars(args), "start": None, "end": None})
+    first = args.start or read_settings(without_window).start_date
     try:
         start = date.fromisoformat(first)
     except ValueError:

@@ -93,25 +93,29 @@ def test_a_two_fold_walk_forward_tests_each_in_sample_winner_out_of_sample(clust
 
 def test_a_killed_worker_loses_nothing_and_a_re_run_resumes(cluster, tmp_path):
     base = Settings.from_config_file(CONFIG)
-    tasks = montecarlo_tasks(base, date(2025, 1, 6), date(2025, 1, 10), 3, step_minutes=30)
+    tasks = montecarlo_tasks(base, date(2025, 1, 6), date(2025, 1, 10), 4, step_minutes=30)
     died, calls = tmp_path / "died", tmp_path / "calls"
     died.mkdir()
 
     def flaky(spec: TaskSpec) -> dict:
-        """Path 2's worker dies on its first attempt; path 3's on every attempt."""
+        """Path 2's worker dies on its first attempt, path 3's on every attempt; path 4 raises."""
         marker = died / f"seed{spec.seed}"
         if spec.seed == 3 or (spec.seed == 2 and not marker.exists()):
             marker.touch()
             os._exit(1)
         with (tmp_path / "calls").open("a") as fh:
             fh.write(f"{spec.seed}\n")
+        if spec.seed == 4:
+            raise RuntimeError("quote feed broke")
         return run_task(spec)
 
     store = ResultStore(tmp_path / "study")
     first = run_tasks(tasks, store, flaky, max_retries=1, progress=False)
     assert (died / "seed2").exists() and (died / "seed3").exists(), "both workers really died"
     assert sorted(first.results) == sorted(t.id for t in tasks[:2]), "the retried task finished"
-    assert list(first.failures) == [tasks[2].id] and "attempts" in first.failures[tasks[2].id]
+    assert sorted(first.failures) == sorted([tasks[2].id, tasks[3].id])
+    assert first.failures[tasks[2].id].startswith("WorkerCrashedError after 2 attempts")
+    assert first.failures[tasks[3].id].startswith("RuntimeError: quote feed broke (at test_lab_ray.py:")
     failed = json.loads((tmp_path / "study" / "failed" / f"{tasks[2].id}.json").read_text())
     assert failed["tags"] == {"path": 3, "seed": 3} and failed["error"] == first.failures[tasks[2].id]
 
@@ -120,10 +124,12 @@ def test_a_killed_worker_loses_nothing_and_a_re_run_resumes(cluster, tmp_path):
             fh.write(f"{spec.seed}\n")
         return run_task(spec)
 
+    lines = calls.read_text().split()
+    assert sorted(lines) == ["1", "2", "4"], "an error inside the backtest is not retried"
     second = run_tasks(tasks, store, counted, progress=False)
     assert second.skipped == 2 and not second.failures
     lines = calls.read_text().split()
-    assert sorted(lines[:2]) == ["1", "2"] and lines[2:] == ["3"], "the re-run ran only the failed task"
-    assert not (tmp_path / "study" / "failed" / f"{tasks[2].id}.json").exists()
+    assert sorted(lines[3:]) == ["3", "4"], "the re-run ran only the tasks that had failed"
+    assert not list((tmp_path / "study" / "failed").iterdir())
     for doc in _task_docs(tmp_path / "study").values():
         _same_as_alone(doc)
