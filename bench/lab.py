@@ -9,6 +9,7 @@ study pays it once.  Both must produce the same trades per path, or the figure i
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -52,7 +53,7 @@ def run() -> list[dict]:
         os.sched_setaffinity(0, range(os.cpu_count() or 1))
     try:
         began = time.perf_counter()
-        ray.init(num_cpus=WORKERS, include_dashboard=False, logging_level="WARNING")
+        ray.init(num_cpus=WORKERS, include_dashboard=False, logging_level=logging.WARNING)
         init_s = time.perf_counter() - began
         with tempfile.TemporaryDirectory() as out:
             began = time.perf_counter()

@@ -53,9 +53,9 @@ def ray_cluster(address: str | None = None, workers: int | None = None) -> Itera
         if address:  # workers elsewhere get this project's code; their Python needs its packages
             excludes = [".git", ".venv", ".venv-lean", "reports", "__pycache__", ".*_cache", "*.egg-info"]
             env = {"working_dir": str(PROJECT_ROOT), "excludes": excludes}
-            ray.init(address=address, runtime_env=env, logging_level="WARNING")
+            ray.init(address=address, runtime_env=env, logging_level=logging.WARNING)
         else:
-            ray.init(num_cpus=workers, include_dashboard=False, logging_level="WARNING")
+            ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.WARNING)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise LabUnavailable(f"cannot start or reach the Ray cluster: {exc}") from None
     try:
@@ -112,7 +112,7 @@ def run_tasks(
             ready, _ = ray.wait(list(pending), num_returns=1)
             task = pending.pop(ready[0])
             try:
-                reply = ray.get(ready[0])
+                reply: dict[str, Any] = ray.get(ready[0])
             except RayError as exc:  # the worker died on every attempt, or the cluster went away
                 reply = {
                     "error": f"{type(exc).__name__} after {max_retries + 1} attempts: {_first_line(exc)}"

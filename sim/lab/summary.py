@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import date
 from typing import Any
 
@@ -24,7 +24,7 @@ def summarize(result: RunResult, starting_cash: float, trades_csv: bytes) -> dic
     values = [starting_cash, *nlv]
     returns = [b / a - 1.0 if a > 0 else -1.0 for a, b in itertools.pairwise(values)]
     worst = min(range(len(returns)), key=lambda i: returns[i]) if returns else None
-    pnl: Counter[str] = Counter()
+    pnl: defaultdict[str, float] = defaultdict(float)
     trades: Counter[str] = Counter()
     for t in result.recorder.trades:
         pnl[t.strategy] += t.realized_pnl()

@@ -5,6 +5,7 @@ dying, and the others finish), and a re-run resumes from the folder instead of s
 from __future__ import annotations
 
 import json
+import logging
 import os
 from datetime import date
 from pathlib import Path
@@ -31,7 +32,7 @@ def cluster():
     """One local cluster for the module (starting one can take a while on a loaded machine)."""
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
     yield
     ray.shutdown()
 
