@@ -227,6 +227,21 @@ def fold_rows(study: LabStudy) -> list[FoldRow]:
     return rows
 
 
+def in_sample_grid(study: LabStudy, metric: str) -> tuple[list[str], dict[int, list[float | None]]]:
+    """Every grid point's in-sample ``metric`` per fold: (point labels, fold -> value per point)."""
+    labels: dict[int, str] = {}
+    cells: dict[tuple[int, int], float | None] = {}
+    for t in study.tasks:
+        if t.tags.get("phase") != "in_sample":
+            continue
+        point = int(t.tags.get("point", 0))
+        labels[point] = ", ".join(f"{k}={v}" for k, v in t.tags.get("params", {}).items())
+        cells[(int(t.tags.get("fold", 0)), point)] = (values([t], metric) or [None])[0]
+    points = sorted(labels)
+    folds = sorted({f for f, _ in cells})
+    return [labels[p] for p in points], {f: [cells.get((f, p)) for p in points] for f in folds}
+
+
 def degradation(rows: Sequence[FoldRow], metric: str) -> float | None:
     """Mean out-of-sample metric over mean in-sample metric, over the folds that have both."""
     pairs = [(r.metric(metric, "out_of_sample"), r.metric(metric, "in_sample")) for r in rows]

@@ -30,6 +30,7 @@ from analysis.lab_data import (
     degradation,
     fold_rows,
     heat_maps,
+    in_sample_grid,
     load_study,
     percentiles,
     stitched_out_of_sample,
@@ -202,7 +203,12 @@ def _folds(study: LabStudy, charts: bool) -> str:
             f"{html.escape(metric)} and runs it on the next window from a flat book; a ratio near 1 "
             "means the in-sample edge held out of sample, near 0 or below that it did not. The ratio "
             "is undefined when the in-sample value is not positive.</p>")  # fmt: skip
+    labels, grid = in_sample_grid(study, metric)
+    grid_rows = [f"<tr>{_num(f, '{:d}')}{''.join(fmt(v) for v in vs)}</tr>" for f, vs in grid.items()]
     body = note + _table(head, body_rows) + summary
+    body += f"<h3>In-sample {html.escape(metric)} of every grid point</h3>" + _table(
+        ["fold", *labels], grid_rows
+    )
     if charts:
         body += "<h3>Out-of-sample equity, folds chained</h3>" + lab_charts.out_of_sample_curve(curve, rows)
         body += f"<h3>{html.escape(metric)} per fold</h3>" + lab_charts.fold_bars(rows, metric)

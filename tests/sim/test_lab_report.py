@@ -108,7 +108,8 @@ def test_walk_forward_folds_degradation_and_the_stitched_out_of_sample_curve(tmp
         {"fold": 2, "train": ["2025-01-15", "2025-02-14"], "test": ["2025-02-15", "2025-02-28"], "params": {"a": "2"},
          "in_sample_task": "f02-is", "out_of_sample_task": "f02-oos"},
     ]  # fmt: skip
-    tasks = [{"id": i, "tags": {"fold": int(i[2]), "phase": "in_sample" if "is" in i[4:] else "out_of_sample"}}
+    tasks = [{"id": i, "tags": {"fold": int(i[2]), "phase": "in_sample" if "is" in i[4:] else "out_of_sample",
+                                "point": int(i[2]), "params": {"a": i[2]}}}
              for i in ("f01-is", "f01-oos", "f02-is", "f02-oos")]  # fmt: skip
     results = {
         "f01-is": _result(0.05, sharpe=2.0), "f02-is": _result(0.04, sharpe=1.0),
@@ -134,6 +135,7 @@ def test_walk_forward_folds_degradation_and_the_stitched_out_of_sample_curve(tmp
     assert "degradation ratio" in page and "<td>0.17</td>" in page
     assert '<td class="pos">+4.50%</td>' in page, "stitched out-of-sample return 220k x 0.95 / 200k - 1"
     assert "degradation ratio (OOS/IS sharpe): 0.17" in summary_text(tmp_path / "wf")
+    assert "In-sample sharpe of every grid point" in page and '<th class="">a=2</th>' in page
 
 
 def test_a_folder_without_a_study_is_a_clear_error(tmp_path):
