@@ -11,6 +11,7 @@ same way) and is reported with its message, and the other tasks complete either 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -54,7 +55,8 @@ def ray_cluster(address: str | None = None, workers: int | None = None) -> Itera
             excludes = [".git", ".venv", ".venv-lean", "reports", "__pycache__", ".*_cache", "*.egg-info"]
             env = {"working_dir": str(PROJECT_ROOT), "excludes": excludes}
             ray.init(address=address, runtime_env=env, logging_level=logging.WARNING)
-        else:
+        else:  # Ray adds 15 to its workers' niceness; here they are the work: the driver's priority
+            os.environ.setdefault("RAY_worker_niceness", "0")
             ray.init(num_cpus=workers, include_dashboard=False, logging_level=logging.WARNING)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise LabUnavailable(f"cannot start or reach the Ray cluster: {exc}") from None

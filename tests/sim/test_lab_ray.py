@@ -5,7 +5,6 @@ dying, and the others finish), and a re-run resumes from the folder instead of s
 from __future__ import annotations
 
 import json
-import logging
 import os
 from datetime import date
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from core.settings import Settings
 from sim.cli import main
 from sim.lab.results import ResultStore
-from sim.lab.runner import run_tasks
+from sim.lab.runner import ray_cluster, run_tasks
 from sim.lab.spec import TaskSpec
 from sim.lab.studies import montecarlo_tasks
 from sim.lab.task import run_task
@@ -32,9 +31,17 @@ def cluster():
     """One local cluster for the module (starting one can take a while on a loaded machine)."""
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
-    yield
-    ray.shutdown()
+    with ray_cluster(workers=2):  # the lab's own local cluster, used by every study below
+        yield
+
+
+def test_workers_run_at_the_priority_of_the_study_not_rays_nice_15(cluster, tmp_path):
+    def niceness(_spec: TaskSpec) -> dict:
+        return {"nice": os.nice(0)}
+
+    tasks = montecarlo_tasks(Settings(), date(2025, 1, 6), date(2025, 1, 10), 2)
+    outcome = run_tasks(tasks, ResultStore(tmp_path), niceness, progress=False)
+    assert [r["nice"] for r in outcome.results.values()] == [os.nice(0)] * 2
 
 
 def _task_docs(folder: Path) -> dict[str, dict]:
