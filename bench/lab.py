@@ -15,11 +15,12 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from core.settings import Settings
 from sim.lab.results import ResultStore
 from sim.lab.runner import quiet_logging, ray_cluster, run_tasks
-from sim.lab.spec import add_period
+from sim.lab.spec import TaskSpec, add_period
 from sim.lab.studies import montecarlo_tasks
 from sim.lab.task import run_task
 
@@ -29,6 +30,13 @@ SESSIONS_PER_YEAR = 252
 
 def _load() -> float:
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def _timed(spec: TaskSpec) -> dict[str, Any]:
+    """run_task plus the CPU seconds it took in its worker (how much of a core the worker got)."""
+    began = time.process_time()
+    result = run_task(spec)
+    return {**result, "cpu_seconds": time.process_time() - began}
 
 
 def run() -> list[dict]:
@@ -53,7 +61,7 @@ def run() -> list[dict]:
         with ray_cluster(workers=WORKERS), tempfile.TemporaryDirectory() as out:
             init_s = time.perf_counter() - began
             began = time.perf_counter()
-            outcome = run_tasks(tasks, ResultStore(Path(out)), progress=False)
+            outcome = run_tasks(tasks, ResultStore(Path(out)), _timed, progress=False)
             lab_s = time.perf_counter() - began
             loads.append(_load())
     finally:
@@ -64,6 +72,7 @@ def run() -> list[dict]:
     ):
         raise RuntimeError(f"lab and serial results differ (failures: {outcome.failures})")
     ratio = serial_s / lab_s
+    lab_share = sum(r.pop("cpu_seconds") for r in outcome.results.values()) / (lab_s * WORKERS)
     what = f"{tasks_n} x {months}-month paths ({years:.2f} backtest-years)"
     load = "1-min load average before / after the loop / after the lab: " + " / ".join(
         f"{x:.1f}" for x in loads
@@ -72,7 +81,8 @@ def run() -> list[dict]:
         {"name": "lab: serial loop throughput", "value": years / serial_s * 60, "unit": "bt-years/min",
          "target": None, "note": f"{what}; {serial_s:.1f} s, {serial_cpu / serial_s:.0%} of a core"},
         {"name": f"lab: Ray throughput ({WORKERS} workers)", "value": years / lab_s * 60, "unit": "bt-years/min",
-         "target": None, "note": f"{lab_s:.1f} s (Ray start-up {init_s:.1f} s not counted)"},
+         "target": None, "note": f"{lab_s:.1f} s, {lab_share:.0%} of {WORKERS} cores in backtests "
+         f"(Ray start-up {init_s:.1f} s not counted)"},
         {"name": "lab: Ray / serial", "value": ratio, "unit": "x", "target": ">= 1.7 on 2 cores",
          "note": f"{os.cpu_count()} CPUs, same trades per path; {load} (other work skews it)"},
     ]  # fmt: skip
