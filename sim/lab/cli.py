@@ -126,6 +126,9 @@ def _path_tasks(args: argparse.Namespace, base: Settings, start: date, end: date
 
     if args.paths < 1:
         raise SettingsError([f"--paths {args.paths}: need at least 1"])
+    if args.market != "synthetic" and (args.study == "montecarlo" or args.paths > 1):
+        raise SettingsError([f"--market {args.market} is one path: Monte Carlo paths need the synthetic "
+                             "market (a sweep or walk-forward runs on it with --paths 1)"])  # fmt: skip
     common = {"first_seed": args.first_seed, "market": args.market, "step_minutes": args.step_minutes}
     if args.study == "sweep":
         return sweep_tasks(base, start, end, parse_grid(args.grid), args.paths, **common)

@@ -78,6 +78,11 @@ def test_a_bad_grid_value_names_the_parameter_before_any_task_runs():
             "no_such_parameter: unknown parameter",
         ),
         (["montecarlo", "--paths", "0"], "--paths 0"),
+        (["montecarlo", "--paths", "5", "--market", "history"], "--market history is one path"),
+        (
+            ["sweep", "--grid", "strangle_profit_target=0.4,0.5", "--paths", "2", "--market", "history"],
+            "one path",
+        ),
         (["montecarlo", "--paths", "2", "--years", "0.3"], "--years 0.3"),
         (
             ["walkforward", "--grid", "strangle_profit_target=0.4,0.5", "--train", "12x", "--test", "3m"],
