@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,13 +28,14 @@ def add_parser(sub: Any) -> None:
                          formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     studies = lab.add_subparsers(dest="study", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default="config.json", help="LEAN config.json whose parameters to use")
+    common.add_argument("--config", default=None, metavar="FILE", help="LEAN config.json whose parameters "
+                        "to use (default: ./config.json if there is one, else the rulebook defaults)")  # fmt: skip
     common.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override one config parameter for every task (repeatable)")  # fmt: skip
     common.add_argument("--start", help="first day YYYY-MM-DD (default: config start_date)")
     common.add_argument("--end", help="last day YYYY-MM-DD (default: config end_date)")
     common.add_argument("--market", choices=MARKETS, default="synthetic", help="market of every task")
-    common.add_argument("--step-minutes", type=int, default=5)
+    common.add_argument("--step-minutes", default="5", metavar="N", help="minutes between engine steps")
     common.add_argument("--out", help="study folder (default reports/lab/STUDY); a re-run resumes it")
     common.add_argument("--address", help="join this Ray cluster (e.g. auto, ray://head:10001)")
     common.add_argument("--workers", type=int, help="CPUs of the local cluster (default: all)")
@@ -55,7 +55,7 @@ def add_parser(sub: Any) -> None:
     wf.add_argument("--test", required=True, help="out-of-sample length and step, e.g. 3m")
     wf.add_argument("--metric", default="sharpe", help="in-sample choice: sharpe (default), sortino, "
                     "calmar, total_return, annual_return, max_drawdown, worst_day")  # fmt: skip
-    wf.add_argument("--seed", type=int, default=7, help="synthetic market seed (all folds)")
+    wf.add_argument("--seed", default="7", metavar="N", help="synthetic market seed (all folds)")
     report = studies.add_parser("report", help="rebuild the HTML report and CSV of a study folder")
     report.add_argument("folder", help="study folder")
 
@@ -63,12 +63,17 @@ def add_parser(sub: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     if args.study == "report":
         return _report(Path(args.folder))
+    from sim.cli_config import UsageError
     from sim.lab.runner import LabUnavailable
 
     try:
         study = _study(args)
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (SettingsError, UsageError) as exc:
+        problems = exc.problems
+        print(
+            "error: " + (problems[0] if len(problems) == 1 else "\n  - ".join(["", *problems])),
+            file=sys.stderr,
+        )
         return 2
     out = Path(args.out or f"reports/lab/{args.study}")
     began = time.perf_counter()
@@ -100,36 +105,46 @@ def _report(folder: Path) -> int:
 
 
 def _study(args: argparse.Namespace) -> Any:
-    from sim import cli
+    from sim.cli_config import backtest_inputs
     from sim.lab.study import Study, WalkForwardStudy
     from sim.lab.task import backtest_args
     from sim.lab.walkforward import METRICS, WalkForward, folds
 
-    _years_to_end(args, cli._settings)
-    base = cli._settings(args)  # config.json + --set + --start/--end, as the backtest reads them
+    _years_to_end(args)
+    inputs = backtest_inputs(_as_backtest(args))  # config.json, --set, window, step, seed: as the backtest
+    base, step = inputs.settings, inputs.step_minutes
     start, end = date.fromisoformat(base.start_date), date.fromisoformat(base.end_date)
     if args.study == "walkforward":
         if args.metric not in METRICS:
             raise SettingsError([f"--metric {args.metric!r}: choose one of {', '.join(METRICS)}"])
         plan = folds(start, end, parse_period(args.train, "--train"), parse_period(args.test, "--test"))
-        wf = WalkForward(base, plan, parse_grid(args.grid), args.metric, args.seed, args.market,
-                         args.step_minutes)  # fmt: skip
+        wf = WalkForward(base, plan, parse_grid(args.grid), args.metric, inputs.seed, args.market, step)
         study: Any = WalkForwardStudy(wf)
     else:
-        study = Study(args.study, _path_tasks(args, base, start, end), _header(args, base, start, end))
+        tasks = _path_tasks(args, base, start, end, step)
+        study = Study(args.study, tasks, _header(args, base, start, end))
     backtest_args(study.first_spec())  # the backtest command accepts this market, or say so now
     return study
 
 
-def _path_tasks(args: argparse.Namespace, base: Settings, start: date, end: date) -> list[Task]:
+def _as_backtest(args: argparse.Namespace) -> argparse.Namespace:
+    """The lab's options as the backtest command's, for its own checks."""
+    return argparse.Namespace(config=args.config, set=args.set, start=args.start, end=args.end, faults="",
+                              vix=None, step_minutes=args.step_minutes, seed=getattr(args, "seed", "7"),
+                              alerts=False)  # fmt: skip
+
+
+def _path_tasks(args: argparse.Namespace, base: Settings, start: date, end: date, step: int) -> list[Task]:
     from sim.lab.studies import montecarlo_tasks, sweep_tasks
 
     if args.paths < 1:
         raise SettingsError([f"--paths {args.paths}: need at least 1"])
+    if not 0 <= args.first_seed <= 2**32 - args.paths:
+        raise SettingsError([f"--first-seed {args.first_seed}: seeds must stay in 0..{2**32 - 1}"])
     if args.market != "synthetic" and (args.study == "montecarlo" or args.paths > 1):
         raise SettingsError([f"--market {args.market} is one path: Monte Carlo paths need the synthetic "
                              "market (a sweep or walk-forward runs on it with --paths 1)"])  # fmt: skip
-    common = {"first_seed": args.first_seed, "market": args.market, "step_minutes": args.step_minutes}
+    common = {"first_seed": args.first_seed, "market": args.market, "step_minutes": step}
     if args.study == "sweep":
         return sweep_tasks(base, start, end, parse_grid(args.grid), args.paths, **common)
     return montecarlo_tasks(base, start, end, args.paths, **common)
@@ -142,16 +157,17 @@ def _header(args: argparse.Namespace, base: Settings, start: date, end: date) ->
             "starting_cash": base.starting_cash, "overrides": list(args.set)}  # fmt: skip
 
 
-def _years_to_end(args: argparse.Namespace, read_settings: Callable[[argparse.Namespace], Settings]) -> None:
+def _years_to_end(args: argparse.Namespace) -> None:
     """``--years Y`` sets ``--end`` to Y years (whole months) after the start, less a day."""
+    from sim.cli_config import settings_from
+
     years = getattr(args, "years", None)
     if years is None:
         return
     months = years * 12
     if args.end or years <= 0 or abs(months - round(months)) > 1e-9:
         raise SettingsError([f"--years {years}: a positive whole number of months, and no --end with it"])
-    without_window = argparse.Namespace(**{**vars(args), "start": None, "end": None})
-    first = args.start or read_settings(without_window).start_date
+    first = args.start or settings_from(args.config, {}, {})[0].start_date
     try:
         start = date.fromisoformat(first)
     except ValueError:

@@ -20,6 +20,7 @@ from typing import Any
 from core.settings import Settings, SettingsError
 from sim import cli
 from sim.calendar import ExchangeCalendar
+from sim.cli_config import RunInputs
 from sim.engine import RunResult, run_backtest
 from sim.lab.spec import TaskSpec
 from sim.lab.summary import summarize
@@ -42,7 +43,7 @@ def backtest_args(spec: TaskSpec) -> argparse.Namespace:
     argv = ["backtest", *backtest_argv(spec)]
     with contextlib.redirect_stderr(io.StringIO()) as err:
         try:
-            return cli._parser().parse_args(argv)
+            return cli.build_parser().parse_args(argv)
         except SystemExit:
             why = (err.getvalue().strip().splitlines() or ["rejected"])[-1]
             raise SettingsError([f"python -m sim {' '.join(argv)}: {why}"]) from None
@@ -51,8 +52,9 @@ def backtest_args(spec: TaskSpec) -> argparse.Namespace:
 def run_spec(spec: TaskSpec, settings: Settings | None = None) -> RunResult:
     settings = settings or spec.settings()
     args = backtest_args(spec)
+    inputs = RunInputs(settings, "lab task", None, None, spec.step_minutes, spec.seed, False)
     calendar = ExchangeCalendar(spec.start - timedelta(days=7), spec.end + timedelta(days=800))
-    market = cli._market(args, settings, calendar)
+    market = cli._market(args, inputs, calendar)
     return run_backtest(settings, market, calendar, MemoryStore(), RunRecorder())
 
 

@@ -78,6 +78,9 @@ def test_a_bad_grid_value_names_the_parameter_before_any_task_runs():
             "no_such_parameter: unknown parameter",
         ),
         (["montecarlo", "--paths", "0"], "--paths 0"),
+        (["montecarlo", "--paths", "2", "--first-seed", "-1"], "--first-seed -1"),
+        (["montecarlo", "--paths", "2", "--step-minutes", "0"], "--step-minutes"),
+        (["montecarlo", "--paths", "2", "--set", "starting_cash=lots"], "starting_cash"),
         (["montecarlo", "--paths", "5", "--market", "history"], "--market history is one path"),
         (
             ["sweep", "--grid", "strangle_profit_target=0.4,0.5", "--paths", "2", "--market", "history"],
