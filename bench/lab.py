@@ -10,6 +10,7 @@ study pays it once.  Both must produce the same trades per path, or the figure i
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -46,6 +47,7 @@ def run() -> list[dict]:
     base = Settings.from_config_file(Path("config.json")) if Path("config.json").exists() else Settings()
     tasks = montecarlo_tasks(base, start, add_period(start, (months, "m")) - timedelta(days=1), tasks_n)
 
+    level = logging.getLogger().level
     quiet_logging()
     pinned = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     if pinned is not None:  # both phases on every core: the loop uses one at a time anyway
@@ -65,6 +67,7 @@ def run() -> list[dict]:
             lab_s = time.perf_counter() - began
             loads.append(_load())
     finally:
+        logging.getLogger().setLevel(level)
         if pinned is not None:
             os.sched_setaffinity(0, pinned)
     if outcome.failures or any(

@@ -77,13 +77,11 @@ def execute(task_fn: TaskFn, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def quiet_logging() -> None:
-    """Only errors on stderr: the system's warnings (a backtest writes them to run.log) would reach
-    the driver's terminal from every worker, and what mattered of them is in the result."""
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setLevel(logging.ERROR)
-        root.addHandler(handler)
+    """Silence the trading system's log in this process: its alerts (a backtest writes them to
+    run.log) would reach the driver's terminal from every worker, once per breaker trip of every
+    path; what a study needs of them is counted in each result.  Ray's own loggers keep their
+    levels, and a task's failure comes back as its error."""
+    logging.getLogger().setLevel(logging.CRITICAL + 1)
 
 
 def run_tasks(

@@ -8,6 +8,7 @@ import csv
 import hashlib
 import itertools
 import json
+import logging
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from core.settings import Settings, SettingsError
 from sim.cli import main
 from sim.engine import EquityPoint, RunResult
 from sim.lab.results import ResultStore
+from sim.lab.runner import quiet_logging
 from sim.lab.spec import Task, add_period, grid_points, make_spec, parse_grid, parse_period
 from sim.lab.summary import summarize
 from sim.lab.task import run_task
@@ -211,3 +213,13 @@ def test_the_study_file_keeps_the_grid_in_the_order_given(tmp_path):
     assert list(json.loads(path.read_text())["grid"]) == ["z_first", "a_second"], (
         "the heat maps' axes follow it"
     )
+
+
+def test_a_worker_keeps_the_systems_alerts_off_the_studys_terminal():
+    root = logging.getLogger()
+    level = root.level
+    try:
+        quiet_logging()
+        assert not logging.getLogger("risk.monitors").isEnabledFor(logging.CRITICAL), "no trip line per path"
+    finally:
+        root.setLevel(level)
