@@ -21,12 +21,21 @@ from typing import Any
 from core.settings import Settings, SettingsError
 from sim.lab.spec import MARKETS, Task, add_period, parse_grid, parse_period
 
+_DESCRIPTION = """Robustness studies: many backtests of the trading system on a Ray cluster.
+
+  lab montecarlo --paths N [--years Y]                 N synthetic paths of the same settings
+  lab sweep --grid NAME=V1,V2 [--grid ...] --paths N   every grid point on the same N paths
+  lab walkforward --train 12m --test 3m --grid ...     rolling in-sample choice, out-of-sample test
+  lab report FOLDER                                    rebuild a study's HTML report and CSV
+
+One result file per backtest in --out; the same command again resumes.  See docs/LAB.md."""
+
 
 def add_parser(sub: Any) -> None:
     """Register ``lab`` and its subcommands on the ``python -m sim`` parser."""
-    lab = sub.add_parser("lab", help="Monte Carlo, sweeps and walk-forward on Ray", description=__doc__,
+    lab = sub.add_parser("lab", help="robustness studies on Ray: Monte Carlo, sweeps, walk-forward", description=_DESCRIPTION,
                          formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    studies = lab.add_subparsers(dest="study", required=True)
+    studies = lab.add_subparsers(dest="study", required=True, metavar="STUDY", help="what to run")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default=None, metavar="FILE", help="LEAN config.json whose parameters "
                         "to use (default: ./config.json if there is one, else the rulebook defaults)")  # fmt: skip

@@ -4,6 +4,7 @@ never trusts a result that is not exactly the task's."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import itertools
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings, SettingsError
-from sim.cli import main
+from sim.cli import build_parser, main
 from sim.engine import EquityPoint, RunResult
 from sim.lab.results import ResultStore
 from sim.lab.runner import quiet_logging
@@ -223,3 +224,16 @@ def test_a_worker_keeps_the_systems_alerts_off_the_studys_terminal():
         assert not logging.getLogger("risk.monitors").isEnabledFor(logging.CRITICAL), "no trip line per path"
     finally:
         root.setLevel(level)
+
+
+def test_every_lab_option_has_plain_help():
+    parser = build_parser()
+    # argparse has no public way to list its options: its documented Action objects are in _actions
+    top = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    lab = top.choices["lab"]
+    studies = next(a for a in lab._actions if isinstance(a, argparse._SubParsersAction))
+    assert sorted(studies.choices) == ["montecarlo", "report", "sweep", "walkforward"]
+    for p in [lab, *studies.choices.values()]:
+        assert "`" not in p.format_help()
+        for action in p._actions:
+            assert action.help, f"{p.prog}: {action.option_strings or action.dest} has no help"
