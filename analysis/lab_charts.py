@@ -8,12 +8,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from analysis.lab_data import FoldRow, HeatMap, percentiles
-from analysis.report_charts import _no_data, _plt, _svg
+from analysis.report_charts import no_data, pyplot, svg
 
 
 def histograms(series: Mapping[str, Sequence[float]], percent: Mapping[str, bool], cols: int = 2) -> str:
     """One histogram per series, with dashed lines at the 5th, 50th and 95th percentiles."""
-    plt = _plt()
+    plt = pyplot()
     names = list(series)
     rows = max(1, math.ceil(len(names) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(10, 2.6 * rows), squeeze=False)
@@ -26,7 +26,7 @@ def histograms(series: Mapping[str, Sequence[float]], percent: Mapping[str, bool
         xs = [v * scale for v in series[name]]
         ax.set_title(name + (" (%)" if percent.get(name, False) else ""), fontsize=9)
         if not xs:
-            _no_data(ax, "no finished task has this value")
+            no_data(ax, "no finished task has this value")
             continue
         ax.hist(xs, bins=min(30, max(5, len(xs) // 3)), color="#1f77b4", alpha=0.8)
         p = percentiles(xs)
@@ -34,12 +34,12 @@ def histograms(series: Mapping[str, Sequence[float]], percent: Mapping[str, bool
             ax.axvline(p[q], color="#b00020", ls=style, lw=1)
         ax.set_ylabel("tasks")
     fig.tight_layout()
-    return _svg(fig)
+    return svg(fig)
 
 
 def heat_map(median: HeatMap, p5: HeatMap, label: str, percent: bool) -> str:
     """Median and 5th percentile side by side, each cell annotated with its value."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.6 * len(median.y_values) + 2.2), squeeze=False)
     scale = 100.0 if percent else 1.0
     for ax, hm, title in ((axes[0][0], median, "median"), (axes[0][1], p5, "5th percentile")):
@@ -57,12 +57,12 @@ def heat_map(median: HeatMap, p5: HeatMap, label: str, percent: bool) -> str:
                 ax.text(xi, yi, text, ha="center", va="center", fontsize=8)
         fig.colorbar(image, ax=ax, shrink=0.8)
     fig.tight_layout()
-    return _svg(fig)
+    return svg(fig)
 
 
 def point_lines(labels: Sequence[str], series: Sequence[Sequence[float]], label: str, percent: bool) -> str:
     """A one-parameter sweep: median and the 5-95 percentile band of ``label`` per grid point."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 3))
     scale = 100.0 if percent else 1.0
     xs = list(range(len(labels)))
@@ -73,25 +73,25 @@ def point_lines(labels: Sequence[str], series: Sequence[Sequence[float]], label:
     ax.set_xticks(xs, labels, rotation=20, ha="right")
     ax.set_ylabel(label + (" (%)" if percent else ""))
     ax.legend(fontsize=8)
-    return _svg(fig)
+    return svg(fig)
 
 
 def out_of_sample_curve(curve: Sequence[tuple[date, float]], rows: Sequence[FoldRow]) -> str:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 3.5))
     if not curve:
-        _no_data(ax, "no out-of-sample fold finished")
-        return _svg(fig)
+        no_data(ax, "no out-of-sample fold finished")
+        return svg(fig)
     ax.plot([d for d, _ in curve], [v for _, v in curve], color="#1f77b4", lw=1.5)
     for r in rows[1:]:
         ax.axvline(date.fromisoformat(r.test[0]), color="#999", lw=0.8, ls="--")
     ax.set_ylabel("net liquidation, $ (folds chained)")
     fig.autofmt_xdate()
-    return _svg(fig)
+    return svg(fig)
 
 
 def fold_bars(rows: Sequence[FoldRow], metric: str) -> str:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 3))
     xs = list(range(len(rows)))
     ins = [r.metric(metric, "in_sample") or 0.0 for r in rows]
@@ -102,4 +102,4 @@ def fold_bars(rows: Sequence[FoldRow], metric: str) -> str:
     ax.axhline(0, color="#444", lw=0.8)
     ax.set_ylabel(metric)
     ax.legend(fontsize=8)
-    return _svg(fig)
+    return svg(fig)

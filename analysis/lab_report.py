@@ -18,7 +18,8 @@ from pathlib import Path
 from statistics import mean
 
 from analysis import lab_charts, report_charts
-from analysis.html_report import _CSS, _num, _pct, _table, _text
+from analysis.html_format import num, pct, table, text
+from analysis.html_report import CSS, SCRIPT
 from analysis.lab_data import (
     METRICS,
     PERCENTILES,
@@ -91,8 +92,8 @@ def render(study: LabStudy, redact: Redactor) -> str:
     title = f"Lab report: {study.kind}"
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><nav>{nav}</nav>{content}</body></html>\n"
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><nav>{nav}</nav>{content}<script>{SCRIPT}</script></body></html>\n"
     )
 
 
@@ -113,13 +114,13 @@ def _header(study: LabStudy) -> str:
     if d.get("overrides"):
         rows.append(("--set", " ".join(d["overrides"])))
     rows.append(("starting cash", f"{d.get('starting_cash', 0):,.0f}"))
-    return _table(["", ""], (f"<tr>{_text(k)}{_text(v)}</tr>" for k, v in rows), left=2)
+    return table(["", ""], [f"<tr>{text(k)}{text(v)}</tr>" for k, v in rows], left=2)
 
 
 def _failures(study: LabStudy, redact: Redactor) -> str:
-    rows = [f"<tr>{_text(t.id)}{_text(_tags(t))}{_text(redact(t.error))}</tr>" for t in study.unfinished()]
+    rows = [f"<tr>{text(t.id)}{text(_tags(t))}{text(redact(t.error))}</tr>" for t in study.unfinished()]
     note = '<p class="note">A re-run of the same command runs these again and skips the finished ones.</p>'
-    return note + _table(["task", "tags", "error"], rows, left=3, scroll=True)
+    return note + table(["task", "tags", "error"], rows, left=3, scroll=True)
 
 
 def _tags(t: LabTask) -> str:
@@ -133,19 +134,19 @@ def _percentile_table(series: dict[str, tuple[list[float], bool]], who: str, mon
     rows = []
     for name, (xs, percent) in series.items():
         p = percentiles(xs)
-        cell = (lambda v: _pct(v, True)) if percent else (lambda v: _num(v, "{:,.0f}" if money else "{:.2f}"))
+        cell = (lambda v: pct(v, True)) if percent else (lambda v: num(v, "{:,.0f}" if money else "{:.2f}"))
         cells = "".join(cell(p.get(q)) for q in PERCENTILES)
-        rows.append(f"<tr>{_text(name)}{cells}{cell(mean(xs) if xs else None)}{_num(len(xs), '{:d}')}</tr>")
-    return f'<p class="note">over {len(next(iter(series.values()))[0])} {who}</p>' + _table(head, rows)
+        rows.append(f"<tr>{text(name)}{cells}{cell(mean(xs) if xs else None)}{num(len(xs), '{:d}')}</tr>")
+    return f'<p class="note">over {len(next(iter(series.values()))[0])} {who}</p>' + table(head, rows)
 
 
 def _breakers(study: LabStudy, tasks: Sequence[LabTask]) -> str:
     probs = breaker_probabilities(study, tasks)
-    rows = [f"<tr>{_text(rule)}{_pct(n / total if total else None)}{_text(f'{n} of {total}')}</tr>"
+    rows = [f"<tr>{text(rule)}{pct(n / total if total else None)}{text(f'{n} of {total}')}</tr>"
             for rule, (n, total) in probs.items()]  # fmt: skip
     forced = values(tasks, "forced_exits")
     note = f'<p class="note">forced exits per task: mean {mean(forced):.2f}</p>' if forced else ""
-    return _table(["rule", "probability of tripping", "tasks"], rows) + note
+    return table(["rule", "probability of tripping", "tasks"], rows) + note
 
 
 def _points(study: LabStudy, charts: bool) -> str:
@@ -157,10 +158,10 @@ def _points(study: LabStudy, charts: bool) -> str:
         ret, sh = percentiles(values(tasks, "total_return")), percentiles(values(tasks, "sharpe"))
         dd, wd = percentiles(values(tasks, "max_drawdown")), percentiles(values(tasks, "worst_day"))
         tripped = sum(1 for t in tasks if any((t.result or {}).get("breaker_trips", {}).values()))
-        rows.append(f"<tr>{_text(label)}{_num(len(tasks), '{:d}')}{_pct(ret.get(50), True)}"
-                    f"{_pct(ret.get(5), True)}{_num(sh.get(50))}{_num(sh.get(5))}{_pct(dd.get(5), True)}"
-                    f"{_pct(wd.get(5), True)}{_pct(tripped / len(tasks) if tasks else None)}</tr>")  # fmt: skip
-    body = _table(head, rows)
+        rows.append(f"<tr>{text(label)}{num(len(tasks), '{:d}')}{pct(ret.get(50), True)}"
+                    f"{pct(ret.get(5), True)}{num(sh.get(50))}{num(sh.get(5))}{pct(dd.get(5), True)}"
+                    f"{pct(wd.get(5), True)}{pct(tripped / len(tasks) if tasks else None)}</tr>")  # fmt: skip
+    body = table(head, rows)
     if not charts:
         return body
     for metric in ("total_return", "sharpe"):
@@ -178,15 +179,15 @@ def _points(study: LabStudy, charts: bool) -> str:
 def _folds(study: LabStudy, charts: bool) -> str:
     metric = str(study.doc.get("metric", "sharpe"))
     rows = fold_rows(study)
-    fmt = (lambda v: _pct(v, True)) if METRICS.get(metric, ("", False))[1] else (lambda v: _num(v))
+    fmt = (lambda v: pct(v, True)) if METRICS.get(metric, ("", False))[1] else (lambda v: num(v))
     head = ["fold", "in-sample", "out-of-sample", "chosen", f"IS {metric}", f"OOS {metric}", "OOS / IS",
             "IS return", "OOS return", "note"]  # fmt: skip
     body_rows = [
-        f"<tr>{_num(r.fold, '{:d}')}{_text(' .. '.join(r.train))}{_text(' .. '.join(r.test))}"
-        f"{_text(', '.join(f'{k}={v}' for k, v in r.params.items()))}{fmt(r.metric(metric, 'in_sample'))}"
-        f"{fmt(r.metric(metric, 'out_of_sample'))}{_num(r.ratio(metric))}"
-        f"{_pct(r.metric('total_return', 'in_sample'), True)}"
-        f"{_pct(r.metric('total_return', 'out_of_sample'), True)}{_text(r.error)}</tr>"
+        f"<tr>{num(r.fold, '{:d}')}{text(' .. '.join(r.train))}{text(' .. '.join(r.test))}"
+        f"{text(', '.join(f'{k}={v}' for k, v in r.params.items()))}{fmt(r.metric(metric, 'in_sample'))}"
+        f"{fmt(r.metric(metric, 'out_of_sample'))}{num(r.ratio(metric))}"
+        f"{pct(r.metric('total_return', 'in_sample'), True)}"
+        f"{pct(r.metric('total_return', 'out_of_sample'), True)}{text(r.error)}</tr>"
         for r in rows
     ]
     curve = stitched_out_of_sample(rows, float(study.doc.get("starting_cash", 0.0)) or 1.0)
@@ -194,19 +195,19 @@ def _folds(study: LabStudy, charts: bool) -> str:
     start = float(study.doc.get("starting_cash", 0.0)) or 1.0
     total = curve[-1][1] / start - 1.0 if curve else None
     dd = max_drawdown(returns_from_values([v for _, v in curve], start)) if curve else None
-    summary = _table(["", ""], [
-        f"<tr>{_text(f'degradation ratio (mean OOS {metric} / mean IS {metric})')}{_num(ratio)}</tr>",
-        f"<tr>{_text('stitched out-of-sample return')}{_pct(total, True)}</tr>",
-        f"<tr>{_text('stitched out-of-sample max drawdown')}{_pct(dd, True)}</tr>",
+    summary = table(["", ""], [
+        f"<tr>{text(f'degradation ratio (mean OOS {metric} / mean IS {metric})')}{num(ratio)}</tr>",
+        f"<tr>{text('stitched out-of-sample return')}{pct(total, True)}</tr>",
+        f"<tr>{text('stitched out-of-sample max drawdown')}{pct(dd, True)}</tr>",
     ], left=1)  # fmt: skip
     note = ('<p class="note">Each fold chooses the grid point with the best in-sample '
             f"{html.escape(metric)} and runs it on the next window from a flat book; a ratio near 1 "
             "means the in-sample edge held out of sample, near 0 or below that it did not. The ratio "
             "is undefined when the in-sample value is not positive.</p>")  # fmt: skip
     labels, grid = in_sample_grid(study, metric)
-    grid_rows = [f"<tr>{_num(f, '{:d}')}{''.join(fmt(v) for v in vs)}</tr>" for f, vs in grid.items()]
-    body = note + _table(head, body_rows) + summary
-    body += f"<h3>In-sample {html.escape(metric)} of every grid point</h3>" + _table(
+    grid_rows = [f"<tr>{num(f, '{:d}')}{''.join(fmt(v) for v in vs)}</tr>" for f, vs in grid.items()]
+    body = note + table(head, body_rows) + summary
+    body += f"<h3>In-sample {html.escape(metric)} of every grid point</h3>" + table(
         ["fold", *labels], grid_rows
     )
     if charts:

@@ -8,17 +8,30 @@ import hashlib
 import itertools
 import math
 from collections import Counter, defaultdict
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
 from monitoring.performance import portfolio_metrics
-from risk.events import Action
+from risk.events import RISK_EVENT, Action
 from sim.engine import RunResult
 
 TRIP, FORCED_EXIT = Action.TRIP.value, Action.FORCED_EXIT.value
 
 
-def summarize(result: RunResult, starting_cash: float, trades_csv: bytes) -> dict[str, Any]:
+class RiskCounts:
+    """Counts the risk layer's events by (rule, action) as the run records them (subscribed to the
+    run's recorder: a task keeps no event log to count from afterwards)."""
+
+    def __init__(self) -> None:
+        self.by_rule: Counter[tuple[str, str]] = Counter()
+
+    def record(self, kind: str, time: datetime, payload: Mapping[str, Any]) -> None:
+        if kind == RISK_EVENT:
+            self.by_rule[(str(payload.get("rule", "")), str(payload.get("action", "")))] += 1
+
+
+def summarize(result: RunResult, risk: RiskCounts, starting_cash: float, trades_csv: bytes) -> dict[str, Any]:
     days = [p.day for p in result.equity]
     nlv = [p.net_liquidation for p in result.equity]
     values = [starting_cash, *nlv]
@@ -29,7 +42,7 @@ def summarize(result: RunResult, starting_cash: float, trades_csv: bytes) -> dic
     for t in result.recorder.trades:
         pnl[t.strategy] += t.realized_pnl()
         trades[t.strategy] += 1
-    by_rule = result.recorder.risk.by_rule
+    by_rule = risk.by_rule
     return {
         "sessions": len(nlv),
         "steps": result.steps,

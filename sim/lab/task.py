@@ -23,7 +23,7 @@ from sim.calendar import ExchangeCalendar
 from sim.cli_config import RunInputs
 from sim.engine import RunResult, run_backtest
 from sim.lab.spec import TaskSpec
-from sim.lab.summary import summarize
+from sim.lab.summary import RiskCounts, summarize
 from sim.recorder import RunRecorder
 from sim.report import write_trades
 from sim.store import MemoryStore
@@ -49,21 +49,25 @@ def backtest_args(spec: TaskSpec) -> argparse.Namespace:
             raise SettingsError([f"python -m sim {' '.join(argv)}: {why}"]) from None
 
 
-def run_spec(spec: TaskSpec, settings: Settings | None = None) -> RunResult:
+def run_spec(spec: TaskSpec, settings: Settings | None = None, risk: RiskCounts | None = None) -> RunResult:
+    """The backtest of ``spec`` (its events kept in memory; ``risk`` counts its risk events)."""
     settings = settings or spec.settings()
     args = backtest_args(spec)
     inputs = RunInputs(settings, "lab task", None, None, spec.step_minutes, spec.seed, False)
     calendar = ExchangeCalendar(spec.start - timedelta(days=7), spec.end + timedelta(days=800))
     market = cli._market(args, inputs, calendar)
-    return run_backtest(settings, market, calendar, MemoryStore(), RunRecorder())
+    recorder = RunRecorder()
+    if risk is not None:
+        recorder.subscribe(risk)
+    return run_backtest(settings, market, calendar, MemoryStore(), recorder)
 
 
 def run_task(spec: TaskSpec) -> dict[str, Any]:
     """The task's small result: metrics, per-strategy P&L, breaker trips, worst day, equity by day
     and the hash of the trades.csv the backtest command would write."""
-    settings = spec.settings()
-    result = run_spec(spec, settings)
+    settings, risk = spec.settings(), RiskCounts()
+    result = run_spec(spec, settings, risk)
     with tempfile.TemporaryDirectory(prefix="lab-task-") as tmp:
         trades = Path(tmp) / "trades.csv"
         write_trades(trades, result.recorder.trades)
-        return summarize(result, settings.starting_cash, trades.read_bytes())
+        return summarize(result, risk, settings.starting_cash, trades.read_bytes())

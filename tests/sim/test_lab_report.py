@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -87,14 +88,18 @@ def test_a_sweep_report_has_every_task_percentiles_breakers_and_the_pair_heat_ma
     assert p5.cells[1][0] == pytest.approx(-0.009)  # linear percentile of -1%, 0%, +1%
     page = html_path.read_text()
     assert "Tasks that did not finish" in page and "WorkerCrashedError" in page
-    assert "<td>8.33%</td>" in page, "loss_daily tripped in 1 of 12 finished tasks"
-    assert "<td>0.00%</td>" in page, "a known rule that never tripped is shown at 0%"
+    assert _cell(page, "8.33%"), "loss_daily tripped in 1 of 12 finished tasks"
+    assert _cell(page, "0.00%"), "a known rule that never tripped is shown at 0%"
     assert "p004-path0004-h" in summary_text(sweep)
 
 
 def test_percentiles_are_the_5_25_50_75_95_linear_ones():
     assert percentiles([0.0, 10.0]) == {5: 0.5, 25: 2.5, 50: 5.0, 75: 7.5, 95: 9.5}
     assert percentiles([]) == {}
+
+
+def _cell(page: str, shown: str) -> bool:
+    return re.search(rf"<td[^>]*>{re.escape(shown)}</td>", page) is not None
 
 
 def _equity(days: list[str], values: list[float]) -> list:
@@ -132,10 +137,10 @@ def test_walk_forward_folds_degradation_and_the_stitched_out_of_sample_curve(tmp
                      (date(2025, 2, 18), 214_500.0), (date(2025, 2, 28), 209_000.0)]  # fmt: skip
     html_path, _ = write_lab_report(tmp_path / "wf")
     page = html_path.read_text()
-    assert "degradation ratio" in page and "<td>0.17</td>" in page
-    assert '<td class="pos">+4.50%</td>' in page, "stitched out-of-sample return 220k x 0.95 / 200k - 1"
+    assert "degradation ratio" in page and _cell(page, "0.17")
+    assert _cell(page, "+4.50%"), "stitched out-of-sample return 220k x 0.95 / 200k - 1"
     assert "degradation ratio (OOS/IS sharpe): 0.17" in summary_text(tmp_path / "wf")
-    assert "In-sample sharpe of every grid point" in page and '<th class="">a=2</th>' in page
+    assert "In-sample sharpe of every grid point" in page and re.search(r"<th[^>]*>a=2</th>", page)
 
 
 def test_a_folder_without_a_study_is_a_clear_error(tmp_path):

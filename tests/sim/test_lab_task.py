@@ -10,18 +10,19 @@ import hashlib
 import itertools
 import json
 import logging
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
 from core.settings import Settings, SettingsError
+from risk.events import Action, RiskEvent, RiskLog
 from sim.cli import build_parser, main
 from sim.engine import EquityPoint, RunResult
 from sim.lab.results import ResultStore
 from sim.lab.runner import quiet_logging
 from sim.lab.spec import Task, add_period, grid_points, make_spec, parse_grid, parse_period
-from sim.lab.summary import summarize
+from sim.lab.summary import RiskCounts, summarize
 from sim.lab.task import run_task
 from sim.lab.walkforward import WalkForward, folds
 from sim.recorder import RunRecorder
@@ -181,7 +182,7 @@ def test_a_ruined_account_is_a_result_not_an_error():
     result = RunResult(
         RunRecorder(), equity=[EquityPoint(days[0], 50_000, 0, 0), EquityPoint(days[1], -20_000, 0, 0)]
     )
-    summary = summarize(result, 100_000, b"")
+    summary = summarize(result, RiskCounts(), 100_000, b"")
     assert summary["total_return"] == pytest.approx(-1.2)
     assert summary["max_drawdown"] == -1.0 and summary["sharpe"] is None
     assert summary["worst_day"] == pytest.approx(-1.4) and summary["worst_day_date"] == "2025-01-03"
@@ -237,3 +238,16 @@ def test_every_lab_option_has_plain_help():
         assert "`" not in p.format_help()
         for action in p._actions:
             assert action.help, f"{p.prog}: {action.option_strings or action.dest} has no help"
+
+
+def test_breaker_trips_and_forced_exits_are_counted_from_the_risk_layers_events():
+    recorder, counts = RunRecorder(), RiskCounts()
+    recorder.subscribe(counts)
+    log = RiskLog(recorder)
+    when = datetime(2025, 1, 6, 10, 0)
+    for rule, action in [("loss_daily", Action.TRIP), ("loss_daily", Action.TRIP), ("greeks_delta", Action.BLOCK_ENTRY),
+                         ("expiry_itm", Action.FORCED_EXIT), ("loss_daily", Action.RESET)]:  # fmt: skip
+        log.emit(RiskEvent(when, rule, action, "test"))
+    result = RunResult(recorder, equity=[EquityPoint(date(2025, 1, 6), 99_000, 0, 0)])
+    summary = summarize(result, counts, 100_000, b"")
+    assert summary["breaker_trips"] == {"loss_daily": 2} and summary["forced_exits"] == 1
