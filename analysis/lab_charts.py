@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from analysis.lab_data import FoldRow, HeatMap, percentiles
-from analysis.report_charts import no_data, pyplot, svg
+from analysis.report_charts import label_colour, no_data, pyplot, svg
 
 
 def histograms(series: Mapping[str, Sequence[float]], percent: Mapping[str, bool], cols: int = 2) -> str:
@@ -38,13 +38,16 @@ def histograms(series: Mapping[str, Sequence[float]], percent: Mapping[str, bool
 
 
 def heat_map(median: HeatMap, p5: HeatMap, label: str, percent: bool) -> str:
-    """Median and 5th percentile side by side, each cell annotated with its value."""
+    """Median and 5th percentile side by side on one colour scale centred on zero (red a loss,
+    green a gain, as in the backtest report), each cell labelled with its value."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.6 * len(median.y_values) + 2.2), squeeze=False)
     scale = 100.0 if percent else 1.0
-    for ax, hm, title in ((axes[0][0], median, "median"), (axes[0][1], p5, "5th percentile")):
-        grid = [[math.nan if v is None else v * scale for v in row] for row in hm.cells]
-        image = ax.imshow(grid, cmap="RdYlGn", aspect="auto", origin="lower")
+    grids = [[[math.nan if v is None else v * scale for v in row] for row in hm.cells] for hm in (median, p5)]
+    lim = max((abs(v) for g in grids for row in g for v in row if not math.isnan(v)), default=1.0) or 1.0
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#ececec")
+    for ax, hm, grid, title in zip(axes[0], (median, p5), grids, ("median", "5th percentile"), strict=True):
+        image = ax.imshow(grid, cmap=cmap, vmin=-lim, vmax=lim, aspect="auto", origin="lower")
         ax.set_xticks(range(len(hm.x_values)), hm.x_values, rotation=30, ha="right")
         ax.set_yticks(range(len(hm.y_values)), hm.y_values)
         ax.set_xlabel(hm.x)
@@ -53,8 +56,9 @@ def heat_map(median: HeatMap, p5: HeatMap, label: str, percent: bool) -> str:
         ax.set_title(f"{label}: {title}" + (" (%)" if percent else ""), fontsize=9)
         for yi, row in enumerate(grid):
             for xi, v in enumerate(row):
-                text = "n/a" if math.isnan(v) else f"{v:.2f}"
-                ax.text(xi, yi, text, ha="center", va="center", fontsize=8)
+                colour = "#888" if math.isnan(v) else label_colour(cmap, (v + lim) / (2 * lim))
+                ax.text(xi, yi, "n/a" if math.isnan(v) else f"{v:.2f}", ha="center", va="center",
+                        fontsize=8, color=colour)  # fmt: skip
         fig.colorbar(image, ax=ax, shrink=0.8)
     fig.tight_layout()
     return svg(fig)
