@@ -107,6 +107,8 @@ def _header(study: LabStudy) -> str:
         rows.append(
             ("paths", f"{d['paths']} (seeds {d['first_seed']} .. {d['first_seed'] + d['paths'] - 1})")
         )
+    if d.get("seed") is not None and d.get("market") == "synthetic":
+        rows.append(("synthetic seed", str(d["seed"])))
     if d.get("metric"):
         rows.append(("in-sample choice by", d["metric"]))
     for name, vals in d.get("grid", {}).items():

@@ -128,7 +128,7 @@ def _study(args: argparse.Namespace) -> Any:
             raise SettingsError([f"--metric {args.metric!r}: choose one of {', '.join(METRICS)}"])
         plan = folds(start, end, parse_period(args.train, "--train"), parse_period(args.test, "--test"))
         wf = WalkForward(base, plan, parse_grid(args.grid), args.metric, inputs.seed, args.market, step)
-        study: Any = WalkForwardStudy(wf)
+        study: Any = WalkForwardStudy(wf, _header(args, base, start, end))
     else:
         tasks = _path_tasks(args, base, start, end, step)
         study = Study(args.study, tasks, _header(args, base, start, end))
@@ -160,10 +160,12 @@ def _path_tasks(args: argparse.Namespace, base: Settings, start: date, end: date
 
 
 def _header(args: argparse.Namespace, base: Settings, start: date, end: date) -> dict[str, Any]:
-    grid = parse_grid(args.grid) if args.study == "sweep" else {}
-    return {"kind": args.study, "window": [start.isoformat(), end.isoformat()], "market": args.market,
-            "paths": args.paths, "first_seed": args.first_seed, "grid": grid,
-            "starting_cash": base.starting_cash, "overrides": list(args.set)}  # fmt: skip
+    header = {"kind": args.study, "window": [start.isoformat(), end.isoformat()], "market": args.market,
+              "grid": parse_grid(args.grid) if args.study != "montecarlo" else {},
+              "starting_cash": base.starting_cash, "overrides": list(args.set)}  # fmt: skip
+    if args.study != "walkforward":
+        header.update(paths=args.paths, first_seed=args.first_seed)
+    return header
 
 
 def _years_to_end(args: argparse.Namespace) -> None:

@@ -15,7 +15,7 @@ from risk.breaker import RULES as BREAKER_RULES
 from sim.lab.results import ResultStore
 from sim.lab.runner import Outcome, TaskFn, ray_cluster, run_tasks
 from sim.lab.spec import Task, TaskSpec
-from sim.lab.task import backtest_argv, run_task
+from sim.lab.task import run_task
 from sim.lab.walkforward import WalkForward
 
 
@@ -24,13 +24,7 @@ def _task_list(tasks: Sequence[Task]) -> list[dict[str, Any]]:
 
 
 def _common(header: Mapping[str, Any], tasks: Sequence[Task]) -> dict[str, Any]:
-    first = tasks[0].spec if tasks else None
-    return {
-        **header,
-        "breaker_rules": sorted(BREAKER_RULES),
-        "backtest_market_args": backtest_argv(first) if first else [],
-        "tasks": _task_list(tasks),
-    }
+    return {**header, "breaker_rules": sorted(BREAKER_RULES), "tasks": _task_list(tasks)}
 
 
 class Study:
@@ -55,10 +49,10 @@ class Study:
 class WalkForwardStudy:
     """Two rounds: every fold's in-sample grid, then each fold's winner out of sample."""
 
-    def __init__(self, wf: WalkForward) -> None:
+    def __init__(self, wf: WalkForward, header: Mapping[str, Any]) -> None:
         self.wf = wf
-        self.header = {"kind": "walkforward", "market": wf.market, "seed": wf.seed, "metric": wf.metric,
-                       "grid": dict(wf.grid), "starting_cash": wf.base.starting_cash}  # fmt: skip
+        self.header = {**header, "kind": "walkforward", "seed": wf.seed, "metric": wf.metric,
+                       "grid": dict(wf.grid)}  # fmt: skip
 
     def first_spec(self) -> TaskSpec:
         return self.wf.in_sample_tasks()[0].spec
