@@ -271,35 +271,61 @@ class Engine:
             out += [(t, i, callback) for t in times(day)]
         return sorted(out, key=lambda e: (e[0], e[1]))
 
-    def run(
-        self, days: list[date] | None = None, after_slice: Callable[[datetime], None] | None = None
-    ) -> None:
-        """Initialise, then run every day from the start to the end date (or ``days``)."""
+    def start(self) -> None:
+        """LEAN's set-up: the algorithm's ``initialize`` at the start date's midnight."""
         algo = self.algorithm
         algo.utc_time = convert(datetime.combine(algo.start_date, time()), NEW_YORK, UTC)
         algo.initialize()  # type: ignore[attr-defined]
-        day = algo.start_date
-        pending: list[tuple[datetime, int, Callable[[], None]]] = []
-        while day <= algo.end_date:
-            if days is None or day in days:
-                self._run_day(day, pending, after_slice)
-            day += timedelta(days=1)
-        for when, _, callback in pending:
+        self._day = algo.start_date
+        self._pending: list[tuple[datetime, int, Callable[[], None]]] = []
+        self._minute = 0
+        self._day_started = False
+
+    def run_until(self, ny: datetime, after_slice: Callable[[datetime], None] | None = None) -> None:
+        """Run every slice up to and including New York time ``ny`` (resumable)."""
+        limit = convert(ny, NEW_YORK, UTC)
+        while self._day <= self.algorithm.end_date:
+            if not self._day_started:
+                self._begin_day(self._day)
+                self._day_started = True
+            if not self._run_minutes(limit, after_slice):
+                return
+            self._day += timedelta(days=1)
+            self._day_started = False
+
+    def run(self, after_slice: Callable[[datetime], None] | None = None) -> None:
+        """The whole backtest: start, every day to the end date, the end of the algorithm."""
+        self.start()
+        self.run_until(datetime.combine(self.algorithm.end_date, time(23, 59)), after_slice)
+        self.finish()
+
+    def finish(self) -> None:
+        algo = self.algorithm
+        for when, _, callback in self._pending:
             algo.utc_time = when
             callback()
+        self._pending = []
         algo.on_end_of_algorithm()
         algo.object_store.dispose()
 
-    def _run_day(self, day: date, pending: list[Any], after_slice: Callable[[datetime], None] | None) -> None:
+    def _begin_day(self, day: date) -> None:
         algo = self.algorithm
-        pending += self._events_for(day)
-        pending.sort(key=lambda e: (e[0], e[1]))
-        midnight = convert(datetime.combine(day, time()), NEW_YORK, UTC)
-        algo.utc_time = midnight
+        self._pending += self._events_for(day)
+        self._pending.sort(key=lambda e: (e[0], e[1]))
+        self._midnight = convert(datetime.combine(day, time()), NEW_YORK, UTC)
+        algo.utc_time = max(algo.utc_time, self._midnight)
         self._slice_utc, self._bars, self._open_cache = None, {}, {}
         self._select(day)
-        for minute in range(1, 24 * 60 + 1):
-            utc = midnight + timedelta(minutes=minute)
+        self._minute = 0
+
+    def _run_minutes(self, limit: datetime, after_slice: Callable[[datetime], None] | None) -> bool:
+        """The day's remaining slices up to ``limit``; False when stopped at the limit."""
+        algo, pending = self.algorithm, self._pending
+        while self._minute < 24 * 60:
+            utc = self._midnight + timedelta(minutes=self._minute + 1)
+            if utc > limit:
+                return False
+            self._minute += 1
             if not any(self._open(algo.securities[s], utc) for s in self.underlyings):
                 continue
             while pending and pending[0][0] < utc:  # ScanPastEvents
@@ -318,3 +344,4 @@ class Engine:
             algo.object_store.tick(utc)
             if after_slice is not None:
                 after_slice(utc)
+        return True
