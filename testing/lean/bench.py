@@ -73,6 +73,9 @@ def adapter(
         def on_order_event(self, order_event: Any) -> None:
             self.core_events += self.platform.on_order_event(order_event)
 
+        def on_data(self, data: Any) -> None:
+            self.platform.on_data(data)
+
         def initialize(self) -> None:
             self.core_events = []
             self.set_start_date(day.year, day.month, day.day)

@@ -82,6 +82,12 @@ class Symbol:
     def __str__(self) -> str:
         return self.value
 
+    @property
+    def canonical(self) -> Symbol:
+        """Symbol.Canonical: the option chain's (or future's) symbol without date and strike."""
+        sid = SecurityIdentifier(self.id.symbol, self.id.security_type, self.id.market)
+        return Symbol(sid, f"?{self.id.symbol}", self.underlying)
+
     # --- constructors (Symbol.Create / CreateFuture / CreateOption) ------------------------------
     @staticmethod
     def create(ticker: str, security_type: SecurityType, market: str) -> Symbol:

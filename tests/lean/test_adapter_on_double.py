@@ -154,6 +154,7 @@ def test_future_option_greeks_are_black76_and_lean_model_is_not_run(bench):
 def test_a_single_held_quote_prices_one_contract_not_its_chain(bench):
     snap, chain = _chain(bench)
     contract = chain.quotes[0].contract
+    bench.engine.run_until(at(FRIDAY, 10, 35))  # a new slice: LEAN contracts not evaluated yet
     fresh = bench.platform.snapshot()
     assert fresh.chains.quote(contract) is not None
     slice_chains = bench.algorithm.current_slice.option_chains.values()
