@@ -3,10 +3,22 @@ as the adapter options say.  It receives the algorithm from ``lean_adapter.platf
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from core.ports import Severity
-from lean_adapter.translate import AdapterOptions, format_alert
+from lean_adapter.translate import AdapterOptions, format_alert, format_record
+
+
+class LogSink:
+    """``EventSink`` writing one concise line per record to LEAN's log."""
+
+    def __init__(self, algorithm: Any) -> None:
+        self._algo = algorithm
+
+    def record(self, kind: str, time: datetime, payload: Mapping[str, object]) -> None:
+        self._algo.log(format_record(kind, time, payload))
 
 
 class LeanNotifier:

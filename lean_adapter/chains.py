@@ -16,7 +16,12 @@ from core.types import OptionChain, OptionContract, OptionQuote
 from lean_adapter.translate import RawOptionQuote, build_quotes, sort_quotes
 
 
-class Overlay(Protocol):
+class QuoteOverlay(Protocol):
+    """A second option-quote source merged into LEAN's: in live trading, optionally, the
+    Tastytrade DXLink feed (``brokers.live.TastytradeLink``, set on the adapter by ``main.py``)."""
+
+    def lean_data(self, now: datetime) -> None: ...
+
     def merge(self, quote: OptionQuote, now: datetime) -> OptionQuote: ...
 
     def quote(self, contract: OptionContract, now: datetime) -> OptionQuote | None: ...
@@ -27,31 +32,40 @@ class LeanChains:
         self,
         source: Any,  # LEAN OptionChains (canonical symbol -> chain) or None
         now: datetime,
+        root_of: Callable[[Any], str],  # canonical option symbol -> core root (SPXW, ES...)
         index_key: Callable[[Any], tuple[str, date, str]],  # LEAN contract -> (root, expiry, core symbol)
         raw_quote: Callable[[Any], RawOptionQuote],
         rate: Callable[[], float],
-        overlay: Overlay | None,
+        overlay: QuoteOverlay | None,
     ) -> None:
         self._source = source
+        self._root_of = root_of
         self._now = now
         self._index_key = index_key
         self._raw = raw_quote
         self._rate = rate
         self._overlay = overlay
-        self._index: dict[str, dict[date, list[Any]]] | None = None
+        self._canonicals: dict[str, list[Any]] | None = None
+        self._index: dict[str, dict[date, list[Any]]] = {}
         self._by_symbol: dict[str, Any] = {}
         self._built: dict[tuple[str, date], OptionChain | None] = {}
         self._quotes: dict[str, OptionQuote] = {}
 
-    def _roots(self) -> dict[str, dict[date, list[Any]]]:
-        if self._index is None:
-            self._index = {}
-            for chain in self._source.values() if self._source is not None else []:
-                for item in chain:
-                    root, expiry, symbol = self._index_key(item)
-                    self._index.setdefault(root, {}).setdefault(expiry, []).append(item)
+    def _root(self, root: str) -> dict[date, list[Any]]:
+        """One root's contracts by expiry; only that root's LEAN chains are read."""
+        if self._canonicals is None:
+            self._canonicals = {}
+            for canonical in list(self._source.keys()) if self._source is not None else []:
+                self._canonicals.setdefault(self._root_of(canonical), []).append(canonical)
+        if root not in self._index:
+            by_expiry: dict[date, list[Any]] = {}
+            for canonical in self._canonicals.get(root, []):
+                for item in self._source[canonical]:
+                    _, expiry, symbol = self._index_key(item)
+                    by_expiry.setdefault(expiry, []).append(item)
                     self._by_symbol[symbol] = item
-        return self._index
+            self._index[root] = by_expiry
+        return self._index[root]
 
     def _convert(self, items: list[Any]) -> list[OptionQuote]:
         raws = [self._raw(item) for item in items]
@@ -62,12 +76,12 @@ class LeanChains:
         return quotes
 
     def expiries(self, root: str) -> tuple[date, ...]:
-        return tuple(sorted(self._roots().get(root, {})))
+        return tuple(sorted(self._root(root)))
 
     def chain(self, root: str, expiry: date) -> OptionChain | None:
         key = (root, expiry)
         if key not in self._built:
-            items = self._roots().get(root, {}).get(expiry, [])
+            items = self._root(root).get(expiry, [])
             fresh = [i for i in items if self._index_key(i)[2] not in self._quotes]
             self._convert(fresh)
             quotes = sort_quotes(
@@ -84,7 +98,7 @@ class LeanChains:
     def quote(self, contract: OptionContract) -> OptionQuote | None:
         found = self._quotes.get(contract.symbol)
         if found is None:
-            self._roots()
+            self._root(contract.root)
             item = self._by_symbol.get(contract.symbol)
             if item is not None:
                 converted = self._convert([item])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any
 
 from AlgorithmImports import (
     Future,
@@ -45,14 +45,13 @@ from core.types import (
     Leg,
     MarketSnapshot,
     OptionContract,
-    OptionQuote,
     OrderEvent,
     SecurityKind,
     UnderlyingQuote,
 )
 from lean_adapter.alerts import LeanNotifier
 from lean_adapter.calendar import LeanCalendar, convert
-from lean_adapter.chains import LeanChains
+from lean_adapter.chains import LeanChains, QuoteOverlay
 from lean_adapter.combo_events import LegStatus
 from lean_adapter.order_flow import LeanNames, OrderFlow
 from lean_adapter.restored import Combo
@@ -62,7 +61,6 @@ from lean_adapter.translate import (
     DayOpens,
     RawOptionQuote,
     StrikeBand,
-    format_record,
     in_bands,
     make_option_contract,
     store_key,
@@ -124,27 +122,6 @@ def _in_bands(symbol: Symbol, spot: float, today: date, bands: Sequence[StrikeBa
     sid = symbol.id
     is_call = sid.option_right == OptionRight.CALL
     return in_bands(sid.strike_price, sid.date.date(), is_call, spot, today, bands)
-
-
-class QuoteOverlay(Protocol):
-    """A second option-quote source merged into LEAN's: in live trading, optionally, the
-    Tastytrade DXLink feed (``brokers.live.TastytradeLink``, built in ``main.py``)."""
-
-    def lean_data(self, now: datetime) -> None: ...
-
-    def merge(self, quote: OptionQuote, now: datetime) -> OptionQuote: ...
-
-    def quote(self, contract: OptionContract, now: datetime) -> OptionQuote | None: ...
-
-
-class LogSink:
-    """``EventSink`` writing one concise line per record to LEAN's log."""
-
-    def __init__(self, algorithm: QCAlgorithm) -> None:
-        self._algo = algorithm
-
-    def record(self, kind: str, time: datetime, payload: Mapping[str, object]) -> None:
-        self._algo.log(format_record(kind, time, payload))
 
 
 class LeanPlatform:
@@ -244,6 +221,7 @@ class LeanPlatform:
         chains = LeanChains(
             data.option_chains if data is not None else None,
             now,
+            self._root_of,
             self._index_key,
             lambda item: self.raw_quote(item, now),
             lambda: self.risk_free_rate(now),
@@ -335,6 +313,12 @@ class LeanPlatform:
             zone = str(security.exchange.time_zone) if security is not None else self._tz
             self._zones[key] = zone
         return convert(local, zone, self._tz)
+
+    @staticmethod
+    def _root_of(canonical: Symbol) -> str:
+        """Core root of a chain: the trading class, or for future options the future's ticker."""
+        fop = canonical.security_type == SecurityType.FUTURE_OPTION
+        return canonical.underlying.id.symbol if fop else canonical.id.symbol
 
     def _index_key(self, item: LeanOptionContract) -> tuple[str, date, str]:
         contract = self.contract(item.symbol)
@@ -436,6 +420,15 @@ class LeanPlatform:
             ),
             lambda t: self._algo.transactions.get_order_by_id(t.order_id).group_order_manager,
         )
+
+    def margin_call_symbols(self, requests: Sequence[Any]) -> list[str]:
+        """Core symbols of LEAN's margin-call order requests."""
+        return [
+            self.contract(r.symbol).symbol
+            if r.symbol.security_type in _OPTION_KINDS
+            else self.underlying_key(r.symbol)
+            for r in requests
+        ]
 
     def unconfirmed_orders(self) -> list[str]:
         """Live: tags submitted past the deadline with no word from the brokerage (alerted once)."""

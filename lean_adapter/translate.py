@@ -131,7 +131,9 @@ def parse_adapter_options(params: Mapping[str, str], source: str = "parameters")
     raw_deadline = params.get("live_order_deadline_seconds", "300").strip()
     deadline = int(raw_deadline) if raw_deadline.isdigit() else 0
     if not 30 <= deadline <= 86_400:
-        problems.append(f"{source}.live_order_deadline_seconds: {raw_deadline!r} is not a whole number 30..86400")
+        problems.append(
+            f"{source}.live_order_deadline_seconds: {raw_deadline!r} is not a whole number 30..86400"
+        )
     if problems:
         raise SettingsError(problems)
     return AdapterOptions(email, url, severity, deadline)

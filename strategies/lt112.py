@@ -56,7 +56,13 @@ class Lt112:
             return []
         root = s.lt112_futures_root if phase >= s.lt112_futures_min_phase else s.lt112_index_root
         expiry = pick_expiry(
-            snapshot.chains, root, today, s.lt112_min_dte, s.lt112_max_dte, s.lt112_target_dte
+            snapshot.chains,
+            root,
+            today,
+            s.lt112_min_dte,
+            s.lt112_max_dte,
+            s.lt112_target_dte,
+            s.expiry_tolerance_days,
         )
         chain = None if expiry is None else snapshot.chains.chain(root, expiry)
         picked = None if chain is None else self.pick_legs(chain)

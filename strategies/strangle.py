@@ -77,7 +77,13 @@ class FuturesStrangle:
         if len(live) >= s.strangle_max_per_underlying:
             return None
         expiry = pick_expiry(
-            snapshot.chains, root, today, s.strangle_min_dte, s.strangle_max_dte, s.strangle_target_dte
+            snapshot.chains,
+            root,
+            today,
+            s.strangle_min_dte,
+            s.strangle_max_dte,
+            s.strangle_target_dte,
+            s.expiry_tolerance_days,
         )
         if expiry is None or any(_cycle(g) == _month(expiry) for g in live):
             return None  # a strangle is already open for this expiry cycle

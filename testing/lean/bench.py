@@ -21,7 +21,9 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 def parameters(start: date, end: date, cash: float = 150_000.0, **overrides: str) -> dict[str, str]:
     """config.json's parameters with the run's dates and cash."""
     params = json.loads((ROOT / "config.json").read_text())["parameters"]
-    params.update(start_date=start.isoformat(), end_date=end.isoformat(), starting_cash=str(cash), **overrides)
+    params.update(
+        start_date=start.isoformat(), end_date=end.isoformat(), starting_cash=str(cash), **overrides
+    )
     return params
 
 
@@ -90,7 +92,9 @@ def adapter(
             self.add_future_option(es.symbol, mod.band_filter((StrikeBand(0, 200, 0.8, 1.2),)))
             self.spx_symbol = spx.symbol
             under = {"SPX": spx.symbol, "VIX": vix.symbol, "SPY": spy.symbol}
-            self.platform = mod.LeanPlatform(self, AdapterOptions("ops@example.com"), spx, vix.symbol, under, {"ES": es})
+            self.platform = mod.LeanPlatform(
+                self, AdapterOptions("ops@example.com"), spx, vix.symbol, under, {"ES": es}
+            )
 
     algo = Small()
     algo.live_mode = live

@@ -65,11 +65,20 @@ class SecurityIdentifier:
     option_style: OptionStyle = OptionStyle.AMERICAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Symbol:
     id: SecurityIdentifier
     value: str
     underlying: Symbol | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.id, self.underlying)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined]
+
+    def __eq__(self, other: object) -> bool:  # Symbol equality is its identifier's (Symbol.cs)
+        return isinstance(other, Symbol) and self._hash == other._hash and self.id == other.id  # type: ignore[attr-defined]
 
     @property
     def security_type(self) -> SecurityType:

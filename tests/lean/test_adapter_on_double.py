@@ -165,7 +165,7 @@ def test_a_single_held_quote_prices_one_contract_not_its_chain(bench):
 def test_weeklies_false_keeps_standard_contracts_only(platform_module, hours):
     from testing.lean.data import OptionFilterUniverse
     from testing.lean.market import Market
-    from testing.lean.symbols import Symbol, SecurityType, is_standard
+    from testing.lean.symbols import SecurityType, Symbol, is_standard
 
     spy = Symbol.create("SPY", SecurityType.EQUITY, "usa")
     listing = Market().options("SPY", spy, FRIDAY, 500.0)

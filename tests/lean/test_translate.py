@@ -48,13 +48,9 @@ TODAY = NOW.date()
 
 # --- store keys -------------------------------------------------------------------------------------
 def test_live_keys_survive_redeploys_and_backtests_share_one_cleared_namespace():
+    assert store_key("123", True, "trading_system/book.json") == "tomking/123/live/trading_system/book.json"
     assert (
-        store_key("123", True, "trading_system/book.json")
-        == "tomking/123/live/trading_system/book.json"
-    )
-    assert (
-        store_key("123", False, "trading_system/book.json")
-        == "tomking/123/backtest/trading_system/book.json"
+        store_key("123", False, "trading_system/book.json") == "tomking/123/backtest/trading_system/book.json"
     )
 
 

@@ -35,7 +35,10 @@ def test_lean_platform_flattens_a_stock_holding_with_a_tagged_market_order(platf
     plat.liquidate("SPY", -100.0, "risk|flatten|SPY|202610081105")
     (order,) = algo.transactions.orders.values()
     assert (order.type, order.quantity, order.tag, order.status) == (
-        OrderType.MARKET, -100.0, "risk|flatten|SPY|202610081105", OrderStatus.FILLED
+        OrderType.MARKET,
+        -100.0,
+        "risk|flatten|SPY|202610081105",
+        OrderStatus.FILLED,
     )
     assert algo.securities[spy].holdings.quantity == 0
     assert bench.events() == [] and not any("unknown order" in line for line in algo.lines)
