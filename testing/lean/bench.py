@@ -39,7 +39,7 @@ def tomking(
 ) -> tuple[Engine, Any]:
     """``main.TomKingAlgorithm`` on the double (``main`` from ``testing.lean.installed()``)."""
     algo = main.TomKingAlgorithm()
-    algo.live_mode = live
+    algo.live_mode = algo.transactions.live = live
     engine = Engine(algo, market or Market(), hours, parameters(start, end, **overrides), store)
     return engine, algo
 

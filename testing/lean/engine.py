@@ -260,6 +260,40 @@ class Engine:
 
         return evaluate
 
+    # --- margin calls (Engine/AlgorithmManager.cs:369-401) -------------------------------------------
+    def margin_call(self) -> list[Any]:
+        """LEAN's margin call, run on demand: DefaultMarginCallModel's requests for every held
+        option position group (ComboMarket for several legs, tagged "Margin Call"), handed to
+        ``on_margin_call``, which must return a non-empty list (AlgorithmPythonWrapper.cs:893-925),
+        then the margin call model's ``execute_margin_call`` (LEAN's default sends the orders)."""
+        algo = self.algorithm
+        groups: dict[Any, list[Any]] = {}
+        for sec in algo.securities.values():
+            if sec.holdings.invested and sec.type in OPTION_TYPES:
+                groups.setdefault(sec.symbol.underlying, []).append(sec)
+        requests = [
+            SimpleNamespace(symbol=s.symbol, quantity=-s.holdings.quantity, tag="Margin Call",
+                            order_type="ComboMarket" if len(secs) > 1 else "Market")
+            for secs in groups.values() for s in secs
+        ]  # fmt: skip
+        if not requests:
+            return []
+        returned = algo.on_margin_call(requests)
+        if returned is None or not list(returned):
+            raise RuntimeError("OnMarginCall must return a non-empty list of SubmitOrderRequest")
+        model = algo.portfolio.margin_call_model
+        if model is not None:
+            return list(model.execute_margin_call(list(returned)))
+        from testing.lean.orders import OrderType
+
+        tickets = []
+        for r in returned:  # DefaultMarginCallModel.ExecuteMarginCall: LEAN's own orders
+            kind = OrderType.COMBO_MARKET if r.order_type == "ComboMarket" else OrderType.MARKET
+            tickets.append(
+                algo.transactions.add_order(algo.transactions.make_order(r.symbol, r.quantity, kind, r.tag))
+            )
+        return tickets
+
     # --- events -------------------------------------------------------------------------------------
     def deliver_order_event(self, event: OrderEvent) -> None:
         self.order_events.append(event)

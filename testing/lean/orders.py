@@ -86,6 +86,10 @@ class Order:
     broker_id: str = ""
 
     @property
+    def group_order_manager(self) -> GroupOrderManager | None:
+        return self.group
+
+    @property
     def ratio(self) -> int:
         """GetOrderLegRatio: the leg quantity divided by the group quantity."""
         return round(self.quantity / self.group.quantity) if self.group else round(self.quantity)

@@ -70,6 +70,9 @@ class Transactions:
     def get_order_tickets(self, predicate: Callable[[OrderTicket], bool] | None = None) -> list[OrderTicket]:
         return [t for t in self.tickets.values() if predicate is None or predicate(t)]
 
+    def get_order_by_id(self, order_id: int) -> Order:
+        return self.orders[order_id]
+
     def get_open_orders(self) -> list[Order]:
         return [o for o in self.orders.values() if o.status not in CLOSED]
 
@@ -100,6 +103,8 @@ class Transactions:
 
     def restore_open_order(self, order: Order) -> OrderTicket:
         """BrokerageSetupHandler.GetOpenOrders: an open order the brokerage reports at start."""
+        if order.group is not None:
+            self._groups.setdefault(order.group.id, []).append(order)
         self.orders[order.id] = order
         ticket = OrderTicket(order, self._request_cancel)
         self.tickets[order.id] = ticket
@@ -113,7 +118,7 @@ class Transactions:
                 message = f"BrokerageModel declared unable to submit order: [{','.join(str(o.id) for o in orders)}] {why}"
                 for o in orders:
                     o.status = OrderStatus.INVALID
-                    self._emit(
+                    self.emit(
                         OrderEvent(o.id, o.symbol, self._utc_now(), OrderStatus.INVALID, message=message)
                     )
                 return
@@ -125,7 +130,7 @@ class Transactions:
             return
         for o in orders:  # BacktestingBrokerage.PlaceOrder
             o.status = OrderStatus.SUBMITTED
-            self._emit(OrderEvent(o.id, o.symbol, self._utc_now(), OrderStatus.SUBMITTED))
+            self.emit(OrderEvent(o.id, o.symbol, self._utc_now(), OrderStatus.SUBMITTED))
 
     def _request_cancel(self, ticket: OrderTicket, tag: str | None) -> None:
         order = ticket.order
@@ -135,7 +140,7 @@ class Transactions:
         if self.live:
             return  # the brokerage reports Cancelled later (or never, see LiveTastytrade)
         order.status = OrderStatus.CANCELED
-        self._emit(OrderEvent(order.id, order.symbol, self._utc_now(), OrderStatus.CANCELED))
+        self.emit(OrderEvent(order.id, order.symbol, self._utc_now(), OrderStatus.CANCELED))
 
     # --- fills -----------------------------------------------------------------------------------
     def scan_fills(self) -> None:
@@ -157,7 +162,7 @@ class Transactions:
         order.status = (
             OrderStatus.FILLED if abs(order.filled - order.quantity) < 1e-9 else OrderStatus.PARTIALLY_FILLED
         )
-        self._emit(
+        self.emit(
             OrderEvent(
                 order.id,
                 order.symbol,
@@ -189,7 +194,7 @@ class Transactions:
         h.quantity = new
         self._portfolio.cash += sec_cash - fee
 
-    def _emit(self, event: OrderEvent) -> None:
+    def emit(self, event: OrderEvent) -> None:
         event.ticket = self.tickets.get(event.order_id)
         order = self.orders.get(event.order_id)
         event.quantity = order.quantity if order is not None else 0.0
