@@ -24,6 +24,7 @@ from monitoring.health import HealthInputs
 from monitoring.service import MonitoringService
 from persistence import StateManager
 from persistence.live_check import HoldingsWatch
+from risk.monitors import RiskMonitors
 
 # Option universes: days to expiry, strike / underlying-price bands and rights per rulebook
 # strategy (out-of-the-money sides only, to keep the minute subscriptions few).  Contracts the
@@ -236,7 +237,7 @@ class TomKingAlgorithm(QCAlgorithm):
         with self.entry_gate:
             self.lean_platform.on_assignment(assignment_event)
 
-    def on_margin_call(self, requests):
+    def on_margin_call(self, requests):  # pyright: ignore[reportIncompatibleMethodOverride]
         """LEAN is about to liquidate (AlgorithmManager.cs).  Alert, pause entries and let the risk
         layer close the positions with our tags; LEAN's orders are dropped by the margin call model.
         LEAN requires a non-empty list back (AlgorithmPythonWrapper.OnMarginCall)."""
@@ -247,7 +248,7 @@ class TomKingAlgorithm(QCAlgorithm):
             self.lean_platform.notify(
                 Severity.CRITICAL, "Margin call", f"entries paused; closing {symbols} with our own orders"
             )
-            if system.monitors is not None:
+            if isinstance(system.monitors, RiskMonitors):
                 system.monitors.request_exits(symbols, "margin_call")
         return requests
 

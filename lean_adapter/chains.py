@@ -57,10 +57,11 @@ class LeanChains:
             self._canonicals = {}
             for canonical in list(self._source.keys()) if self._source is not None else []:
                 self._canonicals.setdefault(self._root_of(canonical), []).append(canonical)
+        source = self._source
         if root not in self._index:
             by_expiry: dict[date, list[Any]] = {}
-            for canonical in self._canonicals.get(root, []):
-                for item in self._source[canonical]:
+            for canonical in self._canonicals.get(root, []) if source is not None else []:
+                for item in source[canonical]:
                     _, expiry, symbol = self._index_key(item)
                     by_expiry.setdefault(expiry, []).append(item)
                     self._by_symbol[symbol] = item

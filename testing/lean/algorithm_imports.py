@@ -8,7 +8,7 @@ behaviour is documented where it is defined (with the LEAN source it mirrors).
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 from testing.lean.algorithm import ArgumentException, QCAlgorithm
 from testing.lean.data import Greeks, OptionChain, OptionContract, OptionFilterUniverse, OptionUniverse, Slice
@@ -37,7 +37,7 @@ Futures = SimpleNamespace(
 class _Config:
     """QuantConnect.Configuration.Config: values of the LEAN config (``lean.json`` + CLI)."""
 
-    values: dict[str, str] = {}
+    values: ClassVar[dict[str, str]] = {}
 
     def get(self, key: str, default: str = "") -> str:
         return self.values.get(key, default)

@@ -178,10 +178,7 @@ class Transactions:
         """SecurityPortfolioManager.ProcessFills: cash and the average price of the holding."""
         h = sec.holdings
         mult = sec.symbol_properties.contract_multiplier
-        if sec.type.name != "FUTURE":
-            sec_cash = -quantity * price * mult
-        else:
-            sec_cash = 0.0
+        sec_cash = -quantity * price * mult if sec.type.name != "FUTURE" else 0.0
         new = h.quantity + quantity
         if h.quantity == 0 or (h.quantity > 0) == (quantity > 0):
             h.average_price = (h.average_price * h.quantity + price * quantity) / new if new else 0.0

@@ -48,8 +48,8 @@ def test_every_chain_quote_goes_through_the_overlay(bench):
     ov = bench.platform.quote_overlay
     chain = bench.platform.snapshot().chains.chain("SPXW", FRIDAY)
     assert chain is not None and len(ov.merged) == len(chain.quotes) > 10
-    lean = bench.algorithm.current_slice.option_chains
-    contract = next(c for ch in lean.values() for c in ch if c.symbol.id.symbol == "SPXW")
+    chains = bench.algorithm.current_slice.option_chains
+    contract = next(c for ch in chains.values() for c in ch if c.symbol.id.symbol == "SPXW")
     mine = next(q for q in chain.quotes if q.contract.strike == contract.symbol.id.strike_price
                 and (q.contract.right is Right.CALL) == (contract.symbol.id.option_right == 0))  # fmt: skip
     assert mine.bid == pytest.approx(contract.bid_price + 0.05)  # the overlay's choice is what strategies see

@@ -152,7 +152,7 @@ def test_future_option_greeks_are_black76_and_lean_model_is_not_run(bench):
 
 
 def test_a_single_held_quote_prices_one_contract_not_its_chain(bench):
-    snap, chain = _chain(bench)
+    _snap, chain = _chain(bench)
     contract = chain.quotes[0].contract
     bench.engine.run_until(at(FRIDAY, 10, 35))  # a new slice: LEAN contracts not evaluated yet
     fresh = bench.platform.snapshot()
@@ -190,13 +190,11 @@ def test_assignment_and_exercise_alerts(bench):
     from testing.lean.orders import OrderEvent
 
     plat, algo = bench.platform, bench.algorithm
-    _, chain = _chain(bench)
-    put = bench.platform.snapshot()  # the LEAN symbol of a listed contract
-    sym = next(iter(algo.current_slice.option_chains.values())).contracts
-    symbol = next(iter(sym))
+    symbol = next(iter(next(iter(algo.current_slice.option_chains.values())).contracts))
     event = OrderEvent(1, symbol, algo.utc_time, LeanStatus.FILLED, 4900.0, 1, is_assignment=True)
     plat.on_assignment(event)
     assert algo.notifications == []  # backtest: log only
     assert any("Option assignment" in line for line in algo.lines)
-    assert plat.on_order_event(event) == [] and put is not None
+    assert plat.on_order_event(event) == []
     plat.notify(Severity.INFO, "hello", "quiet")
+    assert algo.notifications == []

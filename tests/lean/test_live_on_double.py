@@ -35,7 +35,7 @@ def _condor_order(algo, tag: str, limit: float = -3.0) -> ComboOrder:
 def test_a_scheduled_step_and_an_order_event_on_two_threads_never_interleave(lean, hours):
     """LiveTradingRealTimeHandler runs scheduled events on its own thread and the brokerage
     delivers order events on another: the order event must wait for the step to finish."""
-    engine, algo, _ = _run(lean, hours, datetime(2026, 10, 9, 10, 12))
+    _engine, algo, _ = _run(lean, hours, datetime(2026, 10, 9, 10, 12))
     step = algo.schedule.events[0][1]  # main's _step, as LEAN's RealTime thread calls it
     ready, finished = threading.Event(), []
     gate = getattr(algo, "entry_gate", None)
@@ -78,7 +78,7 @@ def test_an_order_tastytrade_never_answers_is_alerted_after_the_deadline(lean, h
 
 
 def test_live_holdings_that_move_without_the_book_pause_entries(lean, hours):
-    engine, algo, broker = _run(lean, hours, datetime(2026, 10, 9, 10, 2))
+    engine, algo, _broker = _run(lean, hours, datetime(2026, 10, 9, 10, 2))
     option = next(s for s in algo.securities if s.security_type.name == "INDEX_OPTION")
     algo.securities[option].holdings.quantity = -1.0  # a fill the brokerage never reported to the book
     engine.run_until(datetime(2026, 10, 9, 10, 7))
@@ -91,7 +91,7 @@ def test_live_holdings_that_move_without_the_book_pause_entries(lean, hours):
 
 def test_restored_untagged_orders_are_matched_to_the_journal(lean, hours):
     store = LocalObjectStore(datetime(2026, 10, 9))
-    engine, algo, broker = _run(lean, hours, datetime(2026, 10, 9, 10, 44), store=store)
+    _engine, algo, broker = _run(lean, hours, datetime(2026, 10, 9, 10, 44), store=store)
     open_tags = set(algo.lean_platform.open_order_tags())
     working = [o for o in broker.placed if o[0].tag in open_tags]
     assert working, "a 0DTE entry is working at the broker"
