@@ -60,8 +60,9 @@ class LeanChains:
         source = self._source
         if root not in self._index:
             by_expiry: dict[date, list[Any]] = {}
-            for canonical in self._canonicals.get(root, []) if source is not None else []:
-                for item in source[canonical]:
+            for canonical in self._canonicals.get(root, []):
+                chain = source[canonical] if source is not None else []
+                for item in chain:
                     _, expiry, symbol = self._index_key(item)
                     by_expiry.setdefault(expiry, []).append(item)
                     self._by_symbol[symbol] = item
