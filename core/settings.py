@@ -65,13 +65,6 @@ def _close_time(default: time, doc: str = "") -> Any:
     return _p(default, SESSION_OPEN, SESSION_CLOSE, doc or "New York time, inside the regular session")
 
 
-# Parameters of an engine adapter, not of the rulebook (lean_adapter.translate.ADAPTER_PARAMETERS
-# lists and validates them): accepted here and ignored, so one config.json serves both engines.
-ENGINE_PARAMETERS = frozenset(
-    {"notify_email", "notify_web_url", "notify_min_severity", "live_order_deadline_seconds"}
-)
-
-
 @dataclass(frozen=True)
 class Settings:
     # --- account phases and VIX regime -----------------------------------------------------------
@@ -341,8 +334,6 @@ class Settings:
         values: dict[str, Any] = {}
         problems: list[str] = []
         for name, raw in params.items():
-            if name in ENGINE_PARAMETERS:
-                continue  # an engine adapter's own parameter (validated there; the sim ignores it)
             f = known.get(name)
             if f is None:
                 hint = difflib.get_close_matches(name, known, n=1)

@@ -148,6 +148,11 @@ def pick_expiry(
     return None
 
 
+def tolerance_note(expiry: date, today: date, lo: int, hi: int, tolerance: int) -> dict[str, float]:
+    """The entry note that says an expiry came from the tolerance (the auditor widens by it)."""
+    return {} if lo <= days_to_expiry(expiry, today) <= hi else {"dte_tolerance": float(tolerance)}
+
+
 def phase_of(context: StrategyContext, settings: Settings) -> int:
     return account_phase(context.account.net_liquidation, settings)
 

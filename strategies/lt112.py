@@ -26,6 +26,7 @@ from strategies.common import (
     pick_expiry,
     profit_points,
     scheduled,
+    tolerance_note,
 )
 
 NAME = "lt112"
@@ -79,6 +80,7 @@ class Lt112:
             "underlying": chain.underlying_price,
             "credit_after_costs": net_credit,
             "phase": float(phase),
+            **tolerance_note(chain.expiry, today, s.lt112_min_dte, s.lt112_max_dte, s.expiry_tolerance_days),
         }
         parts = ((SPREAD, (0, 1)), (NAKED, (2,)))
         return [open_intent(context, snapshot, NAME, legs, quotes, 1, stop, notes, parts=parts)]

@@ -29,6 +29,7 @@ from strategies.common import (
     profit_points,
     regime_of,
     scheduled,
+    tolerance_note,
 )
 
 NAME = "strangle"
@@ -108,6 +109,9 @@ class FuturesStrangle:
                 "credit_after_costs": credit,
                 "underlying": chain.underlying_price,
                 "put_only": float(put_only),
+                **tolerance_note(
+                    expiry, today, s.strangle_min_dte, s.strangle_max_dte, s.expiry_tolerance_days
+                ),
             }
             return open_intent(
                 context, snapshot, NAME, legs, quotes, 1, max_loss, notes, campaign=campaign, reason=reason

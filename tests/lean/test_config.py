@@ -114,9 +114,3 @@ def test_pyright_checks_the_lean_modules():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     include = set(pyproject["tool"]["pyright"]["include"])
     assert all(name in include or name.split("/")[0] in include for name in LEAN_MODULES)
-
-
-def test_core_accepts_exactly_the_adapter_parameters_as_engine_parameters():
-    from core.settings import ENGINE_PARAMETERS
-
-    assert set(ADAPTER_PARAMETERS) == ENGINE_PARAMETERS

@@ -139,11 +139,13 @@ def test_journal_writes_reach_the_disk_at_once_and_backtests_share_one_namespace
 
 @pytest.mark.parametrize("name", ["notify_email", "live_order_deadline_seconds"])
 def test_adapter_parameters_are_accepted_by_the_offline_engine_too(name, tmp_path):
+    """One config.json serves both engines: the sim validates the adapter's parameters and ignores them."""
     import json
 
     from core.settings import Settings
+    from sim.cli_config import settings_from
 
     config = tmp_path / "config.json"
     value = "ops@example.com" if name == "notify_email" else "120"
     config.write_text(json.dumps({"parameters": {name: value}}))
-    assert Settings.from_config_file(config) == Settings()
+    assert settings_from(str(config), {}, {})[0] == Settings()
