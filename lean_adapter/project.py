@@ -57,7 +57,9 @@ def build(out: Path, name: str = "TomKing", root: Path = ROOT) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write a LEAN CLI workspace with a clean copy of the project.")
+    parser = argparse.ArgumentParser(
+        description="Write a LEAN CLI workspace with a clean copy of the project."
+    )
     parser.add_argument("out", nargs="?", default="build/lean-project", help="workspace folder to write")
     parser.add_argument("--name", default="TomKing", help="project folder name inside the workspace")
     args = parser.parse_args(argv)
