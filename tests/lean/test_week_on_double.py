@@ -4,8 +4,8 @@ options, ES/CL/GC future options, every bar stamped in its exchange's time zone 
 The week (Mon 5 - Fri 9 October 2026) holds the month's first Wednesday (LT112) and a Friday with
 VIX at 24 (0DTE).  ES dips just after the LT112 entry is placed (LEAN's combo fill rule prices
 every leg at its bar's low for a buy combo, so a credit-heavy combo fills when the market moves
-its way); on Thursday ES option volatility collapses, which takes LT112's naked puts to their 90%
-profit target.  The test asserts what a user relies on: steps only inside the SPX
+its way); on Thursday ES option volatility falls step by step, which takes LT112's naked puts to their
+90% profit target.  The test asserts what a user relies on: steps only inside the SPX
 session (09:30-16:15 New York), a 0DTE condor opened after 10:30 and closed by 15:30 on Friday,
 an LT112 unit opened on ES options and its naked part closed by a combo LEAN accepts.
 """
@@ -13,7 +13,7 @@ an LT112 unit opened on ES options and its naked part closed by a combo LEAN acc
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import reduce
 
 import pytest
@@ -31,7 +31,12 @@ def week(hours):
     market = Market(
         shocks=[
             Shock(datetime(2026, 10, 7, 10, 6), move=-0.02, roots=("ES",)),  # the LT112 entry fills
-            Shock(datetime(2026, 10, 8, 10, 0), vol_scale=0.25, roots=("ES",)),  # its naked puts collapse
+            # its naked puts lose their value as ES option volatility falls all Thursday, a step at a
+            # time (one sudden collapse is held as bad data by the quote-jump rule)
+            *(
+                Shock(datetime(2026, 10, 8, 10, 0) + timedelta(minutes=15 * i), vol_scale=0.93, roots=("ES",))
+                for i in range(14)
+            ),
         ]
     )
     with installed() as main:
