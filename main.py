@@ -21,7 +21,7 @@ from lean_adapter.restored import from_journal
 from lean_adapter.translate import StrikeBand, load_parameters
 from monitoring.alerts import AlertRouter, build_channels
 from monitoring.health import HealthInputs
-from monitoring.service import MonitoringService
+from monitoring.service import MonitoringService, OrderActivity
 from persistence import StateManager
 from persistence.live_check import HoldingsWatch
 from risk.monitors import RiskMonitors
@@ -120,7 +120,7 @@ class TomKingAlgorithm(QCAlgorithm):
 
         self.lean_platform = LeanPlatform(self, options, spx, vix.symbol, underlyings, futures)
         # snapshot + journal in the ObjectStore; recovery and reconciliation on every start
-        sink = LogSink(self)
+        sink = OrderActivity(LogSink(self))  # counts acknowledged orders for the health snapshot
         self._state = StateManager(self.lean_platform.store)
         self.trading_system = build_system(self.lean_platform, settings, sink, self._state)
         self._holdings_watch = HoldingsWatch()

@@ -149,3 +149,16 @@ def test_adapter_parameters_are_accepted_by_the_offline_engine_too(name, tmp_pat
     value = "ops@example.com" if name == "notify_email" else "120"
     config.write_text(json.dumps({"parameters": {name: value}}))
     assert settings_from(str(config), {}, {})[0] == Settings()
+
+
+def test_the_health_snapshot_counts_the_orders_lean_acknowledged(lean, hours):
+    """health.json's orders_submitted / last_order_time come from the order events LEAN delivered."""
+    import json
+
+    engine, algo, broker = _run(lean, hours, datetime(2026, 10, 9, 10, 44))
+    tag = broker.placed[-1][0].tag
+    broker.acknowledge(tag)
+    engine.run_until(datetime(2026, 10, 9, 10, 50))
+    health = json.loads(algo.lean_platform.store.load("monitoring/health.json") or b"{}")
+    assert health["orders_submitted"] >= 1
+    assert health["last_order_time"].startswith("2026-10-09T10:4")
