@@ -75,6 +75,13 @@ class OrderFlow:
         """``combo_limit_order`` with GCD-1 leg ratios (``lean_adapter.combos``).  LEAN's own refusals
         - an ArgumentException, or an Invalid ticket from its pre-order checks, which comes with no
         order event - become a REJECTED event carrying LEAN's message at once."""
+        suspect = next((t for t in sorted(self._suspects) if _group(t) == _group(order.tag)), None)
+        if suspect is not None:  # it may have filled at the broker: fail closed for its group
+            self._reject(
+                order.tag,
+                f"{suspect} is unconfirmed by the brokerage: its group sends nothing until it is resolved",
+            )
+            return
         keys = [leg.contract.symbol for leg in order.legs]
         missing = [k for k in keys if k not in symbols]
         if missing or len(set(keys)) != len(keys):
@@ -302,3 +309,8 @@ class OrderFlow:
     @property
     def suspects(self) -> frozenset[str]:
         return frozenset(self._suspects)
+
+
+def _group(tag: str) -> str:
+    """The group of an order tag (``group|purpose|n``, execution.group.order_tag)."""
+    return tag.rsplit("|", 2)[0]
