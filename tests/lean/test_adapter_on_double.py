@@ -198,3 +198,27 @@ def test_assignment_and_exercise_alerts(bench):
     assert plat.on_order_event(event) == []
     plat.notify(Severity.INFO, "hello", "quiet")
     assert algo.notifications == []
+
+
+def test_live_partial_fills_reach_core_in_whole_combo_units(platform_module, hours):
+    """Live: LEAN reports one event per leg and partial fills as they come
+    (BrokerageTransactionHandler.cs); core sees whole combo units filled, then the rest."""
+    b = adapter(platform_module, hours, FRIDAY, live=True)
+    b.algorithm.transactions.live = True
+    b.engine.run_until(at(FRIDAY, 10, 30))
+    _, chain = _chain(b)
+    legs = _condor(chain)
+    b.platform.submit_combo(
+        ComboOrder("p1|open|0", legs, 3, -50.0, b.algorithm.time)
+    )  # never fills by itself
+    b.events()
+    tx = b.algorithm.transactions
+    orders = [t.order for t in tx.get_order_tickets(lambda t: t.tag == "p1|open|0")]
+    for order in orders:  # one of three units at the broker, leg by leg
+        tx.fill(order, 1.0, order.quantity / 3, fee=0.0)
+    events = b.events()
+    assert [e.status for e in events] == [OrderStatus.PARTIALLY_FILLED]
+    assert sorted(abs(f.quantity) for f in events[0].fills) == [1, 1, 1, 1]
+    for order in orders:
+        tx.fill(order, 1.0, order.quantity - order.filled, fee=0.0)
+    assert [e.status for e in b.events()] == [OrderStatus.FILLED]
