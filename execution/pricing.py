@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import math
 
-from core.types import OptionContract, SecurityKind
+from core.ticks import combo_tick
 
-_TICKS = {"SPX": 0.05, "SPXW": 0.05, "XSP": 0.01, "ES": 0.25, "CL": 0.01, "GC": 0.10}
-
-
-def combo_tick(contract: OptionContract) -> float:
-    """Smallest net-price increment for a combo on this root."""
-    if contract.root in _TICKS:
-        return _TICKS[contract.root]
-    return 0.05 if contract.kind is SecurityKind.INDEX_OPTION else 0.01
+__all__ = ["combo_limit", "combo_tick", "ladder_price"]
 
 
 def ladder_price(

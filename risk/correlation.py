@@ -3,55 +3,26 @@ equity-index groups together capped, and both caps one lower in the EXTREME regi
 
 A position is a campaign (an LT112's spread and naked puts are one position); an intent that
 adds to a campaign already open adds no position.  Symbols map to groups by option root first,
-then by the underlying with any futures month code removed (``ESH26`` -> ``ES``).  A symbol in no
-listed group forms a group of its own, under the same per-group cap.
+then by the underlying with any futures month code removed (``ESH26`` -> ``ES``; the groups are
+``core.asset_groups``).  A symbol in no listed group forms a group of its own, under the same
+per-group cap.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.asset_groups import EQUITY_INDEX, GROUPS, contract_group, symbol_group
 from core.regime import Regime
 from core.settings import Settings
 from core.types import Decision, Leg, OrderIntent, PositionGroup
 
-GROUPS: dict[str, tuple[str, ...]] = {
-    "A1": ("ES", "MES", "NQ", "MNQ", "RTY", "M2K"),
-    "A2": ("SPX", "SPXW", "XSP", "SPY", "QQQ", "IWM", "DIA", "NDX", "NDXP", "RUT", "RUTW"),
-    "B1": ("ZB", "ZN", "TLT"),
-    "B2": ("GC", "MGC", "SI", "HG"),
-    "C1": ("CL", "MCL"),
-    "C2": ("NG",),
-    "D1": ("ZC", "ZS", "ZW"),
-    "D2": ("LE", "HE"),
-    "E": ("6E", "6J", "6B", "6A"),
-}
-EQUITY_INDEX = ("A1", "A2")
-_BY_SYMBOL = {symbol: group for group, symbols in GROUPS.items() for symbol in symbols}
-_FUTURES_MONTH = re.compile(r"^(?P<root>[A-Z0-9]+?)[FGHJKMNQUVXZ]\d{1,2}$")
-# Futures option trading classes that differ from their futures root.
-_OPTION_ROOTS = {"EW": "ES", "EW1": "ES", "EW2": "ES", "EW3": "ES", "E1A": "ES", "LO": "CL", "OG": "GC"}
-
-
-def symbol_group(symbol: str) -> str:
-    s = symbol.upper().strip()
-    s = _OPTION_ROOTS.get(s, s)
-    if s in _BY_SYMBOL:
-        return _BY_SYMBOL[s]
-    m = _FUTURES_MONTH.match(s)
-    if m and m.group("root") in _BY_SYMBOL:
-        return _BY_SYMBOL[m.group("root")]
-    return f"other:{s}"
+__all__ = ["EQUITY_INDEX", "GROUPS", "check_correlation", "count_positions", "legs_groups", "symbol_group"]
 
 
 def legs_groups(legs: Iterable[Leg]) -> set[str]:
-    out = set()
-    for leg in legs:
-        group = symbol_group(leg.contract.root)
-        out.add(group if not group.startswith("other:") else symbol_group(leg.contract.underlying))
-    return out
+    return {contract_group(leg.contract.root, leg.contract.underlying) for leg in legs}
 
 
 @dataclass(frozen=True)
