@@ -20,6 +20,11 @@ _OPEN_FEE = {
     SecurityKind.INDEX: 0.0,
 }
 _CLOSE_FEE = {SecurityKind.FUTURE: 1.25}
+# Intent note: the worst net price per unit (debit +) its order may pay (execution caps its limit).
+WORST_PRICE = "worst_price"
+# Exits work up to the natural price (execution's exit ladder concedes the whole mid-to-natural
+# distance), so the price an exit is expected to pay is the natural one.
+EXIT_CONCESSION = 1.0
 
 
 def fee_per_contract(kind: SecurityKind, opening: bool) -> float:
@@ -39,6 +44,17 @@ def net_mid(legs: Sequence[Leg], quotes: Sequence[OptionQuote]) -> float:
 def net_natural(legs: Sequence[Leg], quotes: Sequence[OptionQuote]) -> float:
     """Net price per unit paying the spread on every leg (buy at ask, sell at bid)."""
     return sum(leg.ratio * (q.ask if leg.ratio > 0 else q.bid) for leg, q in zip(legs, quotes, strict=True))
+
+
+def expected_exit_value(legs: Sequence[Leg], quotes: Sequence[OptionQuote]) -> float:
+    """Net value per unit of holding ``legs`` at the price closing them would pay now: the mid moved
+    ``EXIT_CONCESSION`` of the way toward the side the close trades on (a long leg sells at its bid,
+    a short leg buys back at its ask).  Credit structures are negative, as with ``net_mid``."""
+    mid = net_mid(legs, quotes)
+    natural = sum(
+        leg.ratio * (q.bid if leg.ratio > 0 else q.ask) for leg, q in zip(legs, quotes, strict=True)
+    )
+    return mid + EXIT_CONCESSION * (natural - mid)
 
 
 def expected_entry_credit(legs: Sequence[Leg], quotes: Sequence[OptionQuote], slippage_share: float) -> float:

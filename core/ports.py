@@ -117,6 +117,11 @@ class StrategyContext(Protocol):
 
     def margin_required(self, legs: Sequence[Leg], quantity: int, snapshot: MarketSnapshot) -> float: ...
 
+    def skip(self, strategy: str, code: str, message: str) -> None:
+        """A scheduled entry check that proposes nothing says why (recorded once per strategy,
+        reason and day): no silent skips."""
+        ...
+
 
 class RiskGate(Protocol):
     def evaluate(

@@ -119,16 +119,14 @@ class Settings:
     zero_dte_min_credit: float = _p(0.50, 0, 1000, "minimum net credit per unit after costs (points)")
     # --- LT112 -----------------------------------------------------------------------------------
     lt112_enabled: bool = _p(True, doc="trade the LT112 1-1-2 put ratio")
-    lt112_min_phase: int = _p(1, 1, 4, "SPX below lt112_futures_min_phase")
-    lt112_futures_min_phase: int = _p(2, 1, 4, "from this phase LT112 trades /ES options")
+    lt112_min_phase: int = _p(1, 1, 4, "lowest account phase that trades it")
     lt112_second_entry_min_phase: int = _p(3, 1, 4, "second monthly entry on the third Wednesday")
     lt112_weekday: int = _weekday(2)
-    lt112_futures_root: str = _p(
-        "ES", doc="futures options root from lt112_futures_min_phase", choices=("ES",)
-    )
-    lt112_index_root: str = _p(
-        "SPX", doc="index options root below lt112_futures_min_phase", choices=("SPX",)
-    )
+    lt112_futures_root: str = _p("ES", doc="futures options root of a full-size unit", choices=("ES",))
+    lt112_micro_root: str = _p(
+        "MES", doc="options root used when one full-size unit would break a cap; empty = never",
+        choices=("MES", ""),
+    )  # fmt: skip
     lt112_entry_time: time = _entry_time(time(10, 0))
     lt112_target_dte: int = _p(120, 1, 1000, "preferred days to expiry at entry")
     lt112_min_dte: int = _p(110, 1, 1000, "shortest days to expiry accepted at entry")
@@ -142,7 +140,12 @@ class Settings:
         "outside the window; 46 = half a quarterly cycle, so one is always found; 0 = strict window",
     )
     lt112_long_delta: float = _p(0.25, 0.01, 0.9, "Δ of the long put of the debit spread")
-    lt112_spread_width_es: float = _p(50.0, 1, 1000, "points between the long and short put (ES)")
+    lt112_spread_width_es: float = _p(
+        50.0, 1, 1000, "points between the long and short put (ES and MES, quoted at the ES level)"
+    )
+    lt112_width_tolerance: float = _p(
+        10.0, 0, 100, "without a strike exactly that far below, the nearest within this many points"
+    )
     lt112_naked_delta: float = _p(0.05, 0.005, 0.5, "Δ of the two naked short puts")
     lt112_naked_profit_target: float = _p(0.90, 0.01, 1, "close the naked puts at this share of their credit")
     lt112_spread_exit_dte: int = _p(
@@ -204,7 +207,9 @@ class Settings:
     ipmcc_short_dte: int = _p(7, 1, 60, "days to expiry of the weekly short call")
     ipmcc_short_delta: float = _p(0.30, 0.05, 0.6, "target Δ of the weekly short call")
     ipmcc_short_profit_target: float = _p(0.50, 0.01, 1, "buy the weekly back at this share of its credit")
-    ipmcc_long_stop: float = _p(0.20, 0.01, 1, "close the campaign when the long call lost this share")
+    ipmcc_campaign_stop: float = _p(
+        0.20, 0.01, 1, "close the campaign when it (long call + weeklies) lost this share of the long's cost"
+    )
     ipmcc_long_min_hold_dte: int = _p(
         120, 1, 2000, "roll or close the long call below this many days to expiry"
     )
@@ -229,8 +234,8 @@ class Settings:
     leap_profit_target: float = _p(0.30, 0.01, 1, "take profit at this share of the credit")
     leap_roll_dte: int = _p(150, 1, 2000, "roll a rung at this many days to expiry")
     leap_stop_loss: float = _p(2.00, 0.1, 50, "stop when the loss reaches this multiple of the credit")
-    leap_bp_per_rung: float = _p(0.02, 0, 1, "margin of one rung as share of the allowed BP")
-    leap_bp_total: float = _p(0.20, 0, 1, "margin of the whole ladder as share of the allowed BP")
+    leap_rung_margin_nlv: float = _p(0.03, 0, 1, "margin of one rung as share of NLV (rounded down)")
+    leap_ladder_margin_nlv: float = _p(0.25, 0, 1, "margin of the whole ladder as share of NLV")
     leap_max_rungs: int = _p(10, 1, 100, "most rungs open at once")
     # --- portfolio risk --------------------------------------------------------------------------
     risk_daily_loss_halt: float = _p(
@@ -264,6 +269,11 @@ class Settings:
     risk_max_gamma_nlv: float = _p(0.01, 0, 10, "|$ delta change per 1% move| / NLV")
     risk_max_short_vega_nlv: float = _p(0.01, 0, 10, "short $ vega per vol point / NLV")
     risk_max_theta_nlv: float = _p(0.005, 0, 10, "$ theta per day / NLV (theta must also be >= 0)")
+    risk_stress_equity_down: float = _p(0.08, 0, 1, "stress: equity-index underlyings fall this share ...")
+    risk_stress_equity_up: float = _p(0.06, 0, 1, "... or rise this share")
+    risk_stress_iv_multiplier: float = _p(1.5, 1, 10, "stress: implied vols x this (about VIX +10 points)")
+    risk_stress_commodity_move: float = _p(0.15, 0, 1, "stress: other underlyings move this share either way")
+    risk_max_stress_nlv: float = _p(0.20, 0, 10, "worst stress loss / NLV an entry may leave")
     risk_betas: tuple[str, ...] = _p(
         ("NDX:1.15", "QQQ:1.15", "NQ:1.15", "MNQ:1.15", "RUT:1.2", "IWM:1.2", "RTY:1.2", "M2K:1.2",
          "DIA:0.9", "TLT:-0.2", "ZB:-0.2", "ZN:-0.1", "GC:0.0", "MGC:0.0", "SI:0.1", "HG:0.3",

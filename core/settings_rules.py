@@ -104,7 +104,7 @@ RELATIONS: tuple[Relation, ...] = (
     _le(
         "leap_skip_below_vix", "leap_double_above_vix", "a VIX between them would both skip and double a rung"
     ),
-    _le("leap_bp_per_rung", "leap_bp_total", "one rung may not use more than the whole ladder"),
+    _le("leap_rung_margin_nlv", "leap_ladder_margin_nlv", "one rung may not use more than the whole ladder"),
     _le("risk_daily_loss_halt", "risk_weekly_loss_halt", "the weekly halt would fire before the daily one"),
     _le(
         "risk_weekly_loss_halt", "risk_monthly_loss_halt", "the monthly halt would fire before the weekly one"

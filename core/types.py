@@ -354,6 +354,8 @@ class Decision:
     message: str
     # Approved at this smaller quantity (a strategy running at reduced size); None = as proposed.
     quantity: int | None = None
+    # Figures an approval was judged on, added to the position's notes for audits.
+    notes: Mapping[str, float] = field(default_factory=dict)
 
     @staticmethod
     def ok(code: str = "ok", message: str = "approved") -> Decision:

@@ -1,5 +1,6 @@
 """Samples what the reports and the Greeks monitor need over time, as events through the system's
-``EventSink``: ``portfolio_greeks`` (intraday while positions are open, and every close),
+``EventSink``: ``portfolio_greeks`` (intraday while positions are open, and every close; with the
+portfolio's ``stress_loss`` of ``core.stress`` beside its ``stress_limit``),
 ``day_close`` (prices, VIX, account) and ``vol_context`` per watched underlying, and
 ``hedge_suggestion`` when a Greek limit is near or breached.  Engine-neutral: the sim calls it
 each step; LEAN can call it from its scheduled events."""
@@ -13,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from core.ports import EventSink
+from core.stress import Scenarios, StressUnknown, positions_of, stress_loss
 from core.types import AccountState, GroupStatus, MarketSnapshot, PositionGroup
 from monitoring.greeks import (
     DEFAULT_LIMITS,
@@ -48,8 +50,12 @@ class MonitoringSampler:
         limits: Mapping[str, float] = DEFAULT_LIMITS,
         interval: timedelta = timedelta(minutes=30),
         vol_roots: Mapping[str, str] = DEFAULT_VOL_ROOTS,
+        scenarios: Scenarios | None = None,
+        max_stress_nlv: float = 0.20,
     ) -> None:
         self._sink = sink
+        self._scenarios = scenarios or Scenarios()
+        self._max_stress = max_stress_nlv
         self._beta = beta
         self._limits = dict(limits)
         self._interval = interval
@@ -65,6 +71,8 @@ class MonitoringSampler:
             sink,
             BetaTable.from_pairs(getattr(settings, "risk_betas", ())),
             limits_from_settings(settings),
+            scenarios=Scenarios.from_settings(settings),
+            max_stress_nlv=float(getattr(settings, "risk_max_stress_nlv", 0.20)),
             **kw,
         )
 
@@ -115,7 +123,9 @@ class MonitoringSampler:
             if account.net_liquidation > 0
             else []
         )
-        self._sink.record("portfolio_greeks", now, _payload(pg, checks, account, snapshot, eod))
+        payload = _payload(pg, checks, account, snapshot, eod)
+        payload.update(self._stress(snapshot, held, account))
+        self._sink.record("portfolio_greeks", now, payload)
         for c in checks:
             key = (now.date(), c.name, c.state)
             if c.state != "ok" and key not in self._suggested:
@@ -124,6 +134,22 @@ class MonitoringSampler:
                 self._sink.record("hedge_suggestion", now, {**asdict(c)})
                 if self.on_suggestion is not None:
                     self.on_suggestion(c)
+
+    def _stress(
+        self, snapshot: MarketSnapshot, held: Sequence[PositionGroup], account: AccountState
+    ) -> dict[str, Any]:
+        """``stress_loss`` (dollars lost in the worst scenario, None when a leg has no usable
+        quote), its ``stress_limit`` and the loss per class of underlying."""
+        try:
+            positions = positions_of([(g.legs, g.quantity) for g in held], snapshot.chains)
+            result = stress_loss(positions, snapshot.time, self._scenarios)
+        except StressUnknown:
+            return {"stress_loss": None, "stress_limit": self._max_stress * account.net_liquidation}
+        return {
+            "stress_loss": result.loss,
+            "stress_limit": self._max_stress * account.net_liquidation,
+            "stress_by_class": result.by_class,
+        }
 
 
 def _payload(

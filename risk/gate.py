@@ -7,8 +7,10 @@ underlyings plausible), quotes (data quality, sanity vs the last good quote, stu
 sign of a credit structure's expected credit, account phase, EXTREME-regime call selling, then the
 sized rules on the intent at the quantity it may have (a strategy running at reduced size is
 approved at that size): max risk per position, BP cap (phase x regime), the strategy's BP budget,
-correlation groups and portfolio Greeks after the trade.  Every block is recorded as a risk event
-with the values compared.
+correlation groups, portfolio Greeks and the portfolio stress loss after the trade.  An intraday
+entry (every leg expires today: the 0DTE condor) is outside the overnight caps: no correlation
+count, and of the Greeks only the gamma limit.  Every block is recorded as a risk event with the
+values compared; an approval carries the stress and gamma figures it was judged on (``notes``).
 """
 
 from __future__ import annotations
@@ -23,11 +25,20 @@ from core.ports import StrategyContext, TradingCalendar
 from core.quote_screen import QuoteScreen, raw_chains
 from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
 from core.settings import Settings, named_values
+from core.stress import Scenarios, StressUnknown, positions_of, stress_loss
 from core.types import Decision, MarketSnapshot, OrderIntent, Purpose
 from risk.correlation import check_correlation
 from risk.data_quality import check_entry_quote, check_underlying, observe_vix
 from risk.events import Action, RiskEvent, RiskLog
-from risk.greeks import Betas, GreeksUnknown, Limits, check_greeks, hedge_suggestions, legs_greeks
+from risk.greeks import (
+    Betas,
+    Greeks,
+    GreeksUnknown,
+    Limits,
+    check_greeks,
+    hedge_suggestions,
+    legs_greeks,
+)
 from risk.portfolio import PortfolioCache, PortfolioView
 from risk.state import RiskState
 
@@ -52,6 +63,7 @@ class EntryGate:
         self.state = state if state is not None else RiskState()
         self.log = log
         self._betas = Betas(settings)
+        self._scenarios = Scenarios.from_settings(settings)
         if self.state.portfolio is None:
             self.state.portfolio = PortfolioCache(self._betas)
         self._portfolio: PortfolioCache = self.state.portfolio
@@ -73,6 +85,7 @@ class EntryGate:
             self._strategy_budget,
             self._correlation,
             self._greeks,
+            self._stress,
         )
 
     def evaluate(self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext) -> Decision:
@@ -103,8 +116,8 @@ class EntryGate:
                     intent.group_id,
                 )
             )
-            return Decision(True, "reduced_size", message, sized.quantity)
-        return Decision.ok()
+            return Decision(True, "reduced_size", message, sized.quantity, _approval_notes(values))
+        return Decision(True, "ok", "approved", None, _approval_notes(values))
 
     # --- plumbing --------------------------------------------------------------------------------
     def _blocked(
@@ -316,6 +329,8 @@ class EntryGate:
     def _correlation(
         self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
     ) -> Decision:
+        if _intraday(intent, snapshot):
+            return Decision.ok("intraday", "an intraday entry is outside the overnight correlation caps")
         view = self._view(snapshot, context)
         phase = account_phase(context.account.net_liquidation, self.s)
         values["correlation_counts"] = ",".join(
@@ -334,7 +349,46 @@ class EntryGate:
         values.update({f"before_{k}": v for k, v in before.as_dict().items()})
         values.update({f"trade_{k}": v for k, v in trade.as_dict().items()})
         limits = Limits.for_nlv(context.account.net_liquidation, self.s)
+        values.update({"gamma_after": before.gamma + trade.gamma, "gamma_limit": limits.gamma})
+        if _intraday(intent, snapshot):  # only the gamma limit, on the portfolio after the trade
+            trade = Greeks(gamma=trade.gamma)
+            before = Greeks(gamma=before.gamma)
         decision = check_greeks(before, trade, limits)
         if not decision.approved:
             values["hedge"] = "; ".join(hedge_suggestions(before + trade, limits, snapshot))
         return decision
+
+    def _stress(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
+        """The portfolio's worst stress loss after the trade within its share of NLV; a trade that
+        lowers a loss already beyond it (a hedge) is never blocked by it."""
+        view = self._view(snapshot, context)
+        try:
+            before = view.stress(self._scenarios)
+            trade = positions_of([(intent.legs, intent.quantity)], snapshot.chains)
+            after = stress_loss([*view.positions(), *trade], snapshot.time, self._scenarios)
+        except StressUnknown as exc:
+            return Decision.block("stress_unknown", f"portfolio stress loss cannot be computed: {exc}")
+        limit = self.s.risk_max_stress_nlv * context.account.net_liquidation
+        values.update({"stress_before": before.loss, "stress_after": after.loss, "stress_limit": limit})
+        if after.loss > limit and after.loss > before.loss + 0.005:
+            return Decision.block(
+                "stress_limit",
+                f"stress loss after the trade ${after.loss:,.0f} ({after.describe()}) exceeds "
+                f"{self.s.risk_max_stress_nlv:.0%} of NLV (${limit:,.0f}); before it ${before.loss:,.0f}",
+            )
+        return Decision.ok()
+
+
+def _intraday(intent: OrderIntent, snapshot: MarketSnapshot) -> bool:
+    """Every leg expires today: opened and closed the same day (the 0DTE condor)."""
+    return all(leg.contract.expiry <= snapshot.time.date() for leg in intent.legs)
+
+
+_APPROVAL_NOTES = ("stress_after", "stress_limit", "gamma_after", "gamma_limit")
+
+
+def _approval_notes(values: Values) -> dict[str, float]:
+    """The figures an approval was judged on, kept with the position for audits (``gate_*``)."""
+    return {f"gate_{k}": float(values[k]) for k in _APPROVAL_NOTES if k in values}

@@ -1,6 +1,7 @@
 """What the gate needs to know about the open portfolio, computed once per step.
 
-Portfolio Greeks, buying power used per strategy and correlation counts cost O(open legs); the
+Portfolio Greeks, the stress loss, buying power used per strategy and correlation counts cost
+O(open legs); the
 monitors and the gate look at the same portfolio several times per step, so the view is cached by
 the snapshot time and the identity of the open groups and reused until either changes (one cache,
 kept on ``RiskState``, serves both).
@@ -9,8 +10,9 @@ kept on ``RiskState``, serves both).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from core.stress import Scenarios, StressResult, positions_of, stress_loss
 from core.types import Leg, MarketSnapshot, PositionGroup
 from risk.correlation import CorrelationCounts, count_positions
 from risk.greeks import Betas, Greeks, GreeksUnknown, groups_greeks
@@ -27,23 +29,46 @@ class PortfolioView:
         self.groups = groups
         self._cache = cache
         self.snapshot = snapshot
-        self.correlation: CorrelationCounts = count_positions(groups)
+        today = snapshot.time.date()
+        self.overnight = [g for g in groups if not is_intraday(g, today)]
+        self.correlation: CorrelationCounts = count_positions(self.overnight)
         self._betas = betas
         self._greeks: Greeks | None = None
         self._greeks_error = ""
+        self._stress: StressResult | None = None
+        self._positions: list | None = None
         self._margin: dict[str, float] = {}
 
     def greeks(self) -> Greeks:
-        """Raises ``GreeksUnknown`` when any open leg has no usable quote."""
+        """The Greeks the limits are judged on: delta and gamma of every open group, vega and theta
+        of the groups held overnight (an intraday position's vega and theta are gone by the close).
+        Raises ``GreeksUnknown`` when any open leg has no usable quote."""
         if self._greeks is None and not self._greeks_error:
             try:
-                pairs = [(g.legs, g.quantity) for g in self.groups]
-                self._greeks = groups_greeks(pairs, self.snapshot.chains, self._betas)
+                chains = self.snapshot.chains
+                held = groups_greeks([(g.legs, g.quantity) for g in self.overnight], chains, self._betas)
+                intraday = [
+                    (g.legs, g.quantity) for g in self.groups if is_intraday(g, self.snapshot.time.date())
+                ]
+                day = groups_greeks(intraday, chains, self._betas)
+                self._greeks = Greeks(held.delta + day.delta, held.gamma + day.gamma, held.vega, held.theta)
             except GreeksUnknown as exc:
                 self._greeks_error = str(exc)
         if self._greeks is None:
             raise GreeksUnknown(self._greeks_error)
         return self._greeks
+
+    def positions(self) -> list:
+        """(quote, signed contracts) of every open leg; raises ``StressUnknown`` on a missing quote."""
+        if self._positions is None:
+            self._positions = positions_of([(g.legs, g.quantity) for g in self.groups], self.snapshot.chains)
+        return self._positions
+
+    def stress(self, scenarios: Scenarios) -> StressResult:
+        """The open portfolio's stress loss (``core.stress``); raises ``StressUnknown``."""
+        if self._stress is None:
+            self._stress = stress_loss(self.positions(), self.snapshot.time, scenarios)
+        return self._stress
 
     def strategy_margin(self, strategy: str, margin: MarginFn) -> float:
         """Buying power the strategy's open groups use, as the engine's model computes it."""
@@ -51,6 +76,13 @@ class PortfolioView:
         if name not in self._margin:
             self._margin[name] = self._cache.strategy_margin(name, self, margin) if self._cache else 0.0
         return self._margin[name]
+
+
+def is_intraday(group: PositionGroup, today: date) -> bool:
+    """Opened today (or opening) with every leg expiring today: gone by the close, so outside the
+    overnight caps (correlation groups) and the theta and vega limits (STRATEGY_RULES.md, 0DTE)."""
+    opened_today = group.opened_at is None or group.opened_at.date() == today
+    return opened_today and all(leg.contract.expiry <= today for leg in group.legs)
 
 
 class PortfolioCache:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
-from core.costs import fees_per_unit, net_mid, net_natural
+from core.costs import WORST_PRICE, expected_exit_value, fees_per_unit, net_mid, net_natural
 from core.ports import StrategyContext, TradingCalendar
 from core.regime import Regime, account_phase, vix_regime
 from core.settings import Settings
@@ -32,14 +32,23 @@ def leg_quotes(snapshot: MarketSnapshot, legs: Sequence[Leg]) -> list[OptionQuot
 
 
 def close_intent(
-    group: PositionGroup, snapshot: MarketSnapshot, reason: str, notes: dict[str, float] | None = None
+    group: PositionGroup,
+    snapshot: MarketSnapshot,
+    reason: str,
+    notes: dict[str, float] | None = None,
+    worst_price: float | None = None,
 ) -> OrderIntent | None:
     """The intent that flattens ``group``: every leg reversed, priced at the current mid.
-    ``notes`` carry the trigger values (mark, profit, DTE) so an audit can check the reason."""
+    ``notes`` carry the trigger values (mark, profit, DTE) so an audit can check the reason;
+    ``worst_price`` (net per unit of the closing legs, debit +) is the most the exit may pay (a
+    profit target's: the price that still realises its target)."""
     legs = tuple(Leg(leg.contract, -leg.ratio) for leg in group.legs)
     quotes = leg_quotes(snapshot, legs)
     if quotes is None:
         return None
+    notes = dict(notes or {})
+    if worst_price is not None:
+        notes[WORST_PRICE] = worst_price
     return OrderIntent(
         group_id=group.group_id,
         strategy=group.strategy,
@@ -51,7 +60,7 @@ def close_intent(
         max_loss_per_unit=0.0,
         reason=reason,
         created=snapshot.time,
-        notes={"minute": minute_of_day(snapshot.time), **(notes or {})},
+        notes={"minute": minute_of_day(snapshot.time), **notes},
     )
 
 
@@ -80,6 +89,9 @@ def open_intent(
     }
     if reason != "entry":
         context_notes["roll_entry"] = 1.0  # a roll's successor: opened when its predecessor closed
+    # The entry never pays more than the natural price it was sized and judged at (limits are
+    # limits: a market that moves away leaves the entry unfilled instead of over its risk).
+    context_notes[WORST_PRICE] = net_natural(legs, quotes)
     for i, q in enumerate(quotes):
         context_notes[f"delta_{i}"] = q.delta
         context_notes[f"mid_{i}"] = q.mid
@@ -108,11 +120,30 @@ def group_mark(group: PositionGroup, snapshot: MarketSnapshot) -> float | None:
     return None if quotes is None else net_mid(group.legs, quotes)
 
 
+def exit_mark(group: PositionGroup, snapshot: MarketSnapshot) -> float | None:
+    """Net value per unit of the group at the price its exit would pay now (the expected fill,
+    ``core.costs.expected_exit_value``): what targets and stops trigger on (STRATEGY_RULES.md,
+    "How targets, stops and trades are measured").  The snapshot's quotes are the system's
+    screened ones: a position is never judged on a quote that failed the sanity rules."""
+    quotes = leg_quotes(snapshot, group.legs)
+    return None if quotes is None else expected_exit_value(group.legs, quotes)
+
+
+def fee_points(group: PositionGroup) -> float:
+    """Round-trip fees per unit in price points (opening fees paid, closing fees ahead)."""
+    return (group.entry_fees / group.quantity + fees_per_unit(group.legs, opening=False)) / group.multiplier
+
+
 def profit_points(group: PositionGroup, mark: float) -> float:
-    """Profit per unit in price points at ``mark``, net of round-trip fees (opening fees paid,
-    closing fees ahead).  Works for credit (entry < 0) and debit (entry > 0) structures."""
-    fees = (group.entry_fees / group.quantity + fees_per_unit(group.legs, opening=False)) / group.multiplier
-    return mark - group.entry_price - fees
+    """Profit per unit in price points at ``mark``, net of round-trip fees.  Works for credit
+    (entry < 0) and debit (entry > 0) structures."""
+    return mark - group.entry_price - fee_points(group)
+
+
+def target_exit_price(group: PositionGroup, profit: float) -> float:
+    """The closing net price per unit (debit +) at which the group realises ``profit`` points
+    after fees: the most a profit-target exit may pay."""
+    return -(group.entry_price + fee_points(group) + profit)
 
 
 def minute_of_day(now: datetime) -> float:
@@ -199,3 +230,16 @@ def pending_rolls(
         else:
             pending.append(g)
     return pending
+
+
+class Skipper:
+    """Says why a scheduled entry check proposes nothing (``StrategyContext.skip``: recorded once
+    per strategy, reason and day); returns the empty proposal."""
+
+    def __init__(self, context: StrategyContext, strategy: str) -> None:
+        self.context = context
+        self.strategy = strategy
+
+    def __call__(self, code: str, message: str) -> list[OrderIntent]:
+        self.context.skip(self.strategy, code, message)
+        return []

@@ -5,10 +5,12 @@ with at least 280 DTE (target 365) whose extrinsic value is below 5% of the unde
 (see ``pick_long``), sized so the
 campaign costs at most 8% of NLV and its cost (the long call's max loss) stays within the 5%-of-NLV
 max risk per new position.  A campaign with its long call and no weekly short sells one
-7-DTE ~30Δ call per long call, with its strike above the long strike plus the long call's extrinsic
-(assignment then locks in no loss).  The weekly short is bought back at 50% profit, or rolled on
-its expiry day (closed; the next weekly is sold in the same Friday window).  The long call ends the
-campaign when it has lost 20%; below 120 DTE it is rolled out (closed with reason ``roll`` and a new
+7-DTE ~30Δ call per long call whose strike is at or above the campaign's break-even (long strike +
+long price paid - weekly credits kept so far: an assignment then locks in no loss), the nearest
+strike that clears it when the ~30Δ one does not, else the week is skipped and recorded.  The
+weekly short is bought back at 50% profit (on the expected exit fill), or rolled on its expiry day
+(closed; the next weekly is sold in the same Friday window).  The campaign ends when it (long call
++ every weekly, realised and open) has lost 20% of the long call's cost; below 120 DTE it is rolled out (closed with reason ``roll`` and a new
 long bought in the same campaign) while the phase allows IPMCC, else closed.  The short is always
 closed before the long, so no short call is ever left uncovered.  No calls are sold in the EXTREME
 regime (put-side premium selling only).
@@ -24,9 +26,10 @@ from core.regime import Regime
 from core.settings import Settings
 from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderIntent, PositionGroup, Right
 from strategies.common import (
+    Skipper,
     close_intent,
     days_to_expiry,
-    group_mark,
+    exit_mark,
     leg_quotes,
     open_intent,
     pending_rolls,
@@ -35,6 +38,7 @@ from strategies.common import (
     profit_points,
     regime_of,
     scheduled,
+    target_exit_price,
 )
 
 NAME = "ipmcc"
@@ -124,7 +128,7 @@ class Ipmcc:
         if quotes is None:
             return None
         long_quote = quotes[0]
-        if self._long_exit_reason(long, long_quote, today) is not None:
+        if self._long_exit_reason(snapshot, context, long) is not None:
             return None  # the long is about to go: don't sell against it
         underlying = long.legs[0].contract.underlying
         expiry = pick_expiry(
@@ -138,20 +142,51 @@ class Ipmcc:
         chain = None if expiry is None else snapshot.chains.chain(underlying, expiry)
         if chain is None:
             return None
-        floor_strike = long.legs[0].contract.strike + extrinsic(long_quote)
-        above = [q for q in chain.side(Right.CALL) if q.contract.strike > floor_strike and q.bid > 0]
+        kept = sum(g.realized_pnl() for g in self._closed_weeklies(context, long)) / (
+            long.quantity * long.multiplier
+        )
+        break_even = long.legs[0].contract.strike + long.entry_price - kept
+        above = [q for q in chain.side(Right.CALL) if q.contract.strike >= break_even - 1e-9 and q.bid > 0]
         call = min(above, key=lambda q: (abs(q.delta - s.ipmcc_short_delta), q.contract.strike), default=None)
         if call is None:
+            message = f"{underlying} {expiry}: no call at or above the break-even {break_even:.2f}"
+            Skipper(context, NAME)("below_break_even", message)
             return None
         legs = (Leg(call.contract, -1),)
-        notes = {"long_strike": long.legs[0].contract.strike, "long_extrinsic": extrinsic(long_quote)}
-        # Covered by the long call, with the strike above long strike + extrinsic: if assigned, the
-        # campaign forfeits at most the long call's time value.
+        notes = {
+            "long_strike": long.legs[0].contract.strike,
+            "long_paid": long.entry_price,
+            "weekly_kept": kept,
+            "break_even": break_even,
+        }
+        # Covered by the long call with the strike at or above the break-even: if assigned, the
+        # campaign loses nothing; the risk is bounded by the long call's time value.
         max_loss = extrinsic(long_quote) * call.contract.multiplier
         return open_intent(
             context, snapshot, NAME, legs, [call], long.quantity, max_loss, notes, campaign=long.campaign_id,
             part=SHORT,
         )  # fmt: skip
+
+    @staticmethod
+    def _closed_weeklies(context: StrategyContext, long: PositionGroup) -> list[PositionGroup]:
+        return [
+            g for g in context.closed_groups(NAME) if g.campaign_id == long.campaign_id and g.part == SHORT
+        ]
+
+    def campaign_pnl(
+        self, snapshot: MarketSnapshot, context: StrategyContext, long: PositionGroup
+    ) -> float | None:
+        """The campaign's dollar P&L: its closed parts realised, its open parts at the expected
+        exit fill net of fees (None when an open part has no quote)."""
+        pnl = sum(g.realized_pnl() for g in context.closed_groups(NAME) if g.campaign_id == long.campaign_id)
+        for g in context.open_groups(NAME):
+            if g.campaign_id != long.campaign_id or g.opened_at is None:
+                continue
+            mark = exit_mark(g, snapshot)
+            if mark is None:
+                return None
+            pnl += profit_points(g, mark) * g.quantity * g.multiplier
+        return pnl
 
     # --- management ------------------------------------------------------------------------------
     def manage(
@@ -161,7 +196,7 @@ class Ipmcc:
         quotes = leg_quotes(snapshot, group.legs)
         if quotes is None:
             return None
-        mark = group_mark(group, snapshot)
+        mark = exit_mark(group, snapshot)
         assert mark is not None
         dte = days_to_expiry(group.legs[0].contract.expiry, today)
         profit = profit_points(group, mark)
@@ -171,30 +206,37 @@ class Ipmcc:
         ]
         if group.part == SHORT:
             long = next((g for g in campaign if g.part == LONG), None)
-            long_quotes = None if long is None else leg_quotes(snapshot, long.legs)
-            if long is not None and long_quotes is not None:
-                reason = self._long_exit_reason(long, long_quotes[0], today)
+            if long is not None:
+                reason = self._long_exit_reason(snapshot, context, long)
                 if reason is not None:
                     return close_intent(group, snapshot, "campaign_exit", {**notes, "long_" + reason: 1.0})
-            if profit >= s.ipmcc_short_profit_target * group.credit:
-                return close_intent(group, snapshot, "profit_target", {**notes, "credit": group.credit})
+            target = s.ipmcc_short_profit_target * group.credit
+            if profit >= target:
+                notes["credit"] = group.credit
+                return close_intent(group, snapshot, "profit_target", notes, target_exit_price(group, target))
             if dte <= 0:
                 return close_intent(group, snapshot, "roll", notes)
             return None
         if any(g.part == SHORT for g in campaign):
             return None  # the short goes first (see above)
-        reason = self._long_exit_reason(group, quotes[0], today)
+        reason = self._long_exit_reason(snapshot, context, group)
         if reason is None:
             return None
+        if reason == "stop_loss":
+            notes["campaign_pnl"] = self.campaign_pnl(snapshot, context, group) or 0.0
         if reason == "roll" and phase_of(context, s) < s.ipmcc_min_phase:
             reason = "dte_exit"
         return close_intent(group, snapshot, reason, {**notes, "cost": group.entry_price})
 
-    def _long_exit_reason(self, long: PositionGroup, quote: OptionQuote, today) -> str | None:
+    def _long_exit_reason(
+        self, snapshot: MarketSnapshot, context: StrategyContext, long: PositionGroup
+    ) -> str | None:
         s = self.s
-        if long.entry_price > 0 and quote.mid <= (1 - s.ipmcc_long_stop) * long.entry_price:
+        cost = long.entry_price * long.quantity * long.multiplier
+        pnl = self.campaign_pnl(snapshot, context, long)
+        if cost > 0 and pnl is not None and pnl <= -s.ipmcc_campaign_stop * cost:
             return "stop_loss"
-        if days_to_expiry(long.legs[0].contract.expiry, today) < s.ipmcc_long_min_hold_dte:
+        if days_to_expiry(long.legs[0].contract.expiry, snapshot.time.date()) < s.ipmcc_long_min_hold_dte:
             return "roll"
         return None
 

@@ -1,12 +1,14 @@
 """LT112: the long-term 1-1-2 put ratio (STRATEGY_RULES.md §2).
 
-First Wednesday of the month at 10:00 (and the third Wednesday from phase 3), on /ES options from
-phase 2 and SPX before: buy the ~25Δ put, sell the put 50 points lower (the debit spread), sell two
-~5Δ puts (the naked part), expiry nearest 120 DTE within 110-150.  One unit is one 1-1-2; the fill
+First Wednesday of the month at 10:00 (and the third Wednesday from phase 3), on /ES options, or
+/MES (a tenth, quoted at the ES level) when one /ES unit breaks the max risk per position or the BP
+cap: buy the ~25Δ put, sell the put 50 points lower (the nearest strike within ±10 points, else
+skip and say why: the debit spread), sell two ~5Δ puts (the naked part), expiry nearest 120 DTE
+within 110-150.  One unit is one 1-1-2; the fill
 is split into two parts managed separately inside one campaign: the naked puts close at 90% of
 their credit, the spread when it is worth 150% of its cost; everything closes at 21 DTE; the whole
-unit stops when its loss reaches the smaller of 200% of its net credit and 2% of NLV.  SPX and ES
-track the same index at the same scale, so the 50-point width applies to both.
+unit stops when its loss reaches the smaller of 200% of its net credit and 2% of NLV.  Targets trigger on the expected exit fill
+and cap the exit at the price that realises them.
 """
 
 from __future__ import annotations
@@ -15,17 +17,20 @@ from collections.abc import Sequence
 
 from core.costs import expected_entry_credit
 from core.ports import StrategyContext
+from core.regime import max_bp_fraction
 from core.settings import Settings
 from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderIntent, PositionGroup, Right
 from strategies.common import (
+    Skipper,
     close_intent,
     days_to_expiry,
-    group_mark,
+    exit_mark,
     open_intent,
     phase_of,
     pick_expiry,
     profit_points,
     scheduled,
+    target_exit_price,
     tolerance_note,
 )
 
@@ -53,64 +58,111 @@ class Lt112:
             return []
         if not context.calendar.is_trading_day(today) or context.groups_opened_on(today, NAME):
             return []
+        skip = Skipper(context, NAME)
         if open_units(context) >= s.lt112_max_units_by_phase[phase]:
-            return []
-        root = s.lt112_futures_root if phase >= s.lt112_futures_min_phase else s.lt112_index_root
-        expiry = pick_expiry(
-            snapshot.chains,
-            root,
-            today,
-            s.lt112_min_dte,
-            s.lt112_max_dte,
-            s.lt112_target_dte,
-            s.expiry_tolerance_days,
-        )
-        chain = None if expiry is None else snapshot.chains.chain(root, expiry)
-        picked = None if chain is None else self.pick_legs(chain)
-        if picked is None:
-            return []
-        legs, quotes = picked
+            return skip("max_units", f"{open_units(context)} units open: the phase {phase} maximum")
+        why = ("no_chain", f"no {s.lt112_futures_root} chain within {s.lt112_min_dte}-{s.lt112_max_dte} DTE")
+        # A full-size /ES unit first; /MES (a tenth, quoted at the ES level) when one /ES unit
+        # does not fit the max risk per position or the BP cap.
+        for root in (s.lt112_futures_root, s.lt112_micro_root):
+            expiry = (
+                pick_expiry(
+                    snapshot.chains,
+                    root,
+                    today,
+                    s.lt112_min_dte,
+                    s.lt112_max_dte,
+                    s.lt112_target_dte,
+                    s.expiry_tolerance_days,
+                )  # fmt: skip
+                if root
+                else None
+            )
+            chain = None if expiry is None else snapshot.chains.chain(root, expiry)
+            if chain is None:
+                continue
+            picked, problem = self.pick_legs(chain)
+            if picked is None:
+                why = ("strikes", f"{root} {expiry}: {problem}")
+                continue
+            legs, quotes = picked
+            intent, problem = self._unit_intent(snapshot, context, chain, legs, quotes, phase)
+            if intent is not None:
+                return [intent]
+            why = ("unit_too_large", f"one {root} unit {problem}")
+        return skip(*why)
+
+    def _unit_intent(
+        self,
+        snapshot: MarketSnapshot,
+        context: StrategyContext,
+        chain: OptionChain,
+        legs: tuple[Leg, ...],
+        quotes: Sequence[OptionQuote],
+        phase: int,
+    ) -> tuple[OrderIntent | None, str]:
+        """One unit's intent, or None and which cap one unit breaks."""
+        s = self.s
         net_credit = expected_entry_credit(legs, quotes, s.exec_expected_slippage)
         nlv = context.account.net_liquidation
-        multiplier = legs[0].contract.multiplier
         stop = s.lt112_stop_nlv_fraction * nlv
         if net_credit > 0:
-            stop = min(stop, s.lt112_stop_credit_multiple * net_credit * multiplier)
+            stop = min(stop, s.lt112_stop_credit_multiple * net_credit * legs[0].contract.multiplier)
+        risk_limit = s.risk_max_position_risk * nlv
+        if stop > risk_limit:
+            return None, f"risks ${stop:,.0f} > the max risk per position ${risk_limit:,.0f}"
+        margin = context.margin_required(legs, 1, snapshot)
+        cap = max_bp_fraction(nlv, snapshot.vix, s) * nlv
+        if context.account.buying_power_used + margin > cap:
+            return (
+                None,
+                f"needs ${margin:,.0f} of buying power; the cap ${cap:,.0f} is used to ${context.account.buying_power_used:,.0f}",
+            )
         notes = {
             "underlying": chain.underlying_price,
             "credit_after_costs": net_credit,
             "phase": float(phase),
-            **tolerance_note(chain.expiry, today, s.lt112_min_dte, s.lt112_max_dte, s.expiry_tolerance_days),
+            **tolerance_note(
+                chain.expiry, snapshot.time.date(), s.lt112_min_dte, s.lt112_max_dte, s.expiry_tolerance_days
+            ),
         }
         parts = ((SPREAD, (0, 1)), (NAKED, (2,)))
-        return [open_intent(context, snapshot, NAME, legs, quotes, 1, stop, notes, parts=parts)]
+        return open_intent(context, snapshot, NAME, legs, quotes, 1, stop, notes, parts=parts), ""
 
-    def pick_legs(self, chain: OptionChain) -> tuple[tuple[Leg, ...], list[OptionQuote]] | None:
-        """+1 put at ~25Δ, -1 put ``width`` lower, -2 puts at ~5Δ strictly below the short put."""
+    def pick_legs(self, chain: OptionChain) -> tuple[tuple[tuple[Leg, ...], list[OptionQuote]] | None, str]:
+        """+1 put at ~25Δ, -1 put ``lt112_spread_width_es`` lower (the nearest listed strike within
+        ``lt112_width_tolerance`` when none is exactly there), -2 puts at ~5Δ strictly below the
+        short put; else None and why."""
         s = self.s
         long = chain.nearest_delta(Right.PUT, s.lt112_long_delta)
         if long is None:
-            return None
-        target = long.contract.strike - s.lt112_spread_width_es
+            return None, f"no put near {s.lt112_long_delta:g} delta"
+        width = s.lt112_spread_width_es
+        target = long.contract.strike - width
+        tolerance = s.lt112_width_tolerance
         below = [q for q in chain.side(Right.PUT) if q.contract.strike < long.contract.strike]
-        short = min(below, key=lambda q: (abs(q.contract.strike - target), q.contract.strike), default=None)
+        near = [q for q in below if abs(q.contract.strike - target) <= tolerance + 1e-9]
+        short = min(near, key=lambda q: (abs(q.contract.strike - target), q.contract.strike), default=None)
         if short is None:
-            return None
+            return (
+                None,
+                f"no strike within {tolerance:g} of {target:g} ({width:g} below the {long.contract.strike:g} put)",
+            )
         further = [q for q in below if q.contract.strike < short.contract.strike]
         naked = min(
             further, key=lambda q: (abs(abs(q.delta) - s.lt112_naked_delta), q.contract.strike), default=None
         )
         if naked is None:
-            return None
+            return None, f"no put below the {short.contract.strike:g} short put for the naked part"
         legs = (Leg(long.contract, 1), Leg(short.contract, -1), Leg(naked.contract, -2))
-        return legs, [long, short, naked]
+        return (legs, [long, short, naked]), ""
 
     # --- management ------------------------------------------------------------------------------
     def manage(
         self, snapshot: MarketSnapshot, group: PositionGroup, context: StrategyContext
     ) -> OrderIntent | None:
         s, today = self.s, snapshot.time.date()
-        mark = group_mark(group, snapshot)
+        mark = exit_mark(group, snapshot)
         if mark is None:
             return None
         dte = days_to_expiry(group.legs[0].contract.expiry, today)
@@ -127,14 +179,16 @@ class Lt112:
                 )
         if dte <= s.lt112_spread_exit_dte:
             return close_intent(group, snapshot, "dte_exit", notes)
-        if group.part == NAKED and profit >= s.lt112_naked_profit_target * group.credit:
-            return close_intent(group, snapshot, "profit_target", {**notes, "credit": group.credit})
-        if (
-            group.part == SPREAD
-            and group.entry_price > 0
-            and mark >= s.lt112_spread_profit_multiple * group.entry_price
-        ):
-            return close_intent(group, snapshot, "profit_target", {**notes, "cost": group.entry_price})
+        if group.part == NAKED:
+            target = s.lt112_naked_profit_target * group.credit
+            if profit >= target:
+                notes["credit"] = group.credit
+                return close_intent(group, snapshot, "profit_target", notes, target_exit_price(group, target))
+        elif group.part == SPREAD and group.entry_price > 0:
+            worth = s.lt112_spread_profit_multiple * group.entry_price
+            if mark >= worth:  # the exit sells the spread for at least 150% of its cost
+                notes["cost"] = group.entry_price
+                return close_intent(group, snapshot, "profit_target", notes, -worth)
         return None
 
     def _unit(
@@ -147,7 +201,7 @@ class Lt112:
         for g in members:
             if g.opened_at is None:
                 continue
-            mark = group_mark(g, snapshot)
+            mark = exit_mark(g, snapshot)
             if mark is None:
                 return None, 0.0
             pnl += profit_points(g, mark) * g.quantity * g.multiplier

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from core.costs import expected_entry_credit, net_mid
+from core.costs import expected_entry_credit
 from core.dollar_greeks import dollar_greeks
 from core.ports import StrategyContext
 from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
@@ -27,13 +27,15 @@ from core.types import (
     Right,
 )
 from strategies.common import (
+    Skipper,
     close_intent,
     exit_deadline,
-    group_mark,
+    exit_mark,
     in_window,
     minute_of_day,
     open_intent,
     profit_points,
+    target_exit_price,
 )
 
 NAME = "zero_dte"
@@ -54,41 +56,56 @@ class ZeroDteIronCondor:
         ):
             return []
         calendar = context.calendar
-        if not calendar.is_trading_day(today) or calendar.is_early_close(today):
+        if not calendar.is_trading_day(today) or context.groups_opened_on(today, NAME):
             return []
+        skip = Skipper(context, NAME)
+        if calendar.is_early_close(today):
+            return skip("early_close", f"{today} closes early: no 0DTE condor")
         nlv = context.account.net_liquidation
-        if account_phase(nlv, s) < s.zero_dte_min_phase or context.groups_opened_on(today, NAME):
-            return []
+        if account_phase(nlv, s) < s.zero_dte_min_phase:
+            return skip("phase", f"NLV {nlv:,.0f} is below phase {s.zero_dte_min_phase}")
         vix, spot, day_open = (
             snapshot.vix,
             snapshot.price(s.zero_dte_underlying),
             snapshot.day_open.get(s.zero_dte_underlying),
         )
-        if vix is None or not vix > s.zero_dte_min_vix or not spot or not day_open:
-            return []
+        if vix is None or not vix > s.zero_dte_min_vix:
+            return skip("vix_below_min", f"VIX {vix} is not above {s.zero_dte_min_vix:g}")
+        if not spot or not day_open:
+            return skip("no_underlying", f"{s.zero_dte_underlying} price {spot} / open {day_open} unknown")
         move = spot / day_open - 1.0
         if abs(move) > s.zero_dte_max_move:
-            return []
+            return skip(
+                "move_filter",
+                f"{s.zero_dte_underlying} moved {move:+.2%} since the open (limit {s.zero_dte_max_move:.2%})",
+            )
         put_side_only = vix_regime(vix, s) is Regime.EXTREME
         # Full size (SPXW) first; the mini (XSP, a tenth of SPX) when one full condor would break a cap.
+        why = ("no_chain", f"no {s.zero_dte_root} chain expiring today")
         for root in (s.zero_dte_root, s.zero_dte_mini_root):
             chain = snapshot.chains.chain(root, today) if root else None
             if chain is None:
                 continue
             picked = self._pick_legs(chain, put_side_only, scale=chain.underlying_price / spot)
             if picked is None:
+                why = ("no_strikes", f"{root}: no short/wing strikes at the target deltas")
                 continue
             legs, quotes = picked
             credit_after_costs = expected_entry_credit(legs, quotes, s.exec_expected_slippage)
             if credit_after_costs < s.zero_dte_min_credit * chain.underlying_price / spot:
+                why = (
+                    "credit_below_min",
+                    f"{root}: expected credit {credit_after_costs:.2f} after costs too small",
+                )
                 continue
-            max_loss = _max_loss_per_unit(legs, -net_mid(legs, quotes))
-            quantity = self._size(snapshot, context, legs, quotes, max_loss)
+            max_loss = _max_loss_per_unit(legs, credit_after_costs)
+            quantity, binding = self._size(snapshot, context, legs, quotes, max_loss)
             if quantity < 1:
+                why = ("size_zero", f"{root}: not one condor fits {binding}")
                 continue
             notes = {"underlying": spot, "move_since_open": move, "credit_after_costs": credit_after_costs}
             return [open_intent(context, snapshot, NAME, legs, quotes, quantity, max_loss, notes)]
-        return []
+        return skip(*why)
 
     def _pick_legs(
         self, chain: OptionChain, put_side_only: bool, scale: float = 1.0
@@ -132,20 +149,27 @@ class ZeroDteIronCondor:
         legs: tuple[Leg, ...],
         quotes: Sequence[OptionQuote],
         max_loss: float,
-    ) -> int:
+    ) -> tuple[int, str]:
         """Condors within the phase cap, the day's BP share, the max risk per position and, alone,
-        the portfolio gamma and theta limits (a 0DTE condor's gamma is what usually binds)."""
+        the gamma limit (the gate then judges gamma on the portfolio after the trade; theta and
+        vega of an intraday position are not held against their caps).  Rounded down; with the
+        name of the binding limit."""
         s = self.s
         nlv = context.account.net_liquidation
         cap = 1 if account_phase(nlv, s) == 1 else s.zero_dte_max_condors  # phase 1: one lot
         margin = context.margin_required(legs, 1, snapshot)
         budget = s.zero_dte_max_bp_share * max_bp_fraction(nlv, snapshot.vix, s) * nlv
-        by_bp = math.floor(budget / margin) if margin > 0 else cap
-        by_risk = math.floor(s.risk_max_position_risk * nlv / max_loss) if max_loss > 0 else cap
-        gamma, theta = _unit_gamma_theta(legs, quotes)
-        by_gamma = math.floor(s.risk_max_gamma_nlv * nlv / gamma) if gamma > 0 else cap
-        by_theta = math.floor(s.risk_max_theta_nlv * nlv / theta) if theta > 0 else cap
-        return max(0, min(cap, by_bp, by_risk, by_gamma, by_theta))
+        gamma = _unit_gamma(legs, quotes)
+        limits = {
+            "the condor cap": cap,
+            "the day's BP share": math.floor(budget / margin) if margin > 0 else cap,
+            "the max risk per position": math.floor(s.risk_max_position_risk * nlv / max_loss)
+            if max_loss > 0
+            else cap,
+            "the gamma limit": math.floor(s.risk_max_gamma_nlv * nlv / gamma) if gamma > 0 else cap,
+        }
+        binding = min(limits, key=lambda k: limits[k])
+        return max(0, limits[binding]), binding
 
     # --- management ------------------------------------------------------------------------------
     def manage(
@@ -155,21 +179,23 @@ class ZeroDteIronCondor:
         deadline = exit_deadline(context.calendar, now, s.zero_dte_close_time)
         if now >= deadline:
             return close_intent(group, snapshot, "time_exit", {"deadline_minute": minute_of_day(deadline)})
-        mark = group_mark(group, snapshot)
+        mark = exit_mark(group, snapshot)
         if mark is None:
             return None
         credit = group.credit
         profit = profit_points(group, mark)
         notes = {"mark": mark, "profit": profit, "credit": credit}
-        if profit >= s.zero_dte_profit_target * credit:
-            return close_intent(group, snapshot, "profit_target", notes)
+        target = s.zero_dte_profit_target * credit
+        if profit >= target:
+            return close_intent(group, snapshot, "profit_target", notes, target_exit_price(group, target))
         if -profit >= s.zero_dte_stop_loss * credit:
             return close_intent(group, snapshot, "stop_loss", notes)
         return None
 
 
 def _max_loss_per_unit(legs: Sequence[Leg], credit: float) -> float:
-    """Widest wing minus the credit, in dollars per unit (only one side can finish in the money)."""
+    """Widest wing minus the credit expected after costs, in dollars per unit (only one side can
+    finish in the money)."""
     widths = []
     for right in (Right.PUT, Right.CALL):
         strikes = [leg.contract.strike for leg in legs if leg.contract.right is right]
@@ -178,11 +204,6 @@ def _max_loss_per_unit(legs: Sequence[Leg], credit: float) -> float:
     return max(0.0, (max(widths) - credit) * legs[0].contract.multiplier)
 
 
-def _unit_gamma_theta(legs: Sequence[Leg], quotes: Sequence[OptionQuote]) -> tuple[float, float]:
-    """|$ delta change per 1% move| and $ theta per day of one condor."""
-    gamma = theta = 0.0
-    for leg, q in zip(legs, quotes, strict=True):
-        _, g, _, t = dollar_greeks(q, leg.ratio)
-        gamma += g
-        theta += t
-    return abs(gamma), theta
+def _unit_gamma(legs: Sequence[Leg], quotes: Sequence[OptionQuote]) -> float:
+    """|$ delta change per 1% move| of one condor."""
+    return abs(sum(dollar_greeks(q, leg.ratio)[1] for leg, q in zip(legs, quotes, strict=True)))

@@ -129,6 +129,7 @@ class FakeContext:
     ids: int = 0
 
     closed: list[PositionGroup] = field(default_factory=list)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (strategy, code, message)
 
     def open_groups(self, strategy: str | None = None) -> Sequence[PositionGroup]:
         return [g for g in self.groups if strategy is None or g.strategy == strategy]
@@ -147,6 +148,12 @@ class FakeContext:
 
     def margin_required(self, legs: Sequence[Leg], quantity: int, snapshot: MarketSnapshot) -> float:
         return self.margin_per_unit * quantity
+
+    def skip(self, strategy: str, code: str, message: str) -> None:
+        self.skipped.append((strategy, code, message))
+
+    def skip_codes(self) -> list[str]:
+        return [code for _, code, _ in self.skipped]
 
 
 def account(

@@ -16,6 +16,8 @@ from strategies.zero_dte import ZeroDteIronCondor
 from testing.factories import FakeContext, WeekdayCalendar, account, friday, snapshot, spxw, zero_dte_chain
 
 S = Settings()
+# The rules below are judged alone: the stress limit has its own tests (test_gate_stress.py).
+NO_STRESS = S.with_overrides(risk_max_stress_nlv=10.0)
 
 
 class Sink:
@@ -26,13 +28,34 @@ class Sink:
         self.events.append((kind, time, dict(payload)))
 
 
-def _setup(settings: Settings = S, vix: float = 24.0, now: datetime | None = None):
+def _setup(settings: Settings = S, vix: float = 24.0, now: datetime | None = None, overnight: bool = False):
+    """A 0DTE condor intent; ``overnight``: the same condor expiring a week later (held overnight,
+    so under the correlation caps and every Greeks limit)."""
     now = now or friday()
     chain = zero_dte_chain(now)
     (intent,) = ZeroDteIronCondor(S).propose(snapshot(now, [chain], vix=24.0), FakeContext(account(now=now)))
+    if overnight:
+        chain, intent = (
+            _a_week_later(chain),
+            dataclasses.replace(
+                intent,
+                legs=tuple(dataclasses.replace(leg, contract=_later(leg.contract)) for leg in intent.legs),
+            ),
+        )
     state, sink = RiskState(), Sink()
     gate = EntryGate(settings, WeekdayCalendar(), False, state, RiskLog(sink))
     return gate, intent, snapshot(now, [chain], vix=vix), state, sink
+
+
+def _later(contract):
+    return dataclasses.replace(contract, expiry=contract.expiry + timedelta(days=7))
+
+
+def _a_week_later(chain: OptionChain) -> OptionChain:
+    quotes = tuple(dataclasses.replace(q, contract=_later(q.contract)) for q in chain.quotes)
+    return OptionChain(
+        chain.root, chain.expiry + timedelta(days=7), chain.underlying, chain.underlying_price, quotes
+    )
 
 
 class CountingContext(FakeContext):
@@ -111,6 +134,7 @@ def test_strategy_budget_counts_the_strategy_s_open_positions():
         risk_correlation_max_per_group=(20,) * 5,
         risk_equity_index_combined_max=(20,) * 5,
         risk_max_theta_nlv=1.0,
+        risk_max_stress_nlv=10.0,
     )
     gate, intent, snap, _, _ = _setup(wide)
     held = [_held(intent.legs, "zero_dte", f"z{i}") for i in range(8)]  # 8 x $2,000 margin
@@ -125,7 +149,7 @@ def test_strategy_budget_counts_the_strategy_s_open_positions():
 
 
 def test_correlation_caps_by_phase_and_regime_and_the_combined_equity_index_cap():
-    gate, intent, snap, _, _ = _setup()
+    gate, intent, snap, _, _ = _setup(NO_STRESS, overnight=True)
     intent = dataclasses.replace(intent, quantity=1)
     leg = intent.legs[0]
     two = [_held([leg], "lt112", "a"), _held([leg], "lt112", "b")]
@@ -143,7 +167,7 @@ def test_correlation_caps_by_phase_and_regime_and_the_combined_equity_index_cap(
 
 
 def test_greeks_are_checked_on_the_portfolio_after_the_trade_and_hedges_pass():
-    gate, intent, snap, _, _ = _setup()
+    gate, intent, snap, _, _ = _setup(NO_STRESS, overnight=True)
     short_put = next(leg for leg in intent.legs if leg.ratio < 0 and not leg.contract.is_call)
     big_delta = [_held([Leg(short_put.contract, -1)], "lt112", "d", quantity=1)]
     ctx = FakeContext(account(now=snap.time), groups=big_delta)

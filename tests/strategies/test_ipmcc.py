@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from core.settings import Settings
-from core.types import GroupStatus, PositionGroup, Right
+from core.types import GroupStatus, Leg, PositionGroup, Right
+from strategies.common import exit_mark, fee_points
 from strategies.ipmcc import LONG, SHORT, Ipmcc, extrinsic
 from testing.chains import bsm_chain, market
 from testing.factories import FakeContext, account
@@ -25,9 +26,9 @@ def chains(now, spot=SPOT, long_dte=365, short_dte=7, underlying="IWM"):
     ]
 
 
-def propose(now=FRIDAY, nlv=100_000.0, vix=18.0, ctx=None, long_dte=365, short_dte=7):
+def propose(now=FRIDAY, nlv=100_000.0, vix=18.0, ctx=None, long_dte=365, short_dte=7, **overrides):
     ctx = ctx or FakeContext(account(nlv, now=now))
-    settings = dataclasses.replace(S, ipmcc_underlyings=("IWM",))
+    settings = dataclasses.replace(S, ipmcc_underlyings=("IWM",), **overrides)
     return Ipmcc(settings).propose(
         market(now, chains(now, long_dte=long_dte, short_dte=short_dte), vix=vix), ctx
     )
@@ -60,16 +61,52 @@ def _long(now=FRIDAY, entry=None):
                          entry_fees=1.0, part=LONG)  # fmt: skip
 
 
-def test_weekly_short_call_sold_above_long_strike_plus_extrinsic():
+def test_weekly_short_call_sold_at_or_above_the_campaign_break_even():
     long = _long()
     now = FRIDAY + timedelta(minutes=5)
     intents = propose(now, ctx=FakeContext(account(now=now), groups=[long]))
     (short,) = intents
     assert short.part == SHORT and short.campaign == long.campaign_id and short.legs[0].ratio == -1
     assert short.quantity == long.quantity and short.notes["dte"] == 7
-    floor = short.notes["long_strike"] + short.notes["long_extrinsic"]
-    assert short.legs[0].contract.strike > floor
+    assert short.notes["break_even"] == pytest.approx(long.legs[0].contract.strike + long.entry_price)
+    assert short.legs[0].contract.strike >= short.notes["break_even"]
     assert short.max_loss_per_unit > 0
+
+
+def _weekly_strikes(now):
+    expiry = now.date() + timedelta(days=7)
+    return sorted({q.contract.strike for q in chains(now)[1].side(Right.CALL) if q.contract.expiry == expiry})
+
+
+@pytest.mark.parametrize(("above", "kept"), [(0.0, 0.0), (0.01, 0.0), (0.01, 0.02)])
+def test_break_even_boundary_a_strike_exactly_at_it_is_sold_one_cent_short_of_it_is_not(above, kept):
+    """break-even = long strike + price paid - weekly credits kept: the strike at it is sold, else
+    the next one up; credits kept lower it."""
+    now = FRIDAY + timedelta(minutes=5)
+    strikes = [k for k in _weekly_strikes(now) if k > SPOT * 1.03]  # above the ~30Δ strike
+    target = strikes[0]
+    long = _long()
+    long = dataclasses.replace(long, entry_price=target - long.legs[0].contract.strike + above)
+    closed = []
+    if kept:  # a closed weekly that kept 2 cents a share
+        weekly = dataclasses.replace(_short(long), status=GroupStatus.CLOSED, group_id="ipmcc-20250228-002",
+                                     entry_price=-0.5, exit_price=0.48 - 0.0, entry_fees=0.0, exit_fees=0.0)  # fmt: skip
+        weekly = dataclasses.replace(weekly, quantity=long.quantity)
+        closed = [weekly]
+    ctx = FakeContext(account(now=now), groups=[long], closed=closed)
+    (short,) = propose(now, ctx=ctx)
+    expected = target if above <= kept else strikes[1]
+    assert short.notes["break_even"] == pytest.approx(target + above - kept)
+    assert short.legs[0].contract.strike == expected
+
+
+def test_no_weekly_when_no_strike_clears_the_break_even_and_the_skip_says_why():
+    now = FRIDAY + timedelta(minutes=5)
+    long = _long()
+    long = dataclasses.replace(long, entry_price=10 * SPOT)  # break-even beyond every listed strike
+    ctx = FakeContext(account(now=now), groups=[long])
+    assert propose(now, ctx=ctx, ipmcc_campaign_stop=1.0) == []  # (a -99% campaign not yet stopped)
+    assert ctx.skip_codes() == ["below_break_even"]
 
 
 def test_no_short_in_the_extreme_regime_or_while_one_is_open():
@@ -100,7 +137,17 @@ def test_weekly_short_takes_half_its_credit_or_rolls_on_expiry_day():
     expiry_day = datetime.combine(short.legs[0].contract.expiry, datetime.min.time()).replace(
         hour=9, minute=35
     )
-    assert _manage(short, [long], expiry_day, spot=SPOT * 1.02).reason == "roll"
+    in_the_money = short.legs[0].contract.strike * 1.01
+    assert _manage(short, [long], expiry_day, spot=in_the_money).reason == "roll"
+
+
+def test_profit_target_caps_the_exit_at_the_price_that_keeps_half_the_credit():
+    long = _long()
+    short = _short(long)
+    out = _manage(short, [long], FRIDAY + timedelta(days=3), spot=SPOT * 0.975)
+    assert out.reason == "profit_target"
+    fees = (short.entry_fees / short.quantity + 0.0) / short.multiplier
+    assert out.notes["worst_price"] <= short.credit * (1 - S.ipmcc_short_profit_target) - fees + 1e-9
 
 
 def test_long_call_stop_at_20_percent_closes_the_short_first_then_the_long():
@@ -141,3 +188,25 @@ def test_extrinsic_is_time_value_only():
     chain = bsm_chain("IWM", FRIDAY.date() + timedelta(days=365), FRIDAY, SPOT)
     q = chain.nearest_delta(Right.CALL, 0.8)
     assert extrinsic(q) == pytest.approx(q.mid - (SPOT - q.contract.strike))
+
+
+@pytest.mark.parametrize(("beyond", "stops"), [(-0.01, False), (0.01, True)])
+def test_campaign_stop_at_20_percent_of_the_long_call_s_cost_counts_the_weeklies(beyond, stops):
+    """The long alone is a cent short of -20%: a closed weekly that lost ``beyond`` + 1 cent a
+    share more than it was expected to decides it."""
+    long = _long()
+    now = FRIDAY + timedelta(days=14)
+    snap = market(now, [bsm_chain("IWM", long.legs[0].contract.expiry, now, SPOT, vol=0.18, skew=0.0,
+                                  width_sd=15)])  # fmt: skip
+    mark = exit_mark(long, snap)
+    # long P&L = mark - entry - fees = -0.2 x entry + 1 cent  =>  entry = (mark - fees - 0.01) / 0.8
+    fees = fee_points(long)
+    entry = (mark - fees - 0.01) / (1 - S.ipmcc_campaign_stop)
+    long = dataclasses.replace(long, entry_price=entry)
+    loss = (0.01 + beyond) if beyond > 0 else 0.0
+    weekly = PositionGroup("ipmcc-20250307-002", "ipmcc", (Leg(long.legs[0].contract, -1),), long.quantity,
+                           GroupStatus.CLOSED, entry_price=-1.0, exit_price=1.0 + loss, campaign=long.campaign_id,
+                           part=SHORT)  # fmt: skip
+    ctx = FakeContext(account(now=now), groups=[long], closed=[weekly])
+    out = Ipmcc(S).manage(snap, long, ctx)
+    assert (out is not None and out.reason == "stop_loss") is stops

@@ -45,26 +45,53 @@ def test_vix_below_15_skips_and_above_20_doubles(vix, quantity):
     assert sum(i.quantity for i in intents) == quantity
 
 
-def test_phase_3_spy_only_and_phase_4_adds_qqq_and_iwm():
+class RootMargin(FakeContext):
+    """Margin per put by underlying (SPY's is what keeps it out of a small account)."""
+
+    def __init__(self, *args, by_root, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.by_root = by_root
+
+    def margin_required(self, legs, quantity, snapshot) -> float:
+        return self.by_root[legs[0].contract.root] * quantity
+
+
+def test_one_rung_a_week_spy_first_and_qqq_iwm_only_when_spy_does_not_fit():
     assert propose(nlv=75_999) == []
     assert [i.legs[0].contract.root for i in propose(nlv=80_000)] == ["SPY"]
-    assert sorted(i.legs[0].contract.root for i in propose(nlv=95_000)) == ["IWM", "QQQ", "SPY"]
+    assert [i.legs[0].contract.root for i in propose(nlv=95_000)] == ["SPY"], "phase 4: still SPY first"
+
+    def roots(nlv, by_root):
+        ctx = RootMargin(account(nlv, now=MONDAY), by_root=by_root)
+        return [i.legs[0].contract.root for i in propose(ctx=ctx)], ctx.skip_codes()
+
+    big_spy = {"SPY": 3_000.0, "QQQ": 2_900.0, "IWM": 1_000.0}  # 3% of $95k = $2,850
+    assert roots(95_000, big_spy) == (["IWM"], [])
+    assert roots(95_000, {**big_spy, "IWM": 2_900.0}) == ([], ["no_rung"])
+    assert roots(80_000, big_spy) == ([], ["no_rung"]), "phase 3 has SPY only"
 
 
-def test_rung_budget_and_ladder_total():
-    # Phase 3 at $80k, NORMAL regime: allowed BP 75% = $60k; 2% of it is $1,200 a rung, 20% = $12k.
-    assert propose(margin=1_200.0)
-    assert propose(margin=1_201.0) == []
+def test_rung_margin_3_percent_of_nlv_and_ladder_25_percent_rounded_down():
+    # $80k: a rung's margin <= $2,400, the ladder's <= $20,000.
+    assert propose(margin=2_400.0)
+    assert propose(margin=2_401.0) == []
     assert sum(i.quantity for i in propose(vix=25.0, margin=1_200.0)) == 2
+    assert sum(i.quantity for i in propose(vix=25.0, margin=1_201.0)) == 1, "a doubled rung rounds down"
 
-    def held(n, margin=1_200.0):
+    def held(n, margin=2_000.0):
         return FakeContext(
             account(80_000, now=MONDAY), margin_per_unit=margin, groups=[_rung(i) for i in range(n)]
         )
 
-    assert propose(ctx=held(9))  # 9 x 1,200 + 1,200 = 12,000: exactly the ladder's 20%
+    assert propose(ctx=held(9))  # 9 x 2,000 + 2,000 = 20,000: exactly the ladder's 25%
     assert propose(ctx=held(10)) == []  # ten rungs
-    assert propose(ctx=held(9, margin=1_201.0)) == []  # over the 20% total
+    assert propose(ctx=held(9, margin=2_001.0)) == []  # over the 25% total
+
+
+def test_a_skipped_week_says_why():
+    ctx = FakeContext(account(80_000, now=MONDAY))
+    assert propose(vix=14.0, ctx=ctx) == []
+    assert ctx.skip_codes() == ["vix_below_min"]
 
 
 def _rung(n=0, now=MONDAY, entry=None):

@@ -18,13 +18,13 @@ FIRST_WED = datetime(2025, 3, 5, 10, 0)
 THIRD_WED = datetime(2025, 3, 19, 10, 0)
 
 
-def chains(now: datetime, dtes=(120,), roots=("ES", "SPX")):
+def chains(now: datetime, dtes=(120,), roots=("ES", "MES")):
     return [bsm_chain(r, now.date() + timedelta(days=d), now, 5800.0, step=5.0) for r in roots for d in dtes]
 
 
-def propose(now=FIRST_WED, nlv=100_000.0, dtes=(120,), ctx=None, settings=S):
+def propose(now=FIRST_WED, nlv=100_000.0, dtes=(120,), ctx=None, settings=S, chain_list=None):
     ctx = ctx or FakeContext(account(nlv, now=now))
-    return Lt112(settings).propose(market(now, chains(now, dtes)), ctx)
+    return Lt112(settings).propose(market(now, chain_list or chains(now, dtes)), ctx)
 
 
 def test_first_wednesday_builds_one_1_1_2_unit_on_es_from_phase_2():
@@ -40,10 +40,58 @@ def test_first_wednesday_builds_one_1_1_2_unit_on_es_from_phase_2():
     assert intent.parts == ((SPREAD, (0, 1)), (NAKED, (2,)))
 
 
-def test_phase_1_uses_spx_and_phase_0_nothing():
+class RootMargin(FakeContext):
+    def __init__(self, *args, by_root, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.by_root = by_root
+
+    def margin_required(self, legs, quantity, snapshot) -> float:
+        return self.by_root[legs[0].contract.root] * quantity
+
+
+def test_es_when_one_unit_fits_else_mes_else_nothing_and_the_skip_names_the_cap():
     (intent,) = propose(nlv=40_000)
-    assert {leg.contract.root for leg in intent.legs} == {"SPX"}
+    assert {leg.contract.root for leg in intent.legs} == {"ES"}, "phase 1 no longer trades SPX"
     assert propose(nlv=37_999) == []
+
+    def roots(by_root):
+        ctx = RootMargin(account(40_000, now=FIRST_WED), by_root=by_root)
+        intents = propose(ctx=ctx)
+        return [i.legs[0].contract.root for i in intents], ctx.skipped
+
+    assert roots({"ES": 30_000.0, "MES": 3_000.0}) == (["MES"], [])
+    (chosen, skipped) = roots({"ES": 30_000.0, "MES": 30_000.0})
+    assert chosen == [] and [code for _, code, _ in skipped] == ["unit_too_large"]
+    assert "buying power" in skipped[0][2]
+
+
+def _without(chain, keep):
+    """The chain with only the put strikes ``keep`` says yes to."""
+    quotes = tuple(q for q in chain.quotes if q.contract.right is Right.CALL or keep(q.contract.strike))
+    return dataclasses.replace(chain, quotes=quotes)
+
+
+@pytest.mark.parametrize("width", [50.0, 60.0, None])
+def test_spread_width_50_or_the_nearest_strike_within_10_points_else_skip(width):
+    """A chain listing the exact strike, only one 10 points off, or none within 10 points."""
+    (es,) = chains(FIRST_WED, roots=("ES",))
+    long = Lt112(S).pick_legs(es)[0][0][0].contract.strike
+    target = long - 50.0
+    keep = {
+        50.0: lambda k: True,  # the exact strike is listed
+        60.0: lambda k: abs(k - target) >= 10 and k != target + 10,  # only one 10 points away
+        None: lambda k: abs(k - target) > 10,  # the nearest is 15 points away
+    }[width]
+    ctx = FakeContext(account(now=FIRST_WED))
+    intents = propose(
+        ctx=ctx, chain_list=[_without(es, keep)], settings=dataclasses.replace(S, lt112_micro_root="")
+    )
+    if width is None:
+        assert intents == [] and ctx.skip_codes() == ["strikes"]
+        assert "no strike within 10" in ctx.skipped[0][2]
+    else:
+        (intent,) = intents
+        assert intent.legs[0].contract.strike - intent.legs[1].contract.strike == width
 
 
 @pytest.mark.parametrize(("dte", "ok"), [(109, False), (110, True), (150, True), (151, False)])
@@ -102,9 +150,9 @@ def test_max_open_units_by_phase(nlv, cap):
 def _group(group_id, part, legs=None, entry=-10.0, campaign="lt112-20250305-001", now=FIRST_WED, dte=120):
     if legs is None:
         chain = chains(now, (dte,), ("ES",))[0]
-        intent = Lt112(S).pick_legs(chain)
-        assert intent is not None
-        all_legs, _ = intent
+        picked, _ = Lt112(S).pick_legs(chain)
+        assert picked is not None
+        all_legs, _ = picked
         legs = all_legs[:2] if part == SPREAD else all_legs[2:]
     return PositionGroup(group_id, "lt112", legs, 1, GroupStatus.OPEN, opened_at=now, entry_price=entry,
                          entry_fees=5.0, campaign=campaign, part=part)  # fmt: skip
@@ -118,12 +166,12 @@ def manage(group, now, spot=5800.0, others=(), closed=(), nlv=100_000.0):
 
 
 def _priced(part, now=FIRST_WED, spot=5800.0):
-    """A part whose entry price is its mid now (zero P&L)."""
+    """A part whose entry price is its expected exit fill now (zero P&L before fees)."""
     g = _group("lt112-20250305-001-" + part, part, entry=0.0)
     snap = market(now, [bsm_chain("ES", g.legs[0].contract.expiry, now, spot, step=5.0)])
-    from strategies.common import group_mark
+    from strategies.common import exit_mark
 
-    return dataclasses.replace(g, entry_price=group_mark(g, snap))
+    return dataclasses.replace(g, entry_price=exit_mark(g, snap))
 
 
 def test_naked_puts_close_at_90_percent_of_their_credit():
@@ -138,9 +186,11 @@ def test_naked_puts_close_at_90_percent_of_their_credit():
 def test_spread_closes_when_worth_150_percent_of_its_cost():
     spread = _priced(SPREAD)
     assert manage(spread, FIRST_WED + timedelta(days=10)) is None
-    dropped = manage(spread, FIRST_WED + timedelta(days=10), spot=5550.0)
-    assert dropped is not None and dropped.reason in ("profit_target", "stop_loss")
-    assert dropped.reason == "profit_target" or dropped.notes["unit_pnl"] < 0
+    # triggered on the price selling it would get (its bid side), and never sold for less
+    assert manage(spread, FIRST_WED + timedelta(days=10), spot=5550.0) is None, "worth 150% at mid only"
+    dropped = manage(spread, FIRST_WED + timedelta(days=10), spot=5400.0)
+    assert dropped is not None and dropped.reason == "profit_target"
+    assert dropped.notes["worst_price"] == pytest.approx(-1.5 * spread.entry_price)
 
 
 @pytest.mark.parametrize(("days", "closes"), [(98, False), (99, True)])  # 120 DTE at entry: 21 DTE on day 99

@@ -116,9 +116,10 @@ def test_ipmcc_legs_and_size(m):
 def test_leap_ladder_legs_and_size(m):
     now = datetime(2025, 3, 3, 10, 0) + timedelta(minutes=m["minute"])
     snap = _snap(now, m, {"SPY": 580.0, "QQQ": 500.0, "IWM": 220.0}, {"SPY": 5.0, "QQQ": 5.0, "IWM": 2.0})
-    allowed = max_bp_fraction(m["nlv"], m["vix"], S) * m["nlv"]
     total = 0.0
-    for intent in LeapPutLadder(S).propose(snap, _ctx(m, now)):
+    intents = LeapPutLadder(S).propose(snap, _ctx(m, now))
+    assert len(intents) <= 1, "one rung a week"
+    for intent in intents:
         (leg,) = intent.legs
         assert leg.ratio == -1 and leg.contract.right is Right.PUT
         assert S.leap_min_dte <= intent.notes["dte"] <= S.leap_max_dte
@@ -127,8 +128,9 @@ def test_leap_ladder_legs_and_size(m):
             2 if m["vix"] > S.leap_double_above_vix else 1
         )
         total += m["margin"] * intent.quantity
-        assert m["margin"] * intent.quantity <= intent.quantity * S.leap_bp_per_rung * allowed + 1e-6
-    assert total <= S.leap_bp_total * allowed + 1e-6
+        assert m["margin"] * intent.quantity <= S.leap_rung_margin_nlv * m["nlv"] + 1e-6
+        assert leg.contract.root == "SPY" or m["margin"] > S.leap_rung_margin_nlv * m["nlv"], "SPY first"
+    assert total <= S.leap_ladder_margin_nlv * m["nlv"] + 1e-6
 
 
 @PROPS

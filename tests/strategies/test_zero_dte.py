@@ -9,6 +9,7 @@ import pytest
 
 from core.settings import Settings
 from core.types import GroupStatus, PositionGroup, Purpose, Right
+from strategies.common import target_exit_price
 from strategies.zero_dte import ZeroDteIronCondor
 from testing.factories import FakeContext, WeekdayCalendar, account, friday, snapshot, zero_dte_chain
 
@@ -31,8 +32,9 @@ def test_friday_entry_sells_16_delta_and_buys_5_delta_wings():
         (Right.CALL, 1): 5105,
     }
     assert intent.purpose is Purpose.OPEN and intent.reference_price < 0  # a credit
-    # width 25 - credit ~1.25 points -> ~$2,375 max loss; 5% of $100k NLV allows 2 units.
-    assert intent.max_loss_per_unit == pytest.approx(2500 + intent.reference_price * 100)
+    # width 25 - the credit expected after costs (~1.1 points) -> ~$2,390 max loss; 5% of $100k
+    # NLV allows 2 units.
+    assert intent.max_loss_per_unit == pytest.approx(2500 - intent.notes["credit_after_costs"] * 100)
     assert intent.quantity == 2
     assert intent.notes["vix"] == 24.0
 
@@ -109,20 +111,24 @@ def manage(group: PositionGroup, now: datetime, scale: float, ctx=None):
     return ZeroDteIronCondor(S).manage(snap, group, ctx or FakeContext(account(now=now)))
 
 
-def test_profit_target_at_half_the_credit_net_of_fees():
+def test_profit_target_at_half_the_credit_on_the_expected_exit_fill_net_of_fees():
     group = _open_group(friday())
-    # At 0.5x prices the mark is about half the credit, but the $4 opening fee (0.04 points per
-    # unit) keeps the profit just under 50%: no exit yet.  At 0.45x it is comfortably past.
-    assert manage(group, friday(11, 0), scale=0.5) is None
-    intent = manage(group, friday(11, 0), scale=0.45)
+    # At 0.40x prices the mid says 0.71 of the 1.25 credit is kept (past the 0.625 target), but
+    # buying the condor back pays the asks: 0.61 at the expected fill, no exit yet.  At 0.38x the
+    # fill keeps 0.63.
+    assert manage(group, friday(11, 0), scale=0.40) is None
+    intent = manage(group, friday(11, 0), scale=0.38)
     assert intent.reason == "profit_target" and intent.purpose is Purpose.CLOSE
     assert [leg.ratio for leg in intent.legs] == [-leg.ratio for leg in group.legs]
+    # the exit may pay at most the price that still keeps the target after fees
+    assert intent.notes["worst_price"] == pytest.approx(target_exit_price(group, 0.5 * group.credit))
+    assert intent.notes["worst_price"] < 0.625
 
 
 def test_stop_when_loss_reaches_twice_the_credit():
     group = _open_group(friday())
-    assert manage(group, friday(11, 0), scale=2.9) is None
-    assert manage(group, friday(11, 0), scale=3.1).reason == "stop_loss"
+    assert manage(group, friday(11, 0), scale=2.7) is None  # a loss of 2.39 of the 2.50 stop
+    assert manage(group, friday(11, 0), scale=2.8).reason == "stop_loss"  # 2.51
 
 
 def test_everything_closed_by_1530_or_30_minutes_before_an_early_close():

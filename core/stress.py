@@ -1,0 +1,155 @@
+"""Portfolio stress loss (STRATEGY_RULES.md, "portfolio stress loss"): every open option repriced
+under portfolio-margin-style moves, because a stop does not bound a loss the market gaps through.
+
+Scenarios per class of underlying (``core.asset_groups``): the equity-index groups (A1 + A2) move
+together, down ``equity_down`` or up ``equity_up``; every other group moves on its own by
+``commodity_move`` either way.  Each move is taken with implied vols unchanged and with implied
+vols x ``iv_multiplier`` (x 1.5 is about VIX +10 points at a VIX of 20).  A class's loss is its
+worst scenario; the portfolio's stress loss is the sum over classes (no offsets between classes,
+as portfolio margin allows none between unrelated products).
+
+Pure functions of positions (a quote and signed contracts per leg) + the time + the scenarios,
+vectorised over legs and scenarios: the gate judges an entry on the portfolio after it, the
+monitors alert when the market takes the portfolio past the limit, and the sampler records the
+loss over time, all with this one model.  Options are priced with Black-76 (futures options) or
+Black-Scholes (index and ETF options, early exercise ignored) at each quote's implied vol; the loss
+is the model value now minus the model value in the scenario, so model and market levels never mix.
+Stock or futures holdings (an assignment being flattened) are not part of it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+import numpy as np
+
+from core.asset_groups import EQUITY_INDEX, contract_group
+from core.option_math import black76_price, bs_price
+from core.types import ChainSource, Leg, OptionQuote, SecurityKind
+
+RATE = 0.04  # the loss is a price difference at one rate: its level barely matters
+EXPIRY_TIME = time(16, 0)  # options are valued to the close of their expiry day
+MIN_YEARS = 1.0 / (365.0 * 24 * 60)  # one minute: a 0DTE option at the close still has a value
+EQUITY = "equity_index"
+
+
+class StressUnknown(ValueError):
+    """A leg has no usable quote or implied vol: the stress loss cannot be judged (fail closed)."""
+
+
+@dataclass(frozen=True)
+class Scenarios:
+    equity_down: float = 0.08
+    equity_up: float = 0.06
+    iv_multiplier: float = 1.5
+    commodity_move: float = 0.15
+
+    @staticmethod
+    def from_settings(s: object) -> Scenarios:
+        return Scenarios(
+            float(getattr(s, "risk_stress_equity_down", 0.08)),
+            float(getattr(s, "risk_stress_equity_up", 0.06)),
+            float(getattr(s, "risk_stress_iv_multiplier", 1.5)),
+            float(getattr(s, "risk_stress_commodity_move", 0.15)),
+        )
+
+    def grid(self, equity: bool) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+        """(moves, iv multipliers, names) of one class's scenarios."""
+        down, up = (self.equity_down, self.equity_up) if equity else (self.commodity_move,) * 2
+        moves = np.array([-down, -down, up, up])
+        vols = np.array([1.0, self.iv_multiplier, 1.0, self.iv_multiplier])
+        names = tuple(f"{m:+.0%} iv x{v:g}" for m, v in zip(moves, vols, strict=True))
+        return moves, vols, names
+
+
+@dataclass(frozen=True)
+class StressResult:
+    """``loss``: dollars lost in the worst case (>= 0), summed over classes; per class its loss and
+    the scenario that gives it."""
+
+    loss: float = 0.0
+    by_class: dict[str, float] = field(default_factory=dict)
+    worst: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        parts = [f"{c} ${v:,.0f} ({self.worst[c]})" for c, v in sorted(self.by_class.items()) if v > 0]
+        return ", ".join(parts) or "no loss in any scenario"
+
+
+def stress_class(quote: OptionQuote) -> str:
+    group = contract_group(quote.contract.root, quote.contract.underlying)
+    return EQUITY if group in EQUITY_INDEX else group
+
+
+def stress_loss(
+    positions: Iterable[tuple[OptionQuote, float]], now: datetime, scenarios: Scenarios
+) -> StressResult:
+    """Worst-case loss of ``positions`` ((quote, signed contracts) per leg) under ``scenarios``.
+    Raises ``StressUnknown`` naming the first leg whose quote cannot be repriced."""
+    legs = [(q, n) for q, n in positions if n]
+    if not legs:
+        return StressResult()
+    classes = [stress_class(q) for q, _ in legs]
+    names = sorted(set(classes))
+    index = np.array([names.index(c) for c in classes])
+    spot, strike, years, iv, calls, futures, scale = _arrays(legs, now)
+    grids = {c: scenarios.grid(c == EQUITY) for c in names}
+    moves = np.stack([grids[c][0] for c in classes], axis=1)  # (scenario, leg)
+    vols = np.stack([grids[c][1] for c in classes], axis=1)
+    now_value = _price(spot, strike, years, iv, calls, futures)
+    shocked = _price(spot * (1.0 + moves), strike, years, iv * vols, calls, futures)
+    pnl = (shocked - now_value) * scale  # dollars per scenario and leg
+    by_class: dict[str, float] = {}
+    worst: dict[str, str] = {}
+    for i, name in enumerate(names):
+        totals = pnl[:, index == i].sum(axis=1)
+        k = int(np.argmin(totals))
+        by_class[name] = max(0.0, -float(totals[k]))
+        worst[name] = grids[name][2][k]
+    return StressResult(sum(by_class.values()), by_class, worst)
+
+
+def _arrays(legs: Sequence[tuple[OptionQuote, float]], now: datetime) -> tuple[np.ndarray, ...]:
+    rows = []
+    for q, n in legs:
+        c = q.contract
+        years = (datetime.combine(c.expiry, EXPIRY_TIME) - now).total_seconds() / (365.0 * 86400)
+        if not (
+            math.isfinite(q.underlying_price) and q.underlying_price > 0 and math.isfinite(q.iv) and q.iv > 0
+        ):
+            raise StressUnknown(f"{c.symbol}: underlying {q.underlying_price} / iv {q.iv} cannot be repriced")
+        futures = c.kind is SecurityKind.FUTURE_OPTION
+        rows.append(
+            (q.underlying_price, c.strike, max(years, MIN_YEARS), q.iv, c.is_call, futures, n * c.multiplier)
+        )
+    cols = list(zip(*rows, strict=True))
+    return tuple(np.asarray(col, dtype=bool if i in (4, 5) else float) for i, col in enumerate(cols))
+
+
+def _price(
+    spot: np.ndarray, strike: np.ndarray, years: np.ndarray, iv: np.ndarray, calls: np.ndarray,
+    futures: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    return np.where(
+        futures,
+        black76_price(spot, strike, years, RATE, iv, calls),
+        bs_price(spot, strike, years, RATE, 0.0, iv, calls),
+    )
+
+
+def positions_of(
+    groups: Iterable[tuple[Iterable[Leg], float]], chains: ChainSource
+) -> list[tuple[OptionQuote, float]]:
+    """(quote, signed contracts) of every leg of (legs, units) pairs; raises ``StressUnknown``
+    naming the first leg without a quote."""
+    out = []
+    for legs, units in groups:
+        for leg in legs:
+            q = chains.quote(leg.contract)
+            if q is None:
+                raise StressUnknown(f"{leg.contract.symbol}: no quote")
+            out.append((q, leg.ratio * units))
+    return out

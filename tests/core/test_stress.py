@@ -1,0 +1,66 @@
+"""The portfolio stress loss (STRATEGY_RULES.md, "portfolio stress loss"): each leg repriced under
+the rulebook's moves, equity-index underlyings as one class, every other group on its own."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, time
+
+import pytest
+
+from core.option_math import black76_price, bs_price
+from core.stress import RATE, Scenarios, StressUnknown, stress_loss
+from core.types import Right, SecurityKind
+from testing.factories import quote, spxw
+
+NOW = datetime(2025, 3, 7, 10, 0)
+EXPIRY = date(2025, 4, 17)
+YEARS = (datetime.combine(EXPIRY, time(16, 0)) - NOW).total_seconds() / (365.0 * 86400)
+
+
+def _spx_put(strike=4800.0, iv=0.2):
+    return quote(spxw(strike, Right.PUT, EXPIRY), NOW, 20.0, 21.0, -0.2, spot=5000.0, iv=iv)
+
+
+def _future(q, root, underlying, mult):
+    c = dataclasses.replace(q.contract, root=root, underlying=underlying, kind=SecurityKind.FUTURE_OPTION,
+                            multiplier=mult)  # fmt: skip
+    return dataclasses.replace(q, contract=c)
+
+
+def test_a_short_put_loses_its_reprice_at_minus_8_percent_with_iv_times_1_5():
+    q = _spx_put()
+    result = stress_loss([(q, -1.0)], NOW, Scenarios())
+    now_value = float(bs_price(5000.0, 4800.0, YEARS, RATE, 0.0, 0.2, False))
+    shocked = float(bs_price(4600.0, 4800.0, YEARS, RATE, 0.0, 0.3, False))
+    assert result.loss == pytest.approx((shocked - now_value) * 100)
+    assert result.worst == {"equity_index": "-8% iv x1.5"}
+
+
+def test_equity_index_legs_offset_each_other_other_classes_add_up():
+    put = _spx_put()
+    es_put = _future(put, "ES", "ESM25", 50.0)
+    # short 2 SPX-scale ES puts (2 x 50 = 100 per point) against a long SPX put: they cancel
+    hedged = stress_loss([(put, 1.0), (es_put, -2.0)], NOW, Scenarios())
+    alone = stress_loss([(es_put, -2.0)], NOW, Scenarios())
+    assert hedged.loss < 0.2 * alone.loss
+    gc = _future(put, "GC", "GCM25", 100.0)
+    both = stress_loss([(es_put, -2.0), (gc, -1.0)], NOW, Scenarios())
+    gc_alone = stress_loss([(gc, -1.0)], NOW, Scenarios())
+    assert both.loss == pytest.approx(alone.loss + gc_alone.loss)
+    assert set(both.by_class) == {"equity_index", "B2"} and both.worst["B2"] == "-15% iv x1.5"
+    repriced = float(black76_price(5000.0 * 0.85, 4800.0, YEARS, RATE, 0.3, False)) - float(
+        black76_price(5000.0, 4800.0, YEARS, RATE, 0.2, False)
+    )
+    assert gc_alone.loss == pytest.approx(repriced * 100)
+
+
+def test_long_options_only_lose_in_the_up_move_and_nothing_held_loses_nothing():
+    assert stress_loss([], NOW, Scenarios()).loss == 0.0
+    long_put = stress_loss([(_spx_put(), 1.0)], NOW, Scenarios())
+    assert long_put.worst["equity_index"].startswith("+6%") and long_put.loss > 0
+
+
+def test_a_leg_without_a_usable_iv_cannot_be_judged():
+    with pytest.raises(StressUnknown, match="iv"):
+        stress_loss([(_spx_put(iv=float("nan")), -1.0)], NOW, Scenarios())
