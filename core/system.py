@@ -73,6 +73,11 @@ class _Context:
     def margin_required(self, legs: Sequence[Leg], quantity: int, snapshot: MarketSnapshot) -> float:
         return self._system.platform.margin_required(legs, quantity, snapshot)
 
+    def skip(self, strategy: str, code: str, message: str) -> None:
+        self._system.record_decision(
+            "entry_skipped", {"strategy": strategy, "code": code, "message": message}
+        )
+
 
 class TradingSystem:
     def __init__(
@@ -99,6 +104,7 @@ class TradingSystem:
         self.state = state  # persistence: snapshot + journal, recovery, reconciliation (None = book.json)
         self.screen = screen  # market-data sanity: marks from last good quotes, exits held on bad ones
         self._held_alerted: set[tuple[str, date]] = set()
+        self._decided: set[tuple[str, str, str, date]] = set()  # decisions recorded today
 
     # --- engine events ---------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -217,11 +223,13 @@ class TradingSystem:
                 decision = self.gate.evaluate(intent, snapshot, context)
                 payload = {**_intent_payload(intent), "code": decision.code, "message": decision.message}
                 if not decision.approved:
-                    self._record("risk_block", payload)
+                    self.record_decision("risk_block", payload)
                     continue
                 if decision.quantity is not None:  # approved at a reduced size
                     intent = dataclasses.replace(intent, quantity=decision.quantity)
                     payload["quantity"] = intent.quantity
+                if decision.notes:  # what the gate judged the entry on stays with it for audits
+                    intent = dataclasses.replace(intent, notes={**intent.notes, **decision.notes})
                 self._record("entry_approved", payload)
                 self.book.put(
                     PositionGroup(
@@ -323,6 +331,15 @@ class TradingSystem:
         return True
 
     # --- output ----------------------------------------------------------------------------------
+    def record_decision(self, kind: str, payload: dict[str, Any]) -> None:
+        """An entry not taken (a strategy's skip, a gate's block): recorded once per strategy,
+        reason and day, not at every step it is checked again."""
+        key = (kind, str(payload["strategy"]), str(payload["code"]), self.platform.now().date())
+        if key in self._decided:
+            return
+        self._decided = {k for k in self._decided if k[3] == key[3]} | {key}
+        self._record(kind, payload)
+
     def _record(self, kind: str, payload: dict[str, Any]) -> None:
         self.sink.record(kind, self.platform.now(), payload)
 

@@ -6,6 +6,10 @@ concession; entries give up after the ladder, exits stay at natural until they f
 is cancel-then-replace: nothing new is sent while an order of the group may still be working, so
 a cancel race can end in a fill of the old order but never in two fills.
 
+An intent's ``worst_price`` note caps every limit of its ladder (the price its strategy decided
+at: a profit target's exit never realises less than its target, an entry never costs more than
+it was sized at); such an exit gives up after its ladder like an entry, and its group stays open.
+
 When the legs disagree (a partial combo fill, a late fill after a cancel) the group repairs:
 complete the missing legs while the price stays within a bounded slippage of the entry, else
 unwind what filled; a critical alert fires if exposure remains past the repair deadline.
@@ -23,10 +27,11 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from core.costs import net_mid, net_natural
+from core.costs import WORST_PRICE, net_mid, net_natural
 from core.ports import EventSink, Platform, Severity
 from core.quote_screen import QuoteScreen
 from core.settings import Settings
+from core.ticks import worst_limit
 from core.types import (
     ComboOrder,
     GroupStatus,
@@ -434,7 +439,8 @@ class OrderManager:
             self._give_up(group, now, balanced, f"cancelled by the broker: {last.message}")
             return
         if last.outcome in ("cancelled", "filled", "ended"):
-            if not is_exit and group.step >= self.policy.max_steps:
+            capped = WORST_PRICE in group.intent.notes  # an exit capped so ends like an entry
+            if (not is_exit or capped) and group.step >= self.policy.max_steps:
                 self._give_up(group, now, balanced, f"not filled after {group.step + 1} prices")
                 return
             group.step = min(group.step + 1, self.policy.max_steps)
@@ -610,6 +616,8 @@ class OrderManager:
         concession = 1.0 if intent.purpose is Purpose.CLOSE else self.policy.max_concession
         tick = combo_tick(intent.legs[0].contract)
         limit = ladder_price(mid, natural, group.step, self.policy.max_steps, concession, tick)
+        if WORST_PRICE in intent.notes:  # never beyond the price its strategy's decision was made at
+            limit = worst_limit(limit, intent.notes[WORST_PRICE], tick)
         if group.bracket is not None:
             limit = limit_for(group.bracket, limit, tick)
         self._emit(group, Role.ENTRY, intent.legs, units, limit, mid, natural, now, group.step)

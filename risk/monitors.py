@@ -5,7 +5,8 @@ underlyings for jumps and open legs for stuck quotes; alert once a day when VIX,
 held contract's quote fails the data rules (positions are then marked from their last good quotes);
 detect assignments (re-label the group, flatten what was delivered, alert); force out what the
 expiry rules say must close now; alert once per breach when the portfolio's Greeks are outside
-their limits, with hedge suggestions.  Closed trades come back through ``on_trade_closed`` and
+their limits, with hedge suggestions, and once a day when the market has taken the portfolio's
+stress loss (``core.stress``) past its limit.  Closed trades come back through ``on_trade_closed`` and
 update the per-strategy pause and size cut.
 
 The state (``risk.state.RiskState``) is loaded from the platform's state store on the first step and
@@ -32,6 +33,7 @@ from risk.expiry import close_intent, expiry_reason
 from risk.greeks import Betas, GreeksUnknown, Limits, hedge_suggestions
 from risk.portfolio import PortfolioCache
 from risk.state import RESET_KEY, STATE_KEY, RiskState
+from risk.stress_watch import stress_breach
 
 CloseFn = Callable[[PositionGroup, float, float, datetime, str], None]
 _FLATTEN_RETRY = timedelta(minutes=15)
@@ -83,6 +85,7 @@ class RiskMonitors:
         exits += self._expiries(snapshot, context, book)
         exits += self._requested_exits(snapshot, book)
         self._greeks_alert(snapshot, book)
+        self._stress_alert(snapshot, book)
         self._save(now)
         return exits
 
@@ -401,6 +404,20 @@ class RiskMonitors:
             )
             self._alert(snapshot.time, Severity.WARNING, "Portfolio Greeks outside limits", message)
 
+    def _stress_alert(self, snapshot: MarketSnapshot, book: Book) -> None:
+        key = f"stress:{snapshot.time.date()}"  # once a day
+        if key in self._reported or not book.live():
+            return
+        event = stress_breach(
+            self.state.portfolio.view(book.live(), snapshot), self.state.breaker.last_nlv, self.s
+        )
+        if event is not None:
+            self._reported.add(key)
+            self._emit(event)
+            self._alert(
+                snapshot.time, Severity.WARNING, "Portfolio stress loss beyond its limit", event.message
+            )
+
     # --- output ------------------------------------------------------------------------------------
     def _emit(self, event: RiskEvent) -> None:
         self.log.emit(event)
@@ -436,8 +453,7 @@ def _traded_underlyings(s: Settings) -> frozenset[str]:
     names = {"SPX", s.zero_dte_underlying, *s.ipmcc_underlyings, *s.leap_underlyings, *s.strangle_underlyings}
     for optional in ("leap_phase4_underlyings",):
         names.update(getattr(s, optional, ()))
-    for optional in ("lt112_futures_root", "lt112_index_root"):
-        names.add(getattr(s, optional, "SPX"))
+    names.add(s.lt112_futures_root)
     return frozenset(names)
 
 
