@@ -8,8 +8,9 @@ plausibility of the underlying and of VIX (non-finite, <= 0, out of range, jump 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from core.ports import TradingCalendar
 from core.quote_screen import GoodPrice, LastGood
 from core.settings import Settings
 from core.types import Decision, OptionQuote, UnderlyingQuote
@@ -87,28 +88,40 @@ class QuoteWatch:
 
 
 class JumpWatch:
-    """An underlying that moves more than ``dq_underlying_jump`` between consecutive observations
-    halts new entries for ``dq_jump_halt_minutes`` (a gap at the open counts).  VIX is not an
-    underlying we trade and routinely moves that much, so it is ignored."""
+    """An underlying that moves more than ``dq_underlying_jump`` between consecutive observations of
+    the same instrument no more than one session apart halts new entries for
+    ``dq_jump_halt_minutes`` (a gap at the open counts).  A last observation older than the
+    previous session is no baseline (a futures contract watched again after weeks, a restart after
+    a holiday week): it is replaced by this one, as the previous session's close is not known.  VIX
+    is not an underlying we trade and routinely moves that much, so it is ignored."""
 
     def __init__(self) -> None:
         self.last: dict[str, float] = {}
+        self.seen: dict[str, date] = {}  # the session day of ``last`` (unknown after an old restore)
         self.halted_until: datetime | None = None
         self.reason = ""
 
-    def observe(self, symbol: str, price: float, now: datetime, settings: Settings) -> str:
-        """Returns a message when this observation starts (or extends) a halt, else ''."""
+    def observe(
+        self,
+        symbol: str,
+        price: float,
+        now: datetime,
+        settings: Settings,
+        calendar: TradingCalendar | None = None,
+    ) -> str:
+        """Returns a message when this observation starts (or extends) a halt, else ''.
+        ``calendar`` says which day the previous session was (without it: the previous weekday)."""
         if symbol.startswith("VIX") or not math.isfinite(price) or price <= 0:
             return ""
-        previous = self.last.get(symbol)
-        self.last[symbol] = price
-        if previous is None:
+        previous, seen = self.last.get(symbol), self.seen.get(symbol)
+        self.last[symbol], self.seen[symbol] = price, now.date()
+        if previous is None or seen is None or seen < previous_session(now.date(), calendar):
             return ""
         move = price / previous - 1.0
         if abs(move) <= settings.dq_underlying_jump:
             return ""
         self.halted_until = now + timedelta(minutes=settings.dq_jump_halt_minutes)
-        self.reason = f"{symbol} moved {move:+.2%} between observations ({previous} -> {price})"
+        self.reason = f"{symbol} moved {move:+.2%} since {seen} ({previous} -> {price})"
         return self.reason
 
     def check(self, now: datetime) -> Decision:
@@ -154,3 +167,13 @@ def observe_vix(vix: float | None, last: LastGood, now: datetime, settings: Sett
             )
     last.prices["VIX"] = GoodPrice(vix, now)
     return Decision.ok()
+
+
+def previous_session(day: date, calendar: TradingCalendar | None) -> date:
+    """The trading day before ``day`` (weekdays when no calendar is given; at most 10 days back)."""
+    back = day
+    for _ in range(10):
+        back -= timedelta(days=1)
+        if calendar.is_trading_day(back) if calendar is not None else back.weekday() < 5:
+            return back
+    return back

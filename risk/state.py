@@ -11,7 +11,7 @@ not understand with a ``ValueError`` naming the problem.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from risk.breaker import CircuitBreaker
@@ -41,6 +41,7 @@ class RiskState:
             "jump_halt_until": self.jumps.halted_until.isoformat() if self.jumps.halted_until else "",
             "jump_reason": self.jumps.reason,
             "last_prices": dict(sorted(self.jumps.last.items())),
+            "last_seen": {k: v.isoformat() for k, v in sorted(self.jumps.seen.items())},
             "reset_token": self.reset_token,
             "flattened": dict(sorted(self.flattened.items())),
         }
@@ -62,6 +63,8 @@ class RiskState:
             state.jumps.halted_until = datetime.fromisoformat(until) if until else None
             state.jumps.reason = str(d["jump_reason"])
             state.jumps.last = {str(k): float(v) for k, v in d["last_prices"].items()}
+            # absent in states written before the jump rule's one-session baseline: no baseline
+            state.jumps.seen = {str(k): date.fromisoformat(str(v)) for k, v in d.get("last_seen", {}).items()}
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"risk state is missing or has a malformed field: {exc!r}") from None
         return state
