@@ -186,7 +186,7 @@ class RiskMonitors:
         now = snapshot.time
         for symbol in self._watched(snapshot, book):
             quote = snapshot.underlyings[symbol]
-            message = self.state.jumps.observe(symbol, quote.price, now, self.s)
+            message = self.state.jumps.observe(symbol, quote.price, now, self.s, self.platform.calendar)
             if message:
                 self._emit(
                     RiskEvent(
