@@ -5,11 +5,20 @@ uninterrupted process gets.  Short here (5 kills, two weeks); ``make chaos`` run
 from __future__ import annotations
 
 from sim.chaos import run
-from tests.persistence.test_sim_resume import END, START
+from tests.persistence.test_sim_resume import END, START, ZERO_DTE_VIX
 
 
 def test_killed_and_resumed_run_is_identical_to_uninterrupted(tmp_path):
-    args = ["--start", START.isoformat(), "--end", END.isoformat(), "--seed", "7"]
+    args = [
+        "--start",
+        START.isoformat(),
+        "--end",
+        END.isoformat(),
+        "--seed",
+        "7",
+        "--set",
+        f"zero_dte_min_vix={ZERO_DTE_VIX:g}",
+    ]
     # fsync off: it guards against power loss, not process kills, and costs most of the time here
     report = run(args, kills=5, work=tmp_path / "chaos", seed=3, log=lambda *_: None, fsync=False)
     assert report.kills == 5

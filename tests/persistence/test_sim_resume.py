@@ -17,6 +17,9 @@ from sim.resume import final_state, run_resumable
 from sim.store import MemoryStore
 
 START, END = date(2025, 1, 2), date(2025, 1, 17)
+# VIX stays 18-20 in these weeks: a 0DTE entry bar below it makes the period close trades (every
+# other entry holds past the period under the rulebook's break-even and stress rules).
+ZERO_DTE_VIX = 17.0
 
 
 def _world():  # type: ignore[no-untyped-def]
@@ -44,7 +47,9 @@ def test_snapshot_at_is_pure_whatever_was_asked_before():
 
 @pytest.fixture(scope="module")
 def both_runs(tmp_path_factory):  # type: ignore[no-untyped-def]
-    settings = Settings().with_overrides(start_date=START.isoformat(), end_date=END.isoformat())
+    settings = Settings().with_overrides(
+        start_date=START.isoformat(), end_date=END.isoformat(), zero_dte_min_vix=ZERO_DTE_VIX
+    )
     calendar, market = _world()
     plain = run_backtest(settings, market, calendar, MemoryStore(), RunRecorder())
     calendar, market = _world()
@@ -62,7 +67,9 @@ def test_kill_safe_run_trades_exactly_like_the_plain_run(both_runs):  # type: ig
 
 def test_finished_run_resumed_again_changes_nothing(both_runs):  # type: ignore[no-untyped-def]
     _, durable, state_dir = both_runs
-    settings = Settings().with_overrides(start_date=START.isoformat(), end_date=END.isoformat())
+    settings = Settings().with_overrides(
+        start_date=START.isoformat(), end_date=END.isoformat(), zero_dte_min_vix=ZERO_DTE_VIX
+    )
     calendar, market = _world()
     again = run_resumable(settings, market, calendar, state_dir, RunRecorder(), fsync=False)
     assert json.dumps(final_state(again)) == json.dumps(final_state(durable))
