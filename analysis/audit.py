@@ -6,7 +6,9 @@ strategies: signal minute, NLV, VIX, DTE, each leg's delta/strike/mid; mark, pro
 so the audit judges the decision with the numbers the strategy saw, independently of its code.
 Checks: strategy allowed in the account phase; entry weekday and time window; DTE window; short
 and long deltas within tolerance; exit reason consistent with the trigger values; size within the
-phase and per-strategy caps, and concurrent positions within their limits.
+phase and per-strategy caps, and concurrent positions within their limits; the rules of
+2026-12-02 (stress and gamma after the trade, LT112 width, IPMCC break-even and campaign stop,
+LEAP rung margin) in ``analysis.audit_rules``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from analysis import audit_rules
 from analysis.trade_log import Trade, load_trades
 from core.regime import account_phase
 from core.settings import Settings
@@ -57,6 +60,7 @@ class Auditor:
                 out.append(Violation(t.group_id, "unknown_strategy", f"no rules for strategy {t.strategy!r}"))
                 continue
             out += [Violation(t.group_id, rule, msg) for rule, msg in check(t)]
+            out += [Violation(t.group_id, rule, msg) for rule, msg in audit_rules.gate_limits(t, self.s)]
         entries: dict[str, list[Trade]] = {}
         for t in trades:
             entries.setdefault(t.entry_id, []).append(t)
@@ -193,6 +197,7 @@ class Auditor:
                 f"unit stop with unit loss {-t.note('exit_unit_pnl'):.2f} below its stop {t.note('exit_unit_stop'):.2f}",
             )
         yield from self._expired(t)
+        yield from audit_rules.lt112(t, s)
 
     def _strangle(self, t: Trade) -> Iterable[tuple[str, str]]:
         s = self.s
@@ -231,17 +236,10 @@ class Auditor:
             if not t.note("cost") <= share * t.note("nlv") + 0.01:
                 yield "size", f"campaign cost ${t.note('cost'):,.0f} above {share:.0%} of NLV"
             yield from self._known_reason(t, {"stop_loss", "roll", "dte_exit", "expired"})
-            if (
-                t.exit_reason == "stop_loss"
-                and not t.note("exit_mark") <= (1 - s.ipmcc_long_stop) * t.note("exit_cost") + EPS
-            ):
-                yield "exit_reason", "long call stopped before losing its stop share"
             if t.exit_reason in ("roll", "dte_exit") and not t.note("exit_dte") < s.ipmcc_long_min_hold_dte:
                 yield "exit_reason", f"long call rolled at DTE {t.note('exit_dte'):g}"
         elif t.part == "short_call":
             yield from self._dte(t, s.ipmcc_short_dte - 2, s.ipmcc_short_dte + 2)
-            if not t.note("strike_0") > t.note("long_strike") + t.note("long_extrinsic") - EPS:
-                yield "entry_strike", "weekly call strike not above the long strike plus its extrinsic"
             if abs(t.note("delta_0")) > s.ipmcc_short_delta + self.tol:
                 yield (
                     "delta",
@@ -252,6 +250,7 @@ class Auditor:
             yield from self._exit_dte(t, ("roll",), 0)
         else:
             yield "campaign", "IPMCC trade that is neither the long call nor a weekly short"
+        yield from audit_rules.ipmcc(t, s)
 
     def _leap(self, t: Trade) -> Iterable[tuple[str, str]]:
         s = self.s
@@ -272,6 +271,7 @@ class Auditor:
         yield from self._known_reason(t, {"profit_target", "stop_loss", "roll", "expired"})
         yield from self._exit_credit(t, s.leap_profit_target, s.leap_stop_loss)
         yield from self._exit_dte(t, ("roll",), s.leap_roll_dte)
+        yield from audit_rules.leap(t, s)
 
     def _full_root(self, t: Trade) -> str:
         micro_to_full = {m: f for f, _, m in (p.partition(":") for p in self.s.strangle_micro_roots)}
