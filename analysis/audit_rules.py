@@ -23,9 +23,15 @@ def _known(*values: float) -> bool:
 
 
 def gate_limits(t: Trade, s: Settings) -> Iterable[Finding]:
-    """Every entry within the stress limit after the trade; a 0DTE entry within the gamma limit."""
-    after, limit = t.note("gate_stress_after"), t.note("gate_stress_limit")
-    if _known(after, limit) and after > limit + 0.01:
+    """Every entry within the stress limit after the trade (or lowering a loss already beyond it); a
+    0DTE entry within the gamma limit."""
+    after, limit, before = (
+        t.note("gate_stress_after"),
+        t.note("gate_stress_limit"),
+        t.note("gate_stress_before"),
+    )
+    lowers = math.isfinite(before) and after <= before + 0.01  # a hedge of a loss already beyond it
+    if _known(after, limit) and after > limit + 0.01 and not lowers:
         yield "stress_limit", f"stress loss after the entry ${after:,.0f} above its limit ${limit:,.0f}"
     if t.strategy == "zero_dte":
         gamma, cap = t.note("gate_gamma_after"), t.note("gate_gamma_limit")

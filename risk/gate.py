@@ -386,7 +386,7 @@ def _intraday(intent: OrderIntent, snapshot: MarketSnapshot) -> bool:
     return all(leg.contract.expiry <= snapshot.time.date() for leg in intent.legs)
 
 
-_APPROVAL_NOTES = ("stress_after", "stress_limit", "gamma_after", "gamma_limit")
+_APPROVAL_NOTES = ("stress_before", "stress_after", "stress_limit", "gamma_after", "gamma_limit")
 
 
 def _approval_notes(values: Values) -> dict[str, float]:

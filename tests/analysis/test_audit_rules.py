@@ -15,6 +15,8 @@ def _rules(tmp_path, **over) -> list[str]:
 def test_an_entry_past_the_stress_limit_is_a_violation(tmp_path, after, bad):
     rules = _rules(tmp_path, notes={"gate_stress_after": after, "gate_stress_limit": 20_000.0})
     assert ("stress_limit" in rules) is bad
+    hedge = {"gate_stress_after": after, "gate_stress_limit": 20_000.0, "gate_stress_before": after + 1}
+    assert "stress_limit" not in _rules(tmp_path, notes=hedge), "it lowered a loss already beyond the limit"
 
 
 LT112 = {"strategy": "lt112", "group_id": "lt112-20250305-001-spread", "campaign": "lt112-20250305-001",
