@@ -17,6 +17,7 @@ from typing import Any
 from risk.breaker import CircuitBreaker
 from risk.data_quality import JumpWatch, QuoteWatch
 from risk.strategy_guard import StrategyGuard
+from risk.trade_units import TradeUnits
 
 STATE_KEY = "risk/state.json"
 RESET_KEY = "risk/reset_request"  # write any text here (ObjectStore / state store) to reset once
@@ -29,6 +30,7 @@ class RiskState:
     guard: StrategyGuard = field(default_factory=StrategyGuard)
     jumps: JumpWatch = field(default_factory=JumpWatch)
     quotes: QuoteWatch = field(default_factory=QuoteWatch)
+    units: TradeUnits = field(default_factory=TradeUnits)  # LT112 units, IPMCC campaigns in progress
     reset_token: str = ""  # the risk_breaker_reset value already applied
     flattened: dict[str, str] = field(default_factory=dict)  # holding symbol -> ISO time handled
     portfolio: Any = None  # risk.portfolio.PortfolioCache shared by gate and monitors (not persisted)
@@ -43,6 +45,7 @@ class RiskState:
             "last_prices": dict(sorted(self.jumps.last.items())),
             "last_seen": {k: v.isoformat() for k, v in sorted(self.jumps.seen.items())},
             "reset_token": self.reset_token,
+            "trade_units": self.units.to_json(),
             "flattened": dict(sorted(self.flattened.items())),
         }
 
@@ -62,9 +65,10 @@ class RiskState:
             until = str(d["jump_halt_until"])
             state.jumps.halted_until = datetime.fromisoformat(until) if until else None
             state.jumps.reason = str(d["jump_reason"])
+            state.units = TradeUnits.from_json(d.get("trade_units", {}))
             state.jumps.last = {str(k): float(v) for k, v in d["last_prices"].items()}
             # absent in states written before the jump rule's one-session baseline: no baseline
             state.jumps.seen = {str(k): date.fromisoformat(str(v)) for k, v in d.get("last_seen", {}).items()}
-        except (KeyError, TypeError, AttributeError) as exc:
+        except (KeyError, TypeError, AttributeError, IndexError) as exc:
             raise ValueError(f"risk state is missing or has a malformed field: {exc!r}") from None
         return state
