@@ -108,9 +108,11 @@ class RiskMonitors:
 
     def on_trade_closed(self, group: PositionGroup) -> None:
         when = group.closed_at or self.platform.now()
-        events = self.state.guard.on_trade_closed(
-            group.strategy, group.realized_pnl(), when, self.s, self.platform.calendar
-        )
+        pnl = self.state.units.close(group)  # a part of an LT112 unit / IPMCC campaign waits for the rest
+        if pnl is None:
+            self._save(when, force=True)
+            return
+        events = self.state.guard.on_trade_closed(group.strategy, pnl, when, self.s, self.platform.calendar)
         self._emit_all(events)
         for e in events:
             if e.action in (Action.PAUSE, Action.REDUCE_SIZE):
