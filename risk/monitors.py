@@ -407,13 +407,10 @@ class RiskMonitors:
             self._alert(snapshot.time, Severity.WARNING, "Portfolio Greeks outside limits", message)
 
     def _stress_alert(self, snapshot: MarketSnapshot, book: Book) -> None:
-        key = f"stress:{snapshot.time.date()}"  # once a day
-        if key in self._reported or not book.live():
+        key, live, nlv = f"stress:{snapshot.time.date()}", book.live(), self.state.breaker.last_nlv
+        if key in self._reported or not live:  # once a day
             return
-        event = stress_breach(
-            self.state.portfolio.view(book.live(), snapshot), self.state.breaker.last_nlv, self.s
-        )
-        if event is not None:
+        if (event := stress_breach(self.state.portfolio.view(live, snapshot), nlv, self.s)) is not None:
             self._reported.add(key)
             self._emit(event)
             self._alert(
