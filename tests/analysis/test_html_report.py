@@ -23,7 +23,7 @@ from testing.headless import HeadlessChromium, find_browser
 CHART_IDS = [
     "chart-equity", "chart-buying-power", "chart-theta", "chart-unrealized", "chart-pnl-by-strategy",
     "chart-monthly-returns", "chart-pnl-heatmap", "chart-distribution", "chart-rolling", "chart-greeks",
-    "chart-risk-timeline", "chart-correlation", "chart-volatility",
+    "chart-risk-timeline", "chart-correlation", "chart-volatility", "chart-stress",
 ]  # fmt: skip
 WIDTHS = (1400, 1024)
 MAX_SHOT_HEIGHT = 16_000  # Chromium's capture limit is a little above this
@@ -62,7 +62,7 @@ def test_report_has_every_section_and_is_self_contained(backtest):
         "Greeks and unrealised P&amp;L by strategy at the last close", "Portfolio stress loss over time",
     ):  # fmt: skip
         assert f">{section}</h2>" in text
-    assert "Stress loss: not recorded" in text, "the run's risk layer records no stress loss yet"
+    assert 'id="chart-stress"' in text, "the sampler records the stress loss over time"
     assert text.count("<script") == 1 and "<script>" in text, "one inline script, no script files"
     assert not re.search(r"""(src|href)\s*=\s*["'](https?:)?//""", text), "nothing loaded from the network"
     assert not re.search(r"fetch\(|XMLHttpRequest|import\(", text), "the script loads nothing"
