@@ -74,7 +74,7 @@ class Lt112:
                     s.lt112_max_dte,
                     s.lt112_target_dte,
                     s.expiry_tolerance_days,
-                )  # fmt: skip
+                )
                 if root
                 else None
             )

@@ -21,7 +21,7 @@ from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderInten
 from strategies.common import (
     close_intent,
     days_to_expiry,
-    group_mark,
+    exit_mark,
     open_intent,
     pending_rolls,
     phase_of,
@@ -29,6 +29,7 @@ from strategies.common import (
     profit_points,
     regime_of,
     scheduled,
+    target_exit_price,
     tolerance_note,
 )
 
@@ -141,15 +142,16 @@ class FuturesStrangle:
         self, snapshot: MarketSnapshot, group: PositionGroup, context: StrategyContext
     ) -> OrderIntent | None:
         s = self.s
-        mark = group_mark(group, snapshot)
+        mark = exit_mark(group, snapshot)  # targets and stops on the expected exit fill
         if mark is None:
             return None
         dte = days_to_expiry(group.legs[0].contract.expiry, snapshot.time.date())
         credit = group.credit
         profit = profit_points(group, mark)
         notes = {"mark": mark, "profit": profit, "credit": credit, "dte": float(dte)}
-        if profit >= s.strangle_profit_target * credit:
-            return close_intent(group, snapshot, "profit_target", notes)
+        target = s.strangle_profit_target * credit
+        if profit >= target:
+            return close_intent(group, snapshot, "profit_target", notes, target_exit_price(group, target))
         if -profit >= s.strangle_stop_loss * credit:
             return close_intent(group, snapshot, "stop_loss", notes)
         if dte <= s.strangle_exit_dte:

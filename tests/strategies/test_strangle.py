@@ -9,7 +9,7 @@ import pytest
 
 from core.settings import Settings
 from core.types import GroupStatus, PositionGroup, Right
-from strategies.common import group_mark
+from strategies.common import exit_mark
 from strategies.strangle import FuturesStrangle
 from testing.chains import bsm_chain, market
 from testing.factories import FakeContext, account
@@ -112,7 +112,7 @@ def _at_mark(days_later=10, spot=5800.0):
     g = _open()
     now = TUESDAY + timedelta(days=days_later)
     snap = market(now, [bsm_chain("ES", g.legs[0].contract.expiry, now, spot, vol=0.25)])
-    return dataclasses.replace(g, entry_price=group_mark(g, snap)), now
+    return dataclasses.replace(g, entry_price=exit_mark(g, snap)), now
 
 
 def test_profit_target_stop_and_21_dte_roll_or_exit():
@@ -124,7 +124,7 @@ def test_profit_target_stop_and_21_dte_roll_or_exit():
     assert crash.reason == "stop_loss" and -crash.notes["profit"] >= 2.5 * g.credit
     at_21 = TUESDAY + timedelta(days=90 - 21)
     snap = market(at_21, [bsm_chain("ES", g.legs[0].contract.expiry, at_21, 5800.0, vol=0.25)])
-    mark = group_mark(g, snap)
+    mark = exit_mark(g, snap)  # roll vs exit judged on the expected exit fill
     fees = g.entry_fees / 50.0
     small_gain = dataclasses.replace(g, entry_price=mark - fees - 0.001)
     small_loss = dataclasses.replace(g, entry_price=mark - fees + 0.02)
