@@ -143,7 +143,7 @@ def _setup() -> tuple[_Platform, OrderManager, list[OrderIntent]]:
         )
     snap = MarketSnapshot(now, {}, 20.0, {}, _Chains(quotes))
     platform = _Platform(snap)
-    return platform, OrderManager(Settings(), platform, rng=random.Random(0)), intents
+    return platform, OrderManager(Settings(), platform, jitter_seed=0), intents
 
 
 def _fill(platform: _Platform, tag: str, leg_indices: list[int] | None = None) -> OrderEvent:

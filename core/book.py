@@ -1,10 +1,11 @@
-"""The system's record of position groups, with deterministic group ids and a JSON form for the
-state store.  Closed groups are kept so a restart knows what it already traded."""
+"""The system's record of position groups, with deterministic group ids.  Closed groups are kept so
+a restart knows what it already traded.  Its state (``BookState``) is saved by ``persistence``; the
+JSON helpers below are the run log's form of a group (``events.jsonl``, reports)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -20,6 +21,14 @@ from core.types import (
 )
 
 _LIVE = (GroupStatus.OPENING, GroupStatus.OPEN, GroupStatus.CLOSING)
+
+
+@dataclass(frozen=True)
+class BookState:
+    """The book as saved: every group in book order (decisions iterate in it) and the id sequences."""
+
+    groups: tuple[PositionGroup, ...] = ()
+    sequence: Mapping[str, int] = field(default_factory=dict)
 
 
 class Book:
@@ -66,20 +75,13 @@ class Book:
         self._sequence[key] = self._sequence.get(key, 0) + 1
         return f"{key}-{self._sequence[key]:03d}"
 
-    # --- serialisation ---------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "groups": [group_to_json(g) for g in self._groups.values()],
-            "sequence": dict(self._sequence),
-        }
+    # --- state -----------------------------------------------------------------------------------
+    def state(self) -> BookState:
+        return BookState(tuple(self._groups.values()), dict(self._sequence))
 
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> Book:
-        book = cls()
-        for item in doc["groups"]:
-            book.put(group_from_json(item))
-        book._sequence = {str(k): int(v) for k, v in doc["sequence"].items()}
-        return book
+    def restore(self, state: BookState) -> None:
+        self._groups = {g.group_id: g for g in state.groups}
+        self._sequence = dict(state.sequence)
 
 
 def contract_to_json(c: OptionContract) -> dict[str, Any]:

@@ -1,19 +1,22 @@
 """The orchestrator both engines drive.
 
 Each step: let execution work its orders, let strategies manage what is open (exits are never
-gated by entry rules), then let strategies propose entries, each through the risk gate.  Engine
-events (fills, expiries, end of day, brokerage outages) come in through the ``on_*`` methods.
+gated by entry rules), then let strategies propose entries, each through the risk gate (which
+also reads the pause reasons).  Engine events (fills, expiries, end of day, brokerage outages)
+come in through the ``on_*`` methods; ``step`` is the one step loop LEAN and the sim both run.
+The system's state is the parts ``state_parts`` lists (book, pauses, execution, risk, ...): the
+``StateKeeper`` (``persistence``) alone saves, restores and reconciles them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from core.book import Book, split_into_parts
+from core.book import Book, BookState, split_into_parts
+from core.pauses import Pauses, PauseState
 from core.ports import (
     EventSink,
     Executor,
@@ -22,7 +25,9 @@ from core.ports import (
     RiskMonitor,
     Severity,
     StateKeeper,
+    StatePart,
     Strategy,
+    SystemObserver,
 )
 from core.settings import Settings
 from core.types import (
@@ -38,7 +43,8 @@ from core.types import (
     UpdateKind,
 )
 
-STATE_KEY = "trading_system/book.json"
+ENGINE = "engine"  # owner of the pause the engine's brokerage connection raises
+_DELIVERY_LIMIT = 1000
 
 
 class _Context:
@@ -81,8 +87,11 @@ class TradingSystem:
         gate: RiskGate,
         executor: Executor,
         sink: EventSink,
-        state: StateKeeper | None = None,
+        state: StateKeeper,
         monitors: RiskMonitor | None = None,
+        pauses: Pauses | None = None,
+        parts: Sequence[StatePart[Any]] = (),
+        observers: Sequence[SystemObserver] = (),
     ) -> None:
         self.platform = platform
         self.settings = settings
@@ -91,29 +100,64 @@ class TradingSystem:
         self.executor = executor
         self.sink = sink
         self.book = Book()
-        self.entries_paused_reason = ""
+        self.pauses = pauses if pauses is not None else Pauses()  # the gate reads the same set
         self.monitors = monitors  # risk monitors: breakers, pin/assignment exits (None = none)
-        self.state = state  # persistence: snapshot + journal, recovery, reconciliation (None = book.json)
+        self.state = state  # persistence: snapshot + journal, recovery, reconciliation
+        self.observers = list(observers)  # monitoring: after every step and every close
+        self._parts = tuple(parts)
+        self._started = False
+
+    def state_parts(self) -> Sequence[StatePart[Any]]:
+        """Everything the system must not lose, one typed part per stateful component."""
+        return (
+            StatePart("book", BookState, self.book),
+            StatePart("pauses", PauseState, self.pauses),
+            *self._parts,
+        )
+
+    # --- the step loop both engines drive --------------------------------------------------------
+    def start(self) -> None:
+        """Recover (once): the state as of the last stable point, reconciled at the first step."""
+        if self._started:
+            return
+        self._started = True
+        self.state.recover(self)
+        if self.pauses.clear(ENGINE):  # the engine only starts an algorithm with its brokerage up
+            self._record("brokerage_connected_at_start", {})
+        self._record("start", {"open_groups": len(self.book.live())})
+
+    def step(self, deliver_first: bool = True, mark: Callable[[str], None] = lambda phase: None) -> None:
+        """One scheduled step: the order events the engine holds, the decisions, the answers to
+        them, then the observers.  ``deliver_first=False`` resumes a step whose first delivery was
+        done before a restart (the sim); ``mark`` hears the phase boundaries (the sim saves them)."""
+        self.start()
+        if deliver_first:
+            self.deliver_pending()
+        mark("stepping")
+        self.on_step()
+        mark("stepped")
+        self.deliver_pending()
+        for observer in self.observers:
+            observer.after_step(self)
+
+    def deliver_pending(self) -> None:
+        """Hand the engine's pending order events over one at a time, each forgotten by the engine
+        only once applied (handling one may cause another)."""
+        for _ in range(_DELIVERY_LIMIT):
+            pending = self.platform.pending_events()
+            if not pending:
+                return
+            event = pending[0]
+            self.on_order_event(event)
+            self.platform.consumed(event)
+        raise RuntimeError("order events kept generating new events: a feedback loop in execution")
 
     # --- engine events ---------------------------------------------------------------------------
     def on_start(self) -> None:
-        """Restore the book from the state store (full journal recovery arrives with persistence)."""
-        if self.state is not None:
-            self.state.recover(self)
-            self._record("start", {"open_groups": len(self.book.live())})
-            return
-        raw = self.platform.store.load(STATE_KEY)
-        if raw:
-            try:
-                self.book = Book.from_json(json.loads(raw.decode("utf-8")))
-            except (ValueError, KeyError, TypeError) as exc:
-                self.entries_paused_reason = "state_unreadable"
-                self._alert(Severity.CRITICAL, "State unreadable; entries paused", f"{STATE_KEY}: {exc}")
-                self.platform.store.save(STATE_KEY + ".corrupt", raw)
-        self._record("start", {"open_groups": len(self.book.live())})
+        self.start()
 
     def on_step(self) -> None:
-        if self.state is not None and not self.state.begin_step():
+        if not self.state.begin_step():
             return  # this step completed before a restart
         snapshot = self.platform.snapshot()
         for update in self.executor.on_step(snapshot):
@@ -123,21 +167,18 @@ class TradingSystem:
             for intent in self.monitors.on_step(snapshot, context, self.book, self._close):
                 self._force_exit(intent, snapshot)
         self._manage(snapshot, context)
-        if not self.entries_paused_reason:
-            self._enter(snapshot, context)
-        if self.state is not None:
-            self.state.commit("step")
+        self._enter(snapshot, context)
+        self.state.commit("step")
 
     def on_order_event(self, event: OrderEvent) -> None:
-        if self.state is not None and not self.state.admit(event):
+        if not self.state.admit(event):
             return  # already applied before a restart
         self._record(
             "order_event", {"tag": event.tag, "status": event.status.value, "message": event.message}
         )
         for update in self.executor.on_order_event(event):
             self._apply(update)
-        if self.state is not None:
-            self.state.commit("order_event")
+        self.state.commit("order_event")
 
     def on_expiry(self, day: date, settlement_prices: dict[str, float]) -> None:
         """Close groups whose legs have all expired, at intrinsic value of the settlement prices."""
@@ -160,27 +201,29 @@ class TradingSystem:
                 for leg in group.legs
             )
             self._close(group, exit_price=exit_price, fees=0.0, when=self.platform.now(), reason="expired")
-        if self.state is not None:
-            self.state.commit("expiry")
+        self.state.commit("expiry")
 
     def on_end_of_day(self, day: date) -> None:
         self.save_state()
         self._record("end_of_day", {"day": day.isoformat(), "open_groups": len(self.book.live())})
+        for observer in self.observers:
+            observer.after_end_of_day(day, self)
 
     def on_brokerage_disconnect(self) -> None:
-        self.entries_paused_reason = "brokerage_disconnected"
-        self._alert(Severity.WARNING, "Brokerage disconnected", "new entries paused until reconnect")
+        if self.pauses.add(ENGINE, "brokerage_disconnected", "brokerage disconnected"):
+            self._alert(Severity.WARNING, "Brokerage disconnected", "new entries paused until reconnect")
 
     def on_brokerage_reconnect(self) -> None:
-        if self.entries_paused_reason == "brokerage_disconnected":
-            self.entries_paused_reason = ""
+        self.pauses.clear(ENGINE, "brokerage_disconnected")
         self._record("brokerage_reconnect", {})
 
+    def request_risk_reset(self, source: str) -> None:
+        """An operator's manual reset of the risk breakers, applied at the monitors' next step."""
+        if self.monitors is not None:
+            self.monitors.request_reset(source)
+
     def save_state(self) -> None:
-        if self.state is not None:
-            self.state.checkpoint()
-            return
-        self.platform.store.save(STATE_KEY, json.dumps(self.book.to_json(), sort_keys=True).encode("utf-8"))
+        self.state.checkpoint()
 
     # --- decisions -------------------------------------------------------------------------------
     def _manage(self, snapshot: MarketSnapshot, context: _Context) -> None:

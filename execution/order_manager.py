@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.costs import net_mid, net_natural
 from core.ports import EventSink, Platform, Severity
@@ -57,10 +57,12 @@ from execution.pricing import combo_limit, combo_tick, ladder_price
 from execution.repair import build_order, completion_net, levels, moves_to
 from execution.report import ExecutionStats
 from execution.retry import Rejection, backoff_delay, classify_rejection
-from execution.store import GroupStore, StateCorrupt
+from execution.state import ExecutionState
 from execution.validation import fill_problems, net_per_unit
 
 __all__ = ["OrderManager", "leg_fill_prices", "order_tag"]
+
+_RETAIN = timedelta(days=1)  # finished groups are kept this long for late events
 
 
 class OrderManager:
@@ -72,23 +74,37 @@ class OrderManager:
         platform: Platform,
         sink: EventSink | None = None,
         policy: ExecutionPolicy | None = None,
-        rng: random.Random | None = None,
+        jitter_seed: int = 0,
     ) -> None:
         self.s = settings
         self.platform = platform
         self.sink = sink
         self.policy = policy or ExecutionPolicy.from_settings(settings)
-        self.rng = rng if rng is not None else random.Random(0)
+        self.jitter_seed = jitter_seed
         self.stats = ExecutionStats()
         self.groups: dict[str, OrderGroup] = {}  # by "group_id|purpose"; finished groups stay for late events
         self._by_tag: dict[str, tuple[OrderGroup, OrderRecord]] = {}
         self._seen: defaultdict[str, int] = defaultdict(int)  # signed contracts of every fill seen
         self._event_ids: set[tuple[str, str]] = set()
-        self._store = GroupStore(platform.store)
-        self._restored = False
+        self.sequences: dict[str, int] = {}  # next tag number of each group key no longer kept
         self._out: list[GroupUpdate] = []
         self._open_tags: set[str] | None = None
         self._pair: tuple[Mapping[str, Holding], dict[str, int]] | None = None
+
+    # --- state ------------------------------------------------------------------------------------
+    def state(self) -> ExecutionState:
+        return ExecutionState(
+            list(self.groups.values()), self.sequences, dict(self._seen), self._event_ids, self.stats
+        )
+
+    def restore(self, state: ExecutionState) -> None:
+        """Continue exactly where the state was saved; reconciliation checks it against the engine."""
+        self.groups = {g.key: g for g in state.groups}
+        self._by_tag = {o.tag: (g, o) for g in state.groups for o in g.orders}
+        self.sequences = dict(state.sequences)
+        self._seen = defaultdict(int, state.seen)
+        self._event_ids = set(state.event_ids)
+        self.stats = state.stats
 
     # --- Executor ---------------------------------------------------------------------------------
     def is_working(self, group_id: str) -> bool:
@@ -99,7 +115,6 @@ class OrderManager:
         )
 
     def submit(self, intent: OrderIntent, snapshot: MarketSnapshot) -> None:
-        self._restore()
         self._pair = None
         key = group_key(intent.group_id, intent.purpose)
         current = self.groups.get(key)
@@ -107,13 +122,12 @@ class OrderManager:
             self._alert(Severity.WARNING, "Intent for a group already working", f"{key}: ignored")
             return
         group = self._new_group(intent, snapshot.time)
-        self._save(group)
         self._send_entry(group, snapshot.time)
 
     def _new_group(self, intent: OrderIntent, now: datetime) -> OrderGroup:
         """A group for ``intent`` whose tags continue after every earlier one of its key."""
         key = group_key(intent.group_id, intent.purpose)
-        group = OrderGroup(key, intent, now, next_seq=self._store.sequences.get(key, 0))
+        group = OrderGroup(key, intent, now, next_seq=self.sequences.get(key, 0))
         current = self.groups.get(key)
         if current is not None:
             group.next_seq = max(group.next_seq, current.next_seq)
@@ -121,15 +135,14 @@ class OrderManager:
         return group
 
     def on_step(self, snapshot: MarketSnapshot) -> Sequence[GroupUpdate]:
-        self._restore()
         self._open_tags, self._pair = None, None
+        self._archive(snapshot.time)
         for group in [g for g in self.groups.values() if not g.terminal]:
             self._tick(group, snapshot.time)
         self._open_tags = None
         return self._drain()
 
     def on_order_event(self, event: OrderEvent) -> Sequence[GroupUpdate]:
-        self._restore()
         self._pair = None
         found = self._by_tag.get(event.tag)
         if found is None:
@@ -149,14 +162,12 @@ class OrderManager:
                 order.acked = True
                 if group.state is GroupState.ACCEPTED:
                     group.move(GroupState.WORKING, event.time, f"{order.tag} acknowledged")
-                    self._save(group)
         elif event.status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
             self._on_fill(group, order, event)
         elif not order.done:
             order.done = True
             order.outcome = "cancelled" if event.status is OrderStatus.CANCELLED else "rejected"
             order.message = event.message
-            self._save(group)
             self._advance(group, event.time)
         return self._drain()
 
@@ -166,7 +177,6 @@ class OrderManager:
         While the bracket is armed the group counts as working (its exit is in hand); it ends
         when either side fills.  False (and an alert) if the group already has an exit working.
         """
-        self._restore()
         key = group_key(group.group_id, Purpose.CLOSE)
         current = self.groups.get(key)
         if current is not None and not current.terminal:
@@ -185,12 +195,10 @@ class OrderManager:
         og = self._new_group(intent, snapshot.time)
         og.bracket = spec.state()
         self._record("bracket_armed", snapshot.time, {"group": key, **spec.state()})
-        self._save(og)
         if spec.target is not None:
             self._send_entry(og, snapshot.time)
         else:
             og.move(GroupState.WORKING, snapshot.time, "stop monitor armed")
-            self._save(og)
         return True
 
     # --- reports ------------------------------------------------------------------------------------
@@ -233,7 +241,6 @@ class OrderManager:
                 group.repair_level = group.reported_units
                 group.repair_started = event.time
                 self.stats.counts["repairs_started"] += 1
-            self._save(group)
             self._advance(group, event.time)
             return
         if event.status is OrderStatus.FILLED or order.complete():
@@ -243,7 +250,6 @@ class OrderManager:
             self._fill_quality(group, order)
         elif group.state in (GroupState.ACCEPTED, GroupState.WORKING):
             group.move(GroupState.PARTIALLY_FILLED, event.time, f"{order.tag} partially filled")
-        self._save(group)
         if order.done:
             self._advance(group, event.time)
 
@@ -304,7 +310,6 @@ class OrderManager:
         ):
             group.deadline_alerted = True
             self.stats.counts["deadline_alerts"] += 1
-            self._save(group)
             self._alert(
                 Severity.CRITICAL,
                 "Unhedged legs past the repair deadline",
@@ -325,7 +330,6 @@ class OrderManager:
         state.update(fired=True, trigger=mark, exit_reason=kind, fired_seq=group.next_seq)
         group.step = self.policy.max_steps
         self._record("bracket_fired", now, {"group": group.key, "kind": kind, "mark": mark})
-        self._save(group)
         live = group.live_orders()
         for order in live:
             if order.cancel_at is None:
@@ -341,7 +345,6 @@ class OrderManager:
             if cancelling:
                 order.cancel_at = now
                 self.platform.cancel(order.tag)
-            self._save(group)
             return
         if not self._holdings_explained(order):
             if order.unexplained_since is None:
@@ -354,14 +357,12 @@ class OrderManager:
                     "Holdings changed without a fill event",
                     f"{order.tag}: the broker no longer has the order; not re-sending until explained",
                 )
-            self._save(group)
             return
         order.done = True
         order.outcome = "cancelled" if cancelling else "lost"
         order.message = "no confirmation; not at the broker"
         if not cancelling:
             self.stats.counts["lost_orders"] += 1
-        self._save(group)
         self._advance(group, now)
 
     def _baseline(self) -> tuple[Mapping[str, Holding], dict[str, int]]:
@@ -472,13 +473,12 @@ class OrderManager:
             self.policy.backoff_base,
             self.policy.backoff_cap,
             self.policy.backoff_jitter,
-            self.rng,
+            random.Random(f"{self.jitter_seed}|{group.key}|{group.attempts}"),  # stateless, deterministic
         )
         group.retry_at = now + delay
         self.stats.counts["retries"] += 1
         if group.state is not GroupState.REPAIRING:
             group.move(GroupState.RETRY_WAIT, now, f"retry in {delay.total_seconds():.0f}s")
-        self._save(group)
 
     def _resume(self, group: OrderGroup, now: datetime) -> None:
         if not self._clear_to_send(group, now):
@@ -499,7 +499,6 @@ class OrderManager:
             order.done, order.acked, order.cancel_at = False, True, now
             order.outcome = ""
             self.platform.cancel(order.tag)
-        self._save(group)
         return False
 
     def _give_up(self, group: OrderGroup, now: datetime, balanced: int, why: str) -> None:
@@ -523,7 +522,6 @@ class OrderManager:
         if self._end_if_expired(group, now):
             return
         if group.live_orders() or (group.retry_at is not None and now < group.retry_at):
-            self._save(group)
             return
         n = group.intent.quantity
         is_exit = group.purpose is Purpose.CLOSE
@@ -545,7 +543,6 @@ class OrderManager:
             return
         quotes = self._quotes(group)
         if quotes is None:
-            self._save(group)
             return  # no prices: try again next step (the deadline alert watches the clock)
         ratios, filled = group.ratios(), group.filled()
         up, down = levels(ratios, filled, n)
@@ -570,7 +567,6 @@ class OrderManager:
             level = up if mode == "complete" else down
         moves = moves_to(ratios, filled, level)
         if not moves:
-            self._save(group)
             return
         max_limit = None
         if mode == "complete" and not is_exit and not group.reported:
@@ -647,7 +643,6 @@ class OrderManager:
         if role is Role.ENTRY:
             group.move(GroupState.WORKING, now, f"sent {tag} at {limit:+.2f}")
         self.stats.counts["orders_sent"] += 1
-        self._save(group)
         self.platform.submit_combo(ComboOrder(tag, tuple(legs), quantity, limit, now))
 
     # --- endings ------------------------------------------------------------------------------------
@@ -657,7 +652,6 @@ class OrderManager:
         group.move(state, now, message)
         if repaired:
             self._close_repair(group, now, units, how)
-        self._save(group)
         if group.reported:
             return
         group.reported, group.reported_units = True, units
@@ -741,34 +735,19 @@ class OrderManager:
             out[symbol] = q
         return out
 
-    def _save(self, group: OrderGroup) -> None:
-        self._store.save(group)
-
-    def _restore(self) -> None:
-        """Load the groups that were working when the process stopped (first call only)."""
-        if self._restored:
-            return
-        self._restored = True
-        try:
-            groups = self._store.load()
-        except StateCorrupt as exc:
-            self._alert(Severity.CRITICAL, "Execution state unreadable", str(exc))
-            return
-        if not groups:
-            return
-        holdings = self.platform.account().holdings
-        for group in groups:
-            self.groups[group.key] = group
-            for order in group.orders:
-                self._by_tag[order.tag] = (group, order)
-                if not order.done:  # we cannot know what happened while down: ask the broker soon
-                    order.acked = False
-                    order.sent = min(order.sent, self.platform.now() - self.policy.ack_timeout)
-                    order.baseline_holdings = {
-                        s: holdings[s].quantity if s in holdings else 0.0 for s in order.legs
-                    }
-                    order.baseline_seen = {s: 0 for s in order.legs}
-        self._record("execution_restored", self.platform.now(), {"groups": sorted(g.key for g in groups)})
+    def _archive(self, now: datetime) -> None:
+        """Forget groups finished over a day ago (no event can still come for them): the saved
+        state stays the size of what is working, and their next tag numbers are kept."""
+        for key, group in list(self.groups.items()):
+            if group.terminal and group.finished is not None and now - group.finished >= _RETAIN:
+                if group.live_orders():
+                    continue
+                self.sequences[key] = group.next_seq
+                del self.groups[key]
+                tags = {o.tag for o in group.orders}
+                for tag in tags:
+                    self._by_tag.pop(tag, None)
+                self._event_ids = {e for e in self._event_ids if e[0] not in tags}
 
     def _drain(self) -> list[GroupUpdate]:
         self._pair = None

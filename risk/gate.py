@@ -2,7 +2,8 @@
 
 Exits never pass through here: a rule that blocks risk-reducing trades would make things worse.
 
-Order: calendar, circuit breaker, underlying-jump halt, strategy pause, quotes (data quality and
+Order: entry pauses (safe mode, brokerage down: ``core.pauses``), calendar, circuit breaker,
+underlying-jump halt, strategy pause, quotes (data quality and
 stuck quotes), account phase, EXTREME-regime call selling, then the sized rules on the intent at
 the quantity it may have (a strategy running at reduced size is approved at that size): max risk
 per position, BP cap (phase x regime), the strategy's BP budget, correlation groups and portfolio
@@ -16,6 +17,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from core.pauses import Pauses
 from core.ports import StrategyContext, TradingCalendar
 from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
 from core.settings import Settings, named_values
@@ -39,6 +41,8 @@ class EntryGate:
         is_live: bool = False,
         state: RiskState | None = None,
         log: RiskLog | None = None,
+        portfolio: PortfolioCache | None = None,
+        pauses: Pauses | None = None,
     ) -> None:
         self.s = settings
         self.calendar = calendar
@@ -46,11 +50,11 @@ class EntryGate:
         self.state = state if state is not None else RiskState()
         self.log = log
         self._betas = Betas(settings)
-        if self.state.portfolio is None:
-            self.state.portfolio = PortfolioCache(self._betas)
-        self._portfolio: PortfolioCache = self.state.portfolio
+        self._portfolio = portfolio if portfolio is not None else PortfolioCache(self._betas)
+        self._pauses = pauses if pauses is not None else Pauses()
         self._shares = named_values(settings.risk_strategy_bp_shares)
         self._unsized: tuple[Rule, ...] = (
+            self._paused,
             self._calendar,
             self._breaker,
             self._jump_halt,
@@ -131,6 +135,16 @@ class EntryGate:
         return self._portfolio.view(context.open_groups(), snapshot)
 
     # --- rules without size ----------------------------------------------------------------------
+    def _paused(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
+        """Entries paused by a layer outside risk (safe mode, brokerage down, feed checks)."""
+        if not self._pauses:
+            return Decision.ok()
+        reasons = self._pauses.reasons
+        values["pauses"] = dict(reasons)
+        return Decision.block("entries_paused", "new entries paused: " + "; ".join(reasons.values()))
+
     def _calendar(
         self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
     ) -> Decision:

@@ -67,10 +67,11 @@ def _backtest(args: list[str], out: Path, state: Path, env: dict[str, str], fsyn
 
 
 def _steps_done(state: Path) -> int:
-    raw = (state / "world" / "world.json").read_bytes() if (state / "world" / "world.json").exists() else b""
+    path = state / "world" / "world.json"
+    raw = path.read_bytes() if path.exists() else b""
     if not raw:
         return 0
-    return int(json.loads(raw.partition(b"\n")[2])["steps"])
+    return int(json.loads(raw.partition(b"\n")[2])["cursor"]["steps"])
 
 
 def _remaining(counts: dict[str, Any], kind: str, steps: int) -> int:

@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import sys
-import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from core.settings import Settings, SettingsError
 from core.types import MarketSnapshot
 from sim.broker.faults import FaultConfig
-from sim.engine import MarketSource, run_backtest
-from sim.recorder import RunRecorder
+from sim.engine import MarketSource
 from sim.report import summary_text, write_reports
-from sim.store import FileStore
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,8 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: --faults: {exc}", file=sys.stderr)
         return 2
+    from sim.run import RunPaths, RunRefused, identity, prepare_out, run, write_final
+
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        prepare_out(out)
+    except RunRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         filename=out / "run.log",
         filemode="w",
@@ -56,34 +58,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot load market data: {exc}", file=sys.stderr)
         return 2
     _write_parameters(out / "parameters.json", settings)  # what the auditor checks against
-    if args.state_dir:  # crash-safe: persist everything and resume from the folder if it has state
-        from sim.resume import run_from_cli
-
-        return run_from_cli(settings, market, calendar, out, Path(args.state_dir), _progress(args))
-    state_dir = out / "state"
-    shutil.rmtree(state_dir, ignore_errors=True)  # a backtest always starts from a clean book
-    recorder = RunRecorder(out / "events.jsonl")
-    began = time.perf_counter()
-    result = run_backtest(
-        settings, market, calendar, FileStore(state_dir, durable=False), recorder, progress=_progress(args),
-        faults=faults, monitor=_monitor(recorder, settings),
-    )  # fmt: skip
-    wall = time.perf_counter() - began
-    paths = write_reports(out, result, wall)
+    # crash-safe with --state-dir: persist everything and resume from the folder if it has state
+    paths = RunPaths(out, Path(args.state_dir) if args.state_dir else None)
+    market_id = {"data": args.data, "seed": str(args.seed), "vix": str(args.vix), "step_minutes": str(args.step_minutes)}
+    try:
+        result, wall = run(
+            settings, market, calendar, paths, identity(settings, faults, market_id), _progress(args), faults
+        )
+    except RunRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    reports = write_reports(out, result, wall)
+    write_final(out / "final.json", result)
     print(summary_text(result, wall))
-    print("\nreports: " + ", ".join(str(p) for p in paths.values()))
+    print("\nreports: " + ", ".join(str(p) for p in reports.values()))
     print(_html_report(out, settings))
     return 0
-
-
-def _monitor(recorder: RunRecorder, settings: Settings):  # type: ignore[no-untyped-def]
-    """Greeks, closes and volatility sampled into events.jsonl for the HTML report; metrics and
-    health in the state folder; alerts to TOMKING_ALERT_URLS when set."""
-    import os
-
-    from sim.monitoring_hooks import sim_monitor
-
-    return sim_monitor(recorder, settings, os.environ)
 
 
 def _html_report(out: Path, settings: Settings) -> str:
@@ -110,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument(
         "--state-dir",
         default="",
-        help="persist to and resume from this folder (kill-safe run, sim/resume.py)",
+        help="persist to and resume from this folder (kill-safe run, sim/run.py); keep it outside --out",
     )
     bt.add_argument(
         "--faults", default="", metavar="NAME=RATE,...",

@@ -9,7 +9,7 @@ of variation margin are not modelled; the net liquidation value is the same eith
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.types import Holding, MarketSnapshot, OptionContract, SecurityKind
 
@@ -35,11 +35,30 @@ class Position:
         return Holding(self.symbol, self.quantity, self.average_price, self.contract)
 
 
+@dataclass(frozen=True)
+class BookState:
+    """The account as a brokerage keeps it: cash, positions, and the last mark of each symbol."""
+
+    cash: float
+    positions: tuple[Position, ...] = ()
+    marks: dict[str, float] = field(default_factory=dict)
+
+
 class Book:
     def __init__(self, starting_cash: float) -> None:
         self.cash = float(starting_cash)
         self._positions: dict[str, Position] = {}
         self._marks: dict[str, float] = {}  # last price seen per symbol, used when a quote is missing
+
+    # --- durable state ---------------------------------------------------------------------------
+    def state(self) -> BookState:
+        positions = tuple(Position(**vars(p)) for p in self.positions())  # copies: ours keep changing
+        return BookState(self.cash, positions, dict(self._marks))
+
+    def restore(self, state: BookState) -> None:
+        self.cash = state.cash
+        self._positions = {p.symbol: Position(**vars(p)) for p in state.positions}
+        self._marks = dict(state.marks)
 
     # --- reading ---------------------------------------------------------------------------------
     def quantity(self, symbol: str) -> float:

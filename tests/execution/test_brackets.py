@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import random
 
 import pytest
 
@@ -23,7 +22,7 @@ def _opened(scale_now: float = 1.0):
     snap = snapshot(now, [zero_dte_chain(now)])
     (intent,) = ZeroDteIronCondor(S).propose(snap, FakeContext(account(now=now)))
     broker = ManualBroker(snap)
-    om = OrderManager(S, broker, rng=random.Random(0))
+    om = OrderManager(S, broker, jitter_seed=0)
     om.submit(intent, snap)
     (opened,) = om.on_order_event(broker.fill(broker.last().tag))
     group = PositionGroup(

@@ -7,13 +7,13 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from sim.resume import final_state, run_resumable
 
 from core.settings import Settings
 from sim.calendar import ExchangeCalendar
 from sim.engine import run_backtest
 from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
 from sim.recorder import RunRecorder
-from sim.resume import final_state, run_resumable
 from sim.store import MemoryStore
 
 START, END = date(2025, 1, 2), date(2025, 1, 17)
