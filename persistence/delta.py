@@ -18,6 +18,8 @@ def diff(old: Any, new: Any, path: Path | None = None) -> list[list[Any]]:
     if old is new:  # the encoder hands back the same object for an unchanged immutable value
         return []
     if isinstance(old, dict) and isinstance(new, dict):
+        if old == new:  # one comparison in C instead of a walk when nothing below changed
+            return []
         ops: list[list[Any]] = []
         for key, value in new.items():
             if key not in old:
@@ -27,6 +29,8 @@ def diff(old: Any, new: Any, path: Path | None = None) -> list[list[Any]]:
         ops.extend(["del", [*path, key]] for key in old if key not in new)
         return ops
     if isinstance(old, list) and isinstance(new, list):
+        if old == new:
+            return []
         ops = []
         for i in range(min(len(old), len(new))):
             if old[i] is not new[i] and old[i] != new[i]:

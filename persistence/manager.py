@@ -84,6 +84,10 @@ class StateManager:
         """The sink to give the system: records also count into the saved counters."""
         return AuditSink(sink, lambda: self.books)
 
+    def has_saved_state(self) -> bool:
+        """Whether a previous process left state here (a restart, not a first start)."""
+        return self.store.load(self.snapshot_key) is not None or self.store.load(self.journal.key) is not None
+
     @property
     def ack_key(self) -> str:
         return self.safe.ack_key
@@ -101,10 +105,10 @@ class StateManager:
             raise ValueError(f"two components claim one state part: {sorted(names)}")
         found = read(self.store, self.snapshot_key, self.journal.key)
         self.recovery_notes += found.notes
-        problems = list(found.problems)
-        if not problems:
-            problems += self._restore_parts(found.parts)
-            self._orphans = {k: v for k, v in found.parts.items() if k not in names}
+        # What decodes is restored even when something else is bad (exits keep managing the book);
+        # a bad snapshot yields no parts at all.
+        problems = [*found.problems, *self._restore_parts(found.parts)]
+        self._orphans = {k: v for k, v in found.parts.items() if k not in names}
         self._seq = found.seq
         self._committed = found.parts
         carried_incident = self.books.incident is not None

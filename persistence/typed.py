@@ -55,6 +55,31 @@ def _frozen(cls: type) -> bool:
     return bool(params is not None and params.frozen)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_KINDS: dict[type, str] = {}  # type -> how it encodes (dataclass types split by frozen-ness)
+
+
+def _kind_of(cls: type) -> str:
+    kind = _KINDS.get(cls)
+    if kind is None:
+        if dataclasses.is_dataclass(cls):
+            kind = "frozen" if _frozen(cls) else "dataclass"
+        elif issubclass(cls, Enum):
+            kind = "enum"
+        elif issubclass(cls, datetime | date):
+            kind = "time"
+        elif issubclass(cls, list | tuple):
+            kind = "list"
+        elif issubclass(cls, set | frozenset):
+            kind = "set"
+        elif issubclass(cls, Mapping):
+            kind = "mapping"
+        else:
+            raise TypeError(f"{cls.__name__} is not a state value (dataclass, enum, time or plain data)")
+        _KINDS[cls] = kind
+    return kind
+
+
 class Encoder:
     """``to_plain`` with a memory of frozen dataclasses already encoded (by identity; the memory
     keeps only what the latest call used, so it never grows past the state itself)."""
@@ -71,37 +96,42 @@ class Encoder:
             self._memo, self._next = self._next, {}
 
     def _plain(self, value: Any) -> Any:
-        if value is None or isinstance(value, bool | int | str):
-            return value
-        if isinstance(value, float):
-            return value
-        if isinstance(value, Enum):
-            return value.value
-        if isinstance(value, datetime | date):
-            return value.isoformat()
         cls = type(value)
-        if dataclasses.is_dataclass(value):
-            if _frozen(cls):
-                hit = self._memo.get(id(value)) or self._next.get(id(value))
-                if hit is not None and hit[0] is value:
-                    self._next[id(value)] = hit
-                    return hit[1]
-            plain = {name: self._plain(getattr(value, name)) for name in _state_fields(cls)}
-            if _frozen(cls):
-                self._next[id(value)] = (value, plain)
+        if cls in _SCALARS:
+            return value
+        kind = _kind_of(cls)
+        if kind == "frozen":
+            key = id(value)
+            hit = self._memo.get(key) or self._next.get(key)
+            if hit is not None and hit[0] is value:
+                self._next[key] = hit
+                return hit[1]
+            plain = self._fields(value, cls)
+            self._next[key] = (value, plain)
             return plain
-        if isinstance(value, list | tuple):
-            return [self._plain(v) for v in value]
-        if isinstance(value, set | frozenset):
-            return sorted((self._plain(v) for v in value), key=_sort_key)
-        if isinstance(value, Mapping):
+        if kind == "dataclass":
+            return self._fields(value, cls)
+        if kind == "list":
+            return [v if type(v) in _SCALARS else self._plain(v) for v in value]
+        if kind == "mapping":
             out = {}
             for k, v in value.items():
-                if not isinstance(k, str):
+                if type(k) is not str:
                     raise TypeError(f"state mapping keys must be text, not {type(k).__name__} {k!r}")
-                out[k] = self._plain(v)
+                out[k] = v if type(v) in _SCALARS else self._plain(v)
             return out
-        raise TypeError(f"{cls.__name__} is not a state value (dataclass, enum, time or plain data)")
+        if kind == "enum":
+            return value.value
+        if kind == "time":
+            return value.isoformat()
+        return sorted((self._plain(v) for v in value), key=_sort_key)  # set
+
+    def _fields(self, value: Any, cls: type) -> dict[str, Any]:
+        out = {}
+        for name in _state_fields(cls):
+            v = getattr(value, name)
+            out[name] = v if type(v) in _SCALARS else self._plain(v)
+        return out
 
 
 def _sort_key(value: Any) -> str:

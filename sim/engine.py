@@ -92,7 +92,8 @@ def run_backtest(
     platform = SimPlatform(calendar, store, broker, margin, crash)
     world = World(world_store, broker, platform, identity or {})
     resumed = world.load()
-    recorder.begin(fresh=not resumed)
+    state = StateManager(store)
+    recorder.begin(fresh=not (resumed or state.has_saved_state()))
     router, watchers = None, list(observers)
     if monitor is not None:
         router, observer = monitor(platform, recorder)
@@ -101,6 +102,7 @@ def run_backtest(
         platform,
         settings,
         recorder,
+        state=state,
         observers=watchers,
         parts=(StatePart("run_log", RunLogState, recorder),),
         router=router,

@@ -57,8 +57,10 @@ class RunRecorder:
             return
         if self._out is not None:
             self._out.close()
-        with self.path.open("rb+") as fh:
-            fh.truncate(state.events_bytes)
+        with self.path.open("ab+") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.truncate(min(size, state.events_bytes))
             fh.seek(0)
             lines = fh.read().decode("utf-8").splitlines()
         self._out = None
@@ -69,6 +71,9 @@ class RunRecorder:
                 record["group"] = group_from_json(record["group"])
             self.record(kind, time, record)
         self._out = self.path.open("a", encoding="utf-8")
+        if size < state.events_bytes and lines:  # said, never silently: the log lost records
+            lost = {"expected_bytes": state.events_bytes, "found_bytes": size}
+            self.record("run_log_gap", datetime.fromisoformat(json.loads(lines[-1])["time"]), lost)
 
     def record(self, kind: str, time: datetime, payload: Mapping[str, Any]) -> None:
         self.counts[kind] += 1

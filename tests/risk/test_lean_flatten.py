@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import types
 
-from risk.assignment import Liquidator
+from core.ports import Platform
 from tests.lean.test_adapter_with_fake_lean import (  # noqa: F401  (fixtures)
     Event,
     OrderStatus_,
@@ -20,7 +20,7 @@ from tests.lean.test_adapter_with_fake_lean import (  # noqa: F401  (fixtures)
 
 def test_lean_platform_flattens_a_stock_holding_with_a_tagged_market_order(platform):  # noqa: F811
     algo, plat = platform
-    assert isinstance(plat, Liquidator)
+    assert callable(Platform.liquidate) and callable(plat.liquidate)  # the port declares it
     spy = Symbol("SPY", SecurityType.EQUITY, Sid("SPY"))
     holding = types.SimpleNamespace(invested=True, symbol=spy, quantity=100.0, average_price=500.0)
     algo.portfolio.values = lambda: [holding]
