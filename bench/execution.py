@@ -9,7 +9,6 @@ Targets (one core): p99 per event < 5 ms, on_step with 200 working groups < 20 m
 from __future__ import annotations
 
 import dataclasses
-import random
 import statistics
 import time
 from datetime import date, datetime, timedelta

@@ -11,7 +11,7 @@ disconnect / reconnect is forwarded (``on_step``, ``on_brokerage_*``).  On a ste
 * reconciles positions and balances with the Tastytrade API on a worker thread — after every
   reconnect before anything is released, and every ``reconcile_every`` while no order is
   working — and feeds the outcome to the ``OutageGuard`` (mismatch: halt, critical alert);
-* pauses new entries (``TradingSystem.entries_paused_reason``, only with its own codes) while the
+* pauses new entries (``TradingSystem.pauses``, only its own reasons) while the
   brokerage is down or unreconciled, or LEAN's data and the DXLink feed are both dead;
 * near an expiry cut-off, with LEAN's brokerage down long enough, runs the close-only emergency
   route (dry-run unless switched to live) for short options at assignment risk.
@@ -64,7 +64,8 @@ CONFIG_KEYS = (
     "tastytrade-account-number",
     "tastytrade-api-url",
 )
-# Entry pauses this module sets and may clear (never anyone else's).
+# Entry pauses this module sets and may clear (never anyone else's), as reasons of PAUSE_OWNER.
+PAUSE_OWNER = "tastytrade"
 OWN_PAUSES = frozenset({"brokerage_reconciling", "brokerage_halted", "feeds_dead"})
 
 
@@ -261,13 +262,13 @@ class TastytradeLink:
         return feeds
 
     def _pause(self, system: TradingSystem, decision: Decision) -> None:
-        current = system.entries_paused_reason
+        pauses = system.pauses  # this link adds and clears only its own reasons (``PAUSE_OWNER``)
         if not decision.approved:
-            if current != decision.code and (not current or current in OWN_PAUSES):
-                system.entries_paused_reason = decision.code
+            for code in OWN_PAUSES - {decision.code}:
+                pauses.clear(PAUSE_OWNER, code)
+            if pauses.add(PAUSE_OWNER, decision.code, decision.message):
                 system.platform.notify(Severity.WARNING, "New entries paused", decision.message)
-        elif current in OWN_PAUSES:
-            system.entries_paused_reason = ""
+        elif pauses.clear(PAUSE_OWNER):
             system.platform.notify(Severity.INFO, "New entries resumed", decision.message)
 
     # --- subscriptions -------------------------------------------------------------------------

@@ -30,13 +30,20 @@ class Pauses:
 
     def clear(self, owner: str, code: str | None = None) -> bool:
         """Clear ``owner``'s reason ``code`` (every reason of ``owner`` when None); True if any was set."""
-        keys = [k for k in self._state.reasons if k == f"{owner}:{code}" or (code is None and k.startswith(f"{owner}:"))]
+        keys = [
+            k
+            for k in self._state.reasons
+            if k == f"{owner}:{code}" or (code is None and k.startswith(f"{owner}:"))
+        ]
         for key in keys:
             del self._state.reasons[key]
         return bool(keys)
 
     def has(self, owner: str, code: str | None = None) -> bool:
-        return any(k == f"{owner}:{code}" or (code is None and k.startswith(f"{owner}:")) for k in self._state.reasons)
+        return any(
+            k == f"{owner}:{code}" or (code is None and k.startswith(f"{owner}:"))
+            for k in self._state.reasons
+        )
 
     @property
     def reasons(self) -> Mapping[str, str]:

@@ -221,7 +221,9 @@ class StateManager:
             # Not open, and the engine keeps no order history: it may have filled while we were
             # down.  Sending it again could double the position, so fail closed instead.
             self._fail_closed(
-                "unconfirmed_order", "An order sent before the crash cannot be confirmed with the engine", evidence
+                "unconfirmed_order",
+                "An order sent before the crash cannot be confirmed with the engine",
+                evidence,
             )
             return False
         return True
@@ -257,7 +259,10 @@ class StateManager:
             self._now() or "start",
             f"state_{problems[0].code}",
             "Saved state unusable; started in safe mode",
-            {"problems": [{"code": p.code, "key": p.key, "message": p.message} for p in problems], "kept": kept},
+            {
+                "problems": [{"code": p.code, "key": p.key, "message": p.message} for p in problems],
+                "kept": kept,
+            },
             f"{reasons}. Kept aside: {', '.join(kept) or 'nothing'}.",
         )
         self._in_flight = []

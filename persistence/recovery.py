@@ -46,7 +46,9 @@ def read(store: StateStore, snapshot_key: str, journal_key: str) -> Recovered:
         return out
     out.fresh = False
     if body is None and not out.problems:
-        out.problems.append(StateError("orphan_journal", "a journal without the snapshot it follows", journal_key))
+        out.problems.append(
+            StateError("orphan_journal", "a journal without the snapshot it follows", journal_key)
+        )
         return out
     try:
         journal_epoch, entries = parse(raw, journal_key)
@@ -59,7 +61,11 @@ def read(store: StateStore, snapshot_key: str, journal_key: str) -> Recovered:
         return out
     if journal_epoch > out.epoch:
         out.problems.append(
-            StateError("foreign_format", f"journal epoch {journal_epoch} after snapshot epoch {out.epoch}", journal_key)
+            StateError(
+                "foreign_format",
+                f"journal epoch {journal_epoch} after snapshot epoch {out.epoch}",
+                journal_key,
+            )
         )
         out.epoch = journal_epoch
         return out

@@ -18,7 +18,7 @@ import dataclasses
 import types
 import typing
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
@@ -34,6 +34,14 @@ class DecodeError(ValueError):
         super().__init__(f"{path or 'state'}: {problem}")
         self.path = path
         self.problem = problem
+
+    def within(self, segment: str) -> DecodeError:
+        """The same problem one level up (paths are built only on the way out of a failure)."""
+        if not self.path:
+            path = segment
+        else:
+            path = segment + (self.path if self.path.startswith("[") else "." + self.path)
+        return DecodeError(path, self.problem)
 
 
 # --- encoding ----------------------------------------------------------------------------------------
@@ -143,129 +151,212 @@ def to_plain(value: Any) -> Any:
 
 
 # --- decoding ----------------------------------------------------------------------------------------
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = typing.get_type_hints(cls)
-        _HINTS[cls] = hints
-    return hints
+Decoder = Callable[[Any], Any]
+_DECODERS: dict[Any, Decoder] = {}
 
 
 def from_plain(cls: type[T], data: Any, path: str = "") -> T:
     """``data`` (JSON) as a value of type ``cls``; ``DecodeError`` if it is not one."""
-    return _value(cls, data, path)
+    try:
+        return _decoder(cls)(data)
+    except DecodeError as exc:
+        raise exc.within(path) if path else exc from None
 
 
-def _value(tp: Any, data: Any, path: str) -> Any:
+def _decoder(tp: Any) -> Decoder:
+    """The decoder of ``tp``, built once per type (a restart decodes thousands of values)."""
+    found = _DECODERS.get(tp)
+    if found is None:
+        found = _DECODERS[tp] = _build(tp)
+    return found
+
+
+def _build(tp: Any) -> Decoder:
     if tp is Any:
-        return data
+        return lambda data: data
     origin = typing.get_origin(tp)
     if origin is typing.Union or origin is types.UnionType:
-        options = typing.get_args(tp)
-        if data is None and type(None) in options:
+        return _union(typing.get_args(tp))
+    if origin is not None:
+        return _generic(tp, origin)
+    if tp in _SCALAR_DECODERS:
+        return _SCALAR_DECODERS[tp]
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return _enum(tp)
+    if tp is datetime or tp is date:
+        return _time(tp)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _dataclass(tp)
+    raise TypeError(f"no decoder for {tp!r}")
+
+
+def _null(data: Any) -> None:
+    if data is not None:
+        raise DecodeError("", f"expected null, got {_kind(data)}")
+
+
+def _bool(data: Any) -> bool:
+    if type(data) is not bool:
+        raise DecodeError("", f"expected true/false, got {_kind(data)}")
+    return data
+
+
+def _int(data: Any) -> int:
+    if type(data) is not int:
+        raise DecodeError("", f"expected a whole number, got {_kind(data)}")
+    return data
+
+
+def _float(data: Any) -> float:
+    if type(data) is float:
+        return data
+    if type(data) is not int:
+        raise DecodeError("", f"expected a number, got {_kind(data)}")
+    return float(data)
+
+
+def _str(data: Any) -> str:
+    if type(data) is not str:
+        raise DecodeError("", f"expected text, got {_kind(data)}")
+    return data
+
+
+_SCALAR_DECODERS: dict[Any, Decoder] = {type(None): _null, bool: _bool, int: _int, float: _float, str: _str}
+
+
+def _union(options: tuple[Any, ...]) -> Decoder:
+    nullable = type(None) in options
+    decoders = [_decoder(o) for o in options if o is not type(None)]
+
+    def decode(data: Any) -> Any:
+        if data is None and nullable:
             return None
         problems = []
-        for option in options:
-            if option is type(None):
-                continue
+        for decoder in decoders:
             try:
-                return _value(option, data, path)
+                return decoder(data)
             except DecodeError as exc:
                 problems.append(exc.problem)
-        raise DecodeError(path, " or ".join(problems))
-    if origin is not None:
-        return _generic(tp, origin, data, path)
-    if tp is type(None):
-        if data is not None:
-            raise DecodeError(path, f"expected null, got {_kind(data)}")
-        return None
-    if tp is bool:
-        if not isinstance(data, bool):
-            raise DecodeError(path, f"expected true/false, got {_kind(data)}")
-        return data
-    if tp is int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            raise DecodeError(path, f"expected a whole number, got {_kind(data)}")
-        return data
-    if tp is float:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            raise DecodeError(path, f"expected a number, got {_kind(data)}")
-        return float(data)
-    if tp is str:
-        if not isinstance(data, str):
-            raise DecodeError(path, f"expected text, got {_kind(data)}")
-        return data
-    if isinstance(tp, type) and issubclass(tp, Enum):
+        raise DecodeError("", " or ".join(problems))
+
+    return decode
+
+
+def _enum(tp: type[Enum]) -> Decoder:
+    members = {m.value: m for m in tp}
+
+    def decode(data: Any) -> Any:
         try:
-            return tp(data)
-        except ValueError:
-            raise DecodeError(path, f"{data!r} is not a {tp.__name__}") from None
-    if tp is datetime or tp is date:
-        if not isinstance(data, str):
-            raise DecodeError(path, f"expected an ISO {tp.__name__}, got {_kind(data)}")
+            return members[data]
+        except (KeyError, TypeError):
+            raise DecodeError("", f"{data!r} is not a {tp.__name__}") from None
+
+    return decode
+
+
+def _time(tp: type[date]) -> Decoder:
+    def decode(data: Any) -> Any:
+        if type(data) is not str:
+            raise DecodeError("", f"expected an ISO {tp.__name__}, got {_kind(data)}")
         try:
             parsed = tp.fromisoformat(data)
         except ValueError:
-            raise DecodeError(path, f"{data!r} is not an ISO {tp.__name__}") from None
+            raise DecodeError("", f"{data!r} is not an ISO {tp.__name__}") from None
         if tp is date and isinstance(parsed, datetime):
-            raise DecodeError(path, f"{data!r} is a time where a date belongs")
+            raise DecodeError("", f"{data!r} is a time where a date belongs")
         return parsed
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _dataclass(tp, data, path)
-    raise DecodeError(path, f"no decoder for {tp!r}")
+
+    return decode
 
 
-def _generic(tp: Any, origin: Any, data: Any, path: str) -> Any:
+def _generic(tp: Any, origin: Any) -> Decoder:
     args = typing.get_args(tp)
     if origin in (dict, Mapping, Counter):
-        if not isinstance(data, dict):
-            raise DecodeError(path, f"expected a mapping, got {_kind(data)}")
         key_type, value_type = (args if len(args) == 2 else (*args, int)) if args else (str, Any)
         if key_type is not str:
-            raise DecodeError(path, f"mapping keys of {key_type!r} are not supported")
-        out = {k: _value(value_type, v, f"{path}.{k}") for k, v in data.items()}
-        return Counter(out) if origin is Counter else out
-    if not isinstance(data, list):
-        raise DecodeError(path, f"expected a list, got {_kind(data)}")
-    if origin is tuple:
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_value(args[0], v, f"{path}[{i}]") for i, v in enumerate(data))
-        if len(args) != len(data):
-            raise DecodeError(path, f"expected {len(args)} items, got {len(data)}")
-        return tuple(_value(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, data, strict=True)))
-    item = args[0] if args else Any
-    values = [_value(item, v, f"{path}[{i}]") for i, v in enumerate(data)]
-    if origin in (set, frozenset):
-        return origin(values)
-    if origin is list:
-        return values
-    raise DecodeError(path, f"no decoder for {tp!r}")
+            raise TypeError(f"mapping keys of {key_type!r} are not supported")
+        value = _decoder(value_type)
+        counter = origin is Counter
+
+        def mapping(data: Any) -> Any:
+            if type(data) is not dict:
+                raise DecodeError("", f"expected a mapping, got {_kind(data)}")
+            out = {}
+            for k, v in data.items():
+                try:
+                    out[k] = value(v)
+                except DecodeError as exc:
+                    raise exc.within(k) from None
+            return Counter(out) if counter else out
+
+        return mapping
+    if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+        items = [_decoder(a) for a in args]
+
+        def fixed(data: Any) -> Any:
+            if type(data) is not list or len(data) != len(items):
+                raise DecodeError("", f"expected a list of {len(items)} items, got {_kind(data)}")
+            return tuple(_items(items, data))
+
+        return fixed
+    if origin not in (list, tuple, set, frozenset):
+        raise TypeError(f"no decoder for {tp!r}")
+    item = _decoder(args[0] if args else Any)
+    build = list if origin is tuple else origin  # tuple[X, ...]: built below
+
+    def sequence(data: Any) -> Any:
+        if type(data) is not list:
+            raise DecodeError("", f"expected a list, got {_kind(data)}")
+        try:
+            values = [item(v) for v in data]
+        except DecodeError:
+            values = _items([item] * len(data), data)  # again, to name the item
+        return tuple(values) if origin is tuple else build(values)
+
+    return sequence
 
 
-def _dataclass(cls: type, data: Any, path: str) -> Any:
-    if not isinstance(data, dict):
-        raise DecodeError(path, f"expected a {cls.__name__} object, got {_kind(data)}")
+def _dataclass(cls: type) -> Decoder:
     names = _state_fields(cls)
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        raise DecodeError(path, f"unknown fields {unknown} for {cls.__name__}")
+    allowed = frozenset(names)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = _hints(cls)
-    values = {}
-    for name in names:
-        if name not in data:
-            f = fields[name]
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise DecodeError(f"{path}.{name}" if path else name, "missing")
-            continue
-        values[name] = _value(hints[name], data[name], f"{path}.{name}" if path else name)
-    try:
-        return cls(**values)
-    except (TypeError, ValueError) as exc:  # the class's own range checks (__post_init__)
-        raise DecodeError(path, f"{cls.__name__}: {exc}") from None
+    required = frozenset(
+        n for n in names if fields[n].default is dataclasses.MISSING and fields[n].default_factory is dataclasses.MISSING
+    )
+    hints = typing.get_type_hints(cls)
+    decoders: dict[str, Decoder] = {}
+
+    def decode(data: Any) -> Any:
+        if type(data) is not dict:
+            raise DecodeError("", f"expected a {cls.__name__} object, got {_kind(data)}")
+        if not allowed.issuperset(data):
+            raise DecodeError("", f"unknown fields {sorted(set(data) - allowed)} for {cls.__name__}")
+        if not required.issubset(data):
+            raise DecodeError(sorted(required - set(data))[0], "missing")
+        if not decoders:  # built on first use: a dataclass may refer to itself or to later ones
+            decoders.update({n: _decoder(hints[n]) for n in names})
+        values = {}
+        for k, v in data.items():
+            try:
+                values[k] = decoders[k](v)
+            except DecodeError as exc:
+                raise exc.within(k) from None
+        try:
+            return cls(**values)
+        except (TypeError, ValueError) as exc:  # the class's own range checks (__post_init__)
+            raise DecodeError("", f"{cls.__name__}: {exc}") from None
+
+    return decode
+
+
+def _items(decoders: list[Decoder], data: list[Any]) -> list[Any]:
+    out = []
+    for i, (decode, v) in enumerate(zip(decoders, data, strict=True)):
+        try:
+            out.append(decode(v))
+        except DecodeError as exc:
+            raise exc.within(f"[{i}]") from None
+    return out
 
 
 def _kind(data: Any) -> str:

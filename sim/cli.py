@@ -60,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     _write_parameters(out / "parameters.json", settings)  # what the auditor checks against
     # crash-safe with --state-dir: persist everything and resume from the folder if it has state
     paths = RunPaths(out, Path(args.state_dir) if args.state_dir else None)
-    market_id = {"data": args.data, "seed": str(args.seed), "vix": str(args.vix), "step_minutes": str(args.step_minutes)}
+    market_id = {
+        "data": args.data,
+        "seed": str(args.seed),
+        "vix": str(args.vix),
+        "step_minutes": str(args.step_minutes),
+    }
     try:
         result, wall = run(
             settings, market, calendar, paths, identity(settings, faults, market_id), _progress(args), faults

@@ -56,4 +56,6 @@ class CrashPoints:
 
     def write_counts(self) -> None:
         if self.count_path:
-            Path(self.count_path).write_text(json.dumps({"total": self.counts, "by_step": self.by_step}), "utf-8")
+            Path(self.count_path).write_text(
+                json.dumps({"total": self.counts, "by_step": self.by_step}), "utf-8"
+            )

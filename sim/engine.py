@@ -151,7 +151,9 @@ def run_backtest(
         system.on_expiry(day, {s: q.price for s, q in last.underlyings.items()})
         system.on_end_of_day(day)
         account = broker.account(last)
-        world.equity.append(EquityPoint(day, account.net_liquidation, account.cash, account.buying_power_used))
+        world.equity.append(
+            EquityPoint(day, account.net_liquidation, account.cash, account.buying_power_used)
+        )
         cursor.day, cursor.step, cursor.phase = index + 1, 0, "start"
         world.save()
         if isinstance(crash, CrashPoints):

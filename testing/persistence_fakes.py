@@ -90,7 +90,11 @@ class FakeSystem:
         self.resets: list[str] = []
 
     def state_parts(self) -> tuple[StatePart[Any], ...]:
-        return (StatePart("book", BookState, self.book), StatePart("pauses", PauseState, self.pauses), *self.parts)
+        return (
+            StatePart("book", BookState, self.book),
+            StatePart("pauses", PauseState, self.pauses),
+            *self.parts,
+        )
 
     def request_risk_reset(self, source: str) -> None:
         self.resets.append(source)

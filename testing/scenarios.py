@@ -328,6 +328,12 @@ def run_scenario(
     run_settings = settings.with_overrides(start_date=days[0].isoformat(), end_date=days[-1].isoformat())
     recorder = ScenarioRecorder()
     run = run_backtest(
-        run_settings, market, market.calendar, store or MemoryStore(), recorder, observers=[script], build=build
+        run_settings,
+        market,
+        market.calendar,
+        store or MemoryStore(),
+        recorder,
+        observers=[script],
+        build=build,
     )
     return ScenarioResult(run, recorder)

@@ -132,6 +132,6 @@ def test_backtest_alerts_reach_a_webhook_through_the_router(backtest):
     for msg in received:
         severity, _, title = msg["title"].partition("] ")
         assert title in titles and severity.lstrip("[").lower() in ("info", "warning", "critical")
-    health = json.loads((out / "state" / "monitoring" / "health.json").read_text())
+    health = json.loads((out / "monitoring" / "health.json").read_text())
     assert health["status"] in ("ok", "degraded", "critical") and health["time"].startswith("2025-02-28")
-    assert (out / "state" / "monitoring" / "metrics" / "latest.json").exists()
+    assert (out / "monitoring" / "metrics" / "latest.json").exists()

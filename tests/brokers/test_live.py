@@ -1,7 +1,7 @@
 """The Tastytrade link as main.py wires it: real SDK against the loopback servers.
 
 The trading system here is a small stand-in exposing exactly what the link touches (platform
-clock / account / notify, the book's live groups, ``entries_paused_reason``); the SDK, the feed,
+clock / account / notify, the book's live groups, ``pauses``); the SDK, the feed,
 the REST client and the reconciliation are the real ones.
 """
 
@@ -15,6 +15,7 @@ import pytest
 
 from brokers.feed_status import FeedState
 from brokers.live import LinkConfig, TastytradeLink
+from core.pauses import Pauses
 from core.ports import Severity
 from core.types import (
     AccountState,
@@ -81,7 +82,12 @@ class Book:
 class System:
     platform: Platform
     book: Book
-    entries_paused_reason: str = ""
+    pauses: Pauses = field(default_factory=Pauses)
+
+    def paused(self) -> str:
+        """This link's pause code, or ''."""
+        codes = [k.split(":", 1)[1] for k in self.pauses.reasons if k.startswith("tastytrade:")]
+        return codes[0] if codes else ""
 
 
 class Inner:
@@ -182,7 +188,7 @@ def test_held_contracts_are_streamed_and_fresher_dxlink_quote_wins(link_and_syst
     assert (merged.bid, merged.ask) == (dx.bid, dx.ask)
     assert link.dual.used["dxlink"] == 1 and link.dual.compared == 1
     assert link.quote(PUT, now) is not None
-    assert system.entries_paused_reason == ""  # DXLink alive: entries allowed
+    assert system.paused() == ""  # DXLink alive: entries allowed
     for _ in range(25):  # a LEAN feed quoting something else entirely (units, mapping, frozen)
         link.merge(quote(PUT, now, 50.0, 51.0, -0.95, iv=0.9), now)
     assert link.dual.disagreements["mid"] >= 25
@@ -203,13 +209,13 @@ def test_reconnect_holds_intents_until_a_clean_reconciliation(loopback, link_and
     assert inner.sent == [] and ex.is_working("exit1")
     p.t += timedelta(minutes=2)
     link.on_brokerage_reconnect(system)
-    assert system.entries_paused_reason == "brokerage_reconciling"
+    assert system.paused() == "brokerage_reconciling"
     ex.submit(intent("exit2"), snap(p.t))
     assert inner.sent == []  # nothing goes out before the reconciliation
     step_until(link, system, lambda: link.guard.state.value == "connected")
     ex.on_step(snap(p.t))
     assert inner.sent == ["exit1", "exit2"]
-    assert system.entries_paused_reason == ""
+    assert system.paused() == ""
     assert any(t == "Broker reconciliation clean" for _, t, _ in p.alerts)
 
 
@@ -223,7 +229,7 @@ def test_reconciliation_mismatch_halts_and_drops_held_intents(loopback, link_and
     ex.submit(intent("exit1"), snap(p.t))
     link.on_brokerage_reconnect(system)
     step_until(link, system, lambda: link.guard.state.value == "halted")
-    assert system.entries_paused_reason == "brokerage_halted"
+    assert system.paused() == "brokerage_halted"
     (update,) = ex.on_step(snap(p.t))
     assert update.group_id == "exit1" and update.kind is UpdateKind.ABANDONED
     assert "reconcile_mismatch" in update.message and inner.sent == []
@@ -232,7 +238,7 @@ def test_reconciliation_mismatch_halts_and_drops_held_intents(loopback, link_and
     serve_positions(loopback, qty=-2)  # someone fixed it: the next periodic check clears the halt
     p.t += timedelta(minutes=16)
     step_until(link, system, lambda: link.guard.state.value == "connected")
-    assert system.entries_paused_reason == ""
+    assert system.paused() == ""
 
 
 def test_intents_held_past_their_ttl_are_abandoned_with_a_reason(loopback, link_and_system):
@@ -253,17 +259,17 @@ def test_both_feeds_dead_pauses_entries(loopback):
     try:
         wait_for(lambda: link.feed.status().state is FeedState.FAILED)
         link.on_step(system)
-        assert system.entries_paused_reason == ""  # no data yet from either: starting, not dead
+        assert system.paused() == ""  # no data yet from either: starting, not dead
         link.lean_data(system.platform.t)
         link.on_step(system)
-        assert system.entries_paused_reason == ""  # LEAN's data alone carries on
+        assert system.paused() == ""  # LEAN's data alone carries on
         system.platform.t += timedelta(seconds=61)
         link.on_step(system)
-        assert system.entries_paused_reason == "feeds_dead"
+        assert system.paused() == "feeds_dead"
         assert any(s is Severity.CRITICAL and t == "DXLink feed failed" for s, t, _ in system.platform.alerts)
         link.lean_data(system.platform.t)
         link.on_step(system)
-        assert system.entries_paused_reason == ""
+        assert system.paused() == ""
         step_until(link, system, lambda: any("reconcile stopped" in t for _, t, _ in system.platform.alerts))
         text = repr(system.platform.alerts) + repr(system.platform.lines)
         creds = loopback.credentials
@@ -275,10 +281,11 @@ def test_both_feeds_dead_pauses_entries(loopback):
 
 def test_someone_elses_pause_is_left_alone(link_and_system):
     link, system = link_and_system
-    system.entries_paused_reason = "state_unreadable"
+    system.pauses.add("persistence", "safe_mode", "incident")
     link.on_brokerage_disconnect(system)
     link.on_step(system)
-    assert system.entries_paused_reason == "state_unreadable"
+    link.on_brokerage_reconnect(system)
+    assert system.pauses.has("persistence", "safe_mode")
 
 
 @pytest.mark.parametrize("live", [False, True])

@@ -8,8 +8,9 @@ from datetime import datetime
 
 import pytest
 
-from core.book import Book
+from core.book import Book, BookState
 from core.types import GroupStatus, Leg, PositionGroup, Right
+from persistence.typed import from_plain, to_plain
 from testing.factories import spxw
 
 
@@ -30,7 +31,7 @@ def test_ids_are_deterministic_per_strategy_and_day():
     assert book.new_group_id("zero_dte", datetime(2025, 3, 14, 10, 30)) == "zero_dte-20250314-001"
 
 
-def test_views_and_json_round_trip():
+def test_views_and_state_round_trip():
     book = Book()
     book.new_group_id("zero_dte", datetime(2025, 3, 7))
     book.put(_group("zero_dte-20250307-001", GroupStatus.OPEN))
@@ -38,8 +39,10 @@ def test_views_and_json_round_trip():
     book.put(_group("zero_dte-20250307-003", GroupStatus.ABANDONED))
     assert [g.group_id for g in book.live()] == ["zero_dte-20250307-001"]
     assert len(book.opened_on(datetime(2025, 3, 7).date(), "zero_dte")) == 2
-    restored = Book.from_json(json.loads(json.dumps(book.to_json())))
-    assert restored.to_json() == book.to_json()
+    restored = Book()
+    restored.restore(from_plain(BookState, json.loads(json.dumps(to_plain(book.state())))))
+    assert restored.state() == book.state()
+    assert [g.group_id for g in restored.state().groups] == [g.group_id for g in book.state().groups]
     assert restored.get("zero_dte-20250307-001") == book.get("zero_dte-20250307-001")
     assert restored.new_group_id("zero_dte", datetime(2025, 3, 7)) == "zero_dte-20250307-002"
 

@@ -50,7 +50,11 @@ def test_foreign_format_and_kind():
 def test_foreign_version_is_refused_not_guessed():
     assert _code(encode("snapshot", SCHEMA_VERSION + 1, BODY)) == "foreign_version"
     assert (
-        _code(encode("snapshot", SCHEMA_VERSION, BODY).replace(b'"schema": %d' % SCHEMA_VERSION, b'"schema": "2"'))
+        _code(
+            encode("snapshot", SCHEMA_VERSION, BODY).replace(
+                b'"schema": %d' % SCHEMA_VERSION, b'"schema": "2"'
+            )
+        )
         == "foreign_version"
     )
     with pytest.raises(StateError) as info:

@@ -172,7 +172,9 @@ def test_legacy_book_json_is_migrated():
     store = MemoryStore()
     _legacy, system = start(MemoryStore())
     system.book.put(condor_group())
-    store.data[LEGACY_BOOK_KEY] = json.dumps({"groups": [group_to_json(condor_group())], "sequence": {}}).encode()
+    store.data[LEGACY_BOOK_KEY] = json.dumps(
+        {"groups": [group_to_json(condor_group())], "sequence": {}}
+    ).encode()
     manager, again = start(store)
     assert [g.group_id for g in again.book.live()] == ["zero_dte-20250307-001"]
     assert any("schema 1" in note for note in manager.recovery_notes)

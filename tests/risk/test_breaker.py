@@ -8,9 +8,9 @@ from datetime import date, datetime
 import pytest
 
 from core.settings import Settings
+from persistence.typed import DecodeError, from_plain, to_plain
 from risk.breaker import CircuitBreaker
 from risk.events import Action
-from persistence.typed import DecodeError, from_plain, to_plain
 from risk.state import RiskState
 from risk.strategy_guard import StrategyGuard
 from testing.factories import WeekdayCalendar

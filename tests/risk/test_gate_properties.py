@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
 from core.settings import Settings, named_values
 from core.types import GroupStatus, Leg, OptionChain, OrderIntent, PositionGroup, Purpose, SecurityKind
+from risk.breaker import Trip
 from risk.correlation import EQUITY_INDEX, legs_groups
 from risk.data_quality import check_entry_quote
 from risk.gate import EntryGate
-from risk.breaker import Trip
 from risk.state import RiskState
 from risk.strategy_guard import StrategyHealth
 from testing.factories import (
@@ -103,7 +103,9 @@ def test_approved_intents_breach_no_limit(
     if reduced:
         state.guard.health["zero_dte"] = StrategyHealth(underperforming=True)
     if halts == "breaker":
-        state.breaker.trips["loss_daily"] = Trip("loss_daily", NOW.date().isoformat(), NOW.isoformat(), 0.05, 0.05)
+        state.breaker.trips["loss_daily"] = Trip(
+            "loss_daily", NOW.date().isoformat(), NOW.isoformat(), 0.05, 0.05
+        )
     elif halts == "pause":
         state.guard.health[strategy] = StrategyHealth(paused_until="2099-01-01")
     elif halts == "jump":

@@ -8,9 +8,9 @@ from datetime import date, datetime, timedelta
 
 from core.settings import Settings
 from core.types import GroupStatus, Leg, OptionChain, PositionGroup, Purpose, Right
+from risk.breaker import Trip
 from risk.events import Action, RiskLog
 from risk.gate import EntryGate
-from risk.breaker import Trip
 from risk.state import RiskState
 from risk.strategy_guard import StrategyHealth
 from strategies.zero_dte import ZeroDteIronCondor

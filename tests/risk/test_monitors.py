@@ -22,10 +22,10 @@ from core.types import (
     Settlement,
     UnderlyingQuote,
 )
+from persistence.typed import from_plain, to_plain
 from risk.events import RiskLog
 from risk.expiry import deadline, expiry_reason
 from risk.monitors import RiskMonitors
-from persistence.typed import from_plain, to_plain
 from risk.state import RiskState
 from testing.factories import (
     FakeChains,
@@ -57,8 +57,6 @@ class FakePlatform:
 
     def liquidate(self, symbol: str, quantity: float, tag: str) -> None:
         self.liquidated.append((symbol, quantity, tag))
-
-
 
 
 def _monitors(platform: FakePlatform, settings: Settings = S) -> tuple[RiskMonitors, RiskLog]:
