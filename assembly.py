@@ -14,6 +14,7 @@ from typing import Any
 
 from core.pauses import Pauses
 from core.ports import EventSink, Platform, StatePart, StateStore, Strategy, SystemObserver
+from core.quote_screen import LastGood, QuoteScreen
 from core.settings import Settings
 from core.system import TradingSystem
 from execution.order_manager import OrderManager
@@ -69,10 +70,13 @@ def build_system(
     pauses = Pauses()  # raised by persistence, the engine link and the Tastytrade link; read by the gate
     risk_state, risk_log = RiskState(), RiskLog(sink)  # shared by the gate and the monitors
     portfolio = PortfolioCache(Betas(settings))  # one view of the open portfolio per step
+    screen = QuoteScreen(settings)  # one memory of last good quotes for marks, entries and orders
     orders = state.guard(platform)  # execution and risk: every order journaled before it is sent
-    executor = OrderManager(settings, orders, sink=sink)
-    monitors = RiskMonitors(settings, orders, risk_state, risk_log, portfolio)
-    gate = EntryGate(settings, platform.calendar, platform.is_live, risk_state, risk_log, portfolio, pauses)
+    executor = OrderManager(settings, orders, sink=sink, screen=screen)
+    monitors = RiskMonitors(settings, orders, risk_state, risk_log, portfolio, screen)
+    gate = EntryGate(
+        settings, platform.calendar, platform.is_live, risk_state, risk_log, portfolio, pauses, screen
+    )
     return TradingSystem(
         platform=platform,
         settings=settings,
@@ -83,9 +87,11 @@ def build_system(
         state=state,
         monitors=monitors,
         pauses=pauses,
+        screen=screen,
         parts=(
             StatePart("execution", ExecutionState, executor),
             StatePart("risk", RiskState, monitors),
+            StatePart("quotes", LastGood, screen),
             *parts,
         ),
         observers=observers,

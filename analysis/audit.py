@@ -11,58 +11,20 @@ phase and per-strategy caps, and concurrent positions within their limits.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
-import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from analysis.trade_log import Trade, load_trades
 from core.regime import account_phase
-from core.settings import Settings, SettingsError
+from core.settings import Settings
 
 RISK_EXITS = {"expiry_itm", "pin_risk", "pre_holiday_pin", "early_exercise_risk", "assignment", "assigned"}
 DELTA_TOLERANCE = 0.05  # chains are discrete: the nearest listed strike is within this of a target
 EPS = 1e-6
-
-
-@dataclass(frozen=True)
-class Trade:
-    group_id: str
-    strategy: str
-    opened_at: datetime
-    closed_at: datetime
-    quantity: int
-    exit_reason: str
-    max_loss_per_unit: float
-    notes: dict[str, float]
-    campaign: str
-    part: str
-    roots: tuple[str, ...]
-
-    @property
-    def entry_id(self) -> str:
-        """The id of the intent that opened it (parts carry ``-<part>`` after it)."""
-        return self.group_id.removesuffix(f"-{self.part}") if self.part else self.group_id
-
-    @property
-    def signal_day(self) -> date:
-        return datetime.strptime(self.group_id.split("-")[1], "%Y%m%d").date()
-
-    @property
-    def signal_time(self) -> time:
-        minute = int(self.notes.get("signal_minute", -1))
-        return time(minute // 60, minute % 60) if 0 <= minute < 24 * 60 else time(0, 0)
-
-    @property
-    def is_roll_entry(self) -> bool:
-        return self.notes.get("roll_entry", 0.0) == 1.0
-
-    def note(self, key: str) -> float:
-        return self.notes.get(key, math.nan)
 
 
 @dataclass(frozen=True)
@@ -73,36 +35,6 @@ class Violation:
 
     def __str__(self) -> str:
         return f"{self.group_id}: [{self.rule}] {self.message}"
-
-
-def load_trades(path: Path) -> list[Trade]:
-    """Read ``trades.csv``; a malformed row raises ValueError naming the row."""
-    trades = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        for n, row in enumerate(csv.DictReader(fh), start=2):
-            try:
-                notes = {}
-                for item in filter(None, row["notes"].split(";")):
-                    key, _, value = item.partition("=")
-                    notes[key] = float(value)
-                trades.append(
-                    Trade(
-                        group_id=row["group_id"],
-                        strategy=row["strategy"],
-                        opened_at=datetime.fromisoformat(row["opened_at"]),
-                        closed_at=datetime.fromisoformat(row["closed_at"]),
-                        quantity=int(row["quantity"]),
-                        exit_reason=row["exit_reason"],
-                        max_loss_per_unit=float(row["max_loss_per_unit"]),
-                        notes=notes,
-                        campaign=row.get("campaign") or row["group_id"],
-                        part=row.get("part") or "",
-                        roots=tuple(_LEG_ROOT.findall(row["legs"])),
-                    )
-                )
-            except (KeyError, ValueError, TypeError) as exc:
-                raise ValueError(f"{path}:{n}: malformed trade row ({exc})") from None
-    return trades
 
 
 class Auditor:
@@ -372,26 +304,18 @@ class Auditor:
         return out
 
 
-_LEG_ROOT = re.compile(r"[+-]\d+x([A-Z]+)\d{6}[CP]")
-
-
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def load_settings(path: Path) -> Settings:
-    if path.suffix == ".json" and path.exists():
-        doc = json.loads(path.read_text())
-        if isinstance(doc, dict) and isinstance(doc.get("parameters"), dict):
-            return Settings.from_parameters(doc["parameters"], source=path.name)
-    return Settings()
-
-
-def main(trades_path: Path, config_path: Path) -> int:
+def main(trades_path: Path, settings: Settings, rules_from: str) -> int:
+    """Audit ``trades_path`` against ``settings`` (read from ``rules_from``, which the last line names):
+    exit 0 clean, 1 on any violation, 2 when the file is not a trade log."""
     try:
-        settings_path = trades_path.parent / "parameters.json"
-        settings = load_settings(settings_path if settings_path.exists() else config_path)
         trades = load_trades(trades_path)
-    except (OSError, ValueError, SettingsError) as exc:
+    except OSError as exc:
+        print(f"error: {trades_path}: cannot read ({exc.strerror or exc})", file=sys.stderr)
+        return 2
+    except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     violations = Auditor(settings).audit(trades)
@@ -403,6 +327,9 @@ def main(trades_path: Path, config_path: Path) -> int:
     print(
         f"audited {len(trades)} trades ("
         + ", ".join(f"{k} {n}" for k, n in sorted(by_strategy.items()))
-        + f"): {len(violations)} violation(s)"
+        + f"): {len(violations)} violation(s); rules from {rules_from}"
     )
     return 1 if violations else 0
+
+
+__all__ = ["Auditor", "Trade", "Violation", "load_trades", "main"]

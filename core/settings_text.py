@@ -1,12 +1,20 @@
 """How parameter text becomes values: LEAN hands every parameter over as a string, so each
-setting is parsed, range-checked and formatted back here (``core.settings`` declares them)."""
+setting is parsed and formatted back here (``core.settings`` declares them, ``core.settings_rules``
+checks them).  Parsing is strict: Python's ``int("1_0")`` is 10 and ``date.fromisoformat("20250102")``
+is a date, but neither is what a user who typed it into config.json meant, so neither is accepted."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from datetime import date, time
 from typing import Any
+
+_INT = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.IGNORECASE)
+_TIME = re.compile(r"(\d{1,2}):(\d{2})")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def format_value(value: Any) -> str:
@@ -19,25 +27,25 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def _kind(f: dataclasses.Field[Any]) -> str:
+def kind_of(f: dataclasses.Field[Any]) -> str:
+    """``"int"``, ``"float"``, ``"time"``, ``"str"``, ``"bool"`` or ``"tuple[float,...]"`` etc."""
     return str(f.type).replace(" ", "")
 
 
 def parse_value(f: dataclasses.Field[Any], raw: Any) -> Any:
-    kind = _kind(f)
+    """The typed value of one parameter's text; ValueError says what is wrong with its form.
+    Whether the value is allowed (ranges, symbols, relations) is ``core.settings_rules``' job."""
+    kind = kind_of(f)
     text = str(raw).strip()
     if kind.startswith("tuple["):
         inner = kind[len("tuple[") : kind.index(",")]
-        items = [s.strip() for s in text.split(",") if s.strip()] if text else []
+        items = [s.strip() for s in text.split(",")] if text else []
         if not items:
             raise ValueError("expected a comma-separated list, got nothing")
-        parsed = tuple(_scalar(inner, s) for s in items)
-        for v in parsed:
-            check_range(f, v)
-        return parsed
-    value = _scalar(kind, text)
-    check_range(f, value)
-    return value
+        if "" in items:
+            raise ValueError(f"{text!r} has an empty item")
+        return tuple(_scalar(inner, s) for s in items)
+    return _scalar(kind, text)
 
 
 def _scalar(kind: str, text: str) -> Any:
@@ -49,49 +57,57 @@ def _scalar(kind: str, text: str) -> Any:
             return False
         raise ValueError(f"{text!r} is not true/false")
     if kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a whole number") from None
+        if not _INT.fullmatch(text):
+            raise ValueError(f"{text!r} is not a whole number")
+        return int(text)
     if kind == "float":
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a number") from None
-        if not math.isfinite(value):
-            raise ValueError(f"{text!r} is not a finite number")
-        return value
+        return parse_number(text)
     if kind == "time":
+        match = _TIME.fullmatch(text)
         try:
-            hh, mm = text.split(":")
-            return time(int(hh), int(mm))
+            if match is None:
+                raise ValueError
+            return time(int(match[1]), int(match[2]))
         except ValueError:
             raise ValueError(f"{text!r} is not a time HH:MM") from None
     return text
 
 
-def check_range(f: dataclasses.Field[Any], value: Any) -> None:
-    lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return
-    if lo is not None and value < lo:
-        raise ValueError(f"{value} is below the minimum {lo}")
-    if hi is not None and value > hi:
-        raise ValueError(f"{value} is above the maximum {hi}")
+def parse_number(text: str) -> float:
+    """A finite decimal number, written as people write them (no ``1_0``, no ``nan``/``inf``)."""
+    if not _FLOAT.fullmatch(text.strip()):
+        raise ValueError(f"{text!r} is not a number")
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
+
+
+def parse_date(text: str) -> date:
+    """``YYYY-MM-DD`` exactly (``date.fromisoformat`` also takes ``20250102`` and week dates)."""
+    try:
+        if not _DATE.fullmatch(text.strip()):
+            raise ValueError
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 def named_values(items: tuple[str, ...]) -> dict[str, float]:
-    """``("zero_dte:0.88", ...)`` -> ``{"zero_dte": 0.88}``; raises ValueError naming a bad item."""
+    """``("zero_dte:0.88", ...)`` -> ``{"zero_dte": 0.88}``; raises ValueError naming a bad item
+    or a name listed twice (the second would silently win)."""
     out: dict[str, float] = {}
     for item in items:
-        name, sep, value = item.partition(":")
+        name, sep, value = (part.strip() for part in item.partition(":"))
         try:
-            number = float(value)
+            number = parse_number(value)
         except ValueError:
             number = math.nan
-        if not sep or not name.strip() or not math.isfinite(number):
+        if not sep or not name or not math.isfinite(number):
             raise ValueError(f"{item!r} is not NAME:NUMBER")
-        out[name.strip()] = number
+        if name in out:
+            raise ValueError(f"{name} is listed twice")
+        out[name] = number
     return out
 
 
@@ -103,10 +119,10 @@ def parse_ex_dividends(text: str) -> dict[str, list[tuple[date, float]]]:
             continue
         try:
             symbol, day, amount = item.split(":")
-            parsed = (date.fromisoformat(day.strip()), float(amount))
+            parsed = (parse_date(day), parse_number(amount))
         except ValueError:
             raise ValueError(f"{item!r} is not SYMBOL:YYYY-MM-DD:AMOUNT") from None
-        if not math.isfinite(parsed[1]) or parsed[1] < 0:
+        if parsed[1] < 0:
             raise ValueError(f"{item!r}: the amount must be a non-negative number")
         out.setdefault(symbol.strip(), []).append(parsed)
     return out

@@ -11,6 +11,7 @@ The system's state is the parts ``state_parts`` lists (book, pauses, execution, 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from core.ports import (
     Strategy,
     SystemObserver,
 )
+from core.quote_screen import QuoteScreen
 from core.settings import Settings
 from core.types import (
     AccountState,
@@ -92,6 +94,7 @@ class TradingSystem:
         pauses: Pauses | None = None,
         parts: Sequence[StatePart[Any]] = (),
         observers: Sequence[SystemObserver] = (),
+        screen: QuoteScreen | None = None,
     ) -> None:
         self.platform = platform
         self.settings = settings
@@ -104,6 +107,8 @@ class TradingSystem:
         self.monitors = monitors  # risk monitors: breakers, pin/assignment exits (None = none)
         self.state = state  # persistence: snapshot + journal, recovery, reconciliation
         self.observers = list(observers)  # monitoring: after every step and every close
+        self.screen = screen  # market-data sanity: marks from last good quotes, exits held on bad ones
+        self._held_alerted: set[tuple[str, date]] = set()
         self._parts = tuple(parts)
         self._started = False
 
@@ -160,6 +165,8 @@ class TradingSystem:
         if not self.state.begin_step():
             return  # this step completed before a restart
         snapshot = self.platform.snapshot()
+        if self.screen is not None:
+            snapshot = self.screen.view(snapshot)
         for update in self.executor.on_step(snapshot):
             self._apply(update)
         context = _Context(self, self.platform.account())
@@ -234,7 +241,7 @@ class TradingSystem:
             if strategy is None:
                 continue
             intent = strategy.manage(snapshot, group, context)
-            if intent is not None:
+            if intent is not None and not self._held_back(intent, snapshot):
                 # The exit's trigger values (mark, profit, DTE...) stay with the group for audits.
                 exit_notes = {f"exit_{k}": v for k, v in intent.notes.items()}
                 self.book.put(
@@ -246,6 +253,8 @@ class TradingSystem:
                 self.executor.submit(intent, snapshot)
 
     def _enter(self, snapshot: MarketSnapshot, context: _Context) -> None:
+        if not math.isfinite(context.account.net_liquidation):
+            return  # nothing can be sized; the circuit breaker blocks entries and says why (nlv_invalid)
         for strategy in self.strategies.values():
             for intent in strategy.propose(snapshot, context):
                 decision = self.gate.evaluate(intent, snapshot, context)
@@ -333,9 +342,28 @@ class TradingSystem:
         group = self.book.get(intent.group_id)
         if group is None or group.status is not GroupStatus.OPEN or self.executor.is_working(group.group_id):
             return
+        if self._held_back(intent, snapshot):
+            return
         self.book.put(dataclasses.replace(group, status=GroupStatus.CLOSING))
         self._record("exit_signal", {**_intent_payload(intent), "forced_by": "risk"})
         self.executor.submit(intent, snapshot)
+
+    def _held_back(self, intent: OrderIntent, snapshot: MarketSnapshot) -> bool:
+        """An exit whose legs' quotes fail the sanity rules is not sent (an order is never priced off
+        a bad quote): the group stays open and the exit is asked for again next step.  Alerted once
+        per group and day."""
+        problems = [] if self.screen is None else self.screen.unpriceable(intent.legs, snapshot.chains)
+        if not problems:
+            return False
+        key = (intent.group_id, snapshot.time.date())
+        if key not in self._held_alerted:
+            self._held_alerted = {k for k in self._held_alerted if k[1] == key[1]} | {key}
+            message = (
+                f"{intent.group_id}: {intent.reason} exit held until quotes are good: {'; '.join(problems)}"
+            )
+            self._record("exit_held", {**_intent_payload(intent), "problems": problems})
+            self._alert(Severity.CRITICAL, "Exit held back: bad quotes", message)
+        return True
 
     # --- output ----------------------------------------------------------------------------------
     def _record(self, kind: str, payload: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from core.costs import net_mid, net_natural
 from core.ports import EventSink, Platform, Severity
+from core.quote_screen import QuoteScreen
 from core.settings import Settings
 from core.types import (
     ComboOrder,
@@ -75,8 +76,10 @@ class OrderManager:
         sink: EventSink | None = None,
         policy: ExecutionPolicy | None = None,
         jitter_seed: int = 0,
+        screen: QuoteScreen | None = None,
     ) -> None:
         self.s = settings
+        self.screen = screen or QuoteScreen(settings)  # orders are priced only from quotes that pass it
         self.platform = platform
         self.sink = sink
         self.policy = policy or ExecutionPolicy.from_settings(settings)
@@ -593,8 +596,8 @@ class OrderManager:
         units = intent.quantity - (group.balanced_units() or 0)
         quotes = self._quotes(group)
         if quotes is None:
-            if group.orders:
-                self._give_up(group, now, group.balanced_units() or 0, "quotes unavailable for repricing")
+            if group.orders or intent.purpose is Purpose.CLOSE:  # an exit's intent may carry marks
+                self._give_up(group, now, group.balanced_units() or 0, "no usable quotes to price the order")
                 return
             mid, natural = intent.reference_price, intent.natural_price
         else:
@@ -730,7 +733,7 @@ class OrderManager:
         out = {}
         for symbol, contract in group.contracts().items():
             q = chains.quote(contract)
-            if q is None or not (q.bid >= 0 and q.ask > 0 and q.ask >= q.bid):
+            if q is None or not self.screen.usable(q):
                 return None
             out[symbol] = q
         return out

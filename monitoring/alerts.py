@@ -212,8 +212,11 @@ class AppriseChannel:
         Severity.CRITICAL: "failure",
     }
 
-    def __init__(self, urls: Iterable[str]) -> None:
+    def __init__(self, urls: Iterable[str], backtest: bool = False) -> None:
+        """``backtest``: the alerts come from a simulated run; each title then starts with
+        ``[BACKTEST <simulated time>]`` so no one mistakes it for the live account (live never sets it)."""
         self._urls = [u for u in urls if u.strip()]
+        self._backtest = backtest
         self._apprise = None
         self._reason = ""
         if not self._urls:
@@ -237,8 +240,9 @@ class AppriseChannel:
     def send(self, alert: Alert) -> None:
         if self._apprise is None:
             raise RuntimeError(self._reason)
+        label = f"[BACKTEST {alert.time:%Y-%m-%d %H:%M}] " if self._backtest else ""
         if not self._apprise.notify(
-            title=f"[{alert.severity.value.upper()}] {alert.title}",
+            title=f"{label}[{alert.severity.value.upper()}] {alert.title}",
             body=alert.message,
             notify_type=self._TYPES[alert.severity],
         ):

@@ -321,7 +321,9 @@ def _dataclass(cls: type) -> Decoder:
     allowed = frozenset(names)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     required = frozenset(
-        n for n in names if fields[n].default is dataclasses.MISSING and fields[n].default_factory is dataclasses.MISSING
+        n
+        for n in names
+        if fields[n].default is dataclasses.MISSING and fields[n].default_factory is dataclasses.MISSING
     )
     hints = typing.get_type_hints(cls)
     decoders: dict[str, Decoder] = {}

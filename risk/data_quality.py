@@ -1,4 +1,9 @@
-"""Quote checks from the rulebook: a quote that fails is never used to open a position."""
+"""Quote checks from the rulebook: a quote that fails is never used to open a position.
+
+The option-quote sanity rules every layer shares (bounds, absurd width, jump vs the contract's
+last good quote) are ``core.quote_screen``'s; here are the entry rules on top of them, and the
+plausibility of the underlying and of VIX (non-finite, <= 0, out of range, jump vs last good).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,11 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from core.quote_screen import GoodPrice, LastGood
 from core.settings import Settings
-from core.types import Decision, OptionQuote
+from core.types import Decision, OptionQuote, UnderlyingQuote
+
+VIX_RANGE = (1.0, 200.0)  # VIX has printed between 9 and 90: outside this it is a unit or feed error
 
 
 def check_entry_quote(quote: OptionQuote, now: datetime, settings: Settings, is_live: bool) -> Decision:
@@ -111,3 +119,40 @@ class JumpWatch:
                 "dq_underlying_jump", f"{self.reason}; entries halted until {self.halted_until}"
             )
         return Decision.ok()
+
+
+def check_underlying(quote: UnderlyingQuote) -> Decision:
+    """An underlying price an entry may rely on: finite and positive (jumps: ``JumpWatch``)."""
+    if not math.isfinite(quote.price) or quote.price <= 0:
+        return Decision.block(
+            "dq_underlying_invalid", f"{quote.symbol} price {quote.price} is not finite and positive"
+        )
+    return Decision.ok()
+
+
+def check_vix(vix: float | None) -> Decision:
+    """VIX known, finite and inside ``VIX_RANGE`` (unknown VIX no longer means EXTREME: no entry)."""
+    lo, hi = VIX_RANGE
+    if vix is None or not math.isfinite(vix) or not lo <= vix <= hi:
+        return Decision.block("dq_vix_invalid", f"VIX {vix} is unknown or outside {lo:g}..{hi:g}")
+    return Decision.ok()
+
+
+def observe_vix(vix: float | None, last: LastGood, now: datetime, settings: Settings) -> Decision:
+    """VIX an entry may rely on: known, finite, inside ``VIX_RANGE`` and within ``dq_max_jump`` times
+    its last good value of the last ``dq_jump_halt_minutes`` (a real spike is accepted once that
+    much time has passed: entries wait, they are not stopped for the day).  A value that passes
+    becomes the last good one."""
+    decision = check_vix(vix)
+    if vix is None or not decision.approved:
+        return decision
+    good = last.prices.get("VIX")
+    window = timedelta(minutes=settings.dq_jump_halt_minutes)
+    if good is not None and timedelta(0) <= now - good.time <= window:
+        ratio = vix / good.price
+        if not 1 / settings.dq_max_jump <= ratio <= settings.dq_max_jump:
+            return Decision.block(
+                "dq_vix_jump", f"VIX {vix:g} vs last good {good.price:g} at {good.time}: x{ratio:.3g}"
+            )
+    last.prices["VIX"] = GoodPrice(vix, now)
+    return Decision.ok()

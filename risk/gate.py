@@ -3,10 +3,11 @@
 Exits never pass through here: a rule that blocks risk-reducing trades would make things worse.
 
 Order: entry pauses (safe mode, brokerage down: ``core.pauses``), calendar, circuit breaker,
-underlying-jump halt, strategy pause, quotes (data quality and
-stuck quotes), account phase, EXTREME-regime call selling, then the sized rules on the intent at
-the quantity it may have (a strategy running at reduced size is approved at that size): max risk
-per position, BP cap (phase x regime), the strategy's BP budget, correlation groups and portfolio
+underlying-jump halt, strategy pause, market data (VIX and the underlyings plausible), quotes (data
+quality, sanity vs the last good quote, stuck quotes), the sign of a credit structure's expected
+credit, account phase, EXTREME-regime call selling, then the sized rules on the intent at the
+quantity it may have (a strategy running at reduced size is approved at that size): max risk per
+position, BP cap (phase x regime), the strategy's BP budget, correlation groups and portfolio
 Greeks after the trade.  Every block is recorded as a risk event with the values compared.
 """
 
@@ -17,13 +18,15 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from core.costs import expected_entry_credit
 from core.pauses import Pauses
 from core.ports import StrategyContext, TradingCalendar
+from core.quote_screen import QuoteScreen, raw_chains
 from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
 from core.settings import Settings, named_values
 from core.types import Decision, MarketSnapshot, OrderIntent, Purpose
 from risk.correlation import check_correlation
-from risk.data_quality import check_entry_quote
+from risk.data_quality import check_entry_quote, check_underlying, observe_vix
 from risk.events import Action, RiskEvent, RiskLog
 from risk.greeks import Betas, GreeksUnknown, Limits, check_greeks, hedge_suggestions, legs_greeks
 from risk.portfolio import PortfolioCache, PortfolioView
@@ -43,8 +46,10 @@ class EntryGate:
         log: RiskLog | None = None,
         portfolio: PortfolioCache | None = None,
         pauses: Pauses | None = None,
+        screen: QuoteScreen | None = None,
     ) -> None:
         self.s = settings
+        self.screen = screen or QuoteScreen(settings)
         self.calendar = calendar
         self.is_live = is_live
         self.state = state if state is not None else RiskState()
@@ -59,7 +64,9 @@ class EntryGate:
             self._breaker,
             self._jump_halt,
             self._strategy_pause,
+            self._market_data,
             self._quotes,
+            self._credit_sign,
             self._phase,
             self._extreme_regime,
         )
@@ -177,15 +184,30 @@ class EntryGate:
     ) -> Decision:
         return self.state.guard.check(intent.strategy, snapshot.time.date())
 
+    def _market_data(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
+        values["vix"] = snapshot.vix
+        decision = observe_vix(snapshot.vix, self.screen.last, snapshot.time, self.s)
+        for symbol in sorted({leg.contract.underlying for leg in intent.legs}):
+            quote = snapshot.underlyings.get(symbol)
+            if decision.approved and quote is not None:
+                values[f"underlying_{symbol}"] = quote.price
+                decision = check_underlying(quote)
+        return decision
+
     def _quotes(
         self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
     ) -> Decision:
+        chains = raw_chains(snapshot.chains)  # judged as sent, never a quote marked from a last good one
         for leg in intent.legs:
-            quote = snapshot.chains.quote(leg.contract)
+            quote = chains.quote(leg.contract)
             if quote is None:
                 values["contract"] = leg.contract.symbol
                 return Decision.block("dq_missing", f"{leg.contract.symbol}: no quote")
             decision = check_entry_quote(quote, snapshot.time, self.s, self.is_live)
+            if decision.approved:
+                decision = self.screen.check(quote)
             if decision.approved:
                 decision = self.state.quotes.check(quote, snapshot.time, self.s)
             if not decision.approved:
@@ -199,6 +221,24 @@ class EntryGate:
                     }
                 )
                 return decision
+        return Decision.ok()
+
+    def _credit_sign(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
+        """A credit structure (one that states its expected credit, or sells every leg) whose quotes
+        now say it would open at a debit is never sent (prices /1000 make a 1-1-2 a debit)."""
+        if "credit_after_costs" not in intent.notes and not all(leg.ratio < 0 for leg in intent.legs):
+            return Decision.ok()
+        chains = raw_chains(snapshot.chains)  # every leg is quoted: ``_quotes`` passed
+        quotes = [q for leg in intent.legs if (q := chains.quote(leg.contract)) is not None]
+        credit = expected_entry_credit(intent.legs, quotes, self.s.exec_expected_slippage)
+        values["expected_credit"] = credit
+        if not math.isfinite(credit) or credit <= 0:
+            return Decision.block(
+                "entry_wrong_sign",
+                f"expected credit {credit:+.4f} per unit after costs: a credit structure would open at a debit",
+            )
         return Decision.ok()
 
     def _phase(

@@ -1,10 +1,12 @@
 """Continuous risk monitors, run once per step before strategies manage their positions.
 
 Each step: apply a manual reset if one was asked for; feed the circuit breaker the NLV; watch
-underlyings for jumps and open legs for stuck quotes; detect assignments (re-label the group,
-flatten what was delivered, alert); force out what the expiry rules say must close now; alert once
-per breach when the portfolio's Greeks are outside their limits, with hedge suggestions.  Closed
-trades come back through ``on_trade_closed`` and update the per-strategy pause and size cut.
+underlyings for jumps and open legs for stuck quotes; alert once a day when VIX, an underlying or a
+held contract's quote fails the data rules (positions are then marked from their last good quotes);
+detect assignments (re-label the group, flatten what was delivered, alert); force out what the
+expiry rules say must close now; alert once per breach when the portfolio's Greeks are outside
+their limits, with hedge suggestions.  Closed trades come back through ``on_trade_closed`` and
+update the per-strategy pause and size cut.
 
 The monitors' memory is one typed value (``risk.state.RiskState``, shared with the gate): the
 system's persistence saves and restores it with everything else (``state`` / ``restore``); the
@@ -19,9 +21,11 @@ from datetime import datetime, timedelta
 
 from core.book import Book
 from core.ports import Platform, Severity, StrategyContext
+from core.quote_screen import QuoteScreen, raw_chains
 from core.settings import Settings, parse_ex_dividends
 from core.types import GroupStatus, MarketSnapshot, OrderIntent, PositionGroup
 from risk.assignment import ASSIGNED_SUFFIX, delivered_holdings, find_shortfalls, relabel
+from risk.data_quality import check_underlying, check_vix
 from risk.events import Action, RiskEvent, RiskLog
 from risk.expiry import close_intent, expiry_reason
 from risk.greeks import Betas, GreeksUnknown, Limits, hedge_suggestions
@@ -40,8 +44,10 @@ class RiskMonitors:
         state: RiskState,
         log: RiskLog,
         portfolio: PortfolioCache | None = None,
+        screen: QuoteScreen | None = None,
     ) -> None:
         self.s = settings
+        self.screen = screen or QuoteScreen(settings)
         self.platform = platform
         self.risk = state  # shared with the gate
         self.log = log
@@ -57,6 +63,7 @@ class RiskMonitors:
         self._manual_reset(now)
         self._emit_all(self.risk.breaker.observe(now, context.account.net_liquidation, self.s))
         self._watch_market(snapshot, book)
+        self._watch_data(snapshot, book)
         exits = self._assignments(snapshot, context, book, close)
         exits += self._expiries(snapshot, context, book)
         self._greeks_alert(snapshot, book)
@@ -123,6 +130,30 @@ class RiskMonitors:
         if self.risk.alerts.day != now.date():
             self.risk.alerts.day = now.date()
             self.risk.quotes.forget_before(now - timedelta(days=1))
+
+    def _watch_data(self, snapshot: MarketSnapshot, book: Book) -> None:
+        """Bad market data is alerted once per instrument (or position group) and day."""
+        now = snapshot.time
+        vix = check_vix(snapshot.vix)
+        found = [] if vix.approved else [("VIX", vix.message)]
+        for symbol in self._watched(snapshot, book):
+            decision = check_underlying(snapshot.underlyings[symbol])
+            if not decision.approved:
+                found.append((symbol, decision.message))
+        chains = raw_chains(snapshot.chains)
+        for group in book.live():
+            quotes = [chains.quote(leg.contract) for leg in group.legs]
+            problems = self.screen.bad_quotes([q for q in quotes if q is not None])  # missing: not data
+            if group.status is not GroupStatus.OPENING and problems:
+                found.append((group.group_id, "held, marked from last good quotes: " + "; ".join(problems)))
+        for key, message in found:
+            if f"dq:{key}:{now.date()}" in self.risk.alerts.reported:
+                continue
+            self.risk.alerts.reported.add(f"dq:{key}:{now.date()}")
+            group = book.get(key)
+            self._emit(RiskEvent(now, "bad_market_data", Action.ALERT, message, {"instrument": key},
+                                 group.strategy if group else "", group.group_id if group else ""))  # fmt: skip
+            self._alert(now, Severity.WARNING, f"Bad market data: {key}", message)
 
     def _watched(self, snapshot: MarketSnapshot, book: Book) -> list[str]:
         """Engines build quotes on demand, so only what we trade or hold is watched: held

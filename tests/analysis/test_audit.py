@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -87,25 +88,67 @@ def test_cli_exit_codes(tmp_path, capsys):
         w = csv.DictWriter(fh, HEADER)
         w.writeheader()
         w.writerow(_row(notes={"dte": 200}))
-    assert main(path, tmp_path / "missing.json") == 1
-    assert "dte_window" in capsys.readouterr().out
-    path.write_text("group_id,strategy\nx,y\n")
-    assert main(path, tmp_path / "missing.json") == 2
-    assert "malformed trade row" in capsys.readouterr().err
+    assert main(path, S, "rulebook defaults") == 1
+    out = capsys.readouterr().out
+    assert "dte_window" in out and out.rstrip().endswith("1 violation(s); rules from rulebook defaults")
+    path.write_text(",".join(HEADER) + "\n")
+    assert main(path, S, "x") == 0, "a run without trades is a clean trade log"
+
+
+def test_the_trade_log_columns_are_the_ones_the_backtest_writes():
+    from analysis.trade_log import TRADE_COLUMNS
+    from sim.report import TRADE_COLUMNS as WRITTEN
+
+    assert list(TRADE_COLUMNS) == list(WRITTEN) == HEADER
+
+
+def _garbage(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "trades.csv"
+    path.write_text(text)
+    return path
+
+
+def _good_line() -> str:
+    row = _row()
+    return ",".join(f'"{row[c]}"' for c in HEADER)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        ("", ":1:", "empty file"),
+        ("garbage\n", ":1:", "unknown column(s) garbage"),
+        ("hello world\nthis is not a csv\n", ":1:", "missing column(s) group_id, strategy"),
+        ("group_id,strategy\nx,y\n", ":1:", "missing column(s) opened_at"),
+        (",".join([*HEADER, "colour"]) + "\n", ":1:", "unknown column(s) colour"),
+        (",".join([*HEADER, "notes"]) + "\n", ":1:", "column(s) notes written twice"),
+        (",".join(HEADER) + "\n" + _good_line() + "\n1,2,3\n", ":3:", "fewer fields than the header"),
+        (",".join(HEADER) + "\n" + _good_line() + ",extra\n", ":2:", "more fields than the header"),
+        (",".join(HEADER) + "\n" + _good_line().replace('"1"', '"one"', 1) + "\n", ":2:", "invalid literal"),
+        (",".join(HEADER) + "\n" + _good_line().replace("strangle-20250304-001", "nonsense") + "\n", ":2:",
+         "group_id 'nonsense' is not STRATEGY-YYYYMMDD-N"),
+    ],
+)  # fmt: skip
+def test_a_garbage_trades_csv_is_an_error_naming_file_and_line(tmp_path, capsys, text, where, message):
+    path = _garbage(tmp_path, text)
+    assert main(path, S, "rulebook defaults") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}{where}") and message in err, err
+
+
+def test_a_missing_trades_file_is_an_error(tmp_path, capsys):
+    assert main(tmp_path / "nope.csv", S, "x") == 2
+    assert (
+        capsys.readouterr().err
+        == f"error: {tmp_path / 'nope.csv'}: cannot read (No such file or directory)\n"
+    )
 
 
 def test_trade_properties():
     t = Trade(
-        "lt112-20250305-001-naked",
-        "lt112",
-        *[None] * 2,
-        1,
-        "",
-        0.0,
-        {"signal_minute": 605.0},
-        "c",
-        "naked",
-        (),
-    )  # type: ignore[arg-type]
+        group_id="lt112-20250305-001-naked", strategy="lt112", opened_at=datetime(2025, 3, 5, 10, 5),
+        closed_at=datetime(2025, 4, 1), quantity=1, exit_reason="", max_loss_per_unit=0.0,
+        notes={"signal_minute": 605.0}, campaign="c", part="naked", roots=(),
+    )  # fmt: skip
     assert t.entry_id == "lt112-20250305-001" and t.signal_time.hour == 10 and t.signal_time.minute == 5
     assert dataclasses.replace(t, part="").entry_id == t.group_id

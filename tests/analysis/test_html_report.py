@@ -39,7 +39,7 @@ def backtest(tmp_path_factory):
     pytest.importorskip("matplotlib", reason="charts need the report extra (matplotlib)")
     out = tmp_path_factory.mktemp("backtest")
     buf = io.StringIO()
-    args = ["backtest", "--start", "2025-01-02", "--end", "2025-02-28", "--out", str(out), "--quiet"]
+    args = ["backtest", "--start", "2025-01-02", "--end", "2025-02-28", "--out", str(out), "--alerts"]
     with WebhookReceiver() as hook:
         url = f"json://127.0.0.1:{hook.port}/alerts"
         with _env("TOMKING_ALERT_URLS", url), contextlib.redirect_stdout(buf):
@@ -130,7 +130,9 @@ def test_backtest_alerts_reach_a_webhook_through_the_router(backtest):
     assert received, "the run's alerts were delivered"
     assert len(received) <= len(alerts), "never more notices than alerts (de-duplicated, rate-limited)"
     for msg in received:
-        severity, _, title = msg["title"].partition("] ")
+        label, _, rest = msg["title"].partition("] ")
+        assert label.startswith("[BACKTEST 2025-0"), "a backtest alert says so, with its simulated time"
+        severity, _, title = rest.partition("] ")
         assert title in titles and severity.lstrip("[").lower() in ("info", "warning", "critical")
     health = json.loads((out / "monitoring" / "health.json").read_text())
     assert health["status"] in ("ok", "degraded", "critical") and health["time"].startswith("2025-02-28")

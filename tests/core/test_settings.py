@@ -64,15 +64,15 @@ def test_cross_parameter_rules():
             {"zero_dte_long_delta": "0.2", "lt112_min_dte": "130", "end_date": "2024-01-01"}
         )
     text = str(err.value)
-    assert "zero_dte_long_delta (0.2) must be below zero_dte_short_delta" in text
-    assert "lt112: need min_dte <= target_dte <= max_dte, got 130 / 120 / 150" in text
-    assert "start_date 2025-01-02 is after end_date 2024-01-01" in text
+    assert "zero_dte_long_delta (0.2) must be below zero_dte_short_delta (0.16)" in text
+    assert "lt112_min_dte (130) must be at most lt112_target_dte (120)" in text
+    assert "start_date (2025-01-02) must be no later than end_date (2024-01-01)" in text
 
 
 def test_non_finite_and_bad_lists_are_rejected():
     with pytest.raises(SettingsError, match="'nan' is not a finite number"):
         Settings.from_parameters({"zero_dte_min_vix": "nan"})
-    with pytest.raises(SettingsError, match="regime_vix_bounds: must be ascending"):
+    with pytest.raises(SettingsError, match="regime_vix_bounds: must be strictly ascending"):
         Settings.from_parameters({"regime_vix_bounds": "12,20,16,25,30"})
     with pytest.raises(SettingsError, match="phase_max_bp: needs 5 values, got 3"):
         Settings.from_parameters({"phase_max_bp": "0,0.5,0.6"})
@@ -86,6 +86,41 @@ def test_config_file_errors_name_the_file(tmp_path):
     bad.write_text(json.dumps({"parameters": {"zero_dte_min_vix": "x"}}))
     with pytest.raises(SettingsError, match=r"config.json parameters.zero_dte_min_vix: 'x' is not a number"):
         Settings.from_config_file(bad)
+
+
+def test_config_file_with_a_key_written_twice_is_refused(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(
+        '{"parameters": {"zero_dte_min_vix": "22", "starting_cash": "1e5", "zero_dte_min_vix": "30"}}'
+    )
+    with pytest.raises(
+        SettingsError, match=r"config\.json: key\(s\) written more than once: zero_dte_min_vix"
+    ):
+        Settings.from_config_file(path)
+    path.write_text('{"parameters": {}, "parameters": {"zero_dte_min_vix": "30"}}')
+    with pytest.raises(SettingsError, match="written more than once: parameters"):
+        Settings.from_config_file(path)
+
+
+def test_config_file_without_parameters_is_refused_not_run_on_defaults(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text('{"algorithm-language": "Python"}')
+    with pytest.raises(SettingsError, match=r"config\.json: no 'parameters' object"):
+        Settings.from_config_file(path)
+    path.write_text('{"parameters": ["zero_dte_min_vix"]}')
+    with pytest.raises(SettingsError, match="'parameters' must be an object"):
+        Settings.from_config_file(path)
+
+
+def test_config_values_that_are_not_text_are_refused(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"parameters": {"zero_dte_min_vix": None, "strangle_underlyings": ["ES"]}}))
+    with pytest.raises(SettingsError) as err:
+        Settings.from_config_file(path)
+    assert err.value.problems == [
+        "config.json parameters.zero_dte_min_vix: must be text (LEAN passes parameters as strings)",
+        "config.json parameters.strangle_underlyings: must be text (LEAN passes parameters as strings)",
+    ]
 
 
 def test_describe_round_trips_every_default():

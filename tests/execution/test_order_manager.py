@@ -142,7 +142,7 @@ def test_uneven_legs_are_unwound_when_completion_got_too_expensive():
     om.submit(intent, snap)
     tag = broker.last().tag
     om.on_order_event(broker.fill(tag, legs=[0, 1]))
-    _reprice_market(broker, 0.2)  # the call spread now pays a fifth of the credit: no completion
+    _reprice_market(broker, 0.3)  # the call spread now pays 30% of the credit: no completion
     broker.advance(S.exec_step_minutes)
     om.on_step(broker.snap)
     om.on_order_event(broker.confirm_cancel(tag))

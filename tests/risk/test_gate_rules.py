@@ -104,7 +104,7 @@ def test_extreme_regime_allows_put_side_selling_only():
     )
     assert gate.evaluate(puts_only, snap, ctx).code != "regime_extreme_calls"
     unknown = dataclasses.replace(snap, vix=None)
-    assert gate.evaluate(intent, unknown, ctx).code == "regime_extreme_calls", "unknown VIX is EXTREME"
+    assert gate.evaluate(puts_only, unknown, ctx).code == "dq_vix_invalid", "unknown VIX: no entry at all"
 
 
 def test_strategy_budget_counts_the_strategy_s_open_positions():

@@ -243,7 +243,7 @@ def test_assignment_relabels_the_group_closes_the_rest_flattens_and_alerts():
 
 def test_fully_assigned_group_is_closed_in_the_book_and_the_delivery_flattened():
     platform = FakePlatform()
-    monitors, log = _monitors(platform)
+    monitors, _ = _monitors(platform)
     short = _spy(500.0, Right.PUT, date(2025, 3, 21))
     book = Book()
     book.put(_group((Leg(short, -1),)))
