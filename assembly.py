@@ -107,12 +107,16 @@ def build_monitoring(
     connection: str = "brokerage",
     health_interval: timedelta = timedelta(minutes=1),
     store: StateStore | None = None,
+    send: bool = True,
+    backtest: bool = False,
 ) -> tuple[AlertRouter, SystemMonitor]:
-    """The alert router (the engine's own notifications, plus apprise URLs from
-    ``TOMKING_ALERT_URLS``; secrets from the environment redacted) and the monitoring observer,
-    which keeps its metrics and health snapshot in ``store`` (default: the platform's)."""
-    urls = alert_urls(environ)
-    channels = [PlatformChannel(platform.notify), *([AppriseChannel(urls)] if urls else [])]
+    """The alert router (the engine's own notifications, plus, when ``send``, the apprise URLs in
+    ``TOMKING_ALERT_URLS``, labelled ``[BACKTEST ...]`` for a ``backtest``; secrets from the
+    environment redacted) and the monitoring observer, which keeps its metrics and health snapshot
+    in ``store`` (default: the platform's)."""
+    urls = alert_urls(environ) if send else []
+    apprise = [AppriseChannel(urls, backtest=backtest)] if urls else []
+    channels = [PlatformChannel(platform.notify), *apprise]
     router = AlertRouter(platform.now, channels, Redactor(secrets_from_environment(environ)))
     service = MonitoringService.from_settings(
         settings, sink, store or platform.store, platform.now, router=router, live=live,

@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -107,8 +107,10 @@ def run(
     progress: Callable[[Iterable[date]], Iterable[date]],
     faults: FaultConfig | None = None,
     environ: Mapping[str, str] = os.environ,
+    alerts: bool = False,
 ) -> tuple[RunResult, float]:
-    """Run or resume; raises ``RunRefused`` with one line when it cannot."""
+    """Run or resume; raises ``RunRefused`` with one line when it cannot.  The run's alerts pass the
+    alert router either way; with ``alerts`` they also go to ``TOMKING_ALERT_URLS``."""
     lock = StateDirLock(paths.state_dir) if paths.state_dir is not None else None
     if lock is not None:
         lock.acquire()
@@ -125,11 +127,9 @@ def run(
 
     def monitor(platform: SimPlatform, recorder: RunRecorder) -> Any:
         # one health snapshot per simulated session: a backtest has no live connections to watch
-        from datetime import timedelta
-
         return build_monitoring(
             platform, settings, recorder, environ, live=False, connection="sim_broker",
-            health_interval=timedelta(hours=12), store=monitoring_store,
+            health_interval=timedelta(hours=12), store=monitoring_store, send=alerts, backtest=True,
         )  # fmt: skip
 
     began = time.perf_counter()
