@@ -164,9 +164,7 @@ class TradingSystem:
     def on_step(self) -> None:
         if not self.state.begin_step():
             return  # this step completed before a restart
-        snapshot = self.platform.snapshot()
-        if self.screen is not None:
-            snapshot = self.screen.view(snapshot)
+        snapshot = self._view()
         for update in self.executor.on_step(snapshot):
             self._apply(update)
         context = _Context(self, self.platform.account())
@@ -183,7 +181,7 @@ class TradingSystem:
         self._record(
             "order_event", {"tag": event.tag, "status": event.status.value, "message": event.message}
         )
-        for update in self.executor.on_order_event(event):
+        for update in self.executor.on_order_event(event, self._view()):
             self._apply(update)
         self.state.commit("order_event")
 
@@ -364,6 +362,11 @@ class TradingSystem:
             self._record("exit_held", {**_intent_payload(intent), "problems": problems})
             self._alert(Severity.CRITICAL, "Exit held back: bad quotes", message)
         return True
+
+    def _view(self) -> MarketSnapshot:
+        """The market as strategies, risk and execution see it (bad quotes marked, not trusted)."""
+        snapshot = self.platform.snapshot()
+        return snapshot if self.screen is None else self.screen.view(snapshot)
 
     # --- output ----------------------------------------------------------------------------------
     def _record(self, kind: str, payload: dict[str, Any]) -> None:

@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from core.types import OptionContract, OrderIntent, Purpose
+from execution.brackets import BracketState
 
 
 class GroupState(StrEnum):
@@ -64,6 +64,23 @@ class TransitionError(RuntimeError):
     """A programming error: the manager asked for a move the state machine does not have."""
 
 
+class Outcome(StrEnum):
+    """How one order ended (NONE while it works)."""
+
+    NONE = ""
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    LOST = "lost"  # no confirmation and not at the broker
+    ENDED = "ended"  # the broker said filled, the legs are short
+
+
+class RepairMode(StrEnum):
+    NONE = ""
+    COMPLETE = "complete"  # fill the legs still missing, toward the intent
+    UNWIND = "unwind"  # reverse the legs already filled, toward flat
+
+
 class Role(StrEnum):
     ENTRY = "entry"  # the intent's own order (opening or closing), on the price ladder
     COMPLETE = "complete"  # repair: the legs still missing, toward the intent
@@ -88,7 +105,7 @@ class OrderRecord:
     acked: bool = False
     cancel_at: datetime | None = None
     done: bool = False
-    outcome: str = ""  # filled | cancelled | rejected | lost | ended (broker said filled, legs short)
+    outcome: Outcome = Outcome.NONE
     message: str = ""
     filled: dict[str, int] = field(default_factory=dict)
     unexplained_since: datetime | None = None
@@ -127,7 +144,7 @@ class OrderGroup:
     step: int = 0  # ladder step of the entry order
     attempts: int = 0  # failed sends (rejected / lost) at the current step
     retry_at: datetime | None = None
-    repair_mode: str = ""  # "" | complete | unwind
+    repair_mode: RepairMode = RepairMode.NONE
     repair_started: datetime | None = None
     repair_level: int = 0  # units the repair is heading for
     deadline_alerted: bool = False
@@ -135,7 +152,7 @@ class OrderGroup:
     finished: datetime | None = None
     reported: bool = False  # the orchestrator has been told the outcome
     reported_units: int = 0  # units it was told are held (a late fill is repaired back to this)
-    bracket: dict[str, Any] | None = None  # exit bracket state (execution.brackets), closing groups only
+    bracket: BracketState | None = None  # the exit's bracket while it works (closing groups only)
     expired: bool = False  # its contracts expired before it finished: the broker settled the legs
 
     # --- identity --------------------------------------------------------------------------------

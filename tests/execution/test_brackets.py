@@ -108,7 +108,7 @@ def test_a_stop_limit_never_pays_more_than_its_limit():
     _step(om, broker)
     order = broker.last()
     bracket = om.groups[f"{group.group_id}|close"].bracket
-    assert order.limit_price <= bracket["trigger"] + 1e-9 < order.limit_price + 0.05 + 1e-9
+    assert order.limit_price <= bracket.trigger + 1e-9 < order.limit_price + 0.05 + 1e-9
 
 
 def test_an_opening_intent_can_ask_for_its_bracket_in_notes():

@@ -93,8 +93,12 @@ def test_backtest_alerts_stay_in_the_run_unless_asked_for():
     pytest.importorskip("apprise", reason="apprise is the local alert transport (alerts extra)")
     env = {"TOMKING_ALERT_URLS": "json://127.0.0.1:9/"}
     platform = FakeEngine()
-    kept, _ = build_monitoring(platform, Settings(), RunRecorder(), env, False, store=MemoryStore(), send=False)
-    sent, _ = build_monitoring(platform, Settings(), RunRecorder(), env, False, store=MemoryStore(), send=True)
+    kept, _ = build_monitoring(
+        platform, Settings(), RunRecorder(), env, False, store=MemoryStore(), send=False
+    )
+    sent, _ = build_monitoring(
+        platform, Settings(), RunRecorder(), env, False, store=MemoryStore(), send=True
+    )
     assert [c.name for c in kept.channels] == ["platform"]
     assert [c.name for c in sent.channels] == ["platform", "apprise"]
 
