@@ -22,7 +22,7 @@ from execution.state import ExecutionState
 from monitoring.alerts import AlertRouter, AppriseChannel, PlatformChannel, alert_urls
 from monitoring.observer import RoutedPlatform, SystemMonitor
 from monitoring.redact import Redactor, secrets_from_environment
-from monitoring.service import MonitoringService
+from monitoring.service import MonitoringService, OrderActivity
 from persistence.manager import StateManager
 from risk.events import RiskLog
 from risk.gate import EntryGate
@@ -109,11 +109,13 @@ def build_monitoring(
     store: StateStore | None = None,
     send: bool = True,
     backtest: bool = False,
+    orders: OrderActivity | None = None,
 ) -> tuple[AlertRouter, SystemMonitor]:
     """The alert router (the engine's own notifications, plus, when ``send``, the apprise URLs in
     ``TOMKING_ALERT_URLS``, labelled ``[BACKTEST ...]`` for a ``backtest``; secrets from the
     environment redacted) and the monitoring observer, which keeps its metrics and health snapshot
-    in ``store`` (default: the platform's)."""
+    in ``store`` (default: the platform's) and reports in its health snapshot the orders ``orders``
+    saw submitted."""
     urls = alert_urls(environ) if send else []
     apprise = [AppriseChannel(urls, backtest=backtest)] if urls else []
     channels = [PlatformChannel(platform.notify), *apprise]
@@ -122,4 +124,6 @@ def build_monitoring(
         settings, sink, store or platform.store, platform.now, router=router, live=live,
         health_interval=health_interval,
     )  # fmt: skip
+    if orders is not None:
+        service.orders = orders
     return router, SystemMonitor(service, live, connection)

@@ -141,10 +141,10 @@ class TomKingAlgorithm(QCAlgorithm):
         self._monitor.on_step(platform.snapshot(), system.book.live(), platform.account)
         if self.live_mode:
             account = platform.account()
-            reason = system.entries_paused_reason
+            reason = system.pauses.describe()
             self._monitor.update_health(
                 HealthInputs(
-                    connections={"brokerage": reason != "brokerage_disconnected"},
+                    connections={"brokerage": not system.pauses.has("engine", "brokerage_disconnected")},
                     open_groups=len(system.book.live()),
                     breaker_state=f"paused:{reason}" if reason else "armed",
                     net_liquidation=account.net_liquidation,

@@ -11,11 +11,10 @@ from __future__ import annotations
 import io
 import math
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from analysis.report_data import ReportData
+from analysis.report_data import BENCHMARK, ReportData, event_label
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri"]
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -30,7 +29,7 @@ def available() -> str:
     return ""
 
 
-def _plt() -> Any:
+def pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -50,8 +49,8 @@ def _plt() -> Any:
     return plt
 
 
-def _svg(fig: Any) -> str:
-    plt = _plt()
+def svg(fig: Any) -> str:
+    plt = pyplot()
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
@@ -63,35 +62,49 @@ def _svg(fig: Any) -> str:
     return text
 
 
-def _no_data(ax: Any, text: str) -> None:
+def no_data(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#666")
     ax.set_xticks([])
     ax.set_yticks([])
 
 
 def equity_and_drawdown(d: ReportData) -> str:
-    plt = _plt()
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 5), sharex=True, height_ratios=[3, 1.3])
     if d.days:
         peak, dd = -math.inf, []
-        for v in d.nlv:
+        for v in [d.start_value, *d.nlv]:
             peak = max(peak, v)
             dd.append(100.0 * (v / peak - 1.0))
+        dd = dd[1:]
         ax1.plot(d.days, d.nlv, color="#1f77b4", lw=1.5, label="net liquidation")
+        bench = benchmark_line(d)
+        if bench:
+            ax1.plot([b[0] for b in bench], [b[1] for b in bench], color="#ff7f0e", lw=1.0,
+                     label=f"{BENCHMARK} buy and hold (same start)")  # fmt: skip
         ax1.axhline(d.start_value, color="#999", lw=0.8, ls="--", label="start")
         ax1.set_ylabel("USD")
         ax1.legend(loc="upper left")
-        ax2.fill_between(d.days, dd, 0, color="#d62728", alpha=0.4, step="post")
-        ax2.plot(d.days, dd, color="#d62728", lw=0.8)
+        # the fill and its line share the same points and interpolation
+        ax2.fill_between(d.days, dd, 0, color="#d62728", alpha=0.35, lw=0)
+        ax2.plot(d.days, dd, color="#d62728", lw=0.9)
         ax2.set_ylabel("drawdown %")
     else:
-        _no_data(ax1, "no sessions")
+        no_data(ax1, "no sessions")
     fig.autofmt_xdate()
-    return _svg(fig)
+    return svg(fig)
+
+
+def benchmark_line(d: ReportData) -> list[tuple[Any, float]]:
+    """The benchmark's closes scaled so that it starts at the account's starting value."""
+    first = next((d.benchmark[day] for day in d.days if day in d.benchmark), None)
+    if not first:
+        return []
+    return [(day, d.start_value * d.benchmark[day] / first) for day in d.days if day in d.benchmark]
 
 
 def pnl_by_strategy(d: ReportData) -> str:
-    plt = _plt()
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), width_ratios=[2.2, 1])
     per: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     for t in sorted(d.trades, key=lambda t: t.closed_at or datetime.min):
@@ -119,14 +132,40 @@ def pnl_by_strategy(d: ReportData) -> str:
         ax2.axvline(0, color="#999", lw=0.8)
         ax2.set_xlabel("total P&L, USD")
     else:
-        _no_data(ax1, "no closed trades")
-        _no_data(ax2, "no closed trades")
+        no_data(ax1, "no closed trades")
+        no_data(ax2, "no closed trades")
     fig.autofmt_xdate()
-    return _svg(fig)
+    return svg(fig)
+
+
+def label_colour(cmap: Any, share: float) -> str:
+    """White text on a dark cell, black on a light one (``share``: 0..1 along the colour map)."""
+    r, g, b, _ = cmap(min(1.0, max(0.0, share)))
+    return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"
+
+
+def _heat(ax: Any, grid: list[list[float]], lim: float, fmt: str, empty: str) -> Any:
+    """A red-green heat map whose labels stay readable and whose empty cells (no data: NaN) are
+    hatched grey with a dash or "no data", unlike a zero (the neutral colour, labelled 0)."""
+    plt = pyplot()
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#ececec")
+    im = ax.imshow(grid, cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
+    ax.grid(False)
+    for i, row in enumerate(grid):
+        for j, v in enumerate(row):
+            if math.isnan(v):
+                ax.add_patch(
+                    plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="//", ec="#c4c4c4", lw=0)
+                )
+                ax.text(j, i, empty, ha="center", va="center", fontsize=7, color="#888")
+            else:
+                colour = label_colour(cmap, (v + lim) / (2 * lim))
+                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8, color=colour)
+    return im
 
 
 def monthly_returns(d: ReportData) -> str:
-    plt = _plt()
+    plt = pyplot()
     months: dict[tuple[int, int], tuple[float, float]] = {}
     prev = d.start_value
     for day, v in zip(d.days, d.nlv, strict=True):
@@ -137,56 +176,44 @@ def monthly_returns(d: ReportData) -> str:
     years = sorted({y for y, _ in months})
     fig, ax = plt.subplots(figsize=(10, 1.2 + 0.5 * max(1, len(years))))
     if not months:
-        _no_data(ax, "no sessions")
-        return _svg(fig)
+        no_data(ax, "no sessions")
+        return svg(fig)
     grid = [[math.nan] * 12 for _ in years]
     for (y, m), (start, end) in months.items():
         grid[years.index(y)][m - 1] = 100.0 * (end / start - 1.0)
     finite = [abs(v) for row in grid for v in row if not math.isnan(v)]
-    lim = max([*finite, 0.1])
-    im = ax.imshow(grid, cmap="RdYlGn", vmin=-lim, vmax=lim, aspect="auto")
+    im = _heat(ax, grid, max([*finite, 0.1]), "{:+.1f}%", "no data")
     ax.set_xticks(range(12), MONTHS)
     ax.set_yticks(range(len(years)), [str(y) for y in years])
-    ax.grid(False)
-    for i, row in enumerate(grid):
-        for j, v in enumerate(row):
-            if not math.isnan(v):
-                ax.text(j, i, f"{v:+.1f}%", ha="center", va="center", fontsize=8)
     fig.colorbar(im, ax=ax, label="return %")
-    return _svg(fig)
+    return svg(fig)
 
 
 def pnl_heatmap(d: ReportData) -> str:
     """Realised P&L by weekday and hour of the close (US/Eastern exchange time)."""
-    plt = _plt()
+    plt = pyplot()
     hours = list(range(9, 17))
-    grid = [[0.0] * len(hours) for _ in WEEKDAYS]
-    seen = False
+    grid = [[math.nan] * len(hours) for _ in WEEKDAYS]
     for t in d.trades:
         if t.closed_at is None or t.closed_at.weekday() > 4:
             continue
         h = min(max(t.closed_at.hour, hours[0]), hours[-1])
-        grid[t.closed_at.weekday()][hours.index(h)] += t.realized_pnl()
-        seen = True
+        cell = grid[t.closed_at.weekday()][hours.index(h)]
+        grid[t.closed_at.weekday()][hours.index(h)] = (0.0 if math.isnan(cell) else cell) + t.realized_pnl()
     fig, ax = plt.subplots(figsize=(10, 3))
-    if not seen:
-        _no_data(ax, "no closed trades")
-        return _svg(fig)
-    lim = max(abs(v) for row in grid for v in row) or 1.0
-    im = ax.imshow(grid, cmap="RdYlGn", vmin=-lim, vmax=lim, aspect="auto")
+    finite = [abs(v) for row in grid for v in row if not math.isnan(v)]
+    if not finite:
+        no_data(ax, "no closed trades")
+        return svg(fig)
+    im = _heat(ax, grid, max(finite) or 1.0, "{:,.0f}", "–")
     ax.set_xticks(range(len(hours)), [f"{h:02d}:00" for h in hours])
     ax.set_yticks(range(5), WEEKDAYS)
-    ax.grid(False)
-    for i, row in enumerate(grid):
-        for j, v in enumerate(row):
-            if v:
-                ax.text(j, i, f"{v:,.0f}", ha="center", va="center", fontsize=7)
     fig.colorbar(im, ax=ax, label="P&L, USD")
-    return _svg(fig)
+    return svg(fig)
 
 
 def greeks_over_time(d: ReportData) -> str:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(4, 1, figsize=(10, 7), sharex=True)
     series = [
         ("bw_delta_1pct", "β-weighted Δ\n$ per 1% SPX", "delta"),
@@ -196,8 +223,8 @@ def greeks_over_time(d: ReportData) -> str:
     ]
     if not d.greeks:
         for ax in axes:
-            _no_data(ax, "no positions sampled")
-        return _svg(fig)
+            no_data(ax, "no positions sampled")
+        return svg(fig)
     times = [e["_time"] for e in d.greeks]
     for ax, (key, label, limit_name) in zip(axes, series, strict=True):
         ax.plot(times, [e.get(key, 0.0) for e in d.greeks], lw=0.9, marker=".", ms=2)
@@ -213,9 +240,10 @@ def greeks_over_time(d: ReportData) -> str:
                 ax.plot(times, ys, color="#d62728", lw=0.7, ls="--", label="limit")
         ax.axhline(0, color="#999", lw=0.6)
         ax.set_ylabel(label, fontsize=8)
-    axes[0].legend(loc="upper left", fontsize=8)
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(loc="upper left", fontsize=8)
     fig.autofmt_xdate()
-    return _svg(fig)
+    return svg(fig)
 
 
 def _limit(e: dict[str, Any], name: str) -> float | None:
@@ -226,26 +254,15 @@ def _limit(e: dict[str, Any], name: str) -> float | None:
 
 
 def risk_timeline(d: ReportData) -> str:
-    plt = _plt()
+    plt = pyplot()
     cats: dict[str, list[datetime]] = defaultdict(list)
     for e in d.timeline:
-        kind = e.get("kind", "")
-        label = kind
-        if kind == "risk_block" and e.get("code"):
-            label = f"blocked: {e['code']}"
-        elif kind.startswith("risk_") and (e.get("rule") or e.get("code")):
-            action = f" → {e['action']}" if e.get("action") else ""
-            label = f"{kind[5:]}: {e.get('rule') or e.get('code')}{action}"
-        elif kind == "alert":
-            label = f"alert ({e.get('severity', '?')})"
-        elif kind == "hedge_suggestion":
-            label = f"hedge: {e.get('name', '?')} {e.get('state', '')}"
-        cats[label].append(e["_time"])
+        cats[event_label(e)].append(e["_time"])
     names = sorted(cats, key=lambda n: (-len(cats[n]), n))[:20]
     fig, ax = plt.subplots(figsize=(10, 1.5 + 0.3 * max(1, len(names))))
     if not names:
-        _no_data(ax, "no risk events recorded")
-        return _svg(fig)
+        no_data(ax, "no risk events recorded")
+        return svg(fig)
     cmap = plt.get_cmap("tab20")
     for i, n in enumerate(names):
         ax.scatter(
@@ -259,38 +276,41 @@ def risk_timeline(d: ReportData) -> str:
             datetime.combine(d.days[-1], datetime.max.time()),
         )
     fig.autofmt_xdate()
-    return _svg(fig)
+    return svg(fig)
 
 
 def pnl_correlation(d: ReportData) -> str:
-    plt = _plt()
+    plt = pyplot()
     names, corr = d.correlation
     fig, ax = plt.subplots(figsize=(1.6 + 0.9 * max(1, len(names)), 0.9 + 0.8 * max(1, len(names))))
     if not names:
-        _no_data(ax, "no strategy P&L")
-        return _svg(fig)
-    im = ax.imshow(corr, cmap="coolwarm", vmin=-1, vmax=1)
+        no_data(ax, "no strategy P&L")
+        return svg(fig)
+    cmap = plt.get_cmap("coolwarm")
+    im = ax.imshow(corr, cmap=cmap, vmin=-1, vmax=1)
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
     ax.set_yticks(range(len(names)), names)
     ax.grid(False)
     for i in range(len(names)):
         for j in range(len(names)):
             v = corr[i][j]
-            ax.text(j, i, "n/a" if math.isnan(v) else f"{v:+.2f}", ha="center", va="center", fontsize=8)
+            colour = "black" if math.isnan(v) else label_colour(cmap, (v + 1) / 2)
+            label = "n/a" if math.isnan(v) else f"{v:+.2f}"
+            ax.text(j, i, label, ha="center", va="center", fontsize=8, color=colour)
     fig.colorbar(im, ax=ax, fraction=0.046)
-    return _svg(fig)
+    return svg(fig)
 
 
 def volatility_context(d: ReportData) -> str:
-    plt = _plt()
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True)
     per: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for e in d.vol:
         per[e["underlying"]].append(e)
     if not per:
-        _no_data(ax1, "no volatility samples")
-        _no_data(ax2, "no volatility samples")
-        return _svg(fig)
+        no_data(ax1, "no volatility samples")
+        no_data(ax2, "no volatility samples")
+        return svg(fig)
     for name, rows in sorted(per.items()):
         xs = [r["_time"].date() for r in rows]
         ax1.plot(
@@ -306,16 +326,4 @@ def volatility_context(d: ReportData) -> str:
     ax2.set_ylabel("25Δ put − call\nIV points")
     ax1.legend(loc="upper left", fontsize=8, ncol=5)
     fig.autofmt_xdate()
-    return _svg(fig)
-
-
-CHARTS: list[tuple[str, str, Callable[[ReportData], str]]] = [
-    ("equity", "Equity and drawdown", equity_and_drawdown),
-    ("pnl-by-strategy", "P&L by strategy", pnl_by_strategy),
-    ("monthly-returns", "Monthly returns", monthly_returns),
-    ("pnl-heatmap", "Realised P&L by weekday and hour of close", pnl_heatmap),
-    ("greeks", "Portfolio Greeks over time (dashed: limits)", greeks_over_time),
-    ("risk-timeline", "Risk events", risk_timeline),
-    ("correlation", "Correlation of daily P&L between strategies", pnl_correlation),
-    ("volatility", "Volatility context", volatility_context),
-]
+    return svg(fig)

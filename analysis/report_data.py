@@ -1,102 +1,88 @@
-"""Everything the HTML report shows, derived from a backtest's output folder (``events.jsonl`` and
-``equity.csv``) so a report can be rebuilt from the files alone.
+"""Everything the reports show, read once from a backtest's output folder (see ``run_files``), so a
+report can be rebuilt from the files alone and summary.txt and report.html start from one reading.
 
-Risk events are read generically: every event whose kind starts with ``risk_`` (plus alerts,
-hedge suggestions and abandoned entries) goes on the timeline, whatever the risk layer records.
+Risk events are counted once.  The gate records each blocked entry as a ``risk_event`` (action
+``block_entry``, with the rule's inputs) and the orchestrator echoes the same decision as a
+``risk_block`` (its per-intent code); the reader keeps the ``risk_event`` and drops the echo with
+the same time, group and code.  A ``risk_block`` without its ``risk_event`` (a system built
+without a risk log) still counts, once.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from analysis import run_files as rf
 from core.book import group_from_json
+from core.settings import Settings
 from core.types import PositionGroup
 from monitoring import performance as pf
 from monitoring.tax import SECTION_1256, TaxRow, TaxYear, classify, tax_rows, tax_years
 
 TIMELINE_KINDS = ("alert", "hedge_suggestion", "entry_abandoned")
 BENCHMARK = "SPY"
-
-
-class ReportDataError(ValueError):
-    """A report input is missing or malformed; the message names the file and line."""
+ReportDataError = rf.ReportDataError
 
 
 @dataclass
 class ReportData:
+    settings: Settings
+    run: dict[str, Any]  # run.json ({} when absent)
     days: list[date]
     nlv: list[float]
     bp_used: list[float]
+    bp_cap: list[float | None]
     start_value: float
     trades: list[PositionGroup]
     slippage: dict[str, float]  # by group id (entries by intent id, exits by group id)
     greeks: list[dict[str, Any]]  # portfolio_greeks events
     day_closes: dict[date, dict[str, Any]]
     vol: list[dict[str, Any]]
-    timeline: list[dict[str, Any]]  # risk_*, alerts, hedge suggestions, abandoned entries
+    stress: list[dict[str, Any]]  # samples carrying a stress_loss, when the risk layer records one
+    risk_events: list[dict[str, Any]]  # each risk event once (see the module docstring)
+    blocks: list[dict[str, Any]]  # every blocked entry (risk_block: one per blocked intent)
+    timeline: list[dict[str, Any]]  # risk events, alerts, hedge suggestions, abandoned entries
     portfolio: pf.PortfolioMetrics
     stats: dict[str, pf.StrategyStats]
     daily_pnl: dict[str, dict[date, float]]
     correlation: tuple[list[str], Any]
     tax: list[TaxRow]
     tax_by_year: list[TaxYear]
+    benchmark: dict[date, float]
+    execution: dict[str, Any] | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def iter_events(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                event = json.loads(line)
-                event["_time"] = datetime.fromisoformat(event["time"])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ReportDataError(f"{path}:{n}: not an event line ({exc})") from None
-            yield event
-
-
-def read_equity(path: Path) -> tuple[list[date], list[float], list[float]]:
-    days, nlv, bp = [], [], []
-    with path.open(encoding="utf-8", newline="") as fh:
-        for n, row in enumerate(csv.DictReader(fh), 2):
-            try:
-                days.append(date.fromisoformat(row["day"]))
-                nlv.append(float(row["net_liquidation"]))
-                bp.append(float(row["buying_power_used"]))
-            except (KeyError, ValueError, TypeError) as exc:
-                raise ReportDataError(f"{path}:{n}: bad equity row ({exc})") from None
-    return days, nlv, bp
-
-
-def load(out_dir: Path, start_value: float, expected_win_rates: Mapping[str, float]) -> ReportData:
-    events_path, equity_path = out_dir / "events.jsonl", out_dir / "equity.csv"
-    for p in (events_path, equity_path):
-        if not p.exists():
-            raise ReportDataError(f"{p} is missing: run a backtest into {out_dir} first")
-    days, nlv, bp = read_equity(equity_path)
-    trades: list[PositionGroup] = []
+def load(out_dir: Path, fallback_settings: Settings | None = None) -> ReportData:
+    rf.require(out_dir, rf.EVENTS, rf.EQUITY)
+    settings = rf.read_settings(out_dir, fallback_settings)
+    eq = rf.read_equity(out_dir / rf.EQUITY)
+    start_value = float(settings.starting_cash)
+    closed: dict[str, PositionGroup] = {}
     opened: dict[str, PositionGroup] = {}
     approved_ref: dict[str, dict[str, Any]] = {}
     exit_ref: dict[str, float] = {}
     greeks: list[dict[str, Any]] = []
     closes: dict[date, dict[str, Any]] = {}
     vol: list[dict[str, Any]] = []
-    timeline: list[dict[str, Any]] = []
+    stress: list[dict[str, Any]] = []
+    risk: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = []
+    other: list[dict[str, Any]] = []
     counts: dict[str, int] = defaultdict(int)
-    for e in iter_events(events_path):
+    for e in rf.iter_events(out_dir / rf.EVENTS):
         kind = e.get("kind", "")
         counts[kind] += 1
         if kind == "trade_closed":
-            trades.append(group_from_json(e["group"]))
+            g = group_from_json(e["group"])
+            closed.pop(g.group_id, None)  # a resumed run may log a close again: the last one counts
+            closed[g.group_id] = g
         elif kind == "group_opened":
             g = group_from_json(e["group"])
             opened[g.group_id] = g
@@ -110,34 +96,96 @@ def load(out_dir: Path, start_value: float, expected_win_rates: Mapping[str, flo
             closes[date.fromisoformat(e["day"])] = e
         elif kind == "vol_context":
             vol.append(e)
-        if kind.startswith("risk_") or kind in TIMELINE_KINDS:
-            timeline.append(e)
+        elif kind == "risk_block":
+            blocks.append(e)
+        elif kind.startswith("risk_"):
+            risk.append(e)
+        elif kind in TIMELINE_KINDS:
+            other.append(e)
+        if _stress_value(e) is not None:
+            stress.append(e)
+    risk_events = _risk_events_once(risk, blocks)
+    timeline = sorted([*risk_events, *other], key=lambda e: e["_time"])
+    trades = sorted(closed.values(), key=lambda t: (t.closed_at or datetime.min, t.group_id))
     slippage = _slippage(approved_ref, opened, trades, exit_ref)
+    last_day = eq.days[-1] if eq.days else date.min
     closed_trades = [
         pf.ClosedTrade(
-            t.group_id,
-            t.strategy,
-            t.closed_at.date() if t.closed_at else days[-1],
-            t.realized_pnl(),
-            t.entry_fees + t.exit_fees,
-            slippage.get(t.group_id, 0.0),
+            t.group_id, t.strategy, t.closed_at.date() if t.closed_at else last_day, t.realized_pnl(),
+            t.entry_fees + t.exit_fees, slippage.get(t.group_id, 0.0),
         )
         for t in trades
-    ]
+    ]  # fmt: skip
     benchmark = {
         d: float(c["prices"][BENCHMARK]) for d, c in closes.items() if BENCHMARK in c.get("prices", {})
     }
-    portfolio = pf.portfolio_metrics(days, nlv, start_value, benchmark or None, BENCHMARK)
-    stats = pf.strategy_stats(closed_trades, expected_win_rates)
-    daily = strategy_daily_pnl(trades, greeks, days)
+    portfolio = pf.portfolio_metrics(eq.days, eq.nlv, start_value, benchmark or None, BENCHMARK)
+    daily = strategy_daily_pnl(trades, greeks, eq.days)
     rows = tax_rows(trades)
-    marks = year_end_1256_marks(greeks, opened)
     return ReportData(
-        days=days, nlv=nlv, bp_used=bp, start_value=start_value, trades=trades, slippage=slippage,
-        greeks=greeks, day_closes=closes, vol=vol, timeline=timeline, portfolio=portfolio, stats=stats,
-        daily_pnl=daily, correlation=pf.daily_pnl_correlation(daily, days), tax=rows,
-        tax_by_year=tax_years(rows, marks), counts=dict(counts),
+        settings=settings, run=rf.read_json(out_dir / rf.RUN) or {}, days=eq.days, nlv=eq.nlv,
+        bp_used=eq.bp_used, bp_cap=eq.bp_cap, start_value=start_value, trades=trades, slippage=slippage,
+        greeks=greeks, day_closes=closes, vol=vol, stress=stress, risk_events=risk_events, blocks=blocks,
+        timeline=timeline, portfolio=portfolio,
+        stats=pf.strategy_stats(closed_trades, pf.expected_win_rates(settings)), daily_pnl=daily,
+        correlation=pf.daily_pnl_correlation(daily, eq.days), tax=rows,
+        tax_by_year=tax_years(rows, year_end_1256_marks(greeks, opened)), benchmark=benchmark,
+        execution=rf.read_json(out_dir / rf.EXECUTION), counts=dict(counts),
     )  # fmt: skip
+
+
+def _risk_events_once(risk: list[dict[str, Any]], blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``risk_event`` records plus the ``risk_block`` records that no ``risk_event`` describes."""
+    gate = {
+        (e["time"], e.get("group_id", ""), e.get("rule", ""))
+        for e in risk
+        if e.get("kind") == "risk_event" and e.get("action") == "block_entry"
+    }
+    echoless = [b for b in blocks if (b["time"], b.get("group_id", ""), b.get("code", "")) not in gate]
+    return sorted([*risk, *echoless], key=lambda e: e["_time"])
+
+
+def event_label(e: Mapping[str, Any]) -> str:
+    """How the page names an event on the timeline and in the counts."""
+    kind = e.get("kind", "")
+    if kind == "risk_block":
+        return f"blocked: {e.get('code')}"
+    if kind == "risk_event":
+        return f"{e.get('action')}: {e.get('rule')}"
+    if kind == "alert":
+        return f"alert ({e.get('severity', '?')})"
+    if kind == "hedge_suggestion":
+        return f"hedge: {e.get('name', '?')} {e.get('state', '')}"
+    return kind
+
+
+def number(value: Any) -> float | None:
+    """A finite number read from an event, else None (events are JSON: anything may be there)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _stress_value(e: Mapping[str, Any]) -> float | None:
+    """The portfolio stress loss an event carries (field ``stress_loss``, or ``loss`` of a
+    ``stress_loss`` event), if any."""
+    return number(e.get("stress_loss", e.get("loss") if e.get("kind") == "stress_loss" else None))
+
+
+def stress_points(d: ReportData) -> list[tuple[datetime, float, float | None, float | None]]:
+    """(time, stress loss in dollars, its share of NLV, the limit's share of NLV) per sample; the
+    shares are None when the sample does not say the NLV (or the limit)."""
+    out = []
+    for e in d.stress:
+        loss = _stress_value(e)
+        nlv = number(e.get("net_liquidation"))
+        limit = number(e.get("stress_limit", e.get("limit") if e.get("kind") == "stress_loss" else None))
+        if loss is None:
+            continue
+        share = abs(loss) / nlv if nlv is not None and nlv > 0 else None
+        limit_share = abs(limit) / nlv if nlv is not None and nlv > 0 and limit is not None else None
+        out.append((e["_time"], abs(loss), share, limit_share))
+    return out
 
 
 def _slippage(

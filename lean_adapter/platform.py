@@ -474,6 +474,17 @@ class LeanPlatform:
     def open_order_tags(self) -> Sequence[str]:
         return list(dict.fromkeys(t.tag for t in self._algo.transactions.get_open_order_tickets()))
 
+    def known_order_tags(self) -> None:
+        """None: a restarted LEAN algorithm knows only the open orders, not its order history."""
+        return None
+
+    def pending_events(self) -> Sequence[OrderEvent]:
+        return list(self._pending)
+
+    def consumed(self, event: OrderEvent) -> None:
+        if self._pending and self._pending[0] is event:
+            self._pending.pop(0)
+
     def drain(self) -> list[OrderEvent]:
         """Events the adapter raised itself (orders it could not send); delivered by main."""
         events, self._pending = self._pending, []

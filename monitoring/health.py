@@ -23,15 +23,19 @@ LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 @dataclass(frozen=True)
 class HealthInputs:
+    """What the engine knows.  ``None`` (and an empty mapping for connections and quote times)
+    means the engine does not report that input: the snapshot then says so, field by field."""
+
     connections: Mapping[str, bool] = field(default_factory=dict)  # e.g. brokerage, dxlink
     last_quote_times: Mapping[str, datetime] = field(default_factory=dict)  # per feed/underlying
     open_groups: int = 0
     breaker_state: str = "armed"  # the risk layer's breaker: armed | tripped:<reason> | paused:<reason>
     net_liquidation: float = 0.0
     buying_power_used: float = 0.0
-    last_order_time: datetime | None = None
-    errors_last_hour: int = 0
-    unavailable_channels: Mapping[str, str] = field(default_factory=dict)
+    last_order_time: datetime | None = None  # the last order the engine acknowledged as submitted
+    orders_submitted: int | None = None  # since start; None: the engine does not count orders
+    errors_last_hour: int | None = None  # warnings and critical alerts; None: not counted
+    unavailable_channels: Mapping[str, str] | None = None  # None: no alert router checked them
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,10 @@ class HealthSnapshot:
     buying_power_used: float
     bp_share: float | None
     last_order_time: str | None
-    errors_last_hour: int
+    orders_submitted: int | None
+    errors_last_hour: int | None
     unavailable_channels: dict[str, str]
+    not_available: dict[str, str]  # field -> why it is empty or null (every other field has a value)
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode("utf-8")
@@ -78,9 +84,11 @@ def assess(inputs: HealthInputs, now: datetime, limits: HealthLimits = HealthLim
         critical.append("net liquidation unknown or not positive")
     elif share > limits.max_bp_share:
         degraded.append(f"buying power use {share:.0%} above {limits.max_bp_share:.0%}")
-    if inputs.errors_last_hour > limits.max_errors_per_hour:
-        degraded.append(f"{inputs.errors_last_hour} errors in the last hour")
-    for name, reason in sorted(inputs.unavailable_channels.items()):
+    errors = inputs.errors_last_hour
+    if errors is not None and errors > limits.max_errors_per_hour:
+        degraded.append(f"{errors} errors in the last hour")
+    channels = dict(inputs.unavailable_channels or {})
+    for name, reason in sorted(channels.items()):
         degraded.append(f"alert channel {name} unavailable: {reason}")
     status = "critical" if critical else "degraded" if degraded else "ok"
     return HealthSnapshot(
@@ -95,9 +103,36 @@ def assess(inputs: HealthInputs, now: datetime, limits: HealthLimits = HealthLim
         buying_power_used=inputs.buying_power_used,
         bp_share=share,
         last_order_time=None if inputs.last_order_time is None else inputs.last_order_time.isoformat(),
-        errors_last_hour=inputs.errors_last_hour,
-        unavailable_channels=dict(inputs.unavailable_channels),
+        orders_submitted=inputs.orders_submitted,
+        errors_last_hour=errors,
+        unavailable_channels=channels,
+        not_available=_not_available(inputs, share),
     )
+
+
+def _not_available(inputs: HealthInputs, share: float | None) -> dict[str, str]:
+    why: dict[str, str] = {}
+    if not inputs.connections:
+        why["connections"] = "the engine reports no connections to watch"
+    if not inputs.last_quote_times:
+        why["feed_age_seconds"] = "the engine reported no quote times"
+    if share is None:
+        why["bp_share"] = "net liquidation unknown or not positive"
+    if inputs.last_order_time is None:
+        why["last_order_time"] = (
+            "the engine does not report its orders"
+            if inputs.orders_submitted is None
+            else "no order submitted since start"
+            if inputs.orders_submitted == 0
+            else "orders were submitted but their time was not reported"
+        )
+    if inputs.orders_submitted is None:
+        why["orders_submitted"] = "the engine does not report its orders"
+    if inputs.errors_last_hour is None:
+        why["errors_last_hour"] = "the engine does not count its alerts"
+    if inputs.unavailable_channels is None:
+        why["unavailable_channels"] = "no alert router: channels not checked"
+    return why
 
 
 class HealthMonitor:

@@ -353,7 +353,7 @@ def _stats(name: str, trades: list[ClosedTrade], expected: float | None, abs_tot
         pnl_share=(abs(total) / abs_total * math.copysign(1.0, total)) if abs_total > 0 else math.nan,
         average_win=sum(wins) / len(wins) if wins else math.nan,
         average_loss=sum(losses) / len(losses) if losses else math.nan,
-        largest_loss=min(pnls) if pnls else math.nan,
+        largest_loss=min(losses) if losses else math.nan,  # no losing trade: no largest loss
         profit_factor=(sum(wins) / loss_sum) if loss_sum > 0 else (math.inf if wins else math.nan),
         expectancy=total / n if n else math.nan,
         fees=fees,

@@ -6,6 +6,7 @@ each step; LEAN can call it from its scheduled events."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
@@ -24,7 +25,11 @@ from monitoring.greeks import (
 )
 from monitoring.volatility import VolatilityTracker
 
-DEFAULT_VOL_ROOTS: Mapping[str, str] = {"SPX": "SPXW", "SPY": "SPY", "QQQ": "QQQ", "IWM": "IWM"}
+# Watched underlying -> option root.  "/ES"-style keys are futures: their chains are found by root
+# (the front contract changes), the IV history runs on across contract rolls.
+DEFAULT_VOL_ROOTS: Mapping[str, str] = {
+    "SPX": "SPXW", "SPY": "SPY", "QQQ": "QQQ", "IWM": "IWM", "/ES": "ES", "/CL": "CL", "/GC": "GC",
+}  # fmt: skip
 _HELD = (GroupStatus.OPEN, GroupStatus.CLOSING)
 
 
@@ -93,7 +98,7 @@ class MonitoringSampler:
         )
         self._sample(snapshot, [g for g in groups if g.status in _HELD], account, eod=True)
         for underlying, root in sorted(self._vol_roots.items()):
-            if underlying not in snapshot.underlyings:
+            if not underlying.startswith("/") and underlying not in snapshot.underlyings:
                 continue
             ctx = self._vol.observe(snapshot, underlying, root)
             if ctx is not None:
@@ -130,13 +135,30 @@ def _payload(
         "buying_power_used": account.buying_power_used,
         "vix": snapshot.vix,
         **asdict(pg.total),
-        "by_strategy": {k: asdict(v) for k, v in sorted(pg.by_strategy.items())},
+        "by_strategy": _by_strategy(pg),
         "positions": [_position(p) for p in pg.positions],
         "limits": [
             {"name": c.name, "value": c.value, "limit": c.limit, "usage": c.usage, "state": c.state}
             for c in checks
         ],
     }
+
+
+def _by_strategy(pg: PortfolioGreeks) -> dict[str, dict[str, Any]]:
+    """Each strategy's Greeks with its open positions' unrealised P&L (marked at mid; positions
+    without a full quote are counted in ``unmarked`` and left out of the sum)."""
+    out: dict[str, dict[str, Any]] = {
+        k: {**asdict(v), "unrealized_pnl": 0.0, "positions": 0, "unmarked": 0}
+        for k, v in sorted(pg.by_strategy.items())
+    }
+    for p in pg.positions:
+        row = out[p.strategy]
+        row["positions"] += 1
+        if p.unrealized_pnl is None or not math.isfinite(p.unrealized_pnl):
+            row["unmarked"] += 1
+        else:
+            row["unrealized_pnl"] += p.unrealized_pnl
+    return out
 
 
 def _position(p: PositionGreeks) -> dict[str, Any]:

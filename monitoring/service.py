@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from core.ports import EventSink, Severity, StateStore
-from core.types import AccountState, MarketSnapshot, PositionGroup
+from core.types import AccountState, MarketSnapshot, OrderStatus, PositionGroup
 from monitoring.alerts import AlertRouter, Outcome
 from monitoring.export import DailyMetricsExporter, daily_summary
 from monitoring.greeks import LimitCheck
@@ -29,6 +29,26 @@ from monitoring.volatility import QuoteStats
 QUOTES_KEY = "monitoring/quotes/latest.json"
 
 
+class OrderActivity:
+    """An event sink in front of the system's own: forwards every record and notes each order
+    the engine acknowledges as submitted (``order_event`` records), for the health snapshot's
+    ``last_order_time`` and ``orders_submitted``.  Engine-neutral: wrap the sink the system is
+    built with (``OrderActivity(LogSink(algorithm))`` in LEAN), or subscribe it to the sim's
+    recorder."""
+
+    def __init__(self, sink: EventSink | None = None) -> None:
+        self._sink = sink
+        self.submitted = 0
+        self.last_submitted: datetime | None = None
+
+    def record(self, kind: str, time: datetime, payload: Mapping[str, Any]) -> None:
+        if kind == "order_event" and payload.get("status") == OrderStatus.SUBMITTED.value:
+            self.submitted += 1
+            self.last_submitted = time
+        if self._sink is not None:
+            self._sink.record(kind, time, payload)
+
+
 class MonitoringService:
     def __init__(
         self,
@@ -37,8 +57,10 @@ class MonitoringService:
         health: HealthMonitor | None,
         router: AlertRouter | None = None,
         send_daily_summary: bool = False,
+        orders: OrderActivity | None = None,
     ) -> None:
         self.sampler = sampler
+        self.orders = orders
         self.exporter = exporter
         self.health = health
         self.router = router
@@ -62,7 +84,8 @@ class MonitoringService:
         export_metrics: bool = True,
     ) -> MonitoringService:
         """Daily summaries and hedge alerts are sent only in live trading: a backtest would send
-        one per simulated day."""
+        one per simulated day.  When ``sink`` is an ``OrderActivity`` (the sink the system was built
+        with), the health snapshot reports the orders it saw."""
         exporter = (
             DailyMetricsExporter(store, float(settings.starting_cash), expected_win_rates(settings))
             if export_metrics
@@ -74,6 +97,7 @@ class MonitoringService:
             HealthMonitor(clock, store, health_interval),
             router,
             send_daily_summary=live and router is not None,
+            orders=sink if isinstance(sink, OrderActivity) else None,
         )
 
     def on_step(
@@ -119,8 +143,12 @@ class MonitoringService:
     def update_health(self, inputs: HealthInputs) -> HealthSnapshot | None:
         if self.health is None:
             return None
-        if self.router is not None and not inputs.unavailable_channels:
+        if self.router is not None and inputs.unavailable_channels is None:
             inputs = dataclasses.replace(inputs, unavailable_channels=self.router.unavailable())
+        if self.orders is not None and inputs.orders_submitted is None:
+            inputs = dataclasses.replace(
+                inputs, orders_submitted=self.orders.submitted, last_order_time=self.orders.last_submitted
+            )
         return self.health.update(inputs)
 
     def serve_health(self, port: int = 8787, host: str = "127.0.0.1") -> HealthServer:

@@ -58,6 +58,7 @@ def _backtest(args: argparse.Namespace, inputs: RunInputs, out: Path, sim_time: 
     sim_time.market = market
     _say(args, f"parameters from {inputs.parameters_from}")
     _write_parameters(out / "parameters.json", settings)  # what the auditor checks against
+    _write_run_description(out / "run.json", args, inputs)
     from sim.run import RunPaths, RunRefused, identity, run, write_final
 
     # crash-safe with --state-dir: persist everything and resume from the folder if it has state
@@ -199,6 +200,28 @@ def _write_parameters(path: Path, settings: Settings) -> None:
 
     params = settings.as_parameters()
     path.write_text(json.dumps({"parameters": params}, indent=2) + "\n", encoding="utf-8")
+
+
+def _write_run_description(path: Path, args: argparse.Namespace, inputs: RunInputs) -> None:
+    """run.json: what this run was (market source, period, parameters' source, overrides, code
+    version), read by the reports (analysis/run_info.py) for the top of report.html and summary.txt."""
+    import json
+
+    from analysis.run_info import code_version
+
+    if args.data == "synthetic":
+        market = {"source": "synthetic", "seed": inputs.seed, "step_minutes": inputs.step_minutes}
+    else:
+        market = {"source": "lean_data", "folder": str(Path(args.data).resolve()), "vix": inputs.vix,
+                  "step_minutes": inputs.step_minutes}  # fmt: skip
+    settings = inputs.settings
+    doc = {
+        "market": market,
+        "period": {"start": settings.start_date, "end": settings.end_date},
+        "parameters_from": inputs.parameters_from, "overrides": list(args.set), "faults": args.faults,
+        "code_version": code_version(),
+    }  # fmt: skip
+    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 
 def _market(args: argparse.Namespace, inputs: RunInputs, calendar) -> MarketSource:  # type: ignore[no-untyped-def]

@@ -152,7 +152,7 @@ def run_backtest(
         system.on_end_of_day(day)
         account = broker.account(last)
         world.equity.append(
-            EquityPoint(day, account.net_liquidation, account.cash, account.buying_power_used)
+            EquityPoint(day, account.net_liquidation, account.cash, account.buying_power_used, last.vix)
         )
         cursor.day, cursor.step, cursor.phase = index + 1, 0, "start"
         world.save()

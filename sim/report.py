@@ -1,13 +1,17 @@
-"""Backtest outputs a trader reads: trades.csv, equity.csv and a short text summary."""
+"""A backtest's output folder: the raw run files (trades.csv, equity.csv, events.jsonl,
+execution.json, parameters.json), then summary.txt rendered from those files by ``analysis`` — the
+same reader and the same figures as report.html, so the two never disagree."""
 
 from __future__ import annotations
 
 import csv
-from collections import Counter, defaultdict
+import json
+import tempfile
 from pathlib import Path
 
+from core.regime import max_bp_fraction
+from core.settings import Settings
 from core.types import PositionGroup
-from sim.broker.fault_report import summary_lines as execution_summary_lines
 from sim.broker.fault_report import write_execution_report
 from sim.engine import EquityPoint, RunResult
 
@@ -15,6 +19,7 @@ TRADE_COLUMNS = [
     "group_id", "strategy", "opened_at", "closed_at", "quantity", "legs", "entry_price", "exit_price",
     "entry_fees", "exit_fees", "pnl", "exit_reason", "max_loss_per_unit", "notes", "campaign", "part",
 ]  # fmt: skip
+EQUITY_COLUMNS = ["day", "net_liquidation", "cash", "buying_power_used", "vix", "buying_power_cap"]
 
 
 def write_trades(path: Path, trades: list[PositionGroup]) -> None:
@@ -31,70 +36,70 @@ def write_trades(path: Path, trades: list[PositionGroup]) -> None:
             ])  # fmt: skip
 
 
-def write_equity(path: Path, equity: list[EquityPoint]) -> None:
+def write_equity(path: Path, equity: list[EquityPoint], settings: Settings) -> None:
+    """One row per session; ``buying_power_cap`` is the rulebook's cap at that close (the account
+    phase of the NLV bounded by the VIX regime, ``core.regime.max_bp_fraction``) in dollars."""
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["day", "net_liquidation", "cash", "buying_power_used"])
+        writer.writerow(EQUITY_COLUMNS)
         for p in equity:
-            writer.writerow(
-                [p.day.isoformat(), f"{p.net_liquidation:.2f}", f"{p.cash:.2f}", f"{p.buying_power_used:.2f}"]
-            )
+            cap = max_bp_fraction(p.net_liquidation, p.vix, settings) * p.net_liquidation
+            vix = "" if p.vix is None else f"{p.vix:.2f}"
+            writer.writerow([
+                p.day.isoformat(), f"{p.net_liquidation:.2f}", f"{p.cash:.2f}", f"{p.buying_power_used:.2f}",
+                vix, f"{cap:.2f}",
+            ])  # fmt: skip
 
 
-def max_drawdown(values: list[float]) -> float:
-    peak, worst = float("-inf"), 0.0
-    for v in values:
-        peak = max(peak, v)
-        if peak > 0:
-            worst = min(worst, v / peak - 1.0)
-    return worst
-
-
-def summary_text(result: RunResult, wall_seconds: float | None = None) -> str:
-    rec, eq = result.recorder, result.equity
-    lines = ["Backtest summary", "================"]
-    if eq:
-        start_nlv, end_nlv = eq[0].net_liquidation, eq[-1].net_liquidation
-        lines += [
-            f"period            {eq[0].day} .. {eq[-1].day}  ({len(eq)} sessions, {result.steps} steps)",
-            f"net liquidation   {start_nlv:,.2f} -> {end_nlv:,.2f}  ({end_nlv / start_nlv - 1:+.2%})",
-            f"max drawdown      {max_drawdown([p.net_liquidation for p in eq]):.2%}",
-        ]
-    by_strategy: dict[str, list[PositionGroup]] = defaultdict(list)
-    for t in rec.trades:
-        by_strategy[t.strategy].append(t)
-    lines.append(f"closed trades     {len(rec.trades)}")
-    for name, trades in sorted(by_strategy.items()):
-        pnl = sum(t.realized_pnl() for t in trades)
-        wins = sum(1 for t in trades if t.realized_pnl() > 0)
-        fees = sum(t.entry_fees + t.exit_fees for t in trades)
-        reasons = Counter(t.exit_reason for t in trades)
-        lines.append(
-            f"  {name:<14} {len(trades):>4} trades  win rate {wins / len(trades):.0%}  P&L {pnl:>12,.2f}  "
-            f"fees {fees:,.2f}  exits: " + ", ".join(f"{r} {n}" for r, n in sorted(reasons.items()))
-        )
-    if rec.risk_blocks:
-        lines.append("entries blocked   " + ", ".join(f"{c} {n}" for c, n in sorted(rec.risk_blocks.items())))
-    lines.append(f"abandoned entries {rec.counts.get('entry_abandoned', 0)}   alerts {len(rec.alerts)}")
-    lines += execution_summary_lines(result)
-    lines += rec.risk.summary_lines()
-    if wall_seconds is not None:
-        lines.append(f"wall time         {wall_seconds:.1f} s")
-    return "\n".join(lines)
+def write_parameters(path: Path, settings: Settings) -> None:
+    """The settings the run used, in config.json form (what the reports and the auditor read)."""
+    doc = {"parameters": settings.as_parameters()}
+    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 
 def write_reports(out_dir: Path, result: RunResult, wall_seconds: float | None = None) -> dict[str, Path]:
+    """Write the run files and summary.txt into ``out_dir``.  ``wall_seconds`` is accepted for the
+    callers' symmetry with ``summary_text`` and not written: wall time is not a property of the
+    run, so the same run gives byte-identical files."""
+    from analysis.summary import write_summary
+
     out_dir.mkdir(parents=True, exist_ok=True)
+    settings = _settings(result)
     paths = {
         "trades": out_dir / "trades.csv",
         "equity": out_dir / "equity.csv",
-        "summary": out_dir / "summary.txt",
+        "events": out_dir / "events.jsonl",
+        "parameters": out_dir / "parameters.json",
     }
     write_trades(paths["trades"], result.recorder.trades)
-    write_equity(paths["equity"], result.equity)
-    paths["summary"].write_text(summary_text(result, wall_seconds) + "\n", encoding="utf-8")
+    write_equity(paths["equity"], result.equity, settings)
+    result.recorder.write_events(paths["events"])
+    write_parameters(paths["parameters"], settings)
     paths.update(write_execution_report(out_dir, result))
+    paths["summary"] = write_summary(out_dir)
+    result.recorder.report_dir = out_dir
     return paths
+
+
+def summary_text(result: RunResult, wall_seconds: float | None = None) -> str:
+    """The run's summary.txt (rendered from its files: those ``write_reports`` wrote, or a
+    temporary copy of them), plus the wall time when given."""
+    folder = result.recorder.report_dir
+    if folder is not None and (folder / "summary.txt").exists():
+        text = (folder / "summary.txt").read_text(encoding="utf-8")
+    else:
+        with tempfile.TemporaryDirectory(prefix="tomking-summary-") as tmp:
+            text = write_reports(Path(tmp), result)["summary"].read_text(encoding="utf-8")
+            result.recorder.report_dir = None
+    if wall_seconds is not None:
+        text += f"wall time         {wall_seconds:.1f} s\n"
+    return text.rstrip("\n")
+
+
+def _settings(result: RunResult) -> Settings:
+    if result.system is None:
+        raise ValueError("the run has no trading system: nothing to report")
+    return result.system.settings
 
 
 def _iso(value: object) -> str:

@@ -25,6 +25,7 @@ from typing import IO, Any
 from assembly import build_monitoring
 from core.ports import StateStore, TradingCalendar
 from core.settings import Settings
+from monitoring.service import OrderActivity
 from sim.broker.faults import FaultConfig
 from sim.crash import CrashPoints, no_crash
 from sim.engine import MarketSource, RunResult, run_backtest
@@ -126,10 +127,12 @@ def run(
     monitoring_store = FileStore(paths.out, durable=False)  # metrics and health are outputs
 
     def monitor(platform: SimPlatform, recorder: RunRecorder) -> Any:
+        orders = OrderActivity()  # the health snapshot's order clock watches the run's events
+        recorder.subscribe(orders)
         # one health snapshot per simulated session: a backtest has no live connections to watch
         return build_monitoring(
             platform, settings, recorder, environ, live=False, connection="sim_broker",
-            health_interval=timedelta(hours=12), store=monitoring_store, send=alerts, backtest=True,
+            health_interval=timedelta(hours=12), store=monitoring_store, send=alerts, backtest=True, orders=orders,
         )  # fmt: skip
 
     began = time.perf_counter()

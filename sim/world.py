@@ -42,6 +42,7 @@ class EquityPoint:
     net_liquidation: float
     cash: float
     buying_power_used: float
+    vix: float | None = None  # at the close: the buying-power cap of the day depends on it
 
 
 @dataclass

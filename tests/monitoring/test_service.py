@@ -105,8 +105,9 @@ def test_report_of_a_run_without_trades_still_renders_every_section(tmp_path):
 
     _write_run(tmp_path, [{"time": "2025-03-03T16:00:00", "kind": "end_of_day", "day": "2025-03-03"}])
     text = write_html_report(tmp_path, Settings()).read_text()
-    assert text.count('<figure class="chart"') == 8 and text.count("<svg") == 8
+    assert text.count('<figure class="chart"') == 13 and text.count("<svg") == 13
     assert "no closed trades" in text and "no risk events recorded" in text
+    assert "Stress loss: not recorded" in text and "None" not in text.replace("NoneType", "")
     assert write_html_report(tmp_path, Settings()).read_text() == text, "same inputs, same bytes"
 
 
