@@ -136,7 +136,8 @@ def test_an_underlying_jump_halts_entries_for_thirty_minutes_but_vix_jumps_do_no
     monitors.risk.jumps.observe("SPX", 5000.0, snap.time, S)
     monitors.risk.jumps.observe("VIX", 20.0, snap.time, S)
     assert monitors.risk.jumps.observe("VIX", 30.0, snap.time, S) == ""
-    monitors._watch_market(snapshot(datetime(2025, 3, 3, 10, 5), [], spot=4740.0), Book())  # -5.2%
+    later = snapshot(datetime(2025, 3, 3, 10, 5), [], spot=4740.0)  # -5.2%
+    monitors.on_step(later, FakeContext(account(now=later.time)), Book(), lambda *_: None)
     assert monitors.risk.jumps.check(datetime(2025, 3, 3, 10, 34)).code == "dq_underlying_jump"
     assert monitors.risk.jumps.check(datetime(2025, 3, 3, 10, 35)).approved
     assert [e.rule for e in log.events] == ["underlying_jump"]
