@@ -8,7 +8,7 @@ LEAN_VENV := .venv-lean
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: backtest test lint typecheck contracts unit unit-lean bench clean browser
+.PHONY: backtest test lint typecheck contracts unit unit-lean bench clean browser lean-project
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,12 @@ fault-backtest: $(BIN)/.installed
 .PHONY: chaos
 chaos: $(BIN)/.installed
 	$(BIN)/python -m sim.chaos --kills 30 --work reports/chaos $(ARGS)
+
+# A LEAN CLI workspace with a clean copy of the project (only what LEAN loads): fill in
+# organization-id in build/lean-project/lean.json once, then `cd build/lean-project && lean backtest TomKing`.
+LEAN_PROJECT ?= build/lean-project
+lean-project:
+	$(PYTHON) -m lean_adapter.project $(LEAN_PROJECT)
 
 clean:
 	rm -rf $(VENV) $(LEAN_VENV) .pytest_cache reports/*

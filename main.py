@@ -11,14 +11,21 @@ from datetime import date, datetime, timedelta
 from AlgorithmImports import *
 
 from assembly import build_system
-from core.settings import SettingsError
+from core.ports import Severity
+from core.settings import Settings, SettingsError
+from core.system import ENGINE
 from core.types import Right
-from lean_adapter.platform import LeanPlatform, LogSink, band_filter
+from lean_adapter.alerts import LogSink
+from lean_adapter.gate import EntryGate
+from lean_adapter.platform import LeanPlatform, band_filter
+from lean_adapter.restored import from_journal
 from lean_adapter.translate import StrikeBand, load_parameters
 from monitoring.alerts import AlertRouter, build_channels
 from monitoring.health import HealthInputs
-from monitoring.service import MonitoringService
+from monitoring.service import MonitoringService, OrderActivity
 from persistence import StateManager
+from persistence.live_check import HoldingsWatch
+from risk.monitors import RiskMonitors
 
 # Option universes: days to expiry, strike / underlying-price bands and rights per rulebook
 # strategy (out-of-the-money sides only, to keep the minute subscriptions few).  Contracts the
@@ -34,13 +41,30 @@ ETF_BANDS = (
     StrikeBand(250, 440, 0.65, 0.95, CALL),  # IPMCC long calls (~80 delta, >= 280 DTE)
     StrikeBand(250, 440, 0.60, 0.95, PUT),  # LEAP put ladder (12-14 delta, 300-430 DTE)
 )
-FUTURE_OPTION_BANDS = (  # strangles (6 delta, 80-100 DTE) and LT112 on /ES (110-150 DTE)
-    StrikeBand(0, 160, 0.60, 1.0, PUT),
-    StrikeBand(0, 160, 1.0, 1.45, CALL),
+# Strangles (6 delta, 80-100 DTE) and LT112 on /ES (110-150 DTE), widened by the expiry tolerance
+# (expiry_tolerance_days, 46): ES options list quarterly, so the nearest may be 196 days out.
+FUTURE_OPTION_BANDS = (
+    StrikeBand(0, 200, 0.60, 1.0, PUT),
+    StrikeBand(0, 200, 1.0, 1.45, CALL),
 )
-FUTURES = (Futures.Indices.SP_500_E_MINI, Futures.Energy.CRUDE_OIL_WTI, Futures.Metals.GOLD)
 ETFS = ("SPY", "QQQ", "IWM")
 STEP = timedelta(minutes=5)
+
+
+def futures_roots(settings: Settings) -> list[str]:
+    """Every futures root a strategy may trade: LT112's, the strangles' and their micros (MES, MCL,
+    MGC: the strangle falls back to them when a full-size one breaks the BP cap)."""
+    micros = [pair.split(":", 1)[1] for pair in settings.strangle_micro_roots if ":" in pair]
+    return list(dict.fromkeys([settings.lt112_futures_root, *settings.strangle_underlyings, *micros]))
+
+
+class RiskLayerMarginCallModel(DefaultMarginCallModel):
+    """LEAN's margin-call orders are never sent: its default model issues ComboMarket orders,
+    which Tastytrade refuses (TastytradeBrokerageModel).  ``on_margin_call`` hands the positions to
+    the risk layer, which closes them with our own tagged combo limit orders."""
+
+    def execute_margin_call(self, generated_margin_call_orders):
+        return []
 
 
 class TomKingAlgorithm(QCAlgorithm):
@@ -57,6 +81,10 @@ class TomKingAlgorithm(QCAlgorithm):
         self.set_cash(settings.starting_cash)
         self.set_time_zone(TimeZones.NEW_YORK)
         self.set_brokerage_model(BrokerageName.TASTYTRADE, AccountType.MARGIN)
+        self.portfolio.set_margin_call_model(
+            RiskLayerMarginCallModel(self.portfolio, self.default_order_properties)
+        )
+        self.entry_gate = EntryGate()  # one lock around every LEAN entry point (live: several threads)
 
         spx = self.add_index("SPX", Resolution.MINUTE)
         vix = self.add_index("VIX", Resolution.MINUTE)
@@ -66,6 +94,12 @@ class TomKingAlgorithm(QCAlgorithm):
             band_filter(SPX_BANDS, weeklies=False)
         )
         underlyings = {"SPX": spx.symbol, "VIX": vix.symbol}
+        if settings.zero_dte_mini_root:  # XSP (a tenth of SPX): the 0DTE fallback, also in the sim
+            mini = self.add_index(settings.zero_dte_mini_root, Resolution.MINUTE)
+            self.add_index_option(mini.symbol, settings.zero_dte_mini_root, Resolution.MINUTE).set_filter(
+                band_filter(SPXW_BANDS)
+            )
+            underlyings[settings.zero_dte_mini_root] = mini.symbol
         for ticker in ETFS:
             equity = self.add_equity(
                 ticker, Resolution.MINUTE, data_normalization_mode=DataNormalizationMode.RAW
@@ -73,7 +107,7 @@ class TomKingAlgorithm(QCAlgorithm):
             self.add_option(equity.symbol, Resolution.MINUTE).set_filter(band_filter(ETF_BANDS))
             underlyings[ticker] = equity.symbol
         futures = {}
-        for root in FUTURES:
+        for root in futures_roots(settings):
             future = self.add_future(
                 root,
                 Resolution.MINUTE,
@@ -81,14 +115,16 @@ class TomKingAlgorithm(QCAlgorithm):
                 data_mapping_mode=DataMappingMode.OPEN_INTEREST,
                 contract_depth_offset=0,
             )
-            future.set_filter(0, 200)
+            future.set_filter(0, 210)
             self.add_future_option(future.symbol, band_filter(FUTURE_OPTION_BANDS, weeklies=False))
             futures[root] = future
 
-        self._platform = LeanPlatform(self, options, spx, vix.symbol, underlyings, futures)
+        self.lean_platform = LeanPlatform(self, options, spx, vix.symbol, underlyings, futures)
         # snapshot + journal in the ObjectStore; recovery and reconciliation on every start
-        sink = LogSink(self)
-        self._system = build_system(self._platform, settings, sink, StateManager(self._platform.store))
+        sink = OrderActivity(LogSink(self))  # counts acknowledged orders for the health snapshot
+        self._state = StateManager(self.lean_platform.store)
+        self.trading_system = build_system(self.lean_platform, settings, sink, self._state)
+        self._holdings_watch = HoldingsWatch()
         self._broker = self._tastytrade_link()
         self._monitor = self._monitoring(settings, sink)
         self._health_server = None
@@ -105,90 +141,135 @@ class TomKingAlgorithm(QCAlgorithm):
         from brokers.live import CONFIG_KEYS, TastytradeLink
 
         config = {key: Config.get(key) for key in CONFIG_KEYS}
-        link = TastytradeLink.create(self.live_mode, config, datetime.now, self._platform.notify)
+        link = TastytradeLink.create(self.live_mode, config, datetime.now, self.lean_platform.notify)
         if link is not None:
-            self._platform.quote_overlay = link
-            self._system.executor = link.guard_executor(self._system.executor)
+            self.lean_platform.quote_overlay = link
+            self.trading_system.executor = link.guard_executor(self.trading_system.executor)
         return link
 
     def _monitoring(self, settings, sink) -> MonitoringService:
         """Greeks samples, daily metrics in the ObjectStore, health snapshot and, live, the daily
         summary and hedge alerts through one router (apprise URLs in TOMKING_ALERT_URLS for local
         LEAN, else LEAN's notify) - docs/MONITORING.md."""
-        platform = self._platform
+        platform = self.lean_platform
         channels = build_channels(platform.notify, cloud=False, environ=os.environ)
         router = AlertRouter(platform.now, channels)
         return MonitoringService.from_settings(
             settings, sink, platform.store, platform.now, router=router, live=self.live_mode
         )
 
-    # --- scheduled -------------------------------------------------------------------------------
+    # --- scheduled (LEAN's RealTime thread in live trading) --------------------------------------
     def _start(self) -> None:
         if not self._started:
             self._started = True
-            self._system.on_start()
+            self.trading_system.on_start()
+            if self.live_mode:  # LEAN restores open orders without our tags (lean_adapter.restored)
+                self.lean_platform.adopt_restored_orders(from_journal(self._state.working_orders()))
+
+    def _deliver(self) -> None:
+        """Order events the adapter held (sent while the system was inside an order call)."""
+        for event in self.lean_platform.drain():
+            self.trading_system.on_order_event(event)
 
     def _step(self) -> None:
-        if self.is_warming_up or not self._platform.has_data() or not self._platform.session_is_open():
-            return
-        self._start()
-        for event in self._platform.drain():
-            self._system.on_order_event(event)
-        if self._broker is not None:
-            self._broker.on_step(self._system)
-        self._system.on_step()
-        system, platform = self._system, self._platform
-        self._monitor.on_step(platform.snapshot(), system.book.live(), platform.account)
-        if self.live_mode:
-            account = platform.account()
-            reason = system.pauses.describe()
-            self._monitor.update_health(
-                HealthInputs(
-                    connections={"brokerage": not system.pauses.has("engine", "brokerage_disconnected")},
-                    open_groups=len(system.book.live()),
-                    breaker_state=f"paused:{reason}" if reason else "armed",
-                    net_liquidation=account.net_liquidation,
-                    buying_power_used=account.buying_power_used,
+        with self.entry_gate:
+            platform = self.lean_platform
+            if self.is_warming_up or not platform.has_data() or not platform.session_is_open():
+                return
+            self._start()
+            self._deliver()
+            system = self.trading_system
+            if self.live_mode:
+                platform.unconfirmed_orders()  # alerts once per order Tastytrade never answered
+                tags = platform.open_order_tags()
+                self._holdings_watch.check(
+                    system, self._state.working_orders(), platform.account().holdings, tags
                 )
+            if self._broker is not None:
+                self._broker.on_step(system)
+            system.on_step()
+            self._deliver()
+            self._monitor.on_step(platform.snapshot(), system.book.live(), platform.account)
+            if self.live_mode:
+                self._update_health()
+
+    def _update_health(self) -> None:
+        system, platform = self.trading_system, self.lean_platform
+        account = platform.account()
+        reason = system.pauses.describe()
+        self._monitor.update_health(
+            HealthInputs(
+                connections={"brokerage": not system.pauses.has(ENGINE, "brokerage_disconnected")},
+                open_groups=len(system.book.live()),
+                breaker_state=f"paused:{reason}" if reason else "armed",
+                net_liquidation=account.net_liquidation,
+                buying_power_used=account.buying_power_used,
             )
+        )
 
     def _end_of_day(self) -> None:
-        if self.is_warming_up or not self._started:
-            return
-        day = self.time.date()
-        self._system.on_expiry(day, self._platform.settlement_prices(day))
-        self._system.on_end_of_day(day)
-        book, platform = self._system.book, self._platform
-        self._monitor.on_end_of_day(day, platform.snapshot(), book.live(), book.closed(), platform.account())
+        with self.entry_gate:
+            if self.is_warming_up or not self._started:
+                return
+            day = self.time.date()
+            self.trading_system.on_expiry(day, self.lean_platform.settlement_prices(day))
+            self.trading_system.on_end_of_day(day)
+            self._deliver()
+            book, platform = self.trading_system.book, self.lean_platform
+            self._monitor.on_end_of_day(
+                day, platform.snapshot(), book.live(), book.closed(), platform.account()
+            )
 
-    # --- LEAN events -----------------------------------------------------------------------------
+    # --- LEAN events (live: the algorithm thread and the brokerage threads) -----------------------
     def on_warmup_finished(self) -> None:
-        self._start()
+        with self.entry_gate:
+            self._start()
 
     def on_data(self, slice: Slice) -> None:
-        self._platform.on_data(slice)
+        with self.entry_gate:
+            self.lean_platform.on_data(slice)
 
     def on_order_event(self, order_event: OrderEvent) -> None:
-        for event in self._platform.on_order_event(order_event):
-            self._system.on_order_event(event)
+        with self.entry_gate:
+            for event in self.lean_platform.on_order_event(order_event):
+                self.trading_system.on_order_event(event)
 
     def on_assignment_order_event(self, assignment_event: OrderEvent) -> None:
-        self._platform.on_assignment(assignment_event)
+        with self.entry_gate:
+            self.lean_platform.on_assignment(assignment_event)
+
+    def on_margin_call(self, requests):  # pyright: ignore[reportIncompatibleMethodOverride]
+        """LEAN is about to liquidate (AlgorithmManager.cs).  Alert, pause entries and let the risk
+        layer close the positions with our tags; LEAN's orders are dropped by the margin call model.
+        LEAN requires a non-empty list back (AlgorithmPythonWrapper.OnMarginCall)."""
+        with self.entry_gate:
+            symbols = self.lean_platform.margin_call_symbols(requests)
+            system = self.trading_system
+            system.pauses.add(ENGINE, "margin_call", f"margin call on {symbols}")
+            self.lean_platform.notify(
+                Severity.CRITICAL, "Margin call", f"entries paused; closing {symbols} with our own orders"
+            )
+            if isinstance(system.monitors, RiskMonitors):
+                system.monitors.request_exits(symbols, "margin_call")
+        return requests
 
     def on_brokerage_disconnect(self) -> None:
-        self._system.on_brokerage_disconnect()
-        if self._broker is not None:
-            self._broker.on_brokerage_disconnect(self._system)
+        with self.entry_gate:
+            self.trading_system.on_brokerage_disconnect()
+            if self._broker is not None:
+                self._broker.on_brokerage_disconnect(self.trading_system)
 
     def on_brokerage_reconnect(self) -> None:
-        self._system.on_brokerage_reconnect()
-        if self._broker is not None:  # entries stay paused until the positions are reconciled
-            self._broker.on_brokerage_reconnect(self._system)
+        with self.entry_gate:
+            self.trading_system.on_brokerage_reconnect()
+            if self._broker is not None:  # entries stay paused until the positions are reconciled
+                self._broker.on_brokerage_reconnect(self.trading_system)
 
     def on_end_of_algorithm(self) -> None:
-        if self._started:
-            self._system.save_state()
-        if self._broker is not None:
-            self._broker.stop()
-        if self._health_server is not None:
-            self._health_server.stop()
+        with self.entry_gate:
+            if self._started:
+                self.trading_system.save_state()
+            if self._broker is not None:
+                self._broker.stop()
+            if self._health_server is not None:
+                self._health_server.stop()

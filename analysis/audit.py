@@ -89,8 +89,9 @@ class Auditor:
         ).time()
 
     def _dte(self, t: Trade, lo: float, hi: float) -> Iterable[tuple[str, str]]:
-        dte = t.note("dte")
-        if not lo <= dte <= hi:
+        dte, widened = t.note("dte"), t.note("dte_tolerance")  # strategies.common.pick_expiry's tolerance
+        pad = widened if math.isfinite(widened) else 0.0
+        if not lo - pad <= dte <= hi + pad:
             yield "dte_window", f"entry DTE {dte:g} outside {lo:g}-{hi:g}"
 
     def _delta(self, t: Trade, index: int, target: float, lo: float | None = None, hi: float | None = None):

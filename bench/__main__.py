@@ -15,7 +15,7 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEX
 
 MODULES = [
     "option_math", "synthetic_market", "backtest", "broker_feed", "execution", "persistence", "monitoring",
-    "risk_gate",
+    "risk_gate", "lab",
 ]  # fmt: skip
 
 

@@ -133,6 +133,14 @@ class Settings:
     lt112_target_dte: int = _p(120, 1, 1000, "preferred days to expiry at entry")
     lt112_min_dte: int = _p(110, 1, 1000, "shortest days to expiry accepted at entry")
     lt112_max_dte: int = _p(150, 1, 1000, "longest days to expiry accepted at entry")
+    expiry_tolerance_days: int = _p(
+        46,
+        0,
+        400,
+        "LT112 and strangles: when no listed expiry falls inside the DTE window (ES options list "
+        "quarterly only in LEAN), take the listed expiry nearest the target within this many days "
+        "outside the window; 46 = half a quarterly cycle, so one is always found; 0 = strict window",
+    )
     lt112_long_delta: float = _p(0.25, 0.01, 0.9, "Δ of the long put of the debit spread")
     lt112_spread_width_es: float = _p(50.0, 1, 1000, "points between the long and short put (ES)")
     lt112_naked_delta: float = _p(0.05, 0.005, 0.5, "Δ of the two naked short puts")

@@ -4,24 +4,15 @@ The only module besides ``main.py`` that imports ``AlgorithmImports``.  It trans
 objects are read into plain values and handed to the engine-neutral helpers of
 ``lean_adapter.translate`` (unit-tested without LEAN), whose results become core types.
 
-LEAN facts this module relies on (checked against QuantConnect/Lean and quantconnect-stubs):
-* ``TastytradeBrokerageModel`` accepts ComboLimit but not ComboMarket orders, so every order is
-  ``combo_limit_order``; its net limit price is debit-positive / credit-negative like core's.
-* Every leg order of a combo carries the combo's tag and LEAN sets ``order_event.ticket`` on each
-  event; ``ticket.cancel(tag)`` would overwrite the order's tag, so cancels never pass one.
-* Option Greeks of LEAN's default (indicator-based) price model: delta and gamma per point, vega
-  per volatility point, ``theta_per_day`` per calendar day (``theta`` is annual).
-* Buying power of a multi-leg position: LEAN checks combos with the portfolio's position-group
-  model (``SecurityPortfolioManager.HasSufficientBuyingPowerForOrder(List<Order>)`` resolves the
-  legs into an option-strategy position group); ``margin_required`` asks the same resolver
-  for the legs on their own and sums each group's initial margin requirement.
+LEAN facts it relies on: docs/LEAN.md section 8.  Margin: LEAN checks combos with the portfolio's
+position-group model; ``margin_required`` asks it for the legs alone, summing each group's margin.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from AlgorithmImports import (
     Future,
@@ -36,15 +27,12 @@ from AlgorithmImports import (
     PositionGroupInitialMarginParameters,
     QCAlgorithm,
     Security,
-    SecurityExchangeHours,
     SecurityType,
     Slice,
     Symbol,
     SymbolRepresentation,
 )
 from AlgorithmImports import Leg as LeanLeg
-from AlgorithmImports import ObjectStore as LeanObjectStore
-from AlgorithmImports import OptionChains as LeanOptionChains
 from AlgorithmImports import OptionContract as LeanOptionContract
 from AlgorithmImports import OrderEvent as LeanOrderEvent
 from AlgorithmImports import OrderStatus as LeanOrderStatus
@@ -56,29 +44,27 @@ from core.types import (
     Holding,
     Leg,
     MarketSnapshot,
-    OptionChain,
     OptionContract,
-    OptionQuote,
     OrderEvent,
-    OrderStatus,
     SecurityKind,
     UnderlyingQuote,
 )
-from lean_adapter.combo_events import ComboEventAggregator, LegStatus, LegUpdate
+from lean_adapter.alerts import LeanNotifier
+from lean_adapter.calendar import LeanCalendar, convert
+from lean_adapter.chains import LeanChains, QuoteOverlay
+from lean_adapter.combo_events import LegStatus
+from lean_adapter.order_flow import LeanNames, OrderFlow
+from lean_adapter.restored import Combo
+from lean_adapter.store import LeanStore
 from lean_adapter.translate import (
     AdapterOptions,
     DayOpens,
     RawOptionQuote,
     StrikeBand,
-    build_quotes,
-    decode_bytes,
-    encode_bytes,
-    format_alert,
-    format_record,
     in_bands,
     make_option_contract,
-    sort_quotes,
     store_key,
+    store_prefix,
 )
 
 _OPTION_KINDS = {
@@ -99,6 +85,7 @@ _LEG_STATUS = {
     LeanOrderStatus.INVALID: LegStatus.INVALID,
 }
 _NOT_CANCELLABLE = (
+    LeanOrderStatus.NEW,  # not acknowledged yet: LEAN refuses to cancel it (InvalidNewStatus)
     LeanOrderStatus.FILLED,
     LeanOrderStatus.CANCELED,
     LeanOrderStatus.INVALID,
@@ -114,7 +101,8 @@ def band_filter(
 
     def apply(universe: OptionFilterUniverse) -> OptionFilterUniverse:
         # The stubs type these chained calls as Any; the annotations keep each step checked.
-        chosen: OptionFilterUniverse = universe.include_weeklys() if weeklies else universe
+        # Weeklies are in LEAN's universes by default; standards_only() must come before other filters.
+        chosen: OptionFilterUniverse = universe if weeklies else universe.standards_only()
         chosen = chosen.expiration(0, max_dte)
         under = universe.underlying
         spot = float(under.price) if under is not None else 0.0
@@ -136,89 +124,6 @@ def _in_bands(symbol: Symbol, spot: float, today: date, bands: Sequence[StrikeBa
     return in_bands(sid.strike_price, sid.date.date(), is_call, spot, today, bands)
 
 
-class LeanCalendar:
-    """``TradingCalendar`` from LEAN's own exchange hours of one security (SPX)."""
-
-    def __init__(self, hours: SecurityExchangeHours) -> None:
-        self._hours = hours
-        self._days: dict[date, tuple[datetime | None, datetime | None, bool]] = {}
-
-    def _session(self, day: date) -> tuple[datetime | None, datetime | None, bool]:
-        if day not in self._days:
-            midnight = datetime.combine(day, time.min)
-            value: tuple[datetime | None, datetime | None, bool] = (None, None, False)
-            if self._hours.is_date_open(midnight, False):
-                opened = self._hours.get_next_market_open(midnight, False)
-                if opened.date() == day:
-                    closed = self._hours.get_next_market_close(opened, False)
-                    # a session shorter than the regular one closes early (LEAN's early-close table)
-                    early = closed - opened < self._hours.regular_market_duration - timedelta(minutes=1)
-                    value = (opened, closed, early)
-            self._days[day] = value
-        return self._days[day]
-
-    def is_trading_day(self, day: date) -> bool:
-        return self._session(day)[0] is not None
-
-    def session_open(self, day: date) -> datetime | None:
-        return self._session(day)[0]
-
-    def session_close(self, day: date) -> datetime | None:
-        return self._session(day)[1]
-
-    def is_early_close(self, day: date) -> bool:
-        return self._session(day)[2]
-
-    def is_open(self, moment: datetime) -> bool:
-        return self._hours.is_open(moment, False)
-
-
-class LeanStore:
-    """``StateStore`` over LEAN's ObjectStore; bytes kept as base64 text under namespaced keys."""
-
-    def __init__(
-        self, store: LeanObjectStore, key: Callable[[str], str], alert: Callable[[str], None]
-    ) -> None:
-        self._store = store
-        self._key = key
-        self._alert = alert
-
-    def save(self, key: str, data: bytes) -> None:
-        if not self._store.save_string(self._key(key), encode_bytes(data)):
-            self._alert(f"ObjectStore refused to save {key!r}")
-
-    def load(self, key: str) -> bytes | None:
-        path = self._key(key)
-        if not self._store.contains_key(path):
-            return None
-        text = self._store.read_string(path)
-        try:
-            return decode_bytes(text)
-        except ValueError:
-            return text.encode("utf-8")  # undecodable: the caller's parser reports it as corrupt
-
-
-class QuoteOverlay(Protocol):
-    """A second option-quote source merged into LEAN's: in live trading, optionally, the
-    Tastytrade DXLink feed (``brokers.live.TastytradeLink``, built in ``main.py``)."""
-
-    def lean_data(self, now: datetime) -> None: ...
-
-    def merge(self, quote: OptionQuote, now: datetime) -> OptionQuote: ...
-
-    def quote(self, contract: OptionContract, now: datetime) -> OptionQuote | None: ...
-
-
-class LogSink:
-    """``EventSink`` writing one concise line per record to LEAN's log."""
-
-    def __init__(self, algorithm: QCAlgorithm) -> None:
-        self._algo = algorithm
-
-    def record(self, kind: str, time: datetime, payload: Mapping[str, object]) -> None:
-        self._algo.log(format_record(kind, time, payload))
-
-
 class LeanPlatform:
     """``core.ports.Platform`` for LEAN (backtest, paper and live)."""
 
@@ -234,22 +139,34 @@ class LeanPlatform:
         self._algo = algorithm
         self._options = options
         self._session_security = calendar_security
-        self._calendar = LeanCalendar(calendar_security.exchange.hours)
+        self._tz = str(algorithm.time_zone)  # the algorithm's time zone id (New York)
+        self._calendar = LeanCalendar(calendar_security.exchange.hours, self._tz)
         self._vix = vix
         self._underlyings = dict(underlyings)
         self._futures = dict(futures)
         project = str(algorithm.project_id or "local")
         self._store = LeanStore(
             algorithm.object_store,
-            lambda key: store_key(project, algorithm.live_mode, algorithm.algorithm_id, key),
+            lambda key: store_key(project, algorithm.live_mode, key),
             lambda msg: self.notify(Severity.CRITICAL, "State not saved", msg),
         )
+        if not algorithm.live_mode:  # a backtest starts from an empty book (translate.store_key)
+            self._store.clear(store_prefix(project, False))
         self._symbols: dict[str, Symbol] = {}  # core contract symbol -> LEAN Symbol (for orders)
         self._known: dict[str, OptionContract] = {}
         self._by_symbol: dict[Symbol, OptionContract] = {}
+        self._zones: dict[Symbol, str] = {}  # option's canonical -> its exchange time zone id
         self._day_opens = DayOpens()
-        self._aggregator = ComboEventAggregator()
-        self._pending: list[OrderEvent] = []
+        self._notifier = LeanNotifier(algorithm, options)
+        self._orders = OrderFlow(
+            algorithm,
+            LeanNames(LeanLeg.create, _LEG_STATUS, _NOT_CANCELLABLE, LeanOrderStatus.INVALID,
+                      OrderType.OPTION_EXERCISE, SecurityType.FUTURE, tuple(_OPTION_KINDS)),
+            self.contract,
+            self.notify,
+            self.now,
+            timedelta(seconds=options.live_order_deadline_seconds),
+        )  # fmt: skip
         self.quote_overlay: QuoteOverlay | None = None  # set by main.py when the DXLink feed is on
 
     # --- Platform: clock, calendar, store --------------------------------------------------------
@@ -300,7 +217,16 @@ class LeanPlatform:
                 for contract in chain:
                     self._put_underlying(quotes, self.underlying_key(contract.symbol), contract.symbol, now)
         vix = float(self._algo.securities[self._vix].price) if self._vix in self._algo.securities else 0.0
-        chains = _LeanChains(self, data.option_chains if data is not None else None, now)
+        overlay = self.quote_overlay
+        chains = LeanChains(
+            data.option_chains if data is not None else None,
+            now,
+            self._root_of,
+            self._index_key,
+            lambda item: self.raw_quote(item, now),
+            lambda: self.risk_free_rate(now),
+            overlay,
+        )
         return MarketSnapshot(now, quotes, vix if vix > 0 else None, self._day_opens.opens(now), chains)
 
     def _put_underlying(
@@ -350,15 +276,22 @@ class LeanPlatform:
         return contract
 
     def raw_quote(self, item: LeanOptionContract, now: datetime) -> RawOptionQuote:
-        try:
-            g = item.greeks
-            greeks = (float(g.delta), float(g.gamma), float(g.theta_per_day), float(g.vega))
-            iv = float(item.implied_volatility)
-        except Exception:  # a price model that cannot evaluate: core.option_math takes over
-            greeks, iv = (float("nan"),) * 4, float("nan")
+        """One LEAN contract as plain values.  LEAN's Greeks are read for index and equity options
+        only: for future options LEAN runs Black-Scholes on the future with q = 0 (GreeksIndicators
+        / DividendYieldProvider), so they are left unread (LEAN's model never runs) and every FOP
+        chain is priced with core's Black-76 instead (``translate.build_quotes``)."""
+        greeks, iv = (float("nan"),) * 4, float("nan")
+        if item.symbol.security_type != SecurityType.FUTURE_OPTION:
+            try:
+                g = item.greeks
+                greeks = (float(g.delta), float(g.gamma), float(g.theta_per_day), float(g.vega))
+                iv = float(item.implied_volatility)
+            except Exception:  # a price model that cannot evaluate: core.option_math takes over
+                pass
+        stamp = self.to_algorithm_time(item.time, item.symbol) if item.time.year > 1900 else now
         return RawOptionQuote(
             self.contract(item.symbol),
-            item.time if item.time.year > 1900 else now,
+            stamp,
             float(item.bid_price),
             float(item.ask_price),
             int(item.bid_size),
@@ -369,6 +302,27 @@ class LeanPlatform:
             iv,
             *greeks,
         )
+
+    def to_algorithm_time(self, local: datetime, symbol: Symbol) -> datetime:
+        """LEAN stamps data in its security's exchange time zone (QuoteBar / OptionContract.Time):
+        SPX and SPXW in America/Chicago.  Core wants the algorithm's time."""
+        key = symbol.canonical if symbol.has_underlying else symbol
+        zone = self._zones.get(key)
+        if zone is None:
+            security = self._algo.securities[symbol] if self._algo.securities.contains_key(symbol) else None
+            zone = str(security.exchange.time_zone) if security is not None else self._tz
+            self._zones[key] = zone
+        return convert(local, zone, self._tz)
+
+    @staticmethod
+    def _root_of(canonical: Symbol) -> str:
+        """Core root of a chain: the trading class, or for future options the future's ticker."""
+        fop = canonical.security_type == SecurityType.FUTURE_OPTION
+        return canonical.underlying.id.symbol if fop else canonical.id.symbol
+
+    def _index_key(self, item: LeanOptionContract) -> tuple[str, date, str]:
+        contract = self.contract(item.symbol)
+        return contract.root, item.expiry.date(), contract.symbol
 
     def risk_free_rate(self, now: datetime) -> float:
         return float(self._algo.risk_free_interest_rate_model.get_interest_rate(now))
@@ -436,195 +390,63 @@ class LeanPlatform:
                 return float("inf")
         return max(0.0, total)
 
-    # --- orders ----------------------------------------------------------------------------------
+    # --- orders (lean_adapter.order_flow) -------------------------------------------------------
     def submit_combo(self, order: ComboOrder) -> None:
-        keys = [leg.contract.symbol for leg in order.legs]
-        missing = [k for k in keys if k not in self._symbols]
-        if missing or len(set(keys)) != len(keys):
-            why = f"no LEAN symbol for {missing}" if missing else "a contract appears in two legs"
-            self._pending.append(OrderEvent(order.tag, OrderStatus.REJECTED, self.now(), (), why))
-            return
-        self._aggregator.register(
-            order.tag, {leg.contract.symbol: (leg.contract, leg.ratio * order.quantity) for leg in order.legs}
-        )
-        lean_legs = [
-            LeanLeg.create(self._symbols[k], leg.ratio) for k, leg in zip(keys, order.legs, strict=True)
-        ]
-        try:
-            self._algo.combo_limit_order(lean_legs, order.quantity, order.limit_price, tag=order.tag)
-        except Exception as exc:  # LEAN refused the call itself: report it like a rejection
-            if self._aggregator.outcome(order.tag) is None:
-                self._aggregator.forget(order.tag)
-                self._pending.append(OrderEvent(order.tag, OrderStatus.REJECTED, self.now(), (), str(exc)))
+        self._orders.submit_combo(order, self._symbols)
 
     def liquidate(self, symbol: str, quantity: float, tag: str) -> None:
-        """Market order for a stock / futures holding: the risk layer flattens assignments with it."""
-        for h in self._algo.portfolio.values():
-            stock_or_future = h.symbol.security_type not in _OPTION_KINDS
-            if h.invested and stock_or_future and self.underlying_key(h.symbol) == symbol:
-                self._algo.market_order(h.symbol, quantity, tag=tag)
-                return
-        self.notify(Severity.CRITICAL, "Cannot flatten", f"{symbol!r}: no such stock or futures holding")
+        self._orders.liquidate(symbol, quantity, tag, self.underlying_key)
 
     def cancel(self, tag: str) -> None:
-        for ticket in self._algo.transactions.get_open_order_tickets():
-            if ticket.tag == tag and ticket.status not in _NOT_CANCELLABLE:
-                ticket.cancel()
+        self._orders.cancel(tag)
 
     def open_order_tags(self) -> Sequence[str]:
-        return list(dict.fromkeys(t.tag for t in self._algo.transactions.get_open_order_tickets()))
+        return self._orders.open_tags()
 
     def known_order_tags(self) -> None:
         """None: a restarted LEAN algorithm knows only the open orders, not its order history."""
         return None
 
     def pending_events(self) -> Sequence[OrderEvent]:
-        return list(self._pending)
+        return self._orders.pending_events()
 
     def consumed(self, event: OrderEvent) -> None:
-        if self._pending and self._pending[0] is event:
-            self._pending.pop(0)
+        self._orders.consumed(event)
 
     def drain(self) -> list[OrderEvent]:
-        """Events the adapter raised itself (orders it could not send); delivered by main."""
-        events, self._pending = self._pending, []
-        return events
+        return self._orders.drain()
 
     def on_order_event(self, event: LeanOrderEvent) -> list[OrderEvent]:
-        """LEAN's per-leg event -> core events of the combo's tag (often none until all legs report)."""
-        ticket = event.ticket
-        if event.is_assignment or (ticket is not None and ticket.order_type == OrderType.OPTION_EXERCISE):
-            self._exercise(event)
-            return []
-        tag = ticket.tag if ticket is not None else ""
-        if tag.startswith("risk|flatten|"):  # the risk layer's market order for an assigned holding
-            self.log(f"{tag}: {event.status} {event.fill_quantity:g} @ {event.fill_price:g} {event.message}")
-            return []
-        if not self._aggregator.is_known(tag) and not self._register_from_tickets(tag):
-            if event.status in (LeanOrderStatus.FILLED, LeanOrderStatus.PARTIALLY_FILLED):
-                self.notify(Severity.CRITICAL, "Fill of an unknown order", f"{tag!r}: {event.symbol.value}")
-            return []
-        was_open = self._aggregator.outcome(tag) is None
-        update = LegUpdate(
-            order_id=event.order_id,
-            leg=self.contract(event.symbol).symbol if event.symbol.security_type in _OPTION_KINDS else "",
-            status=_LEG_STATUS.get(event.status, LegStatus.OTHER),
-            fill_quantity=round(event.fill_quantity),
-            fill_price=float(event.fill_price),
-            fee=float(event.order_fee.value.amount),
-            message=event.message or "",
-        )
-        events = self._aggregator.on_leg_event(tag, self.now(), update)
-        if was_open and self._aggregator.outcome(tag) is OrderStatus.REJECTED:
-            self.cancel(tag)  # an invalid leg voids the combo: no leg may stay working
-        if not was_open and events:
-            self.notify(Severity.CRITICAL, "Fill after order ended", f"{tag}: {events[-1].message}")
-        return events
-
-    def _register_from_tickets(self, tag: str) -> bool:
-        """After a restart LEAN still knows our working combos: rebuild their legs from tickets."""
-        if not tag:
-            return False
-        tickets = self._algo.transactions.get_order_tickets(lambda t: t.tag == tag)
-        legs = [(t.symbol, round(t.quantity)) for t in tickets]
-        if not legs or any(s.security_type not in _OPTION_KINDS or q == 0 for s, q in legs):
-            return False
-        self._aggregator.register(
-            tag, {c.symbol: (c, q) for c, q in ((self.contract(s), q) for s, q in legs)}
-        )
-        return True
-
-    def _exercise(self, event: LeanOrderEvent) -> None:
-        text = (
-            f"{event.symbol.value} qty {event.fill_quantity:g} @ {event.fill_price:g} "
-            f"itm={event.is_in_the_money} {event.message or ''}"
-        )
-        if event.is_assignment:
-            self.log(f"assignment order event: {text}")  # alerted by on_assignment
-        elif event.is_in_the_money and event.fill_quantity != 0:
-            self.notify(Severity.WARNING, "Option exercised", text)
-        else:
-            self.log(f"option expiry: {text}")
+        return self._orders.on_event(event, self.now())
 
     def on_assignment(self, event: LeanOrderEvent) -> None:
-        self.notify(
-            Severity.CRITICAL,
-            "Option assignment",
-            f"{event.symbol.value} qty {event.fill_quantity:g} @ {event.fill_price:g} {event.message or ''}",
+        self._orders.on_assignment(event)
+
+    def adopt_restored_orders(self, journal: list[Combo]) -> None:
+        self._orders.adopt_restored(
+            journal,
+            lambda t: (
+                self.contract(t.symbol).symbol if t.symbol.security_type in _OPTION_KINDS else t.symbol.value
+            ),
+            lambda t: self._algo.transactions.get_order_by_id(t.order_id).group_order_manager,
         )
+
+    def margin_call_symbols(self, requests: Sequence[Any]) -> list[str]:
+        """Core symbols of LEAN's margin-call order requests."""
+        return [
+            self.contract(r.symbol).symbol
+            if r.symbol.security_type in _OPTION_KINDS
+            else self.underlying_key(r.symbol)
+            for r in requests
+        ]
+
+    def unconfirmed_orders(self) -> list[str]:
+        """Live: tags submitted past the deadline with no word from the brokerage (alerted once)."""
+        return self._orders.watch(self.now()) if self._algo.live_mode else []
 
     # --- notify and log --------------------------------------------------------------------------
     def notify(self, severity: Severity, title: str, message: str) -> None:
-        line = format_alert(severity, title, message)
-        self._algo.log(line)
-        if severity is not Severity.INFO:
-            self._algo.debug(line)
-        opts = self._options
-        if not self._algo.live_mode or not opts.should_send(severity):
-            return
-        try:
-            if opts.notify_email:
-                self._algo.notify.email(opts.notify_email, f"Tom King {severity.value}: {title}", message)
-            if opts.notify_web_url:
-                body = {"severity": severity.value, "title": title, "message": message}
-                self._algo.notify.web(opts.notify_web_url, body)
-        except Exception as exc:  # alerting must never stop trading
-            self._algo.log(f"notify failed: {type(exc).__name__}")
+        self._notifier.notify(severity, title, message)
 
     def log(self, message: str) -> None:
         self._algo.log(message)
-
-
-class _LeanChains:
-    """``ChainSource`` over one slice's ``option_chains``: indexed on first use, each chain
-    converted (with the Greeks fallback) only when a strategy asks for it."""
-
-    def __init__(self, platform: LeanPlatform, chains: LeanOptionChains | None, now: datetime) -> None:
-        self._platform = platform
-        self._source = chains
-        self._now = now
-        self._index: dict[str, dict[date, list[LeanOptionContract]]] | None = None
-        self._built: dict[tuple[str, date], OptionChain | None] = {}
-        self._quotes: dict[str, OptionQuote] = {}
-
-    def _roots(self) -> dict[str, dict[date, list[LeanOptionContract]]]:
-        if self._index is None:
-            self._index = {}
-            for chain in self._source.values() if self._source is not None else []:
-                for item in chain:
-                    symbol = item.symbol
-                    fop = symbol.security_type == SecurityType.FUTURE_OPTION
-                    root = symbol.underlying.id.symbol if fop else symbol.id.symbol
-                    self._index.setdefault(root, {}).setdefault(item.expiry.date(), []).append(item)
-        return self._index
-
-    def expiries(self, root: str) -> tuple[date, ...]:
-        return tuple(sorted(self._roots().get(root, {})))
-
-    def chain(self, root: str, expiry: date) -> OptionChain | None:
-        key = (root, expiry)
-        if key not in self._built:
-            items = self._roots().get(root, {}).get(expiry, [])
-            raws = [self._platform.raw_quote(item, self._now) for item in items]
-            rate = self._platform.risk_free_rate(self._now) if raws else 0.0
-            quotes = build_quotes(raws, self._now, rate)
-            overlay = self._platform.quote_overlay
-            if overlay is not None:
-                quotes = [overlay.merge(q, self._now) for q in quotes]
-            quotes = sort_quotes(quotes)
-            self._quotes.update({q.contract.symbol: q for q in quotes})
-            first = quotes[0] if quotes else None
-            self._built[key] = (
-                OptionChain(root, expiry, first.contract.underlying, first.underlying_price, quotes)
-                if first is not None
-                else None
-            )
-        return self._built[key]
-
-    def quote(self, contract: OptionContract) -> OptionQuote | None:
-        self.chain(contract.root, contract.expiry)
-        found = self._quotes.get(contract.symbol)
-        overlay = self._platform.quote_overlay
-        if found is None and overlay is not None:  # no LEAN quote: the DXLink feed's, if it has one
-            found = overlay.quote(contract, self._now)
-        return found

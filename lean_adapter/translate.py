@@ -43,21 +43,23 @@ def _segment(text: str) -> str:
     return cleaned or "default"
 
 
-def store_key(project: str, live: bool, run_id: str, key: str) -> str:
+def store_key(project: str, live: bool, key: str) -> str:
     """ObjectStore key for ``key``, namespaced by project and mode.
 
-    Local LEAN shares one ObjectStore between every project and run, so keys carry the project.
-    Live state must survive restarts and redeploys: ``tomking/<project>/live/<key>``.  A backtest
-    must never see another backtest's state (each one starts from an empty book), so backtest keys
-    also carry the run id: ``tomking/<project>/backtest/<run>/<key>``.
+    Local LEAN shares one ObjectStore (``storage/``) between every project and run, so keys carry
+    the project.  Live state must survive restarts and redeploys: ``tomking/<project>/live/<key>``.
+    A backtest starts from an empty book: its namespace ``tomking/<project>/backtest/`` is cleared
+    when it starts (``store_prefix``), so backtests never see each other's state nor pile up one
+    namespace per run in ``storage/``.
     """
     parts = [p for p in key.split("/") if p]
     if not parts or any(p in (".", "..") for p in parts):
         raise ValueError(f"invalid state key {key!r}")
-    prefix = [STORE_NAMESPACE, _segment(project), "live" if live else "backtest"]
-    if not live:
-        prefix.append(_segment(run_id))
-    return "/".join(prefix + [_segment(p) for p in parts])
+    return store_prefix(project, live) + "/".join(_segment(p) for p in parts)
+
+
+def store_prefix(project: str, live: bool) -> str:
+    return f"{STORE_NAMESPACE}/{_segment(project)}/{'live' if live else 'backtest'}/"
 
 
 def encode_bytes(data: bytes) -> str:
@@ -83,6 +85,10 @@ ADAPTER_PARAMETERS: dict[str, tuple[str, str]] = {
         "secret: set it in the cloud project's parameters, never in the committed config.json",
     ),
     "notify_min_severity": ("warning", "lowest severity sent to email/web: info, warning or critical"),
+    "live_order_deadline_seconds": (
+        "300",
+        "live: an order still only Submitted after this many seconds is suspect (Tastytrade reports no rejections)",
+    ),
 }
 
 _SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
@@ -93,6 +99,7 @@ class AdapterOptions:
     notify_email: str = ""
     notify_web_url: str = ""
     notify_min_severity: Severity = Severity.WARNING
+    live_order_deadline_seconds: int = 300
 
     def should_send(self, severity: Severity) -> bool:
         return _SEVERITY_RANK[severity] >= _SEVERITY_RANK[self.notify_min_severity]
@@ -121,9 +128,15 @@ def parse_adapter_options(params: Mapping[str, str], source: str = "parameters")
     url = params.get("notify_web_url", "").strip()
     if url and not url.startswith(("https://", "http://")):
         problems.append(f"{source}.notify_web_url: must start with https:// or http://")
+    raw_deadline = params.get("live_order_deadline_seconds", "300").strip()
+    deadline = int(raw_deadline) if raw_deadline.isdigit() else 0
+    if not 30 <= deadline <= 86_400:
+        problems.append(
+            f"{source}.live_order_deadline_seconds: {raw_deadline!r} is not a whole number 30..86400"
+        )
     if problems:
         raise SettingsError(problems)
-    return AdapterOptions(email, url, severity)
+    return AdapterOptions(email, url, severity, deadline)
 
 
 def load_parameters(params: Mapping[str, Any], source: str) -> tuple[Settings, AdapterOptions]:
@@ -428,5 +441,6 @@ __all__ = [
     "sort_quotes",
     "split_parameters",
     "store_key",
+    "store_prefix",
     "years_to_expiry",
 ]

@@ -88,6 +88,11 @@ class StateManager:
         """Whether a previous process left state here (a restart, not a first start)."""
         return self.store.load(self.snapshot_key) is not None or self.store.load(self.journal.key) is not None
 
+    def working_orders(self) -> dict[str, dict[str, Any]]:
+        """Our orders still working, by tag, in their journal form (the LEAN adapter matches
+        LEAN's restored untagged orders to them)."""
+        return {tag: to_plain(working) for tag, working in self.books.working.items()}
+
     @property
     def ack_key(self) -> str:
         return self.safe.ack_key

@@ -53,6 +53,7 @@ class RiskMonitors:
         self.log = log
         self.dividends = parse_ex_dividends(settings.risk_ex_dividends)
         self._portfolio = portfolio if portfolio is not None else PortfolioCache(Betas(settings))
+        self._requested: dict[str, str] = {}  # symbol -> exit reason (request_exits)
         self._traded = _traded_underlyings(settings)
 
     # --- hooks the orchestrator calls --------------------------------------------------------------
@@ -66,7 +67,25 @@ class RiskMonitors:
         self._watch_data(snapshot, book)
         exits = self._assignments(snapshot, context, book, close)
         exits += self._expiries(snapshot, context, book)
+        exits += self._requested_exits(snapshot, book)
         self._greeks_alert(snapshot, book)
+        return exits
+
+    def request_exits(self, symbols: Sequence[str], reason: str) -> None:
+        """Close, at the next step and with our own orders, every open group holding one of
+        ``symbols`` (an engine's margin call: LEAN's own margin orders are not sent)."""
+        self._requested.update(dict.fromkeys(symbols, reason))
+
+    def _requested_exits(self, snapshot: MarketSnapshot, book: Book) -> list[OrderIntent]:
+        exits, wanted, self._requested = [], self._requested, {}
+        for group in book.live():
+            reason = next(
+                (wanted[leg.contract.symbol] for leg in group.legs if leg.contract.symbol in wanted), None
+            )
+            if reason is not None and group.status is GroupStatus.OPEN:
+                intent = close_intent(group, snapshot, reason)
+                if intent is not None:
+                    exits.append(intent)
         return exits
 
     def on_trade_closed(self, group: PositionGroup) -> None:

@@ -17,6 +17,7 @@ from core.types import MarketSnapshot
 from sim.cli_config import RunInputs, UsageError, audit_settings, backtest_inputs
 from sim.cli_logging import ClockedMarket, SimTimeFilter, run_log
 from sim.engine import MarketSource
+from sim.lab.cli import add_parser as add_lab_parser
 from sim.report import summary_text, write_reports
 
 log = logging.getLogger("sim.cli")
@@ -28,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         return _params(args.prefix)
     if args.command == "audit":
         return _audit(args)
+    if args.command == "lab":
+        from sim.lab.cli import main as lab_main
+
+        return lab_main(args)
     try:
         inputs = backtest_inputs(args)
     except UsageError as exc:
@@ -180,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     params.add_argument(
         "prefix", nargs="?", default="", help="only parameters starting with this, e.g. lt112"
     )
+    add_lab_parser(sub)
     return parser
 
 

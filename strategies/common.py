@@ -134,10 +134,23 @@ def days_to_expiry(expiry: date, today: date) -> int:
     return (expiry - today).days
 
 
-def pick_expiry(chains: ChainSource, root: str, today: date, lo: int, hi: int, target: int) -> date | None:
-    """The listed expiry nearest ``target`` days out within [lo, hi] (ties: the shorter)."""
-    inside = [e for e in chains.expiries(root) if lo <= days_to_expiry(e, today) <= hi]
-    return min(inside, key=lambda e: (abs(days_to_expiry(e, today) - target), e), default=None)
+def pick_expiry(
+    chains: ChainSource, root: str, today: date, lo: int, hi: int, target: int, tolerance: int = 0
+) -> date | None:
+    """The listed expiry nearest ``target`` days out within [lo, hi] (ties: the shorter); when none
+    is listed inside, the one nearest ``target`` within ``tolerance`` days outside the window (ES
+    future options list quarterly only, so a 40-day window holds one on fewer than half the days)."""
+    listed = chains.expiries(root)
+    for low, high in ((lo, hi), (lo - tolerance, hi + tolerance)):
+        inside = [e for e in listed if low <= days_to_expiry(e, today) <= high]
+        if inside:
+            return min(inside, key=lambda e: (abs(days_to_expiry(e, today) - target), e))
+    return None
+
+
+def tolerance_note(expiry: date, today: date, lo: int, hi: int, tolerance: int) -> dict[str, float]:
+    """The entry note that says an expiry came from the tolerance (the auditor widens by it)."""
+    return {} if lo <= days_to_expiry(expiry, today) <= hi else {"dte_tolerance": float(tolerance)}
 
 
 def phase_of(context: StrategyContext, settings: Settings) -> int:

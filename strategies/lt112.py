@@ -26,6 +26,7 @@ from strategies.common import (
     pick_expiry,
     profit_points,
     scheduled,
+    tolerance_note,
 )
 
 NAME = "lt112"
@@ -56,7 +57,13 @@ class Lt112:
             return []
         root = s.lt112_futures_root if phase >= s.lt112_futures_min_phase else s.lt112_index_root
         expiry = pick_expiry(
-            snapshot.chains, root, today, s.lt112_min_dte, s.lt112_max_dte, s.lt112_target_dte
+            snapshot.chains,
+            root,
+            today,
+            s.lt112_min_dte,
+            s.lt112_max_dte,
+            s.lt112_target_dte,
+            s.expiry_tolerance_days,
         )
         chain = None if expiry is None else snapshot.chains.chain(root, expiry)
         picked = None if chain is None else self.pick_legs(chain)
@@ -73,6 +80,7 @@ class Lt112:
             "underlying": chain.underlying_price,
             "credit_after_costs": net_credit,
             "phase": float(phase),
+            **tolerance_note(chain.expiry, today, s.lt112_min_dte, s.lt112_max_dte, s.expiry_tolerance_days),
         }
         parts = ((SPREAD, (0, 1)), (NAKED, (2,)))
         return [open_intent(context, snapshot, NAME, legs, quotes, 1, stop, notes, parts=parts)]

@@ -29,6 +29,7 @@ from strategies.common import (
     profit_points,
     regime_of,
     scheduled,
+    tolerance_note,
 )
 
 NAME = "strangle"
@@ -77,7 +78,13 @@ class FuturesStrangle:
         if len(live) >= s.strangle_max_per_underlying:
             return None
         expiry = pick_expiry(
-            snapshot.chains, root, today, s.strangle_min_dte, s.strangle_max_dte, s.strangle_target_dte
+            snapshot.chains,
+            root,
+            today,
+            s.strangle_min_dte,
+            s.strangle_max_dte,
+            s.strangle_target_dte,
+            s.expiry_tolerance_days,
         )
         if expiry is None or any(_cycle(g) == _month(expiry) for g in live):
             return None  # a strangle is already open for this expiry cycle
@@ -102,6 +109,9 @@ class FuturesStrangle:
                 "credit_after_costs": credit,
                 "underlying": chain.underlying_price,
                 "put_only": float(put_only),
+                **tolerance_note(
+                    expiry, today, s.strangle_min_dte, s.strangle_max_dte, s.expiry_tolerance_days
+                ),
             }
             return open_intent(
                 context, snapshot, NAME, legs, quotes, 1, max_loss, notes, campaign=campaign, reason=reason

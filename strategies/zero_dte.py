@@ -114,7 +114,11 @@ class ZeroDteIronCondor:
         sign = -1.0 if right is Right.PUT else 1.0
         if self.s.zero_dte_wing_width > 0:
             return chain.at_strike(right, short.contract.strike + sign * self.s.zero_dte_wing_width * scale)
-        further = [q for q in chain.side(right) if sign * (q.contract.strike - short.contract.strike) > 0]
+        further = [  # a NaN delta (no bid: LEAN has no IV for it) would poison min()
+            q
+            for q in chain.side(right)
+            if sign * (q.contract.strike - short.contract.strike) > 0 and math.isfinite(q.delta)
+        ]
         if not further:
             return None
         return min(

@@ -47,23 +47,19 @@ TODAY = NOW.date()
 
 
 # --- store keys -------------------------------------------------------------------------------------
-def test_live_keys_survive_redeploys_and_backtest_keys_are_per_run():
+def test_live_keys_survive_redeploys_and_backtests_share_one_cleared_namespace():
+    assert store_key("123", True, "trading_system/book.json") == "tomking/123/live/trading_system/book.json"
     assert (
-        store_key("123", True, "L-abc", "trading_system/book.json")
-        == "tomking/123/live/trading_system/book.json"
-    )
-    assert (
-        store_key("123", False, "b7f3", "trading_system/book.json")
-        == "tomking/123/backtest/b7f3/trading_system/book.json"
+        store_key("123", False, "trading_system/book.json") == "tomking/123/backtest/trading_system/book.json"
     )
 
 
 def test_store_key_segments_are_sanitised_and_traversal_refused():
-    assert store_key("my project", True, "", "a b/c") == "tomking/my_project/live/a_b/c"
-    assert store_key("", False, "", "k") == "tomking/default/backtest/default/k"
+    assert store_key("my project", True, "a b/c") == "tomking/my_project/live/a_b/c"
+    assert store_key("", False, "k") == "tomking/default/backtest/k"
     for bad in ("", "/", "../x", "a/../b"):
         with pytest.raises(ValueError):
-            store_key("1", True, "", bad)
+            store_key("1", True, bad)
 
 
 def test_bytes_round_trip_through_text_and_bad_text_is_an_error():

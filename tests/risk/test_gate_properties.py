@@ -8,7 +8,7 @@ import math
 from collections import Counter
 from datetime import timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
@@ -70,6 +70,20 @@ group_st = st.builds(
 )  # fmt: skip
 
 
+def _approvable(symbol: str, strategy: str, reduced: bool) -> dict:
+    """An intent the gate approves: one long GC call in a quiet market on an empty book."""
+    contract = next(c for c in CONTRACTS if c.symbol == symbol)
+    return dict(groups=[], intent_legs=(Leg(contract, 1),), strategy=strategy, quantity=2, max_loss=200.0,
+                campaign="", nlv=150_000.0, bp_share=0.1, vix=18.0, reduced=reduced, halts="")  # fmt: skip
+
+
+# Hypothesis draws constants from every loaded local module, so the random cases depend on which
+# test modules were collected; these explicit cases keep the approval path always exercised.
+@example(**_approvable("GC    250307C04870000", "other", False))
+@example(**_approvable("GC    250307C04905000", "strangle", False))
+@example(**_approvable("GC    250307C04940000", "ipmcc", False))
+@example(**_approvable("GC    250307C04870000", "zero_dte", True))
+@example(**_approvable("GC    250307C04905000", "zero_dte", True))
 @settings(
     max_examples=300,
     deadline=None,

@@ -60,7 +60,7 @@ def test_help_is_plain_text_and_every_option_and_command_has_help():
     parser = build_parser()
     # argparse has no public way to list its options: its documented Action objects are in _actions
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert sorted(sub.choices) == ["audit", "backtest", "params"]
+    assert sorted(sub.choices) == ["audit", "backtest", "lab", "params"]
     top = parser.format_help()
     for command in sub.choices:
         assert re.search(rf"^ +{command} +[a-z]", top, re.M), f"{command} has no help line"

@@ -47,8 +47,20 @@ def test_phase_1_uses_spx_and_phase_0_nothing():
 
 
 @pytest.mark.parametrize(("dte", "ok"), [(109, False), (110, True), (150, True), (151, False)])
-def test_dte_window_edges(dte, ok):
-    assert bool(propose(dtes=(dte,))) is ok
+def test_dte_window_edges_with_a_strict_window(dte, ok):
+    strict = dataclasses.replace(S, expiry_tolerance_days=0)
+    assert bool(propose(dtes=(dte,), settings=strict)) is ok
+
+
+@pytest.mark.parametrize(
+    ("dtes", "chosen"), [((72, 163), 163), ((100,), 100), ((197,), None), ((110, 163), 110)]
+)
+def test_quarterly_listings_take_the_nearest_expiry_within_the_tolerance(dtes, chosen):
+    """ES options list quarterly in LEAN: nothing may be inside 110-150; the listed expiry nearest
+    120 DTE within expiry_tolerance_days (46) outside the window is taken; inside always wins."""
+    intents = propose(dtes=dtes)
+    got = (intents[0].legs[0].contract.expiry - FIRST_WED.date()).days if intents else None
+    assert got == chosen
 
 
 def test_expiry_nearest_120_dte_is_chosen():

@@ -68,7 +68,8 @@ def test_lt112_legs_and_size(m):
     phase = account_phase(m["nlv"], S)
     for intent in intents:
         assert phase >= S.lt112_min_phase and intent.quantity == 1
-        assert S.lt112_min_dte <= intent.notes["dte"] <= S.lt112_max_dte
+        widened = intent.notes.get("dte_tolerance", 0.0)  # pick_expiry: nearest within the tolerance
+        assert S.lt112_min_dte - widened <= intent.notes["dte"] <= S.lt112_max_dte + widened
         long, short, naked = intent.legs
         assert _within(intent.notes["delta_0"], S.lt112_long_delta)
         assert naked.contract.strike < short.contract.strike < long.contract.strike
@@ -83,7 +84,11 @@ def test_strangle_legs_and_size(m):
     intents = FuturesStrangle(S).propose(snap, _ctx(m, now))
     assert account_phase(m["nlv"], S) >= S.strangle_min_phase or not intents
     for intent in intents:
-        assert intent.quantity == 1 and S.strangle_min_dte <= intent.notes["dte"] <= S.strangle_max_dte
+        widened = intent.notes.get("dte_tolerance", 0.0)  # pick_expiry: nearest within the tolerance
+        assert (
+            intent.quantity == 1
+            and S.strangle_min_dte - widened <= intent.notes["dte"] <= S.strangle_max_dte + widened
+        )
         assert _within(intent.notes["delta_0"], 0, *S.strangle_put_delta_range)
         if len(intent.legs) == 2:
             assert vix_regime(m["vix"], S) is not Regime.EXTREME

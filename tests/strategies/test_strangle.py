@@ -48,8 +48,14 @@ def test_only_from_phase_2():
 
 
 @pytest.mark.parametrize(("dte", "ok"), [(79, False), (80, True), (100, True), (101, False)])
-def test_dte_window_edges(dte, ok):
-    assert bool(propose(dte=dte, roots=("ES",))) is ok
+def test_dte_window_edges_with_a_strict_window(dte, ok):
+    strict = dataclasses.replace(S, expiry_tolerance_days=0)
+    assert bool(propose(dte=dte, roots=("ES",), settings=strict)) is ok
+
+
+@pytest.mark.parametrize(("dte", "ok"), [(34, True), (140, True), (33, False), (147, False)])
+def test_a_quarterly_es_expiry_outside_the_window_is_taken_within_the_tolerance(dte, ok):
+    assert bool(propose(dte=dte, roots=("ES",))) is ok  # 80-100 widened by 46 days
 
 
 def test_not_on_other_weekdays_or_outside_the_window():
