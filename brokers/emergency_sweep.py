@@ -22,8 +22,8 @@ from brokers.emergency import (
     Plan,
     plan_assignment_closes,
 )
+from brokers.occ import INDEX_OPTION_ROOTS
 from brokers.quote_cache import QuoteCache, QuoteValue
-from brokers.symbols import INDEX_OPTION_ROOTS
 from core.ports import Severity
 
 Notify = Callable[[Severity, str, str], None]
