@@ -85,7 +85,7 @@ class EmergencySweep:
         if q is None:  # a position the book does not know: ask the feed for it (thread-safe)
             self._subscribe([streamer])
             return None
-        if self._cache.now() - q.received > self.max_age:
+        if self._cache.now() - q.as_of > self.max_age:
             return None
         return q.value
 

@@ -193,7 +193,7 @@ class TastytradeLink:
         return merged.quote if merged.quote is not None else quote
 
     def quote(self, contract: OptionContract, now: datetime) -> OptionQuote | None:
-        """DXLink's quote for a contract LEAN has none for (its time is its receive time)."""
+        """DXLink's quote for a contract LEAN has none for (its time is the events' own time)."""
         if self._streamer_symbol(contract, watch_only=True) is None:
             return None
         return self.dual.dxlink_quote(contract, now)
