@@ -9,9 +9,9 @@ after a capped, jittered backoff, resubscribing everything.  Refused credentials
 
 Liveness: the watchdog (``FeedConfig.watchdog_s``, 60 s by default) needs "any message
 received", KEEPALIVEs included, which the SDK does not expose.  After connecting, every frame goes
-through a ``brokers.feed_frames.FrameReader`` (which also masks secrets, maps fields by the
-announced order and recognises oversized frames); if a future SDK changes the websocket it reads
-from, the feed falls back to "any event received" and says so in the log.
+through a ``brokers.feed_frames.FrameReader`` (which also maps fields by the announced order and
+recognises oversized frames); if a future SDK changes the websocket it reads from, the feed falls
+back to "any event received" and says so in the log.
 """
 
 from __future__ import annotations

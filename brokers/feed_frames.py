@@ -1,13 +1,10 @@
-"""Every DXLink frame passes here before the SDK reads it: liveness, secrets, field order, size.
+"""Every DXLink frame passes here before the SDK reads it: liveness, field order, frame size.
 
 The SDK's ``DXLinkStreamer`` reads its websocket with ``receive_text`` and exposes no hook, so
 ``tap`` wraps that method of the connection's websocket session with ``FrameReader.read`` (a
 pass-through; False, and the caller falls back, if a future SDK changed the shape).  The reader:
 
 * notes the time of every message, KEEPALIVEs included (the supervisor's watchdog);
-* masks registered secrets in every non-data message before the SDK sees it: a server that echoes
-  the streamer token in an ``ERROR`` would otherwise put it into the SDK's exception text, and from
-  there into log lines, ``status().reason`` and alerts;
 * maps ``FEED_DATA`` by the field order the server announced in ``FEED_CONFIG``.  The SDK reads
   COMPACT rows in its own model's field order whatever the server says, so a server announcing
   ``bidSize`` before ``bidPrice`` would have the size read as the bid.  When an announced order
@@ -26,8 +23,6 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
-
-from brokers.credentials import redact
 
 LOG = logging.getLogger("brokers")
 MESSAGE_TOO_BIG = 1009  # websocket close code
@@ -66,7 +61,7 @@ class FrameReader:
             return self._remap(msg, text)
         if kind == "FEED_CONFIG":
             self._configure(msg.get("eventFields"))
-        return redact(text)
+        return text
 
     def closed(self, exc: BaseException, ws: Any) -> None:
         """The websocket read raised ``exc``: note whether we closed on an oversized frame."""

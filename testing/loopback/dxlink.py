@@ -112,6 +112,7 @@ class DxState:
     subscription_messages: int = 0
     largest_subscription: int = 0  # symbols in the largest FEED_SUBSCRIPTION received
     keepalives_received: int = 0
+    errors_sent: list[str] = field(default_factory=list)  # ERROR messages, as sent
     # Called once per connection when a channel gets its first subscription (bench publishers).
     publisher: Callable[[Conn, str], Awaitable[None]] | None = None
 
@@ -163,6 +164,7 @@ class Conn:
                     if st.echo_token
                     else "Invalid or expired token"
                 )
+                st.errors_sent.append(text)
                 await self.send({"type": "ERROR", "channel": 0, "error": "UNAUTHORIZED", "message": text})
                 await self.send({"type": "AUTH_STATE", "channel": 0, "state": "UNAUTHORIZED"})
             else:
