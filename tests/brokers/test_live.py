@@ -294,11 +294,16 @@ def test_someone_elses_pause_is_left_alone(link_and_system):
 def test_emergency_route_near_the_cutoff_while_the_brokerage_is_down(loopback, live):
     need_sdk()
     serve_positions(loopback)
+    # The server quotes the put at a fixed 2.10 / 2.20 (fresh times), so the close's limit is known
+    # whenever the sweep reads it.
+    loopback.dx_state.overrides[("Quote", STREAMER)] = {"bidPrice": 2.10, "askPrice": 2.20}
     link, system = make(loopback, emergency_live=live)
     link.start()
     p = system.platform
     try:
-        step_until(link, system, lambda: link.cache.quote(STREAMER) is not None)
+        # The first step starts a reconciliation: wait for it to end (however slow the broker is),
+        # or the step at 14:05 below finds the worker busy with it.
+        step_until(link, system, lambda: link.cache.quote(STREAMER) is not None and not link.busy)
         link.on_brokerage_disconnect(system)  # at 14:00; cut-off for SPXW is 15:45
         p.t = datetime(2025, 3, 7, 14, 5)
         link.on_step(system)
@@ -307,7 +312,7 @@ def test_emergency_route_near_the_cutoff_while_the_brokerage_is_down(loopback, l
         step_until(link, system, lambda: bool(link.sweep.results))
         (r,) = link.sweep.results
         assert r.request.symbol == OCC and r.request.quantity == 2 and not r.refused
-        assert r.request.limit_price >= link.cache.quote(STREAMER).value.ask
+        assert r.request.limit_price == 2.20  # the fresh ask, on a tick
         orders = loopback.rest_state.orders
         if live:
             assert r.sent and len(orders) == 1 and orders[0][1]["legs"][0]["action"] == "Buy to Close"
