@@ -142,7 +142,7 @@ def test_absurd_prices_never_replace_the_last_good_quote(clocked, bad):
 
 def test_an_8_mb_frame_is_reported_as_oversized_and_keeps_the_chunk_size(clocked):
     lb, _clock, cache = clocked
-    feed = make_feed(lb, cache, chunk_size=50)
+    feed = make_feed(lb, cache, chunk_size=50, watchdog_s=30.0)  # the frame takes its time
     feed.subscribe(SYMBOLS, kinds=(Kind.GREEKS,))
     feed.start()
     try:
