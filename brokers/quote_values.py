@@ -21,12 +21,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 MAX_PRICE = 1_000_000.0  # points; no listed option or future quotes anywhere near this
 MAX_SIZE = 1e12  # contracts
 MAX_IV = 5.0  # STRATEGY_RULES.md: IV <= 0 or > 5 is impossible
+MAX_GREEK = 1e9  # gamma, theta, vega: stops absurd values; any real one is far below
+# The same bounds as Decimals: the SDK's numbers are Decimals, and a Decimal-to-Decimal comparison
+# is the cheapest check there is (the flood path converts nothing for a plausible event).
+_D_PRICE, _D_SIZE, _D_IV, _D_GREEK = (Decimal(int(v)) for v in (MAX_PRICE, MAX_SIZE, MAX_IV, MAX_GREEK))
+_ZERO, _ONE = Decimal(0), Decimal(1)
 
 
 class Kind(StrEnum):
@@ -47,7 +53,7 @@ class QuoteValue:
 
     @property
     def valid(self) -> bool:
-        return not quote_problem(self.bid, self.ask, self.bid_size, self.ask_size) and self.ask >= self.bid
+        return not inspect_quote(self)[1] and self.ask >= self.bid
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +71,7 @@ class GreeksValue:
 
     @property
     def valid(self) -> bool:
-        return not greeks_problem(self.price, self.iv, self.delta, (self.gamma, self.theta, self.vega))
+        return not inspect_greeks(self)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,41 +82,59 @@ class SummaryValue:
 
     @property
     def valid(self) -> bool:
-        return not summary_problem(self.open_interest, self.prev_day_volume)
+        return not inspect_summary(self)[1]
 
 
 # --- plausibility ------------------------------------------------------------------------------
+# A fast path of plain comparisons that takes the SDK's Decimals and floats alike; only when it
+# fails (or raises: a Decimal NaN, a None) are the numbers converted to say which one is wrong.
 
 
-def quote_problem(bid: float, ask: float, bid_size: float, ask_size: float) -> str:
-    """Why these quote numbers cannot be real ("" when they can; NaN fails every comparison)."""
-    for name, price in (("bid", bid), ("ask", ask)):
-        if not 0.0 <= price <= MAX_PRICE:
-            return f"{name} {price:g} outside [0, {MAX_PRICE:g}]"
-    for name, size in (("bid size", bid_size), ("ask size", ask_size)):
-        if not 0.0 <= size <= MAX_SIZE:
-            return f"{name} {size:g} outside [0, {MAX_SIZE:g}]"
+def _outside(checks: tuple[tuple[str, Any, float, float], ...]) -> str:
+    """The first ``name value outside [low, high]`` (NaN and None fail every check)."""
+    for name, value, low, high in checks:
+        v = _f(value)
+        if not low <= v <= high:
+            return f"{name} {v:g} outside [{low:g}, {high:g}]"
     return ""
 
 
-def greeks_problem(price: float, iv: float, delta: float, others: tuple[float, ...]) -> str:
-    if not 0.0 <= price <= MAX_PRICE:
-        return f"price {price:g} outside [0, {MAX_PRICE:g}]"
-    if not 0.0 < iv <= MAX_IV:
-        return f"IV {iv:g} outside (0, {MAX_IV:g}]"
-    if not -1.0 <= delta <= 1.0:
-        return f"delta {delta:g} outside [-1, 1]"
-    if not all(math.isfinite(v) for v in others):
-        return "non-finite gamma, theta or vega"
-    return ""
+def quote_problem(bid: Any, ask: Any, bid_size: Any, ask_size: Any) -> str:
+    """Why these quote numbers cannot be real ("" when they can)."""
+    try:
+        prices_ok = _ZERO <= bid <= _D_PRICE and _ZERO <= ask <= _D_PRICE
+        if prices_ok and _ZERO <= bid_size <= _D_SIZE and _ZERO <= ask_size <= _D_SIZE:
+            return ""
+    except (ArithmeticError, TypeError):
+        pass
+    prices = (("bid", bid, 0.0, MAX_PRICE), ("ask", ask, 0.0, MAX_PRICE))
+    return _outside((*prices, ("bid size", bid_size, 0.0, MAX_SIZE), ("ask size", ask_size, 0.0, MAX_SIZE)))
 
 
-def summary_problem(open_interest: float, prev_day_volume: float) -> str:
-    if not 0 <= open_interest <= MAX_SIZE:
-        return f"open interest {open_interest:g} outside [0, {MAX_SIZE:g}]"
-    if prev_day_volume < 0 or prev_day_volume > MAX_SIZE:  # NaN (unknown) is allowed
-        return f"previous day volume {prev_day_volume:g} outside [0, {MAX_SIZE:g}]"
-    return ""
+def greeks_problem(price: Any, iv: Any, delta: Any, gamma: Any, theta: Any, vega: Any) -> str:
+    try:
+        d = _D_GREEK
+        first_ok = _ZERO <= price <= _D_PRICE and _ZERO < iv <= _D_IV and -_ONE <= delta <= _ONE
+        if first_ok and -d <= gamma <= d and -d <= theta <= d and -d <= vega <= d:
+            return ""
+    except (ArithmeticError, TypeError):
+        pass
+    if problem := _outside((("price", price, 0.0, MAX_PRICE),)):
+        return problem
+    if not 0.0 < (v := _f(iv)) <= MAX_IV:
+        return f"IV {v:g} outside (0, {MAX_IV:g}]"
+    g = MAX_GREEK
+    return _outside(
+        (("delta", delta, -1.0, 1.0), ("gamma", gamma, -g, g), ("theta", theta, -g, g), ("vega", vega, -g, g))
+    )
+
+
+def summary_problem(open_interest: Any, prev_day_volume: Any) -> str:
+    volume = _f(prev_day_volume)
+    checks = (("open interest", open_interest, 0.0, MAX_SIZE),)
+    if not math.isnan(volume):  # NaN: the volume is unknown, which is allowed
+        checks += (("previous day volume", volume, 0.0, MAX_SIZE),)
+    return _outside(checks)
 
 
 # --- SDK event -> (own time, problem), for the write path ---------------------------------------
@@ -127,23 +151,21 @@ def _ms(v: Any) -> int:
 def inspect_quote(ev: Any) -> tuple[int, str]:
     if isinstance(ev, QuoteValue):
         return ev.event_time_ms, quote_problem(ev.bid, ev.ask, ev.bid_size, ev.ask_size)
-    t = max(_ms(ev.bid_time), _ms(ev.ask_time)) or _ms(ev.event_time)
-    return t, quote_problem(_f(ev.bid_price), _f(ev.ask_price), _f(ev.bid_size), _f(ev.ask_size))
+    t = max(ev.bid_time or 0, ev.ask_time or 0) or ev.event_time or 0
+    return t, quote_problem(ev.bid_price, ev.ask_price, ev.bid_size, ev.ask_size)
 
 
 def inspect_greeks(ev: Any) -> tuple[int, str]:
     if isinstance(ev, GreeksValue):
-        return ev.event_time_ms, greeks_problem(ev.price, ev.iv, ev.delta, (ev.gamma, ev.theta, ev.vega))
-    t = _ms(ev.time) or _ms(ev.event_time)
-    others = (_f(ev.gamma), _f(ev.theta), _f(ev.vega))
-    return t, greeks_problem(_f(ev.price), _f(ev.volatility), _f(ev.delta), others)
+        return ev.event_time_ms, greeks_problem(ev.price, ev.iv, ev.delta, ev.gamma, ev.theta, ev.vega)
+    t = ev.time or ev.event_time or 0
+    return t, greeks_problem(ev.price, ev.volatility, ev.delta, ev.gamma, ev.theta, ev.vega)
 
 
 def inspect_summary(ev: Any) -> tuple[int, str]:
     if isinstance(ev, SummaryValue):
         return ev.event_time_ms, summary_problem(ev.open_interest, ev.prev_day_volume)
-    oi = ev.open_interest
-    return _ms(ev.event_time), summary_problem(-1 if oi is None else oi, _f(ev.prev_day_volume))
+    return ev.event_time or 0, summary_problem(ev.open_interest, ev.prev_day_volume)
 
 
 # --- SDK event -> typed value, for the read path ------------------------------------------------

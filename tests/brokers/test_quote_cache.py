@@ -148,6 +148,29 @@ def test_impossible_greeks_are_rejected(delta, iv):
     assert cache.greeks(".A").value.delta == -0.3 and cache.rejected[Kind.GREEKS] == 1
 
 
+def test_absurd_gamma_theta_or_vega_is_rejected_and_names_the_greek(caplog):
+    cache = QuoteCache(FakeClock())
+    bad = greeks_event(".A", t=ms(T0))
+    bad.gamma = Decimal("1e300")
+    with caplog.at_level(logging.WARNING, logger="brokers"):
+        assert cache.put_events(Kind.GREEKS, [bad]) == 0
+    assert cache.greeks(".A") is None and "gamma 1e+300 outside" in caplog.text
+
+
+def summary_event(sym: str, oi: int | None, volume: str | None) -> SimpleNamespace:
+    volume_value = None if volume is None else Decimal(volume)
+    return SimpleNamespace(event_symbol=sym, event_time=0, open_interest=oi, prev_day_volume=volume_value)
+
+
+def test_summary_with_unknown_volume_is_kept_and_impossible_open_interest_rejected():
+    cache = QuoteCache(FakeClock())
+    assert cache.put_events(Kind.SUMMARY, [summary_event(".A", 120, "NaN"), summary_event(".B", 5, None)]) == 2
+    assert cache.summary(".A").value.open_interest == 120 and cache.summary(".A").value.valid
+    assert cache.put_events(Kind.SUMMARY, [summary_event(".C", -3, "10"), summary_event(".D", None, "1")]) == 0
+    assert cache.put_events(Kind.SUMMARY, [summary_event(".E", 1, "-5")]) == 0
+    assert cache.rejected[Kind.SUMMARY] == 3
+
+
 def test_accept_filters_in_flight_events_and_forget_drops():
     cache = QuoteCache(FakeClock())
     cache.accept([".A"])
