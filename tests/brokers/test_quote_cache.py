@@ -164,9 +164,13 @@ def summary_event(sym: str, oi: int | None, volume: str | None) -> SimpleNamespa
 
 def test_summary_with_unknown_volume_is_kept_and_impossible_open_interest_rejected():
     cache = QuoteCache(FakeClock())
-    assert cache.put_events(Kind.SUMMARY, [summary_event(".A", 120, "NaN"), summary_event(".B", 5, None)]) == 2
+    assert (
+        cache.put_events(Kind.SUMMARY, [summary_event(".A", 120, "NaN"), summary_event(".B", 5, None)]) == 2
+    )
     assert cache.summary(".A").value.open_interest == 120 and cache.summary(".A").value.valid
-    assert cache.put_events(Kind.SUMMARY, [summary_event(".C", -3, "10"), summary_event(".D", None, "1")]) == 0
+    assert (
+        cache.put_events(Kind.SUMMARY, [summary_event(".C", -3, "10"), summary_event(".D", None, "1")]) == 0
+    )
     assert cache.put_events(Kind.SUMMARY, [summary_event(".E", 1, "-5")]) == 0
     assert cache.rejected[Kind.SUMMARY] == 3
 
