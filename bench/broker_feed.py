@@ -1,6 +1,6 @@
 """DXLink feed throughput and latency: the real tastytrade SDK against a loopback DXLink server.
 
-The server (``tests/brokers/loopback_*``: REST token endpoints + a ``websockets`` DXLink server)
+The server (``testing/loopback/``: REST token endpoints + a ``websockets`` DXLink server)
 runs in a child process on another core where there is one, so the client is measured alone.
 In the same run, three receive loops consume the same COMPACT Greeks stream (100 events per
 FEED_DATA message, 1,000 symbols):

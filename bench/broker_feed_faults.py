@@ -65,7 +65,9 @@ def _started(lb: Any, cache: Any, symbols: list[str], watchdog_s: float = 60.0) 
 
 
 def _fault(lb: Any, name: str) -> Any:
-    return {"close": lb.dx.close_all(1012), "reset": lb.dx.reset_all(), "stall": lb.dx.stall_all()}[name]
+    """The server-side coroutine of fault ``name`` (close 1012, TCP reset, or silence)."""
+    faults = {"close": lambda: lb.dx.close_all(1012), "reset": lb.dx.reset_all, "stall": lb.dx.stall_all}
+    return faults[name]()
 
 
 def recovery_times(faults: list[str], watchdog_s: float = 60.0) -> list[float]:
