@@ -37,7 +37,7 @@ class SyntheticConfig:
     jump_min: float = 0.02  # down-jump sizes, uniform in [jump_min, jump_max] (log return)
     jump_max: float = 0.08
     jump_vix_beta: float = 8.0  # log-VIX rises by beta x |jump| (a -5 % gap lifts VIX by ~50 %)
-    overnight_share: float = 0.2  # share of a day's variance in the overnight gap
+    overnight_share: float = 0.3  # share of a day's variance in the overnight gap (news, macro at 08:30)
     # --- other underlyings
     spy_tracking_bp: float = 2.0  # stationary std of SPY's tracking error to SPX/10, basis points
     qqq_start: float = 515.0
@@ -58,6 +58,12 @@ class SyntheticConfig:
     gc_vol: float = 0.15
     gc_carry: float = 0.045
     commodity_iv_premium: float = 1.1  # implied ATM vol of CL/GC = premium x their realised vol
+
+    def dividend(self, underlying: str) -> float:
+        """Dividend yield of a spot underlying (0 for futures and anything else)."""
+        yields = {"SPX": self.spx_dividend, "XSP": self.spx_dividend, "SPY": self.spx_dividend,
+                  "QQQ": self.qqq_dividend, "IWM": self.iwm_dividend}  # fmt: skip
+        return yields.get(underlying, 0.0)
 
     def __post_init__(self) -> None:
         problems = self.problems()

@@ -17,7 +17,8 @@ from core.types import MarketSnapshot, OptionContract, Right, SecurityKind, Unde
 from sim.markets.synthetic.chains import SyntheticChains
 from sim.markets.synthetic.config import SyntheticConfig
 from sim.markets.synthetic.grid import TimeGrid
-from sim.markets.synthetic.listings import Expiry, FutureSpec, Listings, RootSpec
+from sim.markets.synthetic.listings import Expiry, FutureSpec, Listings
+from sim.markets.synthetic.roots import RootSpec
 from sim.markets.synthetic.paths import generate
 
 # published spot symbols: (path, divisor, decimals, kind, half-spread)
@@ -46,8 +47,6 @@ class SyntheticMarket:
         self._raw = {name: self.paths.series(name).tolist() for name in ("spx", "cl", "gc")}
         self._carry = {"spx": config.rate - config.spx_dividend, "cl_carry": config.cl_carry,
                        "gc_carry": config.gc_carry}  # fmt: skip
-        self._dividends = {"SPX": config.spx_dividend, "XSP": config.spx_dividend, "SPY": config.spx_dividend,
-                           "QQQ": config.qqq_dividend, "IWM": config.iwm_dividend}  # fmt: skip
         self.chain_builds = 0  # chains priced so far (laziness is testable)
         self.watch: dict[OptionContract, int] = {}  # contract -> serial of the step it was last quoted
         self._serial = 0
@@ -92,8 +91,17 @@ class SyntheticMarket:
     def vix(self, point: int) -> float:
         return self._published["VIX"][point]
 
+    def vol_level(self, point: int, family: str) -> float:
+        """What a vol family is anchored on at ``point``: VIX for SPX, QQQ, IWM; crude's and gold's
+        own 30-day ATM vol for CL and GC."""
+        if family == "cl":
+            return self.config.cl_vol * self.config.commodity_iv_premium
+        if family == "gc":
+            return self.config.gc_vol * self.config.commodity_iv_premium
+        return self._published["VIX"][point]
+
     def dividend(self, underlying: str) -> float:
-        return self._dividends.get(underlying, 0.0)
+        return self.config.dividend(underlying)
 
     def underlying_price(self, point: int, key: str) -> float | None:
         """Published (tick-rounded) price; futures only while listed on that point's day."""

@@ -13,16 +13,48 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.option_math import black76_greeks, bs_greeks
-from sim.markets.synthetic.surface import MIN_TAU, iv_calendar, smile_ratio
+from sim.markets.synthetic.config import SyntheticConfig
+from sim.markets.synthetic.roots import RootSpec
+from sim.markets.synthetic.surface import COMMODITIES, MIN_TAU, atm_vol, iv_calendar, shape_of, smile_ratio
 
 GROUP_FIELDS = (
     "spot", "t_cal", "tau_var", "atm", "rate", "div", "black", "slope", "width", "smile", "smile_width",
-    "tick_small", "tick_large", "tick_switch", "spread_pct", "fine_step", "base_oi", "base_volume", "elapsed",
+    "tick_small", "tick_large", "tick_switch", "spread_ticks", "spread_pct", "stress", "fine_step", "base_oi", "base_volume",
+    "elapsed",
 )  # fmt: skip
 """Per-expiry scalars shared by every strike of a chain: spot (or futures price), t_cal (calendar
 years to the close of expiry: the Greeks' T), tau_var (trading-time years: the variance ahead), atm
 (ATM vol of the expiry, trading time), div (ignored for futures), black (futures option: Black-76),
-the skew shape, tick and spread rules, liquidity scales and elapsed (share of today's session gone)."""
+the skew shape, tick and spread rules (stress: how much wider than usual books are now), liquidity
+scales and elapsed (share of today's session clock gone)."""
+
+
+def group_inputs(
+    spec: RootSpec, spot: float, level: float, t_cal: float, tau_var: float, elapsed: float, div: float,
+    cfg: SyntheticConfig,
+) -> dict:
+    """The ``GROUP_FIELDS`` of one expiry: ``level`` is what the family's vol is anchored on (VIX for
+    the equity-index families, the commodity's own ATM vol for crude and gold)."""
+    slope, width, smile, smile_width = shape_of(spec.family)
+    return {
+        "spot": spot, "t_cal": t_cal, "tau_var": tau_var,
+        "atm": float(atm_vol(spec.family, level, np.asarray(t_cal), cfg)), "rate": cfg.rate, "div": div,
+        "black": 1.0 if spec.on_future else 0.0, "slope": slope, "width": width, "smile": smile,
+        "smile_width": smile_width, "tick_small": spec.tick_small, "tick_large": spec.tick_large,
+        "tick_switch": spec.tick_switch, "spread_ticks": spec.spread_ticks, "spread_pct": spec.spread_pct,
+        "fine_step": spec.fine_step,
+        "stress": stress(spec.family, level, cfg),
+        "base_oi": spec.base_oi, "base_volume": spec.base_volume, "elapsed": elapsed,
+    }  # fmt: skip
+
+
+def stress(family: str, level: float, cfg: SyntheticConfig) -> float:
+    """How much wider than in a calm market books are: VIX / 20 for the equity-index families, the
+    commodity's vol against its long-run level for crude and gold."""
+    if family in COMMODITIES:
+        long_run = (cfg.cl_vol if family == "cl" else cfg.gc_vol) * cfg.commodity_iv_premium
+        return (level / long_run) ** SPREAD_VIX_POWER
+    return (max(level, 1.0) / 20.0) ** SPREAD_VIX_POWER
 
 
 def stack(
@@ -80,9 +112,22 @@ def _tick(v: np.ndarray, f: dict) -> np.ndarray:
     return np.where(v < f["tick_switch"], f["tick_small"], f["tick_large"])
 
 
+SPREAD_VIX_POWER = 1.0  # spreads widen in proportion to VIX / 20 (real 0DTE SPXW: 8-12 % of mid in a sell-off)
+NEAR_EXPIRY, NEAR_EXPIRY_DAYS = 1.0, 3.0  # ... and up to 2x in the last days before expiry
+FAR_WIDEN = 0.08  # per standard deviation beyond the first: far strikes are quoted wider
+
+
+def _spread_share(x2: np.ndarray, t: np.ndarray, f: dict) -> np.ndarray:
+    """Half-spread as a share of the premium: the root's base share, scaled by stress (VIX), closeness
+    to expiry and distance from the money."""
+    near = 1.0 + NEAR_EXPIRY * np.exp(-365.0 * t / NEAR_EXPIRY_DAYS)
+    far = 1.0 + FAR_WIDEN * np.maximum(np.sqrt(x2) - 1.0, 0.0)
+    return f["spread_pct"] * f["stress"] * near * far
+
+
 def price(inputs: dict) -> Priced:
-    """Model value, then a book around it: half-spread = (half a tick + a share of the premium), widened
-    for far-from-the-money and last-day options; bid rounded down, ask up, so bid <= value <= ask.
+    """Model value, then a book around it: half-spread = a quarter tick + a share of the premium that
+    grows with VIX, closeness to expiry and distance; bid rounded down, ask up, so bid <= value <= ask.
 
     ``inputs`` maps ``GROUP_FIELDS`` plus ``strike`` and ``is_call`` to scalars or arrays that broadcast.
     """
@@ -98,8 +143,7 @@ def price(inputs: dict) -> Priced:
     value = np.maximum(g[0], 0.0)
     # liquidity measures distance in at-least-one-day standard deviations, stable through the session
     x2 = log_kf * log_kf / (atm * atm * np.maximum(tau, 1.0 / 252.0))
-    widen = 1.0 + 0.08 * np.maximum(np.sqrt(x2) - 1.0, 0.0) + 0.5 * np.exp(-365.0 * t)
-    half = (t > 0.0) * widen * (0.5 * _tick(value, f) + f["spread_pct"] * value)
+    half = (t > 0.0) * (f["spread_ticks"] * _tick(value, f) + _spread_share(x2, t, f) * value)
     lo, hi = value - half, value + half
     tick_lo, tick_hi = _tick(lo, f), _tick(hi, f)
     bid = np.maximum(np.round(np.floor(lo / tick_lo + 1e-7) * tick_lo, 4), 0.0)
