@@ -20,18 +20,22 @@ _DEFAULT_CLOSE = time(16, 0)
 # plus a burst after the open and a smaller one into the close, the U-shape of SPX intraday
 # volatility.  ``session_share(u)`` integrates it: the share of the session's variance done by u.
 _U_BASE, _U_OPEN, _U_OPEN_DECAY, _U_CLOSE, _U_CLOSE_DECAY = 1.0, 4.0, 0.07, 1.5, 0.04
-_U_TOTAL = _U_BASE + _U_OPEN * _U_OPEN_DECAY + _U_CLOSE * _U_CLOSE_DECAY * (1.0 - math.exp(-1.0 / _U_CLOSE_DECAY))
 
 
-def session_share(u: np.ndarray | float) -> np.ndarray:
-    """Share of a session's variance done once a share ``u`` of its clock time has passed (0 -> 0, 1 -> 1)."""
-    u = np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)
-    done = (
+def _variance_done(u: np.ndarray) -> np.ndarray:
+    return (
         _U_BASE * u
         + _U_OPEN * _U_OPEN_DECAY * -np.expm1(-u / _U_OPEN_DECAY)
         + _U_CLOSE * _U_CLOSE_DECAY * (np.exp(-(1.0 - u) / _U_CLOSE_DECAY) - math.exp(-1.0 / _U_CLOSE_DECAY))
     )
-    return done / _U_TOTAL
+
+
+_U_TOTAL = float(_variance_done(np.asarray(1.0)))
+
+
+def session_share(u: np.ndarray | float) -> np.ndarray:
+    """Share of a session's variance done once a share ``u`` of its clock time has passed (0 -> 0, 1 -> 1)."""
+    return _variance_done(np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)) / _U_TOTAL
 
 
 def variance_years(sessions: Sessions, day: date, done: float, expiry: date, overnight_share: float) -> float:

@@ -19,6 +19,7 @@ from sim.markets.synthetic.config import SyntheticConfig
 from sim.markets.synthetic.grid import TimeGrid
 from sim.markets.synthetic.listings import Expiry, FutureSpec, Listings
 from sim.markets.synthetic.roots import RootSpec
+from sim.markets.synthetic.daily import DailyPaths, simulate
 from sim.markets.synthetic.paths import generate
 
 # published spot symbols: (path, divisor, decimals, kind, half-spread)
@@ -35,18 +36,21 @@ _SPOTS = {
 class SyntheticMarket:
     """A year (or any range) of SPX/VIX-driven markets with listed futures and lazily priced options."""
 
-    def __init__(self, config: SyntheticConfig, calendar: TradingCalendar) -> None:
+    def __init__(self, config: SyntheticConfig, calendar: TradingCalendar, daily: DailyPaths | None = None) -> None:
+        """``daily`` replaces the simulated session skeleton (replayed history does this)."""
         self.config = config
         self.grid = TimeGrid(calendar, config.start, config.end, config.step_minutes, config.overnight_share)
-        self.paths = generate(config, self.grid.dt)
+        if daily is None:
+            daily = simulate(config, self.grid.days, self.grid.sessions.is_trading)
+        self.daily = daily
+        self.paths = generate(config, self.grid, daily)
         self.listings = Listings(self.grid.sessions, config.start, config.end)
         self._published = {
             sym: [round(v / div, dec) for v in self.paths.series(series).tolist()]
             for sym, (series, div, dec, _, _) in _SPOTS.items()
         }
-        self._raw = {name: self.paths.series(name).tolist() for name in ("spx", "cl", "gc")}
-        self._carry = {"spx": config.rate - config.spx_dividend, "cl_carry": config.cl_carry,
-                       "gc_carry": config.gc_carry}  # fmt: skip
+        self._raw = {name: self.paths.series(name).tolist() for name in ("spx", "cl", "gc", "cl_vol", "gc_vol")}
+        self._cl_carry = self.paths.cl_carry.tolist()
         self.chain_builds = 0  # chains priced so far (laziness is testable)
         self.watch: dict[OptionContract, int] = {}  # contract -> serial of the step it was last quoted
         self._serial = 0
@@ -94,10 +98,8 @@ class SyntheticMarket:
     def vol_level(self, point: int, family: str) -> float:
         """What a vol family is anchored on at ``point``: VIX for SPX, QQQ, IWM; crude's and gold's
         own 30-day ATM vol for CL and GC."""
-        if family == "cl":
-            return self.config.cl_vol * self.config.commodity_iv_premium
-        if family == "gc":
-            return self.config.gc_vol * self.config.commodity_iv_premium
+        if family in ("cl", "gc"):
+            return self._raw[f"{family}_vol"][point]
         return self._published["VIX"][point]
 
     def dividend(self, underlying: str) -> float:
@@ -126,7 +128,9 @@ class SyntheticMarket:
 
     def _price_future(self, point: int, f: FutureSpec) -> tuple[float, float, float]:
         t = self.grid.calendar_time(point, f.last_trade)
-        fair = self._raw[f.series][point] * math.exp(self._carry[f.carry] * t)
+        cfg = self.config
+        carry = {"spx": cfg.rate - cfg.spx_dividend, "cl_carry": self._cl_carry[point], "gc_carry": cfg.gc_carry}
+        fair = self._raw[f.series][point] * math.exp(carry[f.carry] * t)
         bid = round(math.floor(fair / f.tick + 1e-9) * f.tick, 4)
         ask = round(bid + f.tick, 4)
         return (bid if fair - bid <= ask - fair else ask), bid, ask

@@ -113,21 +113,21 @@ def _tick(v: np.ndarray, f: dict) -> np.ndarray:
 
 
 SPREAD_VIX_POWER = 1.0  # spreads widen in proportion to VIX / 20 (real 0DTE SPXW: 8-12 % of mid in a sell-off)
-NEAR_EXPIRY, NEAR_EXPIRY_DAYS = 1.0, 3.0  # ... and up to 2x in the last days before expiry
+NEAR_EXPIRY, NEAR_EXPIRY_DAYS = 0.6, 3.0  # ... and up to 1.6x in the last days before expiry
 FAR_WIDEN = 0.08  # per standard deviation beyond the first: far strikes are quoted wider
 
 
-def _spread_share(x2: np.ndarray, t: np.ndarray, f: dict) -> np.ndarray:
-    """Half-spread as a share of the premium: the root's base share, scaled by stress (VIX), closeness
-    to expiry and distance from the money."""
+def _half_spread(value: np.ndarray, x2: np.ndarray, t: np.ndarray, f: dict) -> np.ndarray:
+    """A floor in ticks plus a share of the premium (larger far from the money), all scaled by stress
+    (VIX) and closeness to expiry: market makers quote wider in a sell-off and in the last days."""
     near = 1.0 + NEAR_EXPIRY * np.exp(-365.0 * t / NEAR_EXPIRY_DAYS)
     far = 1.0 + FAR_WIDEN * np.maximum(np.sqrt(x2) - 1.0, 0.0)
-    return f["spread_pct"] * f["stress"] * near * far
+    return (t > 0.0) * f["stress"] * near * (f["spread_ticks"] * _tick(value, f) + f["spread_pct"] * far * value)
 
 
 def price(inputs: dict) -> Priced:
-    """Model value, then a book around it: half-spread = a quarter tick + a share of the premium that
-    grows with VIX, closeness to expiry and distance; bid rounded down, ask up, so bid <= value <= ask.
+    """Model value, then a book around it (``_half_spread``); bid rounded down, ask up, so
+    bid <= value <= ask.
 
     ``inputs`` maps ``GROUP_FIELDS`` plus ``strike`` and ``is_call`` to scalars or arrays that broadcast.
     """
@@ -143,7 +143,7 @@ def price(inputs: dict) -> Priced:
     value = np.maximum(g[0], 0.0)
     # liquidity measures distance in at-least-one-day standard deviations, stable through the session
     x2 = log_kf * log_kf / (atm * atm * np.maximum(tau, 1.0 / 252.0))
-    half = (t > 0.0) * (f["spread_ticks"] * _tick(value, f) + _spread_share(x2, t, f) * value)
+    half = _half_spread(value, x2, t, f)
     lo, hi = value - half, value + half
     tick_lo, tick_hi = _tick(lo, f), _tick(hi, f)
     bid = np.maximum(np.round(np.floor(lo / tick_lo + 1e-7) * tick_lo, 4), 0.0)

@@ -67,7 +67,7 @@ _EQUITY_BANDS = (Band(1.0, 3.0, 0.05, 0.15), Band(5.0, 8.0, 0.40, 0.60))
 def _index(root: str, underlying: str, bands: tuple[Band, ...], ticks: tuple[float, float], oi: float,
            vol: float) -> RootSpec:  # fmt: skip
     return RootSpec(root, "spx", SecurityKind.INDEX_OPTION, ExerciseStyle.EUROPEAN, Settlement.CASH, 100.0,
-                    bands, ticks[0], ticks[1], 3.0, 0.004, oi, vol, underlying)  # fmt: skip
+                    bands, ticks[0], ticks[1], 3.0, 0.005, oi, vol, underlying, spread_ticks=0.3)  # fmt: skip
 
 
 def _equity(root: str, family: str) -> RootSpec:
@@ -79,7 +79,7 @@ def _equity(root: str, family: str) -> RootSpec:
 def _future(root: str, family: str, mult: float, bands: tuple[Band, ...], ticks: tuple[float, float, float],
             spread: float) -> RootSpec:  # fmt: skip
     return RootSpec(root, family, SecurityKind.FUTURE_OPTION, ExerciseStyle.AMERICAN, Settlement.FUTURE, mult,
-                    bands, ticks[0], ticks[1], ticks[2], spread, 3000.0, 800.0, spread_ticks=0.3)  # fmt: skip
+                    bands, ticks[0], ticks[1], ticks[2], spread, 3000.0, 800.0, spread_ticks=0.4)  # fmt: skip
 
 
 ROOTS: dict[str, RootSpec] = {
