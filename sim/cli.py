@@ -1,5 +1,6 @@
 """The offline engine's command line: ``backtest`` runs the trading system on a synthetic market
-(deterministic by seed) or on LEAN-format data and writes its reports; ``audit`` checks a
+(deterministic by seed), replayed real history (``--market history``) or LEAN-format data and writes
+its reports (run.json says which, ``sim.run_info``); ``audit`` checks a
 backtest's trades against the rulebook; ``params`` lists every parameter.  Installed as
 ``tomking`` (``tomking backtest ...``) and runnable as ``python -m sim``.
 """
@@ -11,17 +12,19 @@ import logging
 import shutil
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from core.settings import Settings
-from core.types import MarketSnapshot
 from sim.cli_config import RunInputs, UsageError, audit_settings, backtest_inputs
 from sim.cli_logging import ClockedMarket, SimTimeFilter, run_log
 from sim.engine import MarketSource, run_backtest
 from sim.lab.cli import add_parser as add_lab_parser
+from sim.markets.choose import MarketChoice, build_market
+from sim.markets.lean_data import LeanDataError
 from sim.recorder import RunRecorder
 from sim.report import summary_text, write_reports
+from sim.run_info import header_lines, why_nothing_traded, write_run_file
 from sim.store import FileStore
 
 log = logging.getLogger("sim.cli")
@@ -46,21 +49,28 @@ def main(argv: list[str] | None = None) -> int:
     sim_time = SimTimeFilter()
     with run_log(out / "run.log", sim_time):
         log.info("parameters from %s", inputs.parameters_from)
-        return _backtest(args, inputs, out, sim_time)
+        return _backtest(args, inputs, out, sim_time, argv)
 
 
-def _backtest(args: argparse.Namespace, inputs: RunInputs, out: Path, sim_time: SimTimeFilter) -> int:
+def _backtest(
+    args: argparse.Namespace, inputs: RunInputs, out: Path, sim_time: SimTimeFilter, argv: list[str] | None
+) -> int:
     from sim.calendar import ExchangeCalendar
 
     settings = inputs.settings
     start, end = date.fromisoformat(settings.start_date), date.fromisoformat(settings.end_date)
     calendar = ExchangeCalendar(start - timedelta(days=7), end + timedelta(days=800))
     try:
-        market = ClockedMarket(_market(args, inputs, calendar))
-    except (OSError, ValueError) as exc:
+        choice = _market_choice(args, inputs, calendar)
+    except (OSError, ValueError, RuntimeError) as exc:
         return _fail([f"cannot load market data: {exc}"])
+    market = ClockedMarket(choice.market)
     sim_time.market = market
     _say(args, f"parameters from {inputs.parameters_from}")
+    for line in choice.notes:
+        _say(args, line)
+    command = list(sys.argv[1:] if argv is None else argv)
+    write_run_file(out, command, choice.info, settings)
     _write_parameters(out / "parameters.json", settings)  # what the auditor checks against
     _write_run_description(out / "run.json", args, inputs)
     if args.state_dir:  # crash-safe: persist everything and resume from the folder if it has state
@@ -73,17 +83,39 @@ def _backtest(args: argparse.Namespace, inputs: RunInputs, out: Path, sim_time: 
     shutil.rmtree(state_dir, ignore_errors=True)  # a backtest always starts from a clean book
     recorder = RunRecorder(out / "events.jsonl")
     began = time.perf_counter()
-    result = run_backtest(
-        settings, market, calendar, FileStore(state_dir, durable=False), recorder, progress=_progress(args),
-        faults=inputs.faults, monitor=_monitor(recorder, settings, inputs.alerts),
-    )  # fmt: skip
+    try:
+        result = run_backtest(
+            settings, market, calendar, FileStore(state_dir, durable=False), recorder, progress=_progress(args),
+            faults=inputs.faults, monitor=_monitor(recorder, settings, inputs.alerts),
+        )  # fmt: skip
+    except LeanDataError as exc:  # a bad file met mid-run: one line, the file and the problem
+        recorder.close()
+        return _fail([f"cannot read market data: {exc}"])
     wall = time.perf_counter() - began
-    paths = write_reports(out, result, wall)
+    header = header_lines(choice.info, settings)
+    paths = write_reports(out, result, wall, header)
+    outcome = _outcome(result, choice)
+    paths["run"] = write_run_file(out, command, choice.info, settings, outcome)
     html = _html_report(out, settings)
-    _say(args, summary_text(result, wall))
+    _say(args, summary_text(result, wall, header))
+    for line in outcome.get("why_nothing_traded", []):
+        _say(args, f"nothing traded: {line}")
     _say(args, "\nreports: " + ", ".join(str(p) for p in paths.values()))
     _say(args, f"HTML report: {html.resolve()}")
     return 0
+
+
+def _outcome(result, choice: MarketChoice) -> dict:  # type: ignore[no-untyped-def]
+    """After the run: how much traded, and why nothing did when nothing did."""
+    trades = len(result.recorder.trades)
+    outcome = {"closed_trades": trades, "sessions": len(result.equity), "steps": result.steps}
+    if trades == 0:
+        lean = choice.lean
+        outcome["why_nothing_traded"] = why_nothing_traded(
+            result.recorder, result.steps, [p.day for p in result.equity],
+            None if lean is None else lean.asked_missing, () if lean is None else lean.roots,
+        )  # fmt: skip
+    return outcome
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -151,10 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--start", metavar="YYYY-MM-DD", help="first day (default: the config's start_date)")
     bt.add_argument("--end", metavar="YYYY-MM-DD", help="last day (default: the config's end_date)")
     bt.add_argument("--seed", default="7", metavar="N", help="synthetic market seed (default: 7)")
+    bt.add_argument(
+        "--market", choices=("synthetic", "history"), default="synthetic",
+        help="synthetic (default), or history: real SPX, VIX and crude 2014-01-03..2018-12-31 (the 'history' extra)",
+    )  # fmt: skip
     bt.add_argument("--data", default="synthetic", metavar="PATH", help="'synthetic' or a LEAN data folder")
     bt.add_argument(
-        "--vix", default=None, metavar="LEVEL", help="constant VIX for LEAN data runs (LEAN data has no VIX)"
-    )
+        "--vix", default=None, metavar="LEVEL",
+        help="constant VIX for LEAN data runs whose folder has no VIX series (index/usa/*/vix)",
+    )  # fmt: skip
     bt.add_argument(
         "--step-minutes", default="5", metavar="N", help="minutes between engine steps, 1..390 (default: 5)"
     )
@@ -238,37 +275,17 @@ def _write_run_description(path: Path, args: argparse.Namespace, inputs: RunInpu
 
 
 def _market(args: argparse.Namespace, inputs: RunInputs, calendar) -> MarketSource:  # type: ignore[no-untyped-def]
+    """The market the arguments name (the lab's tasks build theirs here)."""
+    return _market_choice(args, inputs, calendar).market
+
+
+def _market_choice(args: argparse.Namespace, inputs: RunInputs, calendar) -> MarketChoice:  # type: ignore[no-untyped-def]
+    """The market with what run.json and the console say about it (``sim.markets.choose``)."""
     settings = inputs.settings
     start, end = date.fromisoformat(settings.start_date), date.fromisoformat(settings.end_date)
-    if args.data == "synthetic":
-        from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
-
-        config = SyntheticConfig(seed=inputs.seed, start=start, end=end, step_minutes=inputs.step_minutes)
-        return SyntheticMarket(config, calendar)
-    from sim.markets.lean_data import LeanDataMarket
-
-    return _CalendarSteps(LeanDataMarket(Path(args.data), vix=inputs.vix), calendar, inputs.step_minutes)
-
-
-class _CalendarSteps:
-    """Gives a data source without its own clock the engine's step times from the calendar."""
-
-    def __init__(self, source, calendar, step_minutes: int) -> None:  # type: ignore[no-untyped-def]
-        self.source, self.calendar, self.step = source, calendar, timedelta(minutes=step_minutes)
-
-    def trading_days(self) -> list[date]:
-        return [d for d in self.source.trading_days() if self.calendar.is_trading_day(d)]
-
-    def step_times(self, day: date) -> list[datetime]:
-        t, close = self.calendar.session_open(day), self.calendar.session_close(day)
-        times = []
-        while t is not None and close is not None and t + self.step <= close:
-            t = t + self.step
-            times.append(t)
-        return times
-
-    def snapshot_at(self, t: datetime) -> MarketSnapshot:
-        return self.source.snapshot_at(t)
+    data = None if args.data == "synthetic" else args.data
+    return build_market(args.market, data, seed=inputs.seed, vix=inputs.vix, step_minutes=inputs.step_minutes,
+                        start=start, end=end, calendar=calendar)  # fmt: skip
 
 
 def _progress(args: argparse.Namespace):  # type: ignore[no-untyped-def]

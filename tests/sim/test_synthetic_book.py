@@ -80,7 +80,7 @@ def test_each_product_lists_its_exchange_strike_grid() -> None:
     assert spx[-0.02] == spx[0.02] == spx[-0.05] == 5.0 and spx[-0.12] == 25.0 and spx[-0.3] == 100.0
     es = _steps("ES", 5850.0, when, date(2025, 6, 20), 18.0)
     assert es[-0.02] == es[-0.08] == es[0.08] == 5.0 and es[-0.3] == 25.0  # 5 near, 25 far
-    spy_weekly = _steps("SPY", 580.0, when, date(2025, 3, 14), 18.0)
+    spy_weekly = _steps("SPY", 580.0, when, date(2025, 3, 12), 18.0)
     assert spy_weekly[-0.3] == spy_weekly[-0.02] == 1.0  # weeklies list $1 strikes far out
     spy_leap = _steps("SPY", 580.0, when, date(2027, 1, 15), 18.0)
     assert spy_leap[-0.02] == 1.0 and spy_leap[-0.3] == 5.0

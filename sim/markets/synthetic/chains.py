@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.types import OptionChain, OptionContract, OptionQuote, Right
-from sim.markets.synthetic.roots import ROOTS, strike_grid
 from sim.markets.synthetic.pricing import Priced, group_inputs, price, stack
+from sim.markets.synthetic.roots import ROOTS, strike_grid
 from sim.markets.synthetic.surface import MIN_TAU
 
 if TYPE_CHECKING:

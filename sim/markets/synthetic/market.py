@@ -16,11 +16,11 @@ from core.ports import TradingCalendar
 from core.types import MarketSnapshot, OptionContract, Right, SecurityKind, UnderlyingQuote
 from sim.markets.synthetic.chains import SyntheticChains
 from sim.markets.synthetic.config import SyntheticConfig
+from sim.markets.synthetic.daily import DailyPaths, simulate
 from sim.markets.synthetic.grid import TimeGrid
 from sim.markets.synthetic.listings import Expiry, FutureSpec, Listings
-from sim.markets.synthetic.roots import RootSpec
-from sim.markets.synthetic.daily import DailyPaths, simulate
 from sim.markets.synthetic.paths import generate
+from sim.markets.synthetic.roots import RootSpec
 
 # published spot symbols: (path, divisor, decimals, kind, half-spread)
 _SPOTS = {
@@ -36,14 +36,11 @@ _SPOTS = {
 class SyntheticMarket:
     """A year (or any range) of SPX/VIX-driven markets with listed futures and lazily priced options."""
 
-    def __init__(self, config: SyntheticConfig, calendar: TradingCalendar, daily: DailyPaths | None = None) -> None:
-        """``daily`` replaces the simulated session skeleton (replayed history does this)."""
+    def __init__(self, config: SyntheticConfig, calendar: TradingCalendar) -> None:
         self.config = config
         self.grid = TimeGrid(calendar, config.start, config.end, config.step_minutes, config.overnight_share)
-        if daily is None:
-            daily = simulate(config, self.grid.days, self.grid.sessions.is_trading)
-        self.daily = daily
-        self.paths = generate(config, self.grid, daily)
+        self.daily = self._skeleton(self.grid.days)
+        self.paths = generate(config, self.grid, self.daily)
         self.listings = Listings(self.grid.sessions, config.start, config.end)
         self._published = {
             sym: [round(v / div, dec) for v in self.paths.series(series).tolist()]
@@ -59,6 +56,10 @@ class SyntheticMarket:
         self._day: date | None = None
         self._day_state: tuple[dict[tuple[str, date], Expiry], dict[str, FutureSpec], Mapping[str, float]]
         self._contracts: dict[tuple[str, date], dict[float, tuple[OptionContract, OptionContract]]] = {}
+
+    def _skeleton(self, days: list[date]) -> DailyPaths:
+        """Each session's open and close of every series (replayed history overrides this)."""
+        return simulate(self.config, days, self.grid.sessions.is_trading)
 
     # --- MarketSource -----------------------------------------------------------------------------
     def trading_days(self) -> list[date]:

@@ -15,7 +15,7 @@ import numpy as np
 from core.option_math import black76_greeks, bs_greeks
 from sim.markets.synthetic.config import SyntheticConfig
 from sim.markets.synthetic.roots import RootSpec
-from sim.markets.synthetic.surface import COMMODITIES, MIN_TAU, atm_vol, iv_calendar, shape_of, smile_ratio
+from sim.markets.synthetic.surface import COMMODITIES, MIN_TAU, atm_vol_at, iv_calendar, shape_of, smile_ratio
 
 GROUP_FIELDS = (
     "spot", "t_cal", "tau_var", "atm", "rate", "div", "black", "slope", "width", "smile", "smile_width",
@@ -38,7 +38,7 @@ def group_inputs(
     slope, width, smile, smile_width = shape_of(spec.family)
     return {
         "spot": spot, "t_cal": t_cal, "tau_var": tau_var,
-        "atm": float(atm_vol(spec.family, level, np.asarray(t_cal), cfg)), "rate": cfg.rate, "div": div,
+        "atm": atm_vol_at(spec.family, level, t_cal, cfg), "rate": cfg.rate, "div": div,
         "black": 1.0 if spec.on_future else 0.0, "slope": slope, "width": width, "smile": smile,
         "smile_width": smile_width, "tick_small": spec.tick_small, "tick_large": spec.tick_large,
         "tick_switch": spec.tick_switch, "spread_ticks": spec.spread_ticks, "spread_pct": spec.spread_pct,

@@ -14,8 +14,8 @@ import numpy as np
 from core.ports import TradingCalendar
 from sim.markets.synthetic.config import SyntheticConfig
 from sim.markets.synthetic.grid import SECONDS_PER_YEAR, Sessions, session_share, variance_years
-from sim.markets.synthetic.roots import ROOTS, strike_grid
 from sim.markets.synthetic.pricing import Priced, group_inputs, price
+from sim.markets.synthetic.roots import ROOTS, strike_grid
 from sim.markets.synthetic.surface import MIN_TAU
 
 

@@ -47,13 +47,16 @@ def _term_weight(tau: np.ndarray) -> np.ndarray:
 def _short_factor(tau: np.ndarray) -> np.ndarray:
     """The discount of the first days, 1 at 30 days."""
     days = np.maximum(tau, 0.0) * 365.0
-    return (1.0 - SHORT_DISCOUNT * np.exp(-days / SHORT_DAYS)) / (1.0 - SHORT_DISCOUNT * math.exp(-30.0 / SHORT_DAYS))
+    return (1.0 - SHORT_DISCOUNT * np.exp(-days / SHORT_DAYS)) / _SHORT_30
+
+
+_SHORT_30 = 1.0 - SHORT_DISCOUNT * math.exp(-30.0 / SHORT_DAYS)
 
 
 _W30 = float(_term_weight(np.asarray(_TAU_30D)))
 
 
-def atm_vol(family: str, level: float, tau: np.ndarray, cfg: SyntheticConfig) -> np.ndarray:
+def atm_vol(family: str, level: float, tau: np.ndarray | float, cfg: SyntheticConfig) -> np.ndarray:
     """ATM vol (trading time) at calendar maturities ``tau``.  ``level`` is VIX for the equity-index
     families (QQQ/IWM scale SPX) and the commodity's own 30-day ATM vol for crude and gold."""
     tau = np.asarray(tau, dtype=np.float64)
@@ -63,8 +66,24 @@ def atm_vol(family: str, level: float, tau: np.ndarray, cfg: SyntheticConfig) ->
     short = ATM_TO_VIX * level / 100.0
     long_run = ATM_TO_VIX * cfg.vix_long_run / 100.0
     spx = (long_run + (short - long_run) * _term_weight(tau) / _W30) * _short_factor(tau)
-    scale = {"spx": 1.0, "qqq": cfg.qqq_iv_scale, "iwm": cfg.iwm_iv_scale}[family]
-    return np.maximum(spx, 0.03) * scale
+    return np.maximum(spx, 0.03) * _SCALE[family](cfg)
+
+
+def atm_vol_at(family: str, level: float, tau: float, cfg: SyntheticConfig) -> float:
+    """``atm_vol`` for one maturity, in plain floats (every expiry of every step asks for one)."""
+    tau = max(tau, 0.0)
+    k = TERM_KAPPA * max(tau, 1e-9)
+    weight = -math.expm1(-k) / k / _W30
+    if family in COMMODITIES:
+        long_run = (cfg.cl_vol if family == "cl" else cfg.gc_vol) * cfg.commodity_iv_premium
+        return max(long_run + (level - long_run) * weight, 0.03)
+    long_run = ATM_TO_VIX * cfg.vix_long_run / 100.0
+    short_factor = (1.0 - SHORT_DISCOUNT * math.exp(-tau * 365.0 / SHORT_DAYS)) / _SHORT_30
+    spx = (long_run + (ATM_TO_VIX * level / 100.0 - long_run) * weight) * short_factor
+    return max(spx, 0.03) * _SCALE[family](cfg)
+
+
+_SCALE = {"spx": lambda c: 1.0, "qqq": lambda c: c.qqq_iv_scale, "iwm": lambda c: c.iwm_iv_scale}
 
 
 def smile_ratio(
