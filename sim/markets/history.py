@@ -85,6 +85,7 @@ class HistoryMarket(SyntheticMarket):
                 f"the real history covers {FIRST} .. {LAST}; asked for {config.start} .. {config.end}"
             )
         history = history or load_history()
+        history = History(history.spx.dropna(), history.vix.dropna(), history.wti)  # holidays are NaN rows
         year = config.start.year
         config = replace(config, rate=YEARLY_RATES.get(year, config.rate), spx_dividend=SPX_DIVIDEND)
         spx, vix = _by_day(history.spx), _by_day(history.vix)
@@ -150,7 +151,6 @@ def _replay_days(cfg: SyntheticConfig, days: list[date], history: History, is_tr
     modelled = simulate(cfg, days, is_trading)
     spx, vix = _by_day(history.spx), _by_day(history.vix)
     wti = history.wti.ffill()
-    wti_by_day = _by_day(wti)
     o = np.array([spx[d][0] for d in days])
     h = np.array([spx[d][1] for d in days])
     lo = np.array([spx[d][2] for d in days])
@@ -160,7 +160,7 @@ def _replay_days(cfg: SyntheticConfig, days: list[date], history: History, is_tr
     prev_vix_close = _previous(history.vix, days)
     v_open = prev_vix_close * np.exp(VIX_GAP_ELASTICITY * np.log(o / prev_spx_close))
     v_open = np.clip(v_open, cfg.vix_floor, cfg.vix_cap)
-    cl_close = np.array([float(wti_by_day.get(d, np.nan)) for d in days])
+    cl_close = _as_of(wti, days)  # days the WTI series skips carry its last price
     cl_prev = _previous(wti, days)
     cl_vol = _trailing_vol(wti, days) * cfg.commodity_iv_premium
     opens, closes = dict(modelled.open), dict(modelled.close)
@@ -184,6 +184,9 @@ def _replay_days(cfg: SyntheticConfig, days: list[date], history: History, is_tr
             x += beta * spx_day[k] + own_day[k]
             log_close[k] = x
         opens[name], closes[name] = np.exp(log_open), np.exp(log_close)
+    for name, values in (("SPX", np.concatenate([o, h, lo, c])), ("VIX", v_close), ("WTI", cl_close)):
+        if not np.all(np.isfinite(values) & (values > 0)):
+            raise ValueError(f"the real {name} series has missing or non-positive values in {days[0]} .. {days[-1]}")
     gold = START_LEVELS["gc"] / modelled.open["gc"][0]  # modelled gold, scaled to its level at the start
     opens.update(spx=o, vix=v_open, cl=cl_prev, cl_vol=cl_vol, gc=modelled.open["gc"] * gold)
     closes.update(spx=c, vix=v_close, cl=cl_close, cl_vol=cl_vol, gc=modelled.close["gc"] * gold)
@@ -200,12 +203,16 @@ def _replay_days(cfg: SyntheticConfig, days: list[date], history: History, is_tr
     return DailyPaths(list(days), opens, closes, zeros, zeros, spx_gap, high=h, low=lo, sources=sources)
 
 
-def _previous(series: pd.Series, days: list[date]) -> np.ndarray:
-    """The series' last value strictly before each day."""
-    index = [ts.date() for ts in series.index]
+def _previous(series: pd.Series, days: list[date], *, inclusive: bool = False) -> np.ndarray:
+    """The series' last value strictly before (or, ``inclusive``, on or before) each day."""
+    index = np.array([ts.date() for ts in series.index], dtype="datetime64[D]")
     values = series.to_numpy(dtype=float)
-    pos = np.searchsorted(np.array(index, dtype="datetime64[D]"), np.array(days, dtype="datetime64[D]"))
+    pos = np.searchsorted(index, np.array(days, dtype="datetime64[D]"), side="right" if inclusive else "left")
     return values[np.maximum(pos - 1, 0)]
+
+
+def _as_of(series: pd.Series, days: list[date]) -> np.ndarray:
+    return _previous(series, days, inclusive=True)
 
 
 def _trailing_vol(wti: pd.Series, days: list[date]) -> np.ndarray:
