@@ -103,7 +103,8 @@ class HistoryMarket(SyntheticMarket):
 
 
 class _Covered:
-    """The calendar restricted to sessions with real data; what it drops is recorded with the reason."""
+    """The calendar with the run window's sessions that lack real data taken out (and recorded with
+    the reason); outside the window (listing schedules) it is the exchange calendar."""
 
     def __init__(self, calendar: TradingCalendar, spx: dict, vix: dict, window: tuple[date, date],
                  missing: dict[date, str]) -> None:  # fmt: skip
@@ -112,10 +113,9 @@ class _Covered:
     def _covered(self, day: date) -> bool:
         if not self._calendar.is_trading_day(day):
             return False
-        if FIRST <= day <= LAST and (day not in self._spx or day not in self._vix):
-            if self._window[0] <= day <= self._window[1]:
-                what = " and ".join(n for n, d in (("SPX", self._spx), ("VIX", self._vix)) if day not in d)
-                self._missing[day] = f"no real {what} data for this session"
+        if self._window[0] <= day <= self._window[1] and (day not in self._spx or day not in self._vix):
+            what = " and ".join(n for n, d in (("SPX", self._spx), ("VIX", self._vix)) if day not in d)
+            self._missing[day] = f"no real {what} data for this session"
             return False
         return True
 
