@@ -73,7 +73,9 @@ def window_figures(result: RunResult, marks: _Marks, window: Window) -> dict:
     worst_day, worst, prev_nlv = min(changes, key=lambda c: c[1])
     actions = [a for a in result.recorder.risk.actions if window.start <= a[0].date() <= window.end]
     trips = [f"{t:%Y-%m-%d %H:%M} {rule}" for t, action, rule, _ in actions if action == "trip"]
-    forced = [f"{t:%Y-%m-%d %H:%M} {rule}" for t, action, rule, _ in actions if action in ("forced_exit", "flatten")]
+    forced = [
+        f"{t:%Y-%m-%d %H:%M} {rule}" for t, action, rule, _ in actions if action in ("forced_exit", "flatten")
+    ]
     pnl: dict[str, float] = defaultdict(float)
     for t in result.recorder.trades:
         if t.closed_at is not None and window.start <= t.closed_at.date() <= window.end:
@@ -133,8 +135,10 @@ def format_figures(f: dict) -> list[str]:
         f"  max drawdown       {f['max_drawdown']:.2%}",
         f"  worst day          {worst['day']}  {worst['pnl']:+,.2f}  ({worst['pct']:+.2%})",
         f"  breaker trips      {len(f['breaker_trips'])}" + "".join(f"\n    {t}" for t in f["breaker_trips"]),
-        f"  forced exits       {len(f['forced_exits'])}" + "".join(f"\n    {t}" for t in f["forced_exits"][:10]),
-        "  P&L by strategy    " + (", ".join(f"{k} {v:+,.2f}" for k, v in f["strategy_pnl"].items()) or "none"),
+        f"  forced exits       {len(f['forced_exits'])}"
+        + "".join(f"\n    {t}" for t in f["forced_exits"][:10]),
+        "  P&L by strategy    "
+        + (", ".join(f"{k} {v:+,.2f}" for k, v in f["strategy_pnl"].items()) or "none"),
     ]
     return lines
 

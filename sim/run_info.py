@@ -30,7 +30,11 @@ SCHEMA = 1
 def changed_parameters(settings: Settings) -> dict[str, dict[str, str]]:
     """Parameters whose value differs from the built-in defaults (STRATEGY_RULES.md's numbers)."""
     now, default = settings.as_parameters(), Settings().as_parameters()
-    return {k: {"value": str(v), "default": str(default.get(k))} for k, v in sorted(now.items()) if default.get(k) != v}
+    return {
+        k: {"value": str(v), "default": str(default.get(k))}
+        for k, v in sorted(now.items())
+        if default.get(k) != v
+    }
 
 
 def write_run_file(out: Path, command: list[str], market: dict[str, Any], settings: Settings,
@@ -88,7 +92,9 @@ def why_nothing_traded(recorder: Any, steps: int, sessions: list[date], asked_mi
                    + ", ".join(f"{c} {n}" for c, n in recorder.risk_blocks.most_common()))  # fmt: skip
     approved, opened = counts.get("entry_approved", 0), counts.get("group_opened", 0)
     if approved and not opened:
-        out.append(f"{approved} entries approved but none filled ({counts.get('entry_abandoned', 0)} abandoned)")
+        out.append(
+            f"{approved} entries approved but none filled ({counts.get('entry_abandoned', 0)} abandoned)"
+        )
     elif opened:
         out.append(f"{opened} positions opened and still open at the end (none closed yet)")
     if not recorder.risk_blocks and not approved:

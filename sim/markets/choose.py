@@ -42,7 +42,9 @@ def build_market(kind: str, data: str | None, *, seed: int, vix: float | None, s
         raise MarketChoiceError(f"--step-minutes must be 1..{MAX_STEP_MINUTES} (got {step_minutes})")
     if data:
         if kind != "synthetic":
-            raise MarketChoiceError("--data (a LEAN folder) and --market history are two different markets: pick one")
+            raise MarketChoiceError(
+                "--data (a LEAN folder) and --market history are two different markets: pick one"
+            )
         return _lean(Path(data), vix, step_minutes, start, end, calendar)
     from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
 
@@ -67,7 +69,9 @@ def _history_notes(sources: dict[str, str], missing: dict[str, str]) -> list[str
     lines = ["market: real history replay; what is real and what is modelled:"]
     lines += [f"  {name:<8} {text}" for name, text in sources.items()]
     if missing:
-        lines.append(f"missing sessions: {len(missing)}: " + ", ".join(f"{d} ({why})" for d, why in missing.items()))
+        lines.append(
+            f"missing sessions: {len(missing)}: " + ", ".join(f"{d} ({why})" for d, why in missing.items())
+        )
     return lines
 
 
@@ -80,7 +84,9 @@ def _lean(root: Path, vix: float | None, step_minutes: int, start: date, end: da
     if source.vix_series is not None:
         vix_text = f"from the data folder ({source.vix_series.where})"
         if vix is not None:
-            notes.append(f"note: --vix {vix:g} is not used: the data folder has VIX ({source.vix_series.where})")
+            notes.append(
+                f"note: --vix {vix:g} is not used: the data folder has VIX ({source.vix_series.where})"
+            )
     elif vix is None:
         raise MarketChoiceError(
             f"{root} has no VIX series (index/usa/minute/vix or index/usa/daily/vix.zip): pass --vix N to run "
@@ -95,7 +101,9 @@ def _lean(root: Path, vix: float | None, step_minutes: int, start: date, end: da
     notes.append(f"market: LEAN data {root}: {source.underlying} with options {', '.join(source.roots) or 'none'}; "
                  f"VIX {vix_text}; {len(days)} sessions with data")  # fmt: skip
     if missing:
-        notes.append(f"missing sessions: {len(missing)}: " + ", ".join(f"{d} ({why})" for d, why in missing.items()))
+        notes.append(
+            f"missing sessions: {len(missing)}: " + ", ".join(f"{d} ({why})" for d, why in missing.items())
+        )
     info = {"source": "lean", "data_folder": str(root), "start": start.isoformat(), "end": end.isoformat(),
             "underlying": source.underlying, "option_roots": list(source.roots), "missing_roots": source.missing_roots,
             "vix": vix_text, "step_minutes": step_minutes, "sessions_with_data": [d.isoformat() for d in days],
@@ -137,7 +145,9 @@ class _CalendarSteps:
         self.gaps = gaps
 
     def trading_days(self) -> list[date]:
-        return [d for d in self.source.trading_days() if self.calendar.is_trading_day(d) and d not in self.gaps]
+        return [
+            d for d in self.source.trading_days() if self.calendar.is_trading_day(d) and d not in self.gaps
+        ]
 
     def step_times(self, day: date) -> list[datetime]:
         t, close = self.calendar.session_open(day), self.calendar.session_close(day)

@@ -79,7 +79,9 @@ class HistoryMarket(SyntheticMarket):
     ``missing_sessions`` (with the reason) rather than filled in.
     """
 
-    def __init__(self, config: SyntheticConfig, calendar: TradingCalendar, history: History | None = None) -> None:
+    def __init__(
+        self, config: SyntheticConfig, calendar: TradingCalendar, history: History | None = None
+    ) -> None:
         if config.start < FIRST or config.end > LAST:
             raise HistoryWindowError(
                 f"the real history covers {FIRST} .. {LAST}; asked for {config.start} .. {config.end}"
@@ -108,7 +110,13 @@ class _Covered:
 
     def __init__(self, calendar: TradingCalendar, spx: dict, vix: dict, window: tuple[date, date],
                  missing: dict[date, str]) -> None:  # fmt: skip
-        self._calendar, self._spx, self._vix, self._window, self._missing = calendar, spx, vix, window, missing
+        self._calendar, self._spx, self._vix, self._window, self._missing = (
+            calendar,
+            spx,
+            vix,
+            window,
+            missing,
+        )
 
     def _covered(self, day: date) -> bool:
         if not self._calendar.is_trading_day(day):
@@ -186,7 +194,9 @@ def _replay_days(cfg: SyntheticConfig, days: list[date], history: History, is_tr
         opens[name], closes[name] = np.exp(log_open), np.exp(log_close)
     for name, values in (("SPX", np.concatenate([o, h, lo, c])), ("VIX", v_close), ("WTI", cl_close)):
         if not np.all(np.isfinite(values) & (values > 0)):
-            raise ValueError(f"the real {name} series has missing or non-positive values in {days[0]} .. {days[-1]}")
+            raise ValueError(
+                f"the real {name} series has missing or non-positive values in {days[0]} .. {days[-1]}"
+            )
     gold = START_LEVELS["gc"] / modelled.open["gc"][0]  # modelled gold, scaled to its level at the start
     opens.update(spx=o, vix=v_open, cl=cl_prev, cl_vol=cl_vol, gc=modelled.open["gc"] * gold)
     closes.update(spx=c, vix=v_close, cl=cl_close, cl_vol=cl_vol, gc=modelled.close["gc"] * gold)

@@ -81,7 +81,9 @@ class MarketHoursDatabase:
             if not isinstance(segments, list):
                 raise bad(f"{day} should be a list of segments, found {type(segments).__name__}")
             for seg in segments:
-                if not isinstance(seg, dict) or not all(isinstance(seg.get(k), str) for k in ("start", "end", "state")):
+                if not isinstance(seg, dict) or not all(
+                    isinstance(seg.get(k), str) for k in ("start", "end", "state")
+                ):
                     raise bad(f"{day} segment {seg!r} should have start, end and state strings")
                 if clock_of(seg["start"]) is None:
                     raise bad(f"{day} segment start {seg['start']!r} is not a time of day")

@@ -125,10 +125,16 @@ def spacing_rows(
                 continue
             gaps = np.diff(inside)
             real_step = float(np.min(gaps))
-            at = int(np.argmin(gaps))  # where the real chain is finest: the synthetic one must be as fine there
+            at = int(
+                np.argmin(gaps)
+            )  # where the real chain is finest: the synthetic one must be as fine there
             near = syn[(syn >= inside[at] - 1e-9) & (syn <= inside[at + 1] + 1e-9)]
             syn_step = float(np.max(np.diff(near))) if len(near) >= 2 else math.inf
-            ok = real_step / 5.0 <= syn_step <= real_step + 1e-9 and syn[0] <= inside[0] and syn[-1] >= inside[-1]
+            ok = (
+                real_step / 5.0 <= syn_step <= real_step + 1e-9
+                and syn[0] <= inside[0]
+                and syn[-1] >= inside[-1]
+            )
             label = f"{root} {(expiry - day).days:>3}d {lo:+.0%}..{hi:+.0%}"
             rows.append(Row("strike step", label, len(inside), real_step, syn_step, "<= real, >= real/5", ok))
     return rows
@@ -141,7 +147,9 @@ def _order(key: tuple[str, ...]) -> tuple:
 
 def format_table(rows: list[Row]) -> str:
     width = max(len(r.bucket) for r in rows)
-    lines = [f"{'metric':<15} {'bucket':<{width}} {'n':>5} {'real':>8} {'synthetic':>9}  {'tolerance':<18} ok"]
+    lines = [
+        f"{'metric':<15} {'bucket':<{width}} {'n':>5} {'real':>8} {'synthetic':>9}  {'tolerance':<18} ok"
+    ]
     for r in rows:
         lines.append(f"{r.metric:<15} {r.bucket:<{width}} {r.n:>5} {r.real:>8.2f} {r.synthetic:>9.2f}  "
                      f"{r.tolerance:<18} {'yes' if r.ok else 'NO'}")  # fmt: skip

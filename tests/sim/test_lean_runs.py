@@ -116,21 +116,42 @@ def test_mhdb_entries_are_type_checked_when_used(tmp_path):
     _break_mhdb(root, {"Index-usa-[*]": {"dataTimeZone": "UTC", "exchangeTimeZone": "UTC",
                                          "monday": [{"start": 930, "end": "16:00:00", "state": "market"}]}})  # fmt: skip
     db = MarketHoursDatabase(root / "market-hours/market-hours-database.json")
-    with pytest.raises(LeanDataError, match="monday segment .* should have start, end and state strings"):
+    with pytest.raises(LeanDataError, match=r"monday segment .* should have start, end and state strings"):
         db.entry("index", "usa", "SPX")
 
 
 @pytest.mark.parametrize("step", ["0", "-5", "100000", "five"])
 def test_step_sizes_that_would_never_finish_are_rejected_in_one_line(tmp_path, step):
     root = _folder(tmp_path)
-    cmd = [sys.executable, "-m", "sim", "backtest", "--quiet", "--data", str(root), "--vix", "20",
-           "--start", "2024-01-02", "--end", "2024-01-02", "--out", str(tmp_path / "out"), "--step-minutes", step]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)  # 0 used to loop forever
+    cmd = [
+        sys.executable,
+        "-m",
+        "sim",
+        "backtest",
+        "--quiet",
+        "--data",
+        str(root),
+        "--vix",
+        "20",
+        "--start",
+        "2024-01-02",
+        "--end",
+        "2024-01-02",
+        "--out",
+        str(tmp_path / "out"),
+        "--step-minutes",
+        step,
+    ]
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=120, check=False
+    )  # 0 used to loop forever
     assert done.returncode == 2
     assert "--step-minutes" in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.mark.skipif(not LEAN.is_dir(), reason="shared LEAN data not present (a user's clone has no ../shared)")
+@pytest.mark.skipif(
+    not LEAN.is_dir(), reason="shared LEAN data not present (a user's clone has no ../shared)"
+)
 def test_the_readme_example_says_why_nothing_traded(tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["backtest", "--quiet", "--data", str(LEAN), "--start", "2021-01-04", "--end", "2021-01-14",

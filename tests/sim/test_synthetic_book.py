@@ -40,7 +40,9 @@ def test_a_0dte_option_is_priced_from_the_rest_of_the_session() -> None:
     cal_day = date(2025, 3, 7)
     p = PROBE.quotes("SPXW", _at(10, 30, cal_day), cal_day, spot, vix, np.array([3700.0]), np.array([False]))
     assert 0.27 < p.iv[0] < 0.40 and 0.04 < -p.delta[0] < 0.18
-    later = PROBE.quotes("SPXW", _at(14, 0, cal_day), cal_day, spot, vix, np.array([3700.0]), np.array([False]))
+    later = PROBE.quotes(
+        "SPXW", _at(14, 0, cal_day), cal_day, spot, vix, np.array([3700.0]), np.array([False])
+    )
     assert later.bid[0] < p.bid[0]  # decays through the day
 
 

@@ -44,7 +44,9 @@ def _view(m: SyntheticMarket, days: list[date]) -> list:
         ((date(2024, 5, 1), date(2024, 6, 28)), (date(2024, 2, 1), date(2025, 2, 28))),  # before the anchor
     ],
 )
-def test_a_seed_has_one_path_whatever_window_is_run(window: tuple[date, date], inner: tuple[date, date]) -> None:
+def test_a_seed_has_one_path_whatever_window_is_run(
+    window: tuple[date, date], inner: tuple[date, date]
+) -> None:
     short = SyntheticMarket(SyntheticConfig(start=window[0], end=window[1]), CAL)
     long = SyntheticMarket(SyntheticConfig(start=inner[0], end=inner[1]), CAL)
     days = short.trading_days()
@@ -75,12 +77,16 @@ def test_jumps_go_both_ways_and_mostly_gap_at_the_open() -> None:
     assert 0.6 < len(gaps) / n < 0.9  # jump_at_open = 0.75
     both = np.concatenate([gaps, inside])
     assert 0.15 < (both > 0).mean() < 0.45  # jump_up_share = 0.3
-    assert np.abs(inside).max() <= 0.5 * cfg.jump_max + 1e-12 < np.abs(gaps).max()  # intraday ones are half size
+    assert (
+        np.abs(inside).max() <= 0.5 * cfg.jump_max + 1e-12 < np.abs(gaps).max()
+    )  # intraday ones are half size
     assert np.all((skeleton.jump_at[skeleton.jump != 0] > 0.0) & (skeleton.jump_at[skeleton.jump != 0] < 1.0))
 
 
 def test_an_intraday_jump_is_one_step_and_vix_moves_with_it() -> None:
-    cfg = SyntheticConfig(start=date(2025, 1, 2), end=date(2026, 12, 31), jumps_per_year=20.0, jump_at_open=0.0)
+    cfg = SyntheticConfig(
+        start=date(2025, 1, 2), end=date(2026, 12, 31), jumps_per_year=20.0, jump_at_open=0.0
+    )
     m = SyntheticMarket(cfg, CAL)
     hits = np.flatnonzero(m.paths.jumps)
     opens = set(m.grid.day_start)
@@ -115,7 +121,9 @@ def test_crude_and_gold_have_stochastic_vol_with_a_term_structure_and_skew() -> 
     assert carry.max() - carry.min() > 0.05  # the curve's slope moves, not a fixed 2 % contango
     snap = m.snapshot_at(datetime(2025, 6, 10, 11, 0))
     for root, put_rich in (("CL", True), ("GC", False)):
-        chain = snap.chains.chain(root, next(e for e in snap.chains.expiries(root) if (e - snap.time.date()).days > 40))
+        chain = snap.chains.chain(
+            root, next(e for e in snap.chains.expiries(root) if (e - snap.time.date()).days > 40)
+        )
         assert chain is not None
         f = chain.underlying_price
         put = min(chain.side(Right.PUT), key=lambda q: abs(q.contract.strike - 0.9 * f))

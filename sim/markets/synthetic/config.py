@@ -39,7 +39,9 @@ class SyntheticConfig:
     jump_max: float = 0.06
     jump_up_max: float = 0.04  # ...and [jump_min, jump_up_max] for gaps up
     jump_up_share: float = 0.3  # share of jumps that are up
-    jump_at_open: float = 0.75  # share of jumps that gap at the open; the rest hit during the session at half size
+    jump_at_open: float = (
+        0.75  # share of jumps that gap at the open; the rest hit during the session at half size
+    )
     jump_vix_beta: float = 8.0  # log-VIX rises by beta x |jump| on a drop (a -5 % gap lifts VIX by ~50 %), half that falls on a rise
     overnight_share: float = 0.3  # share of a day's variance in the overnight gap (news, macro at 08:30)
     # --- other underlyings

@@ -46,7 +46,9 @@ class SyntheticMarket:
             sym: [round(v / div, dec) for v in self.paths.series(series).tolist()]
             for sym, (series, div, dec, _, _) in _SPOTS.items()
         }
-        self._raw = {name: self.paths.series(name).tolist() for name in ("spx", "cl", "gc", "cl_vol", "gc_vol")}
+        self._raw = {
+            name: self.paths.series(name).tolist() for name in ("spx", "cl", "gc", "cl_vol", "gc_vol")
+        }
         self._cl_carry = self.paths.cl_carry.tolist()
         self.chain_builds = 0  # chains priced so far (laziness is testable)
         self.watch: dict[OptionContract, int] = {}  # contract -> serial of the step it was last quoted
@@ -130,7 +132,11 @@ class SyntheticMarket:
     def _price_future(self, point: int, f: FutureSpec) -> tuple[float, float, float]:
         t = self.grid.calendar_time(point, f.last_trade)
         cfg = self.config
-        carry = {"spx": cfg.rate - cfg.spx_dividend, "cl_carry": self._cl_carry[point], "gc_carry": cfg.gc_carry}
+        carry = {
+            "spx": cfg.rate - cfg.spx_dividend,
+            "cl_carry": self._cl_carry[point],
+            "gc_carry": cfg.gc_carry,
+        }
         fair = self._raw[f.series][point] * math.exp(carry[f.carry] * t)
         bid = round(math.floor(fair / f.tick + 1e-9) * f.tick, 4)
         ask = round(bid + f.tick, 4)

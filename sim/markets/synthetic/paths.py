@@ -91,7 +91,10 @@ def generate(cfg: SyntheticConfig, grid: TimeGrid, daily: DailyPaths) -> Paths:
         z = rng.standard_normal((9, hi - lo))
         u = rng.random(3)
         o, c = daily.open, daily.close
-        log_o = {name: math.log(o[name][k]) for name in ("spx", "vix", "qqq", "iwm", "cl", "gc", "cl_vol", "gc_vol")}
+        log_o = {
+            name: math.log(o[name][k])
+            for name in ("spx", "vix", "qqq", "iwm", "cl", "gc", "cl_vol", "gc_vol")
+        }
         log_c = {name: math.log(c[name][k]) for name in log_o}
         sig = cfg.realised_to_implied * o["vix"][k] / 100.0
         jump, at = float(daily.jump[k]), float(daily.jump_at[k])
@@ -109,14 +112,19 @@ def generate(cfg: SyntheticConfig, grid: TimeGrid, daily: DailyPaths) -> Paths:
         spx_move = spx - log_o["spx"]
         v_jump = -cfg.jump_vix_beta * jump if jump < 0 else -0.5 * cfg.jump_vix_beta * jump
         zv = rho * z[0] + math.sqrt(1.0 - rho * rho) * z[1]
-        vix = _bridge(log_o["vix"], log_c["vix"] - v_jump, share, cfg.vix_vol * math.sqrt(h_s), zv) + v_jump * step
+        vix = (
+            _bridge(log_o["vix"], log_c["vix"] - v_jump, share, cfg.vix_vol * math.sqrt(h_s), zv)
+            + v_jump * step
+        )
         out["spx"][lo:hi] = np.exp(spx)
         out["vix"][lo:hi] = np.exp(np.where(vix < lf, 2.0 * lf - vix, vix))
         out["spy"][lo:hi] = out["spx"][lo:hi] / 10.0 * np.exp(cfg.spy_tracking_bp * 1e-4 * z[2])
         for name, beta, idio, zi in (("qqq", cfg.qqq_beta, cfg.qqq_idio_vol, z[3]),
                                      ("iwm", cfg.iwm_beta, cfg.iwm_idio_vol, z[4])):  # fmt: skip
             own = log_c[name] - log_o[name] - beta * (log_c["spx"] - log_o["spx"])
-            out[name][lo:hi] = np.exp(log_o[name] + beta * spx_move + _bridge(0.0, own, share, idio * math.sqrt(h_s), zi))
+            out[name][lo:hi] = np.exp(
+                log_o[name] + beta * spx_move + _bridge(0.0, own, share, idio * math.sqrt(h_s), zi)
+            )
         for name, zi in (("cl", z[5]), ("gc", z[7])):
             vol = o[f"{name}_vol"][k] / cfg.commodity_iv_premium
             out[name][lo:hi] = np.exp(_bridge(log_o[name], log_c[name], share, vol * math.sqrt(h_s), zi))

@@ -2,8 +2,8 @@
 
 Each element carries its own parameters (underlying, times, ATM vol, skew, tick rules), so a chain
 and a scattered set of open legs from many roots cost the same single call.  Greeks come from
-``core.option_math``: Black-Scholes-Merton for spot underlyings, Black-76 for futures options
-(American exercise is priced as European: a small, documented approximation).
+``core.option_math``: Black-Scholes-Merton for spot underlyings, Black-76 for futures options (as
+BSM with q = r) -- American exercise is priced as European: a small, documented approximation.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.option_math import black76_greeks, bs_greeks
+from core.option_math import bs_greeks
 from sim.markets.synthetic.config import SyntheticConfig
 from sim.markets.synthetic.roots import RootSpec
 from sim.markets.synthetic.surface import COMMODITIES, MIN_TAU, atm_vol_at, iv_calendar, shape_of, smile_ratio
@@ -30,7 +30,13 @@ scales and elapsed (share of today's session clock gone)."""
 
 
 def group_inputs(
-    spec: RootSpec, spot: float, level: float, t_cal: float, tau_var: float, elapsed: float, div: float,
+    spec: RootSpec,
+    spot: float,
+    level: float,
+    t_cal: float,
+    tau_var: float,
+    elapsed: float,
+    div: float,
     cfg: SyntheticConfig,
 ) -> dict:
     """The ``GROUP_FIELDS`` of one expiry: ``level`` is what the family's vol is anchored on (VIX for
@@ -62,11 +68,10 @@ def stack(
 ) -> dict[str, np.ndarray]:
     """Inputs for contracts of many expiries: one array per field, element i from ``groups[i]``, or
     with ``counts`` the first counts[0] elements from groups[0], the next counts[1] from groups[1]..."""
-    if counts is None:
-        out = {name: np.array([g[name] for g in groups]) for name in GROUP_FIELDS}
-    else:
-        reps = np.asarray(counts)
-        out = {name: np.repeat(np.array([g[name] for g in groups]), reps) for name in GROUP_FIELDS}
+    table = np.array([[g[name] for name in GROUP_FIELDS] for g in groups], dtype=np.float64)
+    if counts is not None:
+        table = np.repeat(table, counts, axis=0)
+    out = {name: table[:, j] for j, name in enumerate(GROUP_FIELDS)}
     out["strike"] = np.array(strikes, dtype=np.float64)
     out["is_call"] = np.array(is_calls, dtype=bool)
     return out
@@ -89,22 +94,10 @@ class Priced:
     vega: list
 
 
-def _greeks(s, k, t, r, q, iv, is_call, black):
-    """One call per model; a mixed batch is split and merged."""
-    if black.all():
-        return black76_greeks(s, k, t, r, iv, is_call)
-    if not black.any():
-        return bs_greeks(s, k, t, r, q, iv, is_call)
-    shape = np.broadcast(s, k, t, r, q, iv, is_call, black).shape
-    s, k, t, r, q, iv, is_call, fut = (np.broadcast_to(a, shape) for a in (s, k, t, r, q, iv, is_call, black))
-    spot = ~fut
-    out = [np.empty(shape) for _ in range(6)]
-    b76 = black76_greeks(s[fut], k[fut], t[fut], r[fut], iv[fut], is_call[fut])
-    bsm = bs_greeks(s[spot], k[spot], t[spot], r[spot], q[spot], iv[spot], is_call[spot])
-    for mask, g in ((fut, b76), (spot, bsm)):
-        for dst, src in zip(out, g, strict=True):
-            dst[mask] = src
-    return out
+def _greeks(s, k, t, r, q, iv, is_call):
+    """Black-Scholes-Merton with yield ``q``; for futures options ``q`` = r, which is Black-76 exactly
+    (same price, delta, gamma, theta and vega), so a mixed batch is one call."""
+    return bs_greeks(s, k, t, r, q, iv, is_call)
 
 
 def _tick(v: np.ndarray, f: dict) -> np.ndarray:
@@ -112,7 +105,9 @@ def _tick(v: np.ndarray, f: dict) -> np.ndarray:
     return np.where(v < f["tick_switch"], f["tick_small"], f["tick_large"])
 
 
-SPREAD_VIX_POWER = 1.0  # spreads widen in proportion to VIX / 20 (real 0DTE SPXW: 8-12 % of mid in a sell-off)
+SPREAD_VIX_POWER = (
+    1.0  # spreads widen in proportion to VIX / 20 (real 0DTE SPXW: 8-12 % of mid in a sell-off)
+)
 NEAR_EXPIRY, NEAR_EXPIRY_DAYS = 0.6, 3.0  # ... and up to 1.6x in the last days before expiry
 FAR_WIDEN = 0.08  # per standard deviation beyond the first: far strikes are quoted wider
 
@@ -122,7 +117,9 @@ def _half_spread(value: np.ndarray, x2: np.ndarray, t: np.ndarray, f: dict) -> n
     (VIX) and closeness to expiry: market makers quote wider in a sell-off and in the last days."""
     near = 1.0 + NEAR_EXPIRY * np.exp(-365.0 * t / NEAR_EXPIRY_DAYS)
     far = 1.0 + FAR_WIDEN * np.maximum(np.sqrt(x2) - 1.0, 0.0)
-    return (t > 0.0) * f["stress"] * near * (f["spread_ticks"] * _tick(value, f) + f["spread_pct"] * far * value)
+    return (
+        (t > 0.0) * f["stress"] * near * (f["spread_ticks"] * _tick(value, f) + f["spread_pct"] * far * value)
+    )
 
 
 def price(inputs: dict) -> Priced:
@@ -139,7 +136,7 @@ def price(inputs: dict) -> Priced:
     log_kf = np.log(k / s) - (r - q) * t  # ln(K / forward)
     x = log_kf / (atm * np.sqrt(np.maximum(tau, MIN_TAU)))
     iv = iv_calendar(atm * smile_ratio(x, f["slope"], f["width"], f["smile"], f["smile_width"]), tau, t)
-    g = _greeks(s, k, t, r, q, iv, is_call, black)
+    g = _greeks(s, k, t, r, q, iv, is_call)
     value = np.maximum(g[0], 0.0)
     # liquidity measures distance in at-least-one-day standard deviations, stable through the session
     x2 = log_kf * log_kf / (atm * atm * np.maximum(tau, 1.0 / 252.0))

@@ -22,7 +22,9 @@ from sim.markets.synthetic.surface import MIN_TAU
 class SurfaceProbe:
     """Quotes and strike grids of the synthetic roots under given conditions, on ``calendar``."""
 
-    def __init__(self, calendar: TradingCalendar, first: date, last: date, config: SyntheticConfig | None = None):
+    def __init__(
+        self, calendar: TradingCalendar, first: date, last: date, config: SyntheticConfig | None = None
+    ):
         self.config = config or SyntheticConfig()
         self.calendar = calendar
         self.sessions = Sessions(calendar, first - timedelta(days=10), last)
@@ -51,7 +53,9 @@ class SurfaceProbe:
         inputs["is_call"] = np.asarray(is_call, dtype=bool)
         return price(inputs)
 
-    def strikes(self, root: str, when: datetime, expiry: date, underlying: float, vol_level: float) -> np.ndarray:
+    def strikes(
+        self, root: str, when: datetime, expiry: date, underlying: float, vol_level: float
+    ) -> np.ndarray:
         """The strikes the synthetic chain of ``root``'s ``expiry`` would list at ``when``."""
         g = self.group(root, when, expiry, underlying, vol_level)
         sd = g["atm"] * float(np.sqrt(max(g["tau_var"], MIN_TAU)))
