@@ -90,3 +90,15 @@ def test_each_product_lists_its_exchange_strike_grid() -> None:
     assert cl[-0.02] == cl[0.08] == 0.5
     gc = _steps("GC", 2650.0, when, date(2025, 5, 27), 0.165)
     assert gc[-0.02] == gc[0.08] == 5.0 and gc[-0.3] == 25.0
+
+
+def test_the_per_expiry_atm_vol_is_the_vectorised_surface() -> None:
+    from sim.markets.synthetic.config import SyntheticConfig
+    from sim.markets.synthetic.surface import atm_vol, atm_vol_at
+
+    cfg = SyntheticConfig()
+    for family, level in (("spx", 12.0), ("spx", 35.0), ("qqq", 20.0), ("cl", 0.6), ("gc", 0.12)):
+        for tau in (0.0, 1 / 365, 0.1, 1.0, 2.5):
+            assert atm_vol_at(family, level, tau, cfg) == pytest.approx(
+                float(atm_vol(family, level, tau, cfg)), rel=1e-12
+            )
