@@ -139,6 +139,7 @@ class LeanDataMarket:
     then holds every listed contract, keyed ``ESH20``).  Roots are index options (``SPXW``,
     ``SPX``), equity options (``SPY``) or future options (``ES``).  A root with no folder at all is
     logged and listed in ``missing_roots``; a missing or malformed file raises ``LeanDataError``.
+    VIX comes from the folder (``sim.markets.lean_vix``) when it has it, else the constant ``vix``.
     """
 
     def __init__(

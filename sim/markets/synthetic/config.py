@@ -10,7 +10,8 @@ from datetime import date
 
 @dataclass(frozen=True)
 class SyntheticConfig:
-    """Everything the synthetic market depends on; the same config gives the same market, byte for byte.
+    """Everything the synthetic market depends on; the same config gives the same market, byte for byte,
+    and ``start`` / ``end`` only choose a window of the seed's one path (walked from ``anchor``).
 
     Vols and rates are annual decimals.  "Trading time" counts 252 trading days a year, each with
     ``overnight_share`` of its variance in the overnight gap and the rest spread over the session.

@@ -129,11 +129,9 @@ class Sessions:
 
 
 class TimeGrid:
-    """Every price point of the run: each trading day's open, then its step times to the close.
-
-    ``dt[i]`` is the trading time (years of 252 days) of the move from point i-1 to point i: the
-    overnight gap carries ``overnight_share`` of a day, the session the rest along ``session_share``.
-    """
+    """Every price point of the run: each trading day's open, then its step times to the close, with
+    the share of the session's clock (``elapsed``) and of its variance (``done``, the U-shaped
+    ``session_share``) gone at each point."""
 
     def __init__(
         self, calendar: TradingCalendar, start: date, end: date, step_minutes: int, overnight_share: float
@@ -141,7 +139,6 @@ class TimeGrid:
         self.sessions = Sessions(calendar, start - timedelta(days=10), end + timedelta(days=_HORIZON_DAYS))
         step = timedelta(minutes=step_minutes)
         times: list[datetime] = []
-        dt: list[float] = []
         elapsed: list[float] = []
         done: list[float] = []
         self.days: list[date] = []
@@ -171,10 +168,7 @@ class TimeGrid:
             clock = [(p - open_).total_seconds() / session for p in points]
             shares = session_share(np.asarray(clock)).tolist()
             for j, p in enumerate(points):
-                if j == 0:
-                    dt.append(overnight_share / TRADING_DAYS if times else 0.0)
-                else:
-                    dt.append((1.0 - overnight_share) * (shares[j] - shares[j - 1]) / TRADING_DAYS)
+                if j > 0:
                     self.step_index[p] = len(times)
                 elapsed.append(clock[j])
                 done.append(shares[j])
@@ -183,7 +177,6 @@ class TimeGrid:
         if not self.days:
             raise ValueError(f"the calendar has no trading sessions between {start} and {end}")
         self.times = times
-        self.dt = np.asarray(dt, dtype=np.float64)
         self.elapsed = elapsed  # share of the session's clock time gone at each point
         self.done = done  # share of the session's variance gone at each point
         self.overnight_share = overnight_share

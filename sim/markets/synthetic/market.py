@@ -132,12 +132,11 @@ class SyntheticMarket:
     def _price_future(self, point: int, f: FutureSpec) -> tuple[float, float, float]:
         t = self.grid.calendar_time(point, f.last_trade)
         cfg = self.config
-        carry = {
-            "spx": cfg.rate - cfg.spx_dividend,
-            "cl_carry": self._cl_carry[point],
-            "gc_carry": cfg.gc_carry,
-        }
-        fair = self._raw[f.series][point] * math.exp(carry[f.carry] * t)
+        if f.carry == "cl_carry":
+            carry = self._cl_carry[point]
+        else:
+            carry = cfg.gc_carry if f.carry == "gc_carry" else cfg.rate - cfg.spx_dividend
+        fair = self._raw[f.series][point] * math.exp(carry * t)
         bid = round(math.floor(fair / f.tick + 1e-9) * f.tick, 4)
         ask = round(bid + f.tick, 4)
         return (bid if fair - bid <= ask - fair else ask), bid, ask
