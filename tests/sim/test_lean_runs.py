@@ -28,7 +28,7 @@ def _folder(tmp_path: Path) -> Path:
 
 def _run(tmp_path: Path, root: Path, *extra: str, capsys) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
-    args = ["backtest", "--quiet", "--data", str(root), "--start", "2024-01-02", "--end", "2024-01-05",
+    args = ["backtest", "--data", str(root), "--start", "2024-01-02", "--end", "2024-01-05",
             "--out", str(out), *extra]  # fmt: skip
     rc = main(args)
     captured = capsys.readouterr()
@@ -154,7 +154,7 @@ def test_step_sizes_that_would_never_finish_are_rejected_in_one_line(tmp_path, s
 )
 def test_the_readme_example_says_why_nothing_traded(tmp_path, capsys):
     out = tmp_path / "out"
-    rc = main(["backtest", "--quiet", "--data", str(LEAN), "--start", "2021-01-04", "--end", "2021-01-14",
+    rc = main(["backtest", "--data", str(LEAN), "--start", "2021-01-04", "--end", "2021-01-14",
                "--vix", "25", "--out", str(out)])  # fmt: skip
     text = capsys.readouterr().out
     assert rc == 0
