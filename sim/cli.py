@@ -1,7 +1,7 @@
 """The offline engine's command line: ``backtest`` runs the trading system on a synthetic market
 (deterministic by seed), replayed real history (``--market history``) or LEAN-format data and writes
-its reports (run.json says which, ``sim.run_info``); ``audit`` checks a
-backtest's trades against the rulebook; ``params`` lists every parameter.  Installed as
+its reports (run.json says which, ``sim.run_info``); ``audit`` checks a backtest's trades against
+the rulebook; ``params`` lists every parameter.  Installed as
 ``tomking`` (``tomking backtest ...``) and runnable as ``python -m sim``.
 """
 
@@ -24,7 +24,7 @@ from sim.markets.choose import MarketChoice, build_market
 from sim.markets.lean_data import LeanDataError
 from sim.recorder import RunRecorder
 from sim.report import summary_text, write_reports
-from sim.run_info import header_lines, why_nothing_traded, write_run_file
+from sim.run_info import EventTally, why_nothing_traded, write_run_description
 from sim.store import FileStore
 
 log = logging.getLogger("sim.cli")
@@ -49,12 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     sim_time = SimTimeFilter()
     with run_log(out / "run.log", sim_time):
         log.info("parameters from %s", inputs.parameters_from)
-        return _backtest(args, inputs, out, sim_time, argv)
+        return _backtest(args, inputs, out, sim_time)
 
 
-def _backtest(
-    args: argparse.Namespace, inputs: RunInputs, out: Path, sim_time: SimTimeFilter, argv: list[str] | None
-) -> int:
+def _backtest(args: argparse.Namespace, inputs: RunInputs, out: Path, sim_time: SimTimeFilter) -> int:
     from sim.calendar import ExchangeCalendar
 
     settings = inputs.settings
@@ -69,10 +67,8 @@ def _backtest(
     _say(args, f"parameters from {inputs.parameters_from}")
     for line in choice.notes:
         _say(args, line)
-    command = list(sys.argv[1:] if argv is None else argv)
-    write_run_file(out, command, choice.info, settings)
     _write_parameters(out / "parameters.json", settings)  # what the auditor checks against
-    _write_run_description(out / "run.json", args, inputs)
+    _write_run_description(out / "run.json", args, inputs, choice)
     if args.state_dir:  # crash-safe: persist everything and resume from the folder if it has state
         from sim.resume import run_from_cli
 
@@ -82,6 +78,8 @@ def _backtest(
     state_dir = out / "state"
     shutil.rmtree(state_dir, ignore_errors=True)  # a backtest always starts from a clean book
     recorder = RunRecorder(out / "events.jsonl")
+    tally = EventTally()
+    recorder.subscribe(tally)
     began = time.perf_counter()
     try:
         result = run_backtest(
@@ -92,12 +90,11 @@ def _backtest(
         recorder.close()
         return _fail([f"cannot read market data: {exc}"])
     wall = time.perf_counter() - began
-    header = header_lines(choice.info, settings)
-    paths = write_reports(out, result, wall, header)
-    outcome = _outcome(result, choice)
-    paths["run"] = write_run_file(out, command, choice.info, settings, outcome)
+    outcome = _outcome(result, choice, tally)
+    run_file = _write_run_description(out / "run.json", args, inputs, choice, outcome)
+    paths = {**write_reports(out, result, wall), "run": run_file}
     html = _html_report(out, settings)
-    _say(args, summary_text(result, wall, header))
+    _say(args, summary_text(result, wall))
     for line in outcome.get("why_nothing_traded", []):
         _say(args, f"nothing traded: {line}")
     _say(args, "\nreports: " + ", ".join(str(p) for p in paths.values()))
@@ -105,14 +102,14 @@ def _backtest(
     return 0
 
 
-def _outcome(result, choice: MarketChoice) -> dict:  # type: ignore[no-untyped-def]
+def _outcome(result, choice: MarketChoice, tally: EventTally) -> dict:  # type: ignore[no-untyped-def]
     """After the run: how much traded, and why nothing did when nothing did."""
     trades = len(result.recorder.trades)
     outcome = {"closed_trades": trades, "sessions": len(result.equity), "steps": result.steps}
     if trades == 0:
         lean = choice.lean
         outcome["why_nothing_traded"] = why_nothing_traded(
-            result.recorder, result.steps, [p.day for p in result.equity],
+            tally, result.steps, [p.day for p in result.equity],
             None if lean is None else lean.asked_missing, () if lean is None else lean.roots,
         )  # fmt: skip
     return outcome
@@ -252,26 +249,13 @@ def _write_parameters(path: Path, settings: Settings) -> None:
     path.write_text(json.dumps({"parameters": params}, indent=2) + "\n", encoding="utf-8")
 
 
-def _write_run_description(path: Path, args: argparse.Namespace, inputs: RunInputs) -> None:
+def _write_run_description(path: Path, args: argparse.Namespace, inputs: RunInputs, choice: MarketChoice,
+                           outcome: dict | None = None) -> Path:  # fmt: skip
     """run.json: what this run was (market source, period, parameters' source, overrides, code
-    version), read by the reports (analysis/run_info.py) for the top of report.html and summary.txt."""
-    import json
-
-    from analysis.run_info import code_version
-
-    if args.data == "synthetic":
-        market = {"source": "synthetic", "seed": inputs.seed, "step_minutes": inputs.step_minutes}
-    else:
-        market = {"source": "lean_data", "folder": str(Path(args.data).resolve()), "vix": inputs.vix,
-                  "step_minutes": inputs.step_minutes}  # fmt: skip
-    settings = inputs.settings
-    doc = {
-        "market": market,
-        "period": {"start": settings.start_date, "end": settings.end_date},
-        "parameters_from": inputs.parameters_from, "overrides": list(args.set), "faults": args.faults,
-        "code_version": code_version(),
-    }  # fmt: skip
-    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    version; after the run its outcome), read by the reports (analysis/run_info.py) for the top of
+    report.html and summary.txt."""
+    return write_run_description(path, choice.info, inputs.settings, parameters_from=inputs.parameters_from,
+                                 overrides=args.set, faults=args.faults, outcome=outcome)  # fmt: skip
 
 
 def _market(args: argparse.Namespace, inputs: RunInputs, calendar) -> MarketSource:  # type: ignore[no-untyped-def]

@@ -19,12 +19,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from core.settings import Settings
+from monitoring.performance import max_drawdown, returns_from_values
 from sim.engine import RunResult, run_backtest
 from sim.markets.choose import build_market
 from sim.platform import SimPlatform
 from sim.recorder import RunRecorder
-from sim.report import max_drawdown, write_reports
-from sim.run_info import header_lines, write_run_file
+from sim.report import write_reports
+from sim.run_info import write_run_description
 from sim.store import MemoryStore
 from strategies.common import group_mark
 
@@ -63,18 +64,23 @@ class _Marks:
         self.by_day[day] = dict(marks)
 
 
-def window_figures(result: RunResult, marks: _Marks, window: Window) -> dict:
-    """The window's figures from a run that started before it."""
+def window_figures(result: RunResult, marks: _Marks, window: Window, risk_events: list[dict]) -> dict:
+    """The window's figures from a run that started before it; ``risk_events`` as the reports read
+    them from its events.jsonl (``analysis.report_data``)."""
     before = [p for p in result.equity if p.day < window.start]
     inside = [p for p in result.equity if window.start <= p.day <= window.end]
     base = before[-1] if before else inside[0]
     nlv = [base.net_liquidation] + [p.net_liquidation for p in inside]
     changes = [(p.day, now - prev, prev) for p, prev, now in zip(inside, nlv[:-1], nlv[1:], strict=True)]
     worst_day, worst, prev_nlv = min(changes, key=lambda c: c[1])
-    actions = [a for a in result.recorder.risk.actions if window.start <= a[0].date() <= window.end]
-    trips = [f"{t:%Y-%m-%d %H:%M} {rule}" for t, action, rule, _ in actions if action == "trip"]
+    actions = [
+        (e["_time"], str(e.get("action", "")), str(e.get("rule", "")))
+        for e in risk_events
+        if e.get("kind") == "risk_event" and window.start <= e["_time"].date() <= window.end
+    ]
+    trips = [f"{t:%Y-%m-%d %H:%M} {rule}" for t, action, rule in actions if action == "trip"]
     forced = [
-        f"{t:%Y-%m-%d %H:%M} {rule}" for t, action, rule, _ in actions if action in ("forced_exit", "flatten")
+        f"{t:%Y-%m-%d %H:%M} {rule}" for t, action, rule in actions if action in ("forced_exit", "flatten")
     ]
     pnl: dict[str, float] = defaultdict(float)
     for t in result.recorder.trades:
@@ -86,14 +92,17 @@ def window_figures(result: RunResult, marks: _Marks, window: Window) -> dict:
         pnl[name] += end_marks.get(name, 0.0) - start_marks.get(name, 0.0)
     return {
         "window": window.name, "start": window.start.isoformat(), "end": window.end.isoformat(),
-        "nlv_start": round(nlv[0], 2), "nlv_end": round(nlv[-1], 2), "max_drawdown": max_drawdown(nlv),
+        "nlv_start": round(nlv[0], 2), "nlv_end": round(nlv[-1], 2), "max_drawdown": max_drawdown(returns_from_values(nlv)),
         "breaker_trips": trips, "forced_exits": forced,
         "strategy_pnl": {k: round(v, 2) for k, v in sorted(pnl.items())},
         "worst_day": {"day": worst_day.isoformat(), "pnl": round(worst, 2), "pct": worst / prev_nlv},
     }  # fmt: skip
 
 
-def run_window(window: Window, settings: Settings, out: Path) -> dict:
+def run_window(
+    window: Window, settings: Settings, out: Path, parameters_from: str = "rulebook defaults"
+) -> dict:
+    from analysis.report_data import load
     from sim.calendar import ExchangeCalendar
 
     start = window.start - timedelta(days=WARM_UP_DAYS)
@@ -103,15 +112,15 @@ def run_window(window: Window, settings: Settings, out: Path) -> dict:
                           calendar=calendar)  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     _log_to(out / "run.log")
-    command = ["crisis", window.name]
-    write_run_file(out, command, choice.info, run_settings)
+    described = {"parameters_from": parameters_from}
+    write_run_description(out / "run.json", choice.info, run_settings, **described)
     marks = _Marks()
     recorder = RunRecorder(out / "events.jsonl")
     result = run_backtest(run_settings, choice.market, calendar, MemoryStore(), recorder, monitor=marks)
-    write_reports(out, result, None, header_lines(choice.info, run_settings))
-    figures = window_figures(result, marks, window)
-    write_run_file(out, command, choice.info, run_settings, {"closed_trades": len(result.recorder.trades),
-                                                             "crisis": figures})  # fmt: skip
+    write_reports(out, result)
+    figures = window_figures(result, marks, window, load(out, run_settings).risk_events)
+    outcome = {"closed_trades": len(result.recorder.trades), "crisis": figures}
+    write_run_description(out / "run.json", choice.info, run_settings, **described, outcome=outcome)
     return figures
 
 
@@ -151,12 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = Path(args.config)
     settings = Settings.from_config_file(path) if path.exists() else Settings()
+    parameters_from = str(path) if path.exists() else "rulebook defaults (no config.json)"
     chosen = [w for w in WINDOWS if not args.window or w.name in args.window]
     out = Path(args.out)
     results = []
     for window in chosen:
         try:
-            figures = run_window(window, settings, out / window.name)
+            figures = run_window(window, settings, out / window.name, parameters_from)
         except (OSError, ValueError, RuntimeError) as exc:
             print(f"error: {window.name}: {exc}", file=sys.stderr)
             return 2

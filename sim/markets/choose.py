@@ -104,7 +104,7 @@ def _lean(root: Path, vix: float | None, step_minutes: int, start: date, end: da
         notes.append(
             f"missing sessions: {len(missing)}: " + ", ".join(f"{d} ({why})" for d, why in missing.items())
         )
-    info = {"source": "lean", "data_folder": str(root), "start": start.isoformat(), "end": end.isoformat(),
+    info = {"source": "lean_data", "folder": str(root.resolve()), "start": start.isoformat(), "end": end.isoformat(),
             "underlying": source.underlying, "option_roots": list(source.roots), "missing_roots": source.missing_roots,
             "vix": vix_text, "step_minutes": step_minutes, "sessions_with_data": [d.isoformat() for d in days],
             "missing_sessions": missing}  # fmt: skip
