@@ -124,3 +124,6 @@ def test_a_crisis_window_reports_its_figures(tmp_path, monkeypatch) -> None:
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["market"]["source"] == "history" and run["outcome"]["crisis"]["window"] == "test"
     assert "\n".join(crisis.format_figures(figures)).count("max drawdown") == 1
+    summary = " ".join((tmp_path / "summary.txt").read_text().split())
+    assert "market source real history: real SPX, VIX, CL;" in summary  # labelled in the summary
+    assert "modelled around it (seed 7)" in summary and "GC" in summary
