@@ -16,14 +16,14 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from assembly import build_monitoring
-from core.ports import StateStore, TradingCalendar
+from core.ports import EventSink, StateStore, TradingCalendar
 from core.settings import Settings
 from monitoring.service import OrderActivity
 from sim.broker.faults import FaultConfig
@@ -109,9 +109,11 @@ def run(
     faults: FaultConfig | None = None,
     environ: Mapping[str, str] = os.environ,
     alerts: bool = False,
+    listeners: Sequence[EventSink] = (),
 ) -> tuple[RunResult, float]:
     """Run or resume; raises ``RunRefused`` with one line when it cannot.  The run's alerts pass the
-    alert router either way; with ``alerts`` they also go to ``TOMKING_ALERT_URLS``."""
+    alert router either way; with ``alerts`` they also go to ``TOMKING_ALERT_URLS``; ``listeners``
+    see every recorded event (the CLI's tally of why nothing traded)."""
     lock = StateDirLock(paths.state_dir) if paths.state_dir is not None else None
     if lock is not None:
         lock.acquire()
@@ -129,6 +131,8 @@ def run(
     def monitor(platform: SimPlatform, recorder: RunRecorder) -> Any:
         orders = OrderActivity()  # the health snapshot's order clock watches the run's events
         recorder.subscribe(orders)
+        for listener in listeners:
+            recorder.subscribe(listener)
         # one health snapshot per simulated session: a backtest has no live connections to watch
         return build_monitoring(
             platform, settings, recorder, environ, live=False, connection="sim_broker",

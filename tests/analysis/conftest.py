@@ -20,7 +20,18 @@ def backtest(tmp_path_factory):
     pytest.importorskip("matplotlib", reason="charts need the report extra (matplotlib)")
     out = tmp_path_factory.mktemp("backtest")
     buf = io.StringIO()
-    args = ["backtest", "--start", "2025-01-02", "--end", "2025-02-28", "--out", str(out), "--alerts"]
+    args = [
+        "backtest",
+        "--start",
+        "2025-01-02",
+        "--end",
+        "2025-02-28",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--alerts",
+    ]
     with WebhookReceiver() as hook:
         url = f"json://127.0.0.1:{hook.port}/alerts"
         with _env("TOMKING_ALERT_URLS", url), contextlib.redirect_stdout(buf):

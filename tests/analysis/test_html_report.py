@@ -177,7 +177,7 @@ def test_tables_sort_by_a_clicked_header_and_filter_by_text(backtest):
 def test_backtest_alerts_reach_a_webhook_through_the_router(backtest):
     out, _, received = backtest
     alerts = [json.loads(line) for line in (out / "events.jsonl").open() if '"kind": "alert"' in line]
-    assert alerts, "the fixture's period (seed 7, Jan-Feb 2025) raises alerts: Greeks limits, jump halts"
+    assert alerts, "the fixture's period (seed 3, Jan-Feb 2025) raises alerts: Greeks limits, jump halts"
     titles = {a["title"] for a in alerts}
     assert received, "the run's alerts were delivered"
     assert len(received) <= len(alerts), "never more notices than alerts (de-duplicated, rate-limited)"
