@@ -35,30 +35,40 @@ class Book:
     def __init__(self) -> None:
         self._groups: dict[str, PositionGroup] = {}
         self._sequence: dict[str, int] = {}
+        # live()/closed() answers per (kind, strategy) until the next put/remove: every layer asks
+        # several times a step, and a year's closed groups made each scan grow with the run.
+        self._views: dict[tuple[bool, str | None], list[PositionGroup]] = {}
 
     def get(self, group_id: str) -> PositionGroup | None:
         return self._groups.get(group_id)
 
     def put(self, group: PositionGroup) -> None:
         self._groups[group.group_id] = group
+        self._views.clear()
 
     def live(self, strategy: str | None = None) -> Sequence[PositionGroup]:
-        return [
-            g
-            for g in self._groups.values()
-            if g.status in _LIVE and (strategy is None or g.strategy == strategy)
-        ]
+        return self._view(True, strategy)
 
     def closed(self, strategy: str | None = None) -> Sequence[PositionGroup]:
-        return [
-            g
-            for g in self._groups.values()
-            if g.status is GroupStatus.CLOSED and (strategy is None or g.strategy == strategy)
-        ]
+        return self._view(False, strategy)
+
+    def _view(self, live: bool, strategy: str | None) -> list[PositionGroup]:
+        """A fresh list (callers may change it) of the live or closed groups, in insertion order."""
+        key = (live, strategy)
+        found = self._views.get(key)
+        if found is None:
+            found = self._views[key] = [
+                g
+                for g in self._groups.values()
+                if (g.status in _LIVE if live else g.status is GroupStatus.CLOSED)
+                and (strategy is None or g.strategy == strategy)
+            ]
+        return list(found)
 
     def remove(self, group_id: str) -> None:
         """Forget a group that was replaced by its parts (it never held a position of its own)."""
         self._groups.pop(group_id, None)
+        self._views.clear()
 
     def opened_on(self, day: date, strategy: str) -> Sequence[PositionGroup]:
         """Groups of ``strategy`` whose id was issued on ``day`` (ids carry their date)."""

@@ -49,6 +49,8 @@ class Book:
         self.cash = float(starting_cash)
         self._positions: dict[str, Position] = {}
         self._marks: dict[str, float] = {}  # last price seen per symbol, used when a quote is missing
+        self._sorted: list[Position] | None = None  # positions() until the next trade or removal
+        self._sorted_of: dict[str, Position] = self._positions  # ... of this dict (a restore swaps it)
 
     # --- durable state ---------------------------------------------------------------------------
     def state(self) -> BookState:
@@ -66,8 +68,12 @@ class Book:
         return 0.0 if position is None else position.quantity
 
     def positions(self) -> list[Position]:
-        """Every open position, sorted by symbol so iteration is deterministic."""
-        return [self._positions[s] for s in sorted(self._positions)]
+        """Every open position, sorted by symbol so iteration is deterministic (sorted once per change:
+        the account is valued every step)."""
+        if self._sorted is None or self._sorted_of is not self._positions:
+            self._sorted = [self._positions[s] for s in sorted(self._positions)]
+            self._sorted_of = self._positions
+        return list(self._sorted)
 
     def options(self) -> list[Position]:
         return [p for p in self.positions() if p.is_option]
@@ -92,6 +98,7 @@ class Book:
         """Book ``quantity`` (signed) at ``price``: cash, average price, flat positions removed."""
         if quantity == 0:
             return
+        self._sorted = None
         position = self._positions.get(symbol)
         if position is None:
             position = Position(symbol, kind, multiplier, 0.0, 0.0, contract)
@@ -116,6 +123,7 @@ class Book:
 
     def remove(self, symbol: str) -> None:
         self._positions.pop(symbol, None)
+        self._sorted = None
 
     def add_cash(self, amount: float) -> None:
         self.cash += amount
@@ -136,6 +144,8 @@ class Book:
 
     def holdings_value(self, snapshot: MarketSnapshot) -> float:
         """What the holdings add to cash in the net liquidation value (futures: open P&L only)."""
+        # A plain left-to-right sum in the same order and association as always: a vectorised dot
+        # product rounds differently, and the NLV's last bits feed sizing decisions.
         total = 0.0
         for p in self.positions():
             price = self.mark(p, snapshot)

@@ -56,6 +56,7 @@ class SimBroker:
         self._known_tags: set[str] = set()
         self._snapshot: MarketSnapshot | None = None
         self._account_cache: tuple[tuple, AccountState] | None = None
+        self._margin_cache: tuple[MarketSnapshot, tuple, float] | None = None
 
     # --- durable state (a brokerage's own records; the sim saves them like a broker would) ---------
     state_type: type[BrokerState] = BrokerState
@@ -200,8 +201,15 @@ class SimBroker:
         return [Leg(p.contract, round(p.quantity)) for p in self.book.options() if p.contract is not None]
 
     def _portfolio_margin(self, snapshot: MarketSnapshot) -> float:
+        """Once per snapshot and set of option positions: the account and every submission ask."""
         legs = self._option_legs()
-        return self.margin.margin_required(legs, 1, snapshot) if legs else 0.0
+        key = tuple((leg.contract.symbol, leg.ratio) for leg in legs)
+        cached = self._margin_cache
+        if cached is not None and cached[0] is snapshot and cached[1] == key:
+            return cached[2]
+        required = self.margin.margin_required(legs, 1, snapshot) if legs else 0.0
+        self._margin_cache = (snapshot, key, required)
+        return required
 
     def _reserved(self) -> float:
         return sum(w.reserved for w in self._working.values())

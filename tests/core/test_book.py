@@ -88,3 +88,18 @@ def test_campaign_part_and_parts_survive_the_json_round_trip():
     g = PositionGroup("lt112-20250305-001", "lt112", (Leg(spxw(5000, Right.PUT, datetime(2025, 7, 3).date()), -2),), 1,
                       GroupStatus.OPENING, campaign="c1", part="naked", parts=(("naked", (0,)),))  # fmt: skip
     assert group_from_json(json.loads(json.dumps(group_to_json(g)))) == g
+
+
+def test_views_follow_every_put_and_remove_and_callers_cannot_change_them():
+    book = Book()
+    book.put(_group("zero_dte-20250307-001", GroupStatus.OPEN))
+    assert [g.group_id for g in book.live("zero_dte")] == ["zero_dte-20250307-001"]
+    assert book.closed() == []
+    book.put(_group("zero_dte-20250307-001", GroupStatus.CLOSED))  # closed by a later put
+    assert book.live("zero_dte") == [] and [g.group_id for g in book.closed()] == ["zero_dte-20250307-001"]
+    book.put(_group("zero_dte-20250307-002", GroupStatus.OPENING))
+    view = book.live()
+    view.clear()  # type: ignore[attr-defined]  # a caller's list, not the book's
+    assert [g.group_id for g in book.live()] == ["zero_dte-20250307-002"]
+    book.remove("zero_dte-20250307-002")
+    assert book.live() == []
