@@ -49,8 +49,7 @@ class Book:
         self.cash = float(starting_cash)
         self._positions: dict[str, Position] = {}
         self._marks: dict[str, float] = {}  # last price seen per symbol, used when a quote is missing
-        self._sorted: list[Position] | None = None  # positions() until the next trade or removal
-        self._sorted_of: dict[str, Position] = self._positions  # ... of this dict (a restore swaps it)
+        self._sorted: list[Position] | None = None  # positions() until the next trade, removal or restore
 
     # --- durable state ---------------------------------------------------------------------------
     def state(self) -> BookState:
@@ -61,6 +60,7 @@ class Book:
         self.cash = state.cash
         self._positions = {p.symbol: Position(**vars(p)) for p in state.positions}
         self._marks = dict(state.marks)
+        self._sorted = None
 
     # --- reading ---------------------------------------------------------------------------------
     def quantity(self, symbol: str) -> float:
@@ -70,9 +70,8 @@ class Book:
     def positions(self) -> list[Position]:
         """Every open position, sorted by symbol so iteration is deterministic (sorted once per change:
         the account is valued every step)."""
-        if self._sorted is None or self._sorted_of is not self._positions:
+        if self._sorted is None:
             self._sorted = [self._positions[s] for s in sorted(self._positions)]
-            self._sorted_of = self._positions
         return list(self._sorted)
 
     def options(self) -> list[Position]:

@@ -24,7 +24,6 @@ from core.types import (
 )
 from sim.broker import SimBroker, SimMargin, TastytradeFees
 from sim.broker.book import Book
-from sim.resume import broker_load, broker_to_json
 
 P, C = Right.PUT, Right.CALL
 EXP = date(2026, 3, 20)  # a Friday
@@ -393,7 +392,7 @@ def test_positions_follow_trades_removals_and_a_restore():
     saved.book.trade("QQQ", SecurityKind.EQUITY, 1.0, 3, 40.0)
     restored = broker()
     assert restored.book.positions() == []  # asked before the restore swaps the positions in
-    broker_load(restored, broker_to_json(saved))
+    restored.restore(saved.state())
     assert [p.symbol for p in restored.book.positions()] == ["QQQ"]
 
 
