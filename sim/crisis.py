@@ -116,7 +116,7 @@ def run_window(
     write_run_description(out / "run.json", choice.info, run_settings, **described)
     marks = _Marks()
     recorder = RunRecorder(out / "events.jsonl")
-    result = run_backtest(run_settings, choice.market, calendar, MemoryStore(), recorder, monitor=marks)
+    result = run_backtest(run_settings, choice.market, calendar, MemoryStore(), recorder, observers=(marks,))
     write_reports(out, result)
     figures = window_figures(result, marks, window, load(out, run_settings).risk_events)
     outcome = {"closed_trades": len(result.recorder.trades), "crisis": figures}
