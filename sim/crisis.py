@@ -22,7 +22,6 @@ from core.settings import Settings
 from monitoring.performance import max_drawdown, returns_from_values
 from sim.engine import RunResult, run_backtest
 from sim.markets.choose import build_market
-from sim.platform import SimPlatform
 from sim.recorder import RunRecorder
 from sim.report import write_reports
 from sim.run_info import write_run_description
@@ -52,11 +51,11 @@ class _Marks:
     def __init__(self) -> None:
         self.by_day: dict[date, dict[str, float]] = {}
 
-    def on_step(self, platform: SimPlatform, system) -> None:  # type: ignore[no-untyped-def]
+    def after_step(self, system) -> None:  # type: ignore[no-untyped-def]
         return None
 
-    def on_end_of_day(self, day: date, platform: SimPlatform, system) -> None:  # type: ignore[no-untyped-def]
-        snap, marks = platform.snapshot(), defaultdict(float)
+    def after_end_of_day(self, day: date, system) -> None:  # type: ignore[no-untyped-def]
+        snap, marks = system.platform.snapshot(), defaultdict(float)
         for g in system.book.live():
             mark = None if g.opened_at is None else group_mark(g, snap)
             if mark is not None:
