@@ -64,6 +64,13 @@ fault-backtest: $(BIN)/.installed
 	$(BIN)/python -m sim backtest --quiet --out reports/faults \
 		--faults partial=0.2,reject=0.05,drop=0.02,duplicate=0.02,delay=0.05,cancel_race=0.05,seed=1 $(ARGS)
 
+# Crisis replays on real history (--market history): August 2015, February 2018 and 2018-Q4, each
+# after two months of warm-up so the book is already built; per window: max drawdown, breaker trips,
+# forced exits, per-strategy P&L and the worst day.
+.PHONY: crisis
+crisis: $(BIN)/.installed
+	$(BIN)/python -m sim.crisis --out reports/crisis $(ARGS)
+
 # Crash recovery: SIGKILL a two-month backtest at 30 random points (inside order submission,
 # inside state writes, anywhere), resume it each time, and require exactly the uninterrupted run.
 .PHONY: chaos

@@ -1,20 +1,34 @@
 """The one composition root: builds a TradingSystem from settings for any engine.
 
 ``main.py`` (LEAN) and ``sim`` (offline) both call ``build_system`` so the same strategies, risk
-gate and execution run in both; only the Platform differs.
+gate, execution, persistence and monitoring run in both; only the Platform differs.
+``build_monitoring`` wires monitoring once for both: the alert router every layer's alerts pass
+and the observer that samples, exports and keeps the health snapshot.
 """
 
 from __future__ import annotations
 
-from core.ports import EventSink, Platform, Strategy
-from core.quote_screen import QuoteScreen
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from core.pauses import Pauses
+from core.ports import EventSink, Platform, StatePart, StateStore, Strategy, SystemObserver
+from core.quote_screen import LastGood, QuoteScreen
 from core.settings import Settings
 from core.system import TradingSystem
 from execution.order_manager import OrderManager
+from execution.state import ExecutionState
+from monitoring.alerts import AlertRouter, AppriseChannel, PlatformChannel, alert_urls
+from monitoring.observer import RoutedPlatform, SystemMonitor
+from monitoring.redact import Redactor, secrets_from_environment
+from monitoring.service import MonitoringService, OrderActivity
 from persistence.manager import StateManager
 from risk.events import RiskLog
 from risk.gate import EntryGate
+from risk.greeks import Betas
 from risk.monitors import RiskMonitors
+from risk.portfolio import PortfolioCache
 from risk.state import RiskState
 from strategies.ipmcc import Ipmcc
 from strategies.leap_ladder import LeapPutLadder
@@ -39,24 +53,77 @@ def build_strategies(settings: Settings) -> list[Strategy]:
 
 
 def build_system(
-    platform: Platform, settings: Settings, sink: EventSink, state: StateManager | None = None
+    platform: Platform,
+    settings: Settings,
+    sink: EventSink,
+    state: StateManager | None = None,
+    observers: Sequence[SystemObserver] = (),
+    parts: Sequence[StatePart[Any]] = (),
+    router: AlertRouter | None = None,
 ) -> TradingSystem:
+    """The system on ``platform``.  Its state lives in ``state`` (default: the platform's store);
+    ``parts`` are further stateful components an engine adds (the sim's run log); with a
+    ``router`` every layer's alerts pass it."""
+    state = state if state is not None else StateManager(platform.store)
+    if router is not None:
+        platform = RoutedPlatform(platform, router)
+    pauses = Pauses()  # raised by persistence, the engine link and the Tastytrade link; read by the gate
     risk_state, risk_log = RiskState(), RiskLog(sink)  # shared by the gate and the monitors
+    portfolio = PortfolioCache(Betas(settings))  # one view of the open portfolio per step
     screen = QuoteScreen(settings)  # one memory of last good quotes for marks, entries and orders
-    # execution and risk get a platform whose orders are journaled before sent and whose store is
-    # part of the atomic saved state
-    orders = platform if state is None else state.guard(platform)
-    system = TradingSystem(
+    orders = state.guard(platform)  # execution and risk: every order journaled before it is sent
+    executor = OrderManager(settings, orders, sink=sink, screen=screen)
+    monitors = RiskMonitors(settings, orders, risk_state, risk_log, portfolio, screen)
+    gate = EntryGate(
+        settings, platform.calendar, platform.is_live, risk_state, risk_log, portfolio, pauses, screen
+    )
+    return TradingSystem(
         platform=platform,
         settings=settings,
         strategies=build_strategies(settings),
-        gate=EntryGate(settings, platform.calendar, platform.is_live, risk_state, risk_log, screen),
-        executor=OrderManager(settings, orders, sink=sink, screen=screen),
-        sink=sink if state is None else state.audit(sink),
-        monitors=RiskMonitors(settings, orders, risk_state, risk_log, screen),
+        gate=gate,
+        executor=executor,
+        sink=state.audit(sink),
         state=state,
+        monitors=monitors,
+        pauses=pauses,
         screen=screen,
+        parts=(
+            StatePart("execution", ExecutionState, executor),
+            StatePart("risk", RiskState, monitors),
+            StatePart("quotes", LastGood, screen),
+            *parts,
+        ),
+        observers=observers,
     )
-    if state is not None:  # components with state of their own (Persistable) join the snapshot
-        state.register_if_persistable(system.gate, system.executor, *system.strategies.values())
-    return system
+
+
+def build_monitoring(
+    platform: Platform,
+    settings: Settings,
+    sink: EventSink,
+    environ: Mapping[str, str],
+    live: bool,
+    connection: str = "brokerage",
+    health_interval: timedelta = timedelta(minutes=1),
+    store: StateStore | None = None,
+    send: bool = True,
+    backtest: bool = False,
+    orders: OrderActivity | None = None,
+) -> tuple[AlertRouter, SystemMonitor]:
+    """The alert router (the engine's own notifications, plus, when ``send``, the apprise URLs in
+    ``TOMKING_ALERT_URLS``, labelled ``[BACKTEST ...]`` for a ``backtest``; secrets from the
+    environment redacted) and the monitoring observer, which keeps its metrics and health snapshot
+    in ``store`` (default: the platform's) and reports in its health snapshot the orders ``orders``
+    saw submitted."""
+    urls = alert_urls(environ) if send else []
+    apprise = [AppriseChannel(urls, backtest=backtest)] if urls else []
+    channels = [PlatformChannel(platform.notify), *apprise]
+    router = AlertRouter(platform.now, channels, Redactor(secrets_from_environment(environ)))
+    service = MonitoringService.from_settings(
+        settings, sink, store or platform.store, platform.now, router=router, live=live,
+        health_interval=health_interval,
+    )  # fmt: skip
+    if orders is not None:
+        service.orders = orders
+    return router, SystemMonitor(service, live, connection)

@@ -13,6 +13,7 @@ from AlgorithmImports import *
 from assembly import build_system
 from core.ports import Severity
 from core.settings import Settings, SettingsError
+from core.system import ENGINE
 from core.types import Right
 from lean_adapter.alerts import LogSink
 from lean_adapter.gate import EntryGate
@@ -163,7 +164,7 @@ class TomKingAlgorithm(QCAlgorithm):
             self._started = True
             self.trading_system.on_start()
             if self.live_mode:  # LEAN restores open orders without our tags (lean_adapter.restored)
-                self.lean_platform.adopt_restored_orders(from_journal(self._state.orders.working))
+                self.lean_platform.adopt_restored_orders(from_journal(self._state.working_orders()))
 
     def _deliver(self) -> None:
         """Order events the adapter held (sent while the system was inside an order call)."""
@@ -182,7 +183,7 @@ class TomKingAlgorithm(QCAlgorithm):
                 platform.unconfirmed_orders()  # alerts once per order Tastytrade never answered
                 tags = platform.open_order_tags()
                 self._holdings_watch.check(
-                    system, self._state.orders.working, platform.account().holdings, tags
+                    system, self._state.working_orders(), platform.account().holdings, tags
                 )
             if self._broker is not None:
                 self._broker.on_step(system)
@@ -195,10 +196,10 @@ class TomKingAlgorithm(QCAlgorithm):
     def _update_health(self) -> None:
         system, platform = self.trading_system, self.lean_platform
         account = platform.account()
-        reason = system.entries_paused_reason
+        reason = system.pauses.describe()
         self._monitor.update_health(
             HealthInputs(
-                connections={"brokerage": reason != "brokerage_disconnected"},
+                connections={"brokerage": not system.pauses.has(ENGINE, "brokerage_disconnected")},
                 open_groups=len(system.book.live()),
                 breaker_state=f"paused:{reason}" if reason else "armed",
                 net_liquidation=account.net_liquidation,
@@ -244,7 +245,7 @@ class TomKingAlgorithm(QCAlgorithm):
         with self.entry_gate:
             symbols = self.lean_platform.margin_call_symbols(requests)
             system = self.trading_system
-            system.entries_paused_reason = system.entries_paused_reason or "margin_call"
+            system.pauses.add(ENGINE, "margin_call", f"margin call on {symbols}")
             self.lean_platform.notify(
                 Severity.CRITICAL, "Margin call", f"entries paused; closing {symbols} with our own orders"
             )

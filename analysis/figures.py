@@ -23,7 +23,7 @@ from typing import Any
 
 from analysis import tail
 from analysis.report_data import ReportData, number
-from analysis.run_info import code_version_text, market_text, parameter_changes
+from analysis.run_info import code_version_text, market_text, nothing_traded_text, parameter_changes
 from core.types import PositionGroup
 
 MAX_RISK_ACTIONS = 25
@@ -135,7 +135,7 @@ def figures(d: ReportData) -> RunFigures:
 def _header(d: ReportData) -> list[Figure]:
     period = f"{d.days[0]} .. {d.days[-1]} ({len(d.days)} sessions)" if d.days else "no sessions"
     changes = parameter_changes(d.settings)
-    return [
+    header = [
         _fig("market", "market source", market_text(d.run)),
         _fig("period", "period", period),
         _fig("parameters_from", "parameters read from", str(d.run.get("parameters_from") or "not recorded")),
@@ -145,6 +145,8 @@ def _header(d: ReportData) -> list[Figure]:
         ),
         _fig("code_version", "code version", code_version_text(d.run)),
     ]  # fmt: skip
+    why = nothing_traded_text(d.run)
+    return header + ([_fig("nothing_traded", "why nothing traded", why)] if why else [])
 
 
 def _portfolio(d: ReportData) -> list[Figure]:

@@ -10,6 +10,8 @@ import importlib
 import os
 import sys
 
+from bench import history
+
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
@@ -34,13 +36,18 @@ def main(argv: list[str]) -> int:
         module = importlib.import_module(f"bench.{name}")
         print(f"== {name}", file=sys.stderr, flush=True)
         rows.extend(module.run())
+    before = history.load()
     width = max(len(r["name"]) for r in rows)
-    print(f"{'benchmark':<{width}}  {'value':>16}  {'unit':<14} {'target':<16} note")
+    print(f"{'benchmark':<{width}}  {'value':>16}  {'previous':>16}  {'unit':<14} {'target':<16} note")
     for r in rows:
         target = "" if r.get("target") is None else str(r["target"])
+        prev = history.previous(before, r["name"])
+        shown = "" if prev is None else _fmt(prev)
         print(
-            f"{r['name']:<{width}}  {_fmt(r['value']):>16}  {r['unit']:<14} {target:<16} {r.get('note', '')}"
+            f"{r['name']:<{width}}  {_fmt(r['value']):>16}  {shown:>16}  {r['unit']:<14} {target:<16} "
+            f"{r.get('note', '')}"
         )
+    history.save(rows)
     return 0
 
 

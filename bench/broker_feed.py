@@ -1,6 +1,6 @@
 """DXLink feed throughput and latency: the real tastytrade SDK against a loopback DXLink server.
 
-The server (``tests/brokers/loopback_*``: REST token endpoints + a ``websockets`` DXLink server)
+The server (``testing/loopback/``: REST token endpoints + a ``websockets`` DXLink server)
 runs in a child process on another core where there is one, so the client is measured alone.
 In the same run, three receive loops consume the same COMPACT Greeks stream (100 events per
 FEED_DATA message, 1,000 symbols):
@@ -13,8 +13,11 @@ FEED_DATA message, 1,000 symbols):
 Each loop runs ``REPEATS`` times, interleaved, against the same server process, and the best run
 of each counts: the machine is shared, and interference only ever slows a run down.
 
-Then a steady 10,000 events/s stream: each message carries its send time (wall clock, shared by
-both processes) and the cache's update hook notes when the batch became visible.
+The same ``ours`` loop then takes a Quote flood (the cache checks every quote's prices, sizes and
+time before storing it).  Then a steady 10,000 events/s stream: each event carries its send time
+as its own time (wall clock, shared by both processes) and the cache's update hook notes when the
+batch became visible.  Last, the fault figures of ``bench/broker_feed_faults.py``: recovery time
+after a dropped connection and the stale-served count.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import statistics
 import time
 from datetime import datetime
 from typing import Any
+
+from bench import broker_feed_faults
 
 N_EVENTS = 200_000
 N_SYMBOLS = 1_000
@@ -43,9 +48,16 @@ def _symbols() -> list[str]:
     return [f".SPXW250307{'P' if i % 2 else 'C'}{4000 + i}" for i in range(N_SYMBOLS)]
 
 
-def _greeks_row(sym: str, seq: int, price: float) -> list[Any]:
+def _greeks_row(sym: str, seq: int, price: float, t_ms: int = 1_741_359_600_000) -> list[Any]:
     # field order of tastytrade.dxfeed.Greeks (what the client asks for in FEED_SETUP)
-    return [sym, 0, 0, seq, 1_741_359_600_000 + seq, 0, price, 0.2, -0.3, 0.01, -0.5, 0.02, 0.9]
+    return [sym, 0, 0, seq, t_ms + seq, 0, price, 0.2, -0.3, 0.01, -0.5, 0.02, 0.9]
+
+
+def _quote_row(sym: str, seq: int, price: float) -> list[Any]:
+    # field order of tastytrade.dxfeed.Quote: symbol, eventTime, sequence, timeNanoPart, bidTime,
+    # bidExchangeCode, askTime, askExchangeCode, bidPrice, askPrice, bidSize, askSize
+    t = 1_741_359_600_000 + seq * 1000
+    return [sym, 0, seq % 1000, 0, t, "C", t, "C", price, price + 0.1, 10, 12]
 
 
 def _server(mode: str, conn: Any) -> None:
@@ -63,16 +75,17 @@ def _server(mode: str, conn: Any) -> None:
     syms = _symbols()
 
     async def blast(c: Conn, kind: str) -> None:
-        if kind != "Greeks":
+        if kind not in ("Greeks", "Quote"):
             return
-        ch = next(k for k, v in c.channels.items() if v == "Greeks")
+        ch = next(k for k, v in c.channels.items() if v == kind)
+        row = _greeks_row if kind == "Greeks" else _quote_row
         frames = []
         for m in range(N_EVENTS // PER_MESSAGE):
             flat: list[Any] = []
             for i in range(PER_MESSAGE):
                 seq = m * PER_MESSAGE + i
-                flat.extend(_greeks_row(syms[seq % N_SYMBOLS], seq, 1.0 + seq % 97))
-            frames.append(json.dumps({"type": "FEED_DATA", "channel": ch, "data": ["Greeks", flat]}))
+                flat.extend(row(syms[seq % N_SYMBOLS], seq, 1.0 + seq % 97))
+            frames.append(json.dumps({"type": "FEED_DATA", "channel": ch, "data": [kind, flat]}))
         with contextlib.suppress(ConnectionClosed):
             for f in frames:
                 await c.ws.send(f)
@@ -87,10 +100,10 @@ def _server(mode: str, conn: Any) -> None:
             delay = start + tick / 1000 - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            now = time.time()
+            now_ms = int(time.time() * 1000)
             flat: list[Any] = []
             for _ in range(per_ms):
-                flat.extend(_greeks_row(syms[seq % N_SYMBOLS], seq, now))
+                flat.extend(_greeks_row(syms[seq % N_SYMBOLS], seq, 1.0 + seq % 97, now_ms - seq))
                 seq += 1
             try:
                 await c.ws.send(json.dumps({"type": "FEED_DATA", "channel": ch, "data": ["Greeks", flat]}))
@@ -150,7 +163,9 @@ async def _bare(url: str, secret: str, refresh: str, drain: bool) -> tuple[float
         return (count - 1) / (time.perf_counter() - t0), (count - 1) / (time.process_time() - c0)
 
 
-def _with_feed(url: str, secret: str, refresh: str, on_update: Any, until: Any, limit_s: float) -> None:
+def _with_feed(
+    url: str, secret: str, refresh: str, on_update: Any, until: Any, limit_s: float, kind: str = "Greeks"
+) -> None:
     import tastytrade.session as sdk_session
 
     from brokers.credentials import Credentials
@@ -163,7 +178,7 @@ def _with_feed(url: str, secret: str, refresh: str, on_update: Any, until: Any, 
     feed = FeedSupervisor(
         Credentials(secret, refresh), cache, FeedConfig(watchdog_s=30.0), client_kwargs={"trust_env": False}
     )
-    feed.subscribe(_symbols(), kinds=(Kind.GREEKS,))
+    feed.subscribe(_symbols(), kinds=(Kind(kind),))
     feed.start()
     deadline = time.perf_counter() + limit_s
     while not until() and time.perf_counter() < deadline:
@@ -171,7 +186,7 @@ def _with_feed(url: str, secret: str, refresh: str, on_update: Any, until: Any, 
     feed.stop()
 
 
-def _ours(url: str, secret: str, refresh: str) -> tuple[float, float]:
+def _ours(url: str, secret: str, refresh: str, kind: str = "Greeks") -> tuple[float, float]:
     marks: list[tuple[float, float]] = []
     count = [0]
 
@@ -182,7 +197,7 @@ def _ours(url: str, secret: str, refresh: str) -> tuple[float, float]:
         if count[0] >= N_EVENTS and len(marks) == 1:
             marks.append((time.perf_counter(), time.process_time()))
 
-    _with_feed(url, secret, refresh, on_update, lambda: len(marks) == 2, 60.0)
+    _with_feed(url, secret, refresh, on_update, lambda: len(marks) == 2, 60.0, kind)
     if len(marks) != 2:
         return float("nan"), float("nan")
     n = count[0] - 1  # the first batch's events are counted from its own arrival on
@@ -195,7 +210,7 @@ def _latency() -> tuple[float, float, int]:
 
     def on_update(kind: Any, events: Any, received: Any) -> None:
         now = time.time()  # visible in the cache from here on
-        lat.extend(now - float(e.price) for e in events)
+        lat.extend(now - e.time / 1000.0 for e in events)  # the event's own time is its send time
 
     with _Server("steady") as (url, secret, refresh):
         n = int(STEADY_RATE * STEADY_SECONDS)
@@ -218,12 +233,13 @@ def run() -> list[dict]:
     import logging
 
     logging.getLogger("tastytrade").setLevel(logging.INFO)  # as the feed configures it
-    runs: dict[str, list[tuple[float, float]]] = {"listen": [], "drain": [], "ours": []}
+    runs: dict[str, list[tuple[float, float]]] = {"listen": [], "drain": [], "ours": [], "quotes": []}
     with _Server("blast") as (url, secret, refresh):
         for _ in range(REPEATS):
             runs["listen"].append(asyncio.run(_bare(url, secret, refresh, drain=False)))
             runs["drain"].append(asyncio.run(_bare(url, secret, refresh, drain=True)))
             runs["ours"].append(_ours(url, secret, refresh))
+            runs["quotes"].append(_ours(url, secret, refresh, "Quote"))
     wall = {k: max(w for w, _ in v) for k, v in runs.items()}
     cpu = {k: max(c for _, c in v) for k, v in runs.items()}
     p50, p99, n = _latency()
@@ -263,8 +279,16 @@ def run() -> list[dict]:
             f"< {OVERHEAD_TARGET:g}",
             "CPU time per event, ours / best bare loop - 1",
         ),
+        _row(
+            "dxlink SDK + feed + cache, Quotes",
+            wall["quotes"],
+            "events/s",
+            EPS_TARGET,
+            "the same flood as Quote events; per second of client CPU time: {:,.0f}".format(cpu["quotes"]),
+        ),
         _row("dxlink latency p50 @10k/s", p50, "ms", None, f"server send -> visible in cache, {n:,} events"),
         _row("dxlink latency p99 @10k/s", p99, "ms", None, "same run"),
+        *broker_feed_faults.rows(_row),
     ]
 
 

@@ -9,7 +9,6 @@ Targets (one core): p99 per event < 5 ms, on_step with 200 working groups < 20 m
 from __future__ import annotations
 
 import dataclasses
-import random
 import statistics
 import time
 from datetime import date, datetime, timedelta
@@ -143,7 +142,7 @@ def _setup() -> tuple[_Platform, OrderManager, list[OrderIntent]]:
         )
     snap = MarketSnapshot(now, {}, 20.0, {}, _Chains(quotes))
     platform = _Platform(snap)
-    return platform, OrderManager(Settings(), platform, rng=random.Random(0)), intents
+    return platform, OrderManager(Settings(), platform, jitter_seed=0), intents
 
 
 def _fill(platform: _Platform, tag: str, leg_indices: list[int] | None = None) -> OrderEvent:

@@ -11,12 +11,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from analysis.html_report import write_html_report
+from assembly import build_monitoring
 from core.settings import Settings
 from monitoring.health import HealthInputs, HealthMonitor, HealthServer
 from sim.calendar import ExchangeCalendar
 from sim.engine import run_backtest
 from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
-from sim.monitoring_hooks import sim_monitor
 from sim.recorder import RunRecorder
 from sim.report import write_reports
 from sim.store import FileStore, MemoryStore
@@ -29,9 +29,17 @@ def _backtest(out: Path, monitored: bool) -> tuple[float, object, Settings]:
     calendar = ExchangeCalendar(START - timedelta(days=7), END + timedelta(days=800))
     market = SyntheticMarket(SyntheticConfig(seed=7, start=START, end=END), calendar)
     recorder = RunRecorder(out / "events.jsonl")
-    monitor = sim_monitor(recorder, settings, {}) if monitored else None
+    store = FileStore(out, durable=False)
+
+    def monitor(platform, sink):  # type: ignore[no-untyped-def]
+        return build_monitoring(
+            platform, settings, sink, {}, live=False, health_interval=timedelta(hours=12), store=store
+        )
+
     began = time.process_time()  # CPU time: other processes on the machine do not count
-    result = run_backtest(settings, market, calendar, FileStore(out / "state"), recorder, monitor=monitor)
+    result = run_backtest(
+        settings, market, calendar, MemoryStore(), recorder, monitor=monitor if monitored else None
+    )
     return time.process_time() - began, result, settings
 
 

@@ -9,7 +9,6 @@ import tempfile
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 from core.book import Book
 from core.types import (
@@ -24,28 +23,10 @@ from core.types import (
 )
 from persistence import StateManager
 from sim.store import FileStore
+from testing.persistence_fakes import FakeEngine, FakeSystem
 
 GROUPS = 500
 T0 = datetime(2025, 3, 7, 10, 0)
-
-
-class _Engine:
-    def now(self) -> datetime:
-        return T0
-
-    def account(self):  # type: ignore[no-untyped-def]
-        return SimpleNamespace(holdings={})
-
-    def open_order_tags(self) -> list[str]:
-        return []
-
-    def notify(self, *args: object) -> None:
-        pass
-
-
-class _Sink:
-    def record(self, *args: object) -> None:
-        pass
 
 
 def _contract(strike: float, right: Right, expiry: date) -> OptionContract:
@@ -83,8 +64,10 @@ def _book() -> Book:
     return book
 
 
-def _system(book: Book) -> SimpleNamespace:
-    return SimpleNamespace(platform=_Engine(), book=book, sink=_Sink(), entries_paused_reason="")
+def _system(book: Book) -> FakeSystem:
+    system = FakeSystem(FakeEngine())
+    system.book = book
+    return system
 
 
 def _ms(samples: list[float]) -> float:

@@ -103,11 +103,28 @@ def run() -> list[dict]:
         {"name": "synthetic: snapshot + 8 open legs", "value": steps / with_legs, "unit": "steps/s",
          "target": ">= 1000 steps/s", "note": "2 ES + 6 SPY legs quoted every step (one batch)"},
     ]  # fmt: skip
+    rows += _history_row()
     for root, days, label in (("SPXW", 0, "0DTE SPXW"), ("ES", 110, "120-DTE ES"), ("SPY", 330, "1y SPY")):
         ms, size = _chain_ms(market, root, days)
         rows.append({"name": f"synthetic: chain build {label}", "value": ms, "unit": "ms",
                      "target": "< 2 ms" if root == "SPXW" else None, "note": f"{size} quotes"})  # fmt: skip
     return rows
+
+
+def _history_row() -> list[dict]:
+    """Building a year of real-history replay (2018), when the history extra (arch) is installed."""
+    try:
+        from sim.markets.history import HistoryMarket, load_history
+
+        history = load_history()
+    except Exception:  # the optional extra is missing: nothing to measure
+        return []
+    config = SyntheticConfig(start=date(2018, 1, 2), end=date(2018, 12, 31))
+    calendar, _ = _calendar(config.start, config.end)
+    began = time.perf_counter()
+    market = HistoryMarket(config, calendar, history)
+    return [{"name": "history: build 2018 replay", "value": time.perf_counter() - began, "unit": "s",
+             "target": None, "note": f"{len(market.grid.times)} steps, real SPX/VIX/WTI"}]  # fmt: skip
 
 
 if __name__ == "__main__":

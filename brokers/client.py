@@ -82,9 +82,10 @@ class BrokerClient:
     def fetch_account(self) -> BrokerAccount:
         return self.call(lambda s: fetch_account(s, self._creds.account_number))
 
-    def reconcile(self, lean: AccountState, **tolerances: float) -> ReconcileReport:
-        """Fetch the broker's view and compare it with ``lean`` (see ``reconcile.reconcile``)."""
-        return reconcile(self.fetch_account(), lean, **tolerances)
+    def reconcile(self, lean: AccountState, **options: Any) -> ReconcileReport:
+        """Fetch the broker's view and compare it with ``lean`` (``options``: tolerances and
+        ``ignore``, see ``reconcile.reconcile``)."""
+        return reconcile(self.fetch_account(), lean, **options)
 
     def close(self) -> None:
         session = self._session

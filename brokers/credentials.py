@@ -165,16 +165,21 @@ def redact(text: str) -> str:
 
 class RedactingFilter(logging.Filter):
     """Scrubs registered secrets from records at WARNING and above, and at any level on the
-    ``brokers`` logger.  (Formatting every DEBUG record of the SDK's per-message dumps would cost
-    more than the feed itself; those records carry server messages, never our credentials.)"""
+    ``brokers`` and ``tastytrade`` loggers: the SDK logs every server message at DEBUG, and a
+    server may echo the streamer token in one.  (The SDK's logger runs at INFO unless someone turns
+    it up to debug, so formatting its per-message DEBUG records here costs nothing in production;
+    httpx2's DEBUG records name requests, never bodies or headers.)"""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if _SECRETS and (record.levelno >= logging.WARNING or record.name.startswith("brokers")):
+        if _SECRETS and (record.levelno >= logging.WARNING or record.name.startswith(_ALWAYS)):
             message = record.getMessage()
             clean = redact(message)
             if clean != message:
                 record.msg, record.args = clean, None
         return True
+
+
+_ALWAYS = ("brokers", "tastytrade")
 
 
 def install_log_redaction(*names: str) -> None:

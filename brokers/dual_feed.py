@@ -8,8 +8,8 @@ feed shows up in monitoring.  If one feed dies the other carries on; when both a
 ``entries_allowed`` says no (exits may still use whatever a caller judges good enough).
 
 The DXLink side is built from the cache: bid/ask from ``Quote``, IV and Greeks from ``Greeks``,
-open interest from ``Summary``; its time is the *older* receive time of Quote and Greeks, so a
-fresh quote never makes stale Greeks look fresh.  DXLink carries no day volume on these events;
+open interest from ``Summary``; its time is the *older* ``as_of`` (the events' own time, see
+``brokers.quote_cache``) of Quote and Greeks, so a fresh quote never makes stale Greeks look fresh.  DXLink carries no day volume on these events;
 the LEAN quote's volume is used when there is one.
 """
 
@@ -106,8 +106,8 @@ class DualFeed:
         if entry.quote is None or entry.greeks is None:
             return None
         q, g = entry.quote.value, entry.greeks.value
-        received = min(entry.quote.received, entry.greeks.received)
-        age = self._cache.now() - received
+        as_of = min(entry.quote.as_of, entry.greeks.as_of)
+        age = self._cache.now() - as_of
         oi = entry.summary.value.open_interest if entry.summary is not None else 0
         return OptionQuote(
             contract=contract,

@@ -26,9 +26,9 @@ from typing import Any
 
 from brokers.client import BrokerClient
 from brokers.futures_symbols import parse_tastytrade_future_option
+from brokers.occ import INDEX_OPTION_ROOTS, OptionId, parse_occ
 from brokers.quote_cache import QuoteValue
 from brokers.reconcile import BrokerPosition
-from brokers.symbols import INDEX_OPTION_ROOTS, OptionId, parse_occ
 
 FUTURES_TYPES = {"Future"}
 OPTION_TYPES = {"Equity Option", "Index Option"}

@@ -22,8 +22,8 @@ from brokers.emergency import (
     Plan,
     plan_assignment_closes,
 )
+from brokers.occ import INDEX_OPTION_ROOTS
 from brokers.quote_cache import QuoteCache, QuoteValue
-from brokers.symbols import INDEX_OPTION_ROOTS
 from core.ports import Severity
 
 Notify = Callable[[Severity, str, str], None]
@@ -85,7 +85,7 @@ class EmergencySweep:
         if q is None:  # a position the book does not know: ask the feed for it (thread-safe)
             self._subscribe([streamer])
             return None
-        if self._cache.now() - q.received > self.max_age:
+        if self._cache.now() - q.as_of > self.max_age:
             return None
         return q.value
 

@@ -7,10 +7,11 @@ garbage, oversized frame, silence past the watchdog) tear the connection down an
 after a capped, jittered backoff, resubscribing everything.  Refused credentials are a permanent
 ``FAILED`` state, reported and not retried forever.
 
-Liveness: the watchdog needs "any message received", KEEPALIVEs included, which the SDK does not
-expose.  After connecting we wrap the connection's ``receive_text`` (the httpx2 websocket session
-the SDK reads from) with a pass-through that notes the time; if a future SDK renames it, the feed
-falls back to "any event received" and says so in the log.
+Liveness: the watchdog (``FeedConfig.watchdog_s``, 60 s by default) needs "any message
+received", KEEPALIVEs included, which the SDK does not expose.  After connecting, every frame goes
+through a ``brokers.feed_frames.FrameReader`` (which also maps fields by the announced order and
+recognises oversized frames); if a future SDK changes the websocket it reads from, the feed falls
+back to "any event received" and says so in the log.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from brokers.availability import require
 from brokers.credentials import Credentials, redact
-from brokers.feed_connection import drain, sync_subscriptions, tap_messages
+from brokers.feed_connection import drain, sync_subscriptions
+from brokers.feed_frames import FrameReader, sdk_fields, tap
 from brokers.feed_status import Backoff, FeedConfig, FeedState, FeedStatus
 from brokers.loop_thread import LoopThread
 from brokers.quote_cache import Kind, QuoteCache
@@ -70,6 +72,7 @@ class FeedSupervisor:
         self._chunk = self.cfg.chunk_size
         self._tapped = False
         self._tap_warned = False
+        self._fields: dict[str, list[str]] | None = None  # the SDK's field order per event type
         self._stop_requested = False
 
     # --- control (any thread) ------------------------------------------------------------------
@@ -126,6 +129,8 @@ class FeedSupervisor:
             subscribed=subscribed,
             subscription_messages=self._counts["subscription_messages"],
             chunk_size=self._chunk,
+            rejected={k.value: n for k, n in self._cache.rejected.items() if n},
+            outdated={k.value: n for k, n in self._cache.outdated.items() if n},
             last_message_age_s=None if last is None else time.monotonic() - last,
             next_retry_s=self._next_retry,
         )
@@ -204,6 +209,9 @@ class FeedSupervisor:
 
         self._abort = ""
         self._set_phase("handshake")
+        if self._fields is None:
+            self._fields = sdk_fields()
+        reader = FrameReader(self._on_message, self._fields)
         connected_at: float | None = None
         error: BaseException | None = None
         try:
@@ -211,7 +219,7 @@ class FeedSupervisor:
                 tg.start_soon(self._watchdog, tg.cancel_scope)
                 await authenticate(session, recorder)
                 async with DXLinkStreamer(session) as streamer:
-                    self._tapped = tap_messages(streamer, self._on_message)
+                    self._tapped = tap(streamer, reader)
                     if not self._tapped and not self._tap_warned:
                         self._tap_warned = True
                         LOG.warning("cannot observe raw DXLink messages; watchdog falls back to data events")
@@ -241,6 +249,8 @@ class FeedSupervisor:
         if error is None:
             return False, self._abort or "connection ended", up_for, False
         permanent, reason = classify(error, recorder)
+        if reader.oversized_inbound:  # the SDK calls every 1009 close "subscription too long"
+            reason = "oversized frame from the server: over the websocket client's message size limit"
         # The streamer token was issued (2xx) but the handshake still failed with an SDK error:
         # that is DXLink refusing the token (an ERROR message), not a network problem.
         token_ok = (recorder.last_status(QUOTE_TOKEN_PATH) or 0) // 100 == 2

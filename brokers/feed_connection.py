@@ -1,7 +1,7 @@
-"""What happens on one live DXLink connection: liveness tap, event draining, chunked subscriptions.
+"""What happens on one live DXLink connection: event draining and chunked subscriptions.
 
 Free functions over the SDK's ``DXLinkStreamer`` so the supervisor (``brokers.feed``) stays about
-lifecycle only.  Draining takes one event with ``get_event`` and then everything already queued
+lifecycle only (what each frame goes through before the SDK: ``brokers.feed_frames``).  Draining takes one event with ``get_event`` and then everything already queued
 with ``get_event_nowait``: the SDK's ``listen()`` yields to the event loop once per event, which
 costs more than the cache store, while a drained batch costs one loop turn and one lock hold.
 """
@@ -9,7 +9,6 @@ costs more than the cache store, while a drained batch costs one loop turn and o
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,27 +21,6 @@ def event_classes() -> dict[Kind, Any]:
     from tastytrade.dxfeed import Greeks, Quote, Summary
 
     return {Kind.QUOTE: Quote, Kind.GREEKS: Greeks, Kind.SUMMARY: Summary}
-
-
-def tap_messages(streamer: Any, on_message: Callable[[float], None]) -> bool:
-    """Call ``on_message(monotonic time)`` for every raw message the streamer reads (KEEPALIVEs
-    included) by wrapping its websocket session's ``receive_text`` with a pass-through.  The SDK
-    exposes no such hook; False (and the caller falls back to data events) if the shape changed."""
-    ws = getattr(streamer, "_websocket", None)
-    original = getattr(ws, "receive_text", None)
-    if ws is None or original is None:
-        return False
-
-    async def receive_text(timeout: float | None = None) -> str:
-        text = await original(timeout)
-        on_message(time.monotonic())
-        return text
-
-    try:
-        ws.receive_text = receive_text
-    except (AttributeError, TypeError):  # a session class with slots or a read-only attribute
-        return False
-    return True
 
 
 async def drain(

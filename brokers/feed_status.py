@@ -63,7 +63,9 @@ class FeedStatus:
     events: Mapping[str, int] = field(default_factory=dict)  # events received by kind
     subscribed: int = 0  # symbols wanted (all kinds)
     subscription_messages: int = 0  # FEED_SUBSCRIPTION messages sent (chunks)
-    chunk_size: int = 0  # symbols per message now (halved after a "message too long" close)
+    chunk_size: int = 0  # symbols per message now (halved after the server refused a long one)
+    rejected: Mapping[str, int] = field(default_factory=dict)  # implausible events, by kind
+    outdated: Mapping[str, int] = field(default_factory=dict)  # events older than the stored ones
     last_message_age_s: float | None = None  # seconds since the last message of any kind
     next_retry_s: float | None = None  # backoff delay chosen for the current wait
 
@@ -73,7 +75,11 @@ class FeedStatus:
 
     def describe(self) -> str:
         state = f"{self.state.value}({self.reason})" if self.reason else self.state.value
-        return f"{state} connects={self.connects} disconnects={self.disconnects} attempts={self.attempts}"
+        text = f"{state} connects={self.connects} disconnects={self.disconnects} attempts={self.attempts}"
+        for name, counts in (("rejected", self.rejected), ("outdated", self.outdated)):
+            if counts:
+                text += f" {name}=" + ",".join(f"{k}:{n}" for k, n in sorted(counts.items()))
+        return text
 
 
 class Backoff:

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from brokers.symbols import format_strike
+from brokers.occ import format_strike
 from core.types import ExerciseStyle, OptionContract, Right, SecurityKind, Settlement
 
 MONTH_CODES = "FGHJKMNQUVXZ"

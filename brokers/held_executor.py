@@ -40,8 +40,10 @@ class HeldExecutor:
             updates.append(GroupUpdate(i.group_id, i.purpose, UpdateKind.ABANDONED, d.time, message=message))
         return updates
 
-    def on_order_event(self, event: OrderEvent) -> Sequence[GroupUpdate]:
-        return self.inner.on_order_event(event)
+    def on_order_event(
+        self, event: OrderEvent, snapshot: MarketSnapshot | None = None
+    ) -> Sequence[GroupUpdate]:
+        return self.inner.on_order_event(event, snapshot)
 
     def is_working(self, group_id: str) -> bool:
         return self.inner.is_working(group_id) or self.guard.is_held(group_id)

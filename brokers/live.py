@@ -11,7 +11,9 @@ disconnect / reconnect is forwarded (``on_step``, ``on_brokerage_*``).  On a ste
 * reconciles positions and balances with the Tastytrade API on a worker thread — after every
   reconnect before anything is released, and every ``reconcile_every`` while no order is
   working — and feeds the outcome to the ``OutageGuard`` (mismatch: halt, critical alert);
-* pauses new entries (``TradingSystem.entries_paused_reason``, only with its own codes) while the
+* alerts when the DXLink quotes of held contracts are older than the live staleness limit
+  (``HeldQuoteWatch``), once the session has been open that long;
+* pauses new entries (``TradingSystem.pauses``, only its own reasons) while the
   brokerage is down or unreconciled, or LEAN's data and the DXLink feed are both dead;
 * near an expiry cut-off, with LEAN's brokerage down long enough, runs the close-only emergency
   route (dry-run unless switched to live) for short options at assignment risk.
@@ -38,6 +40,7 @@ from brokers.emergency_sweep import EmergencySweep
 from brokers.feed import FeedSupervisor
 from brokers.feed_status import FeedConfig, FeedState
 from brokers.held_executor import HeldExecutor
+from brokers.held_quotes import HeldQuoteWatch
 from brokers.outage import BrokerageState, OutageGuard
 from brokers.quote_cache import QuoteCache
 from brokers.reconcile import ReconcileReport
@@ -64,7 +67,8 @@ CONFIG_KEYS = (
     "tastytrade-account-number",
     "tastytrade-api-url",
 )
-# Entry pauses this module sets and may clear (never anyone else's).
+# Entry pauses this module sets and may clear (never anyone else's), as reasons of PAUSE_OWNER.
+PAUSE_OWNER = "tastytrade"
 OWN_PAUSES = frozenset({"brokerage_reconciling", "brokerage_halted", "feeds_dead"})
 
 
@@ -125,6 +129,8 @@ class TastytradeLink:
         self._streamer: dict[str, str | None] = {}  # core contract symbol -> DXLink symbol
         self._contracts: dict[str, OptionContract] = {}  # DXLink symbol -> contract
         self._subscribed: set[str] = set()
+        self._held: set[str] = set()  # DXLink symbols of the book's live legs
+        self.held_watch = HeldQuoteWatch(self.cache, c.dual.max_age)
         self._reconcile_due: datetime | None = None  # None: at the next step
         self._reconcile_off = ""  # why reconciliation stopped for good (refused credentials)
         self._last_report = ""
@@ -193,7 +199,7 @@ class TastytradeLink:
         return merged.quote if merged.quote is not None else quote
 
     def quote(self, contract: OptionContract, now: datetime) -> OptionQuote | None:
-        """DXLink's quote for a contract LEAN has none for (its time is its receive time)."""
+        """DXLink's quote for a contract LEAN has none for (its time is the events' own time)."""
         if self._streamer_symbol(contract, watch_only=True) is None:
             return None
         return self.dual.dxlink_quote(contract, now)
@@ -242,6 +248,7 @@ class TastytradeLink:
             self._start_reconcile(system, now)
             self._start_emergency(system, now)
             self._watch_feed(system)
+            self._watch_held(system, now)
             self._report(system, now)
         except Exception as exc:  # the link must never take the algorithm down
             LOG.exception("Tastytrade link step failed")
@@ -261,21 +268,20 @@ class TastytradeLink:
         return feeds
 
     def _pause(self, system: TradingSystem, decision: Decision) -> None:
-        current = system.entries_paused_reason
+        pauses = system.pauses  # this link adds and clears only its own reasons (``PAUSE_OWNER``)
         if not decision.approved:
-            if current != decision.code and (not current or current in OWN_PAUSES):
-                system.entries_paused_reason = decision.code
+            for code in OWN_PAUSES - {decision.code}:
+                pauses.clear(PAUSE_OWNER, code)
+            if pauses.add(PAUSE_OWNER, decision.code, decision.message):
                 system.platform.notify(Severity.WARNING, "New entries paused", decision.message)
-        elif current in OWN_PAUSES:
-            system.entries_paused_reason = ""
+        elif pauses.clear(PAUSE_OWNER):
             system.platform.notify(Severity.INFO, "New entries resumed", decision.message)
 
     # --- subscriptions -------------------------------------------------------------------------
 
     def _subscribe(self, system: TradingSystem, now: datetime) -> None:
-        for group in system.book.live():
-            for leg in group.legs:
-                self._streamer_symbol(leg.contract)
+        held = (self._streamer_symbol(leg.contract) for group in system.book.live() for leg in group.legs)
+        self._held = {sym for sym in held if sym is not None}
         today = now.date()
         expired = {s for s, c in self._contracts.items() if c.expiry < today}
         if expired:
@@ -283,6 +289,7 @@ class TastytradeLink:
             for s in expired:
                 self._streamer.pop(self._contracts.pop(s).symbol, None)
             self._subscribed -= expired
+            self._held -= expired
         new = set(self._contracts) - self._subscribed
         if new:
             self.feed.subscribe(sorted(new))
@@ -299,6 +306,13 @@ class TastytradeLink:
             system.platform.notify(Severity.WARNING, "DXLink feed reconnecting", st.reason)
         elif st.state is FeedState.CONNECTED and previous is FeedState.RECONNECTING:
             system.platform.notify(Severity.INFO, "DXLink feed reconnected", st.describe())
+
+    def _watch_held(self, system: TradingSystem, now: datetime) -> None:
+        opened = system.platform.calendar.session_open(now.date())
+        if opened is None or now - opened < self.cfg.dual.max_age:  # quotes wake up with the session
+            return
+        for severity, title, message in self.held_watch.check(self._held):
+            system.platform.notify(severity, title, message)
 
     def _report(self, system: TradingSystem, now: datetime) -> None:
         if self._reported_at is not None and now - self._reported_at < self.cfg.report_every:

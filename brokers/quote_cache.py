@@ -1,4 +1,4 @@
-"""Latest Quote / Greeks / Summary per DXLink symbol, with the time each one was received.
+"""Latest Quote / Greeks / Summary per DXLink symbol: when it was received, and what time it is of.
 
 Written by the feed thread, read by the algorithm thread.  The feed stores whole batches under one
 short lock hold with one clock reading per batch, and stores the SDK's event objects as they come:
@@ -7,80 +7,51 @@ hundred contracts a decision looks at, not for every one of the tens of thousand
 second a chain produces.  Readers copy references under the lock and convert outside it, so a
 snapshot never holds the feed up for long.
 
-Receive times come from an injected clock, so the data-quality rules can reject stale values and
-tests can age the cache without sleeping.  A value is only ever replaced by a newer valid event:
-an update the SDK rejects (NaN fields, for example) leaves the old value and its old receive time,
-so it ages out instead of being served as fresh.
+Freshness is the event's own time, never its arrival: every value carries ``as_of``, the time the
+event says it is of (``brokers.quote_values``), no later than its arrival.  So a quote first
+published ten minutes ago and re-sent after a reconnect reads ten minutes old, and an event older
+than the stored one (reordered, replayed) never replaces it.  An event that carries no time of its
+own is of its arrival, unless it repeats the stored values exactly (a resent snapshot): then it
+says nothing new and the stored ``as_of`` stays.  An implausible event (NaN, infinite, negative,
+absurd: ``quote_values``) is rejected, counted and logged once per kind; the last good value stays
+and ages out instead of being replaced or refreshed.
+
+Times come from an injected clock (the machine's local wall clock, naive like ``datetime.now``,
+or an aware one), so the data-quality rules can reject stale values and tests can age the cache
+without sleeping.
 """
 
 from __future__ import annotations
 
-import math
+import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
+from datetime import datetime, timedelta
 from typing import Any, Generic, NamedTuple, TypeVar
 
+from brokers.quote_values import (
+    CONVERT,
+    INSPECT,
+    GreeksValue,
+    Kind,
+    QuoteValue,
+    SummaryValue,
+    same_values,
+    to_greeks,
+    to_quote,
+    to_summary,
+)
+
 T = TypeVar("T")
-
-
-class Kind(StrEnum):
-    """DXLink event types the feed subscribes to (names are the DXLink/SDK event names)."""
-
-    QUOTE = "Quote"
-    GREEKS = "Greeks"
-    SUMMARY = "Summary"
-
-
-@dataclass(frozen=True, slots=True)
-class QuoteValue:
-    bid: float
-    ask: float
-    bid_size: float
-    ask_size: float
-    event_time_ms: int = 0
-
-    @property
-    def valid(self) -> bool:
-        return (
-            math.isfinite(self.bid) and math.isfinite(self.ask) and self.bid >= 0.0 and self.ask >= self.bid
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class GreeksValue:
-    """DXLink Greeks: ``price`` is the option's market price, ``iv`` a decimal (0.2 = 20 %)."""
-
-    price: float
-    iv: float
-    delta: float
-    gamma: float
-    theta: float
-    vega: float
-    rho: float = 0.0
-    event_time_ms: int = 0
-
-    @property
-    def valid(self) -> bool:
-        return all(math.isfinite(v) for v in (self.iv, self.delta, self.gamma, self.theta, self.vega))
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryValue:
-    open_interest: int
-    prev_day_volume: float = math.nan
-    event_time_ms: int = 0
-
-    @property
-    def valid(self) -> bool:
-        return self.open_interest >= 0
+LOG = logging.getLogger("brokers")
+FUTURE_SLACK_MS = 2_000  # clocks differ: an event up to this far "ahead" is simply of now
 
 
 class Timed(NamedTuple, Generic[T]):
     value: T
-    received: datetime
+    received: datetime  # when the event arrived
+    as_of: datetime  # the time the event is of (its own time, or its arrival); never later
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,47 +64,16 @@ class CacheEntry:
     summary: Timed[SummaryValue] | None
 
 
-def _f(v: Any) -> float:
-    return math.nan if v is None else float(v)
-
-
-def to_quote(raw: Any) -> QuoteValue:
-    if isinstance(raw, QuoteValue):
-        return raw
-    return QuoteValue(
-        _f(raw.bid_price), _f(raw.ask_price), _f(raw.bid_size), _f(raw.ask_size), int(raw.event_time or 0)
-    )
-
-
-def to_greeks(raw: Any) -> GreeksValue:
-    if isinstance(raw, GreeksValue):
-        return raw
-    return GreeksValue(
-        _f(raw.price),
-        _f(raw.volatility),
-        _f(raw.delta),
-        _f(raw.gamma),
-        _f(raw.theta),
-        _f(raw.vega),
-        _f(raw.rho),
-        int(raw.time or 0),
-    )
-
-
-def to_summary(raw: Any) -> SummaryValue:
-    if isinstance(raw, SummaryValue):
-        return raw
-    oi = raw.open_interest
-    return SummaryValue(int(oi) if oi is not None else -1, _f(raw.prev_day_volume), int(raw.event_time or 0))
-
-
-_CONVERT: dict[Kind, Callable[[Any], Any]] = {
-    Kind.QUOTE: to_quote,
-    Kind.GREEKS: to_greeks,
-    Kind.SUMMARY: to_summary,
-}
-
+# (event, received, received epoch ms, as-of epoch ms)
+_Item = tuple[Any, datetime, float, float]
 UpdateListener = Callable[[Kind, Sequence[Any], datetime], None]
+
+
+def _timed(item: _Item | None, convert: Callable[[Any], T]) -> Timed[T] | None:
+    if item is None:
+        return None
+    ev, received, received_ms, as_of_ms = item
+    return Timed(convert(ev), received, received - timedelta(milliseconds=received_ms - as_of_ms))
 
 
 class QuoteCache:
@@ -142,16 +82,21 @@ class QuoteCache:
     ``accept(symbols)`` limits what is stored to what is subscribed, so an event still in flight
     after an unsubscribe does not resurrect a symbol; by default everything is stored.
     ``on_update`` (optional) is called in the writer's thread after each batch is visible.
+    Counters per kind: ``stored``, ``ignored`` (not subscribed), ``rejected`` (implausible),
+    ``outdated`` (older than what was stored), ``ahead`` (dated after arrival: a clock skew).
     """
 
     def __init__(self, clock: Callable[[], datetime], on_update: UpdateListener | None = None):
         self._clock = clock
         self._on_update = on_update
         self._lock = threading.Lock()
-        self._data: dict[Kind, dict[str, tuple[Any, datetime]]] = {k: {} for k in Kind}
+        self._data: dict[Kind, dict[str, _Item]] = {k: {} for k in Kind}
         self._accepted: set[str] | None = None
         self.stored: dict[Kind, int] = dict.fromkeys(Kind, 0)
         self.ignored: dict[Kind, int] = dict.fromkeys(Kind, 0)
+        self.rejected: dict[Kind, int] = dict.fromkeys(Kind, 0)
+        self.outdated: dict[Kind, int] = dict.fromkeys(Kind, 0)
+        self.ahead: dict[Kind, int] = dict.fromkeys(Kind, 0)
 
     # --- writer side -----------------------------------------------------------------------
 
@@ -160,30 +105,73 @@ class QuoteCache:
         if not events:
             return 0
         now = self._clock()
-        table = self._data[kind]
-        accepted = self._accepted
-        stored = 0
+        now_ms = now.timestamp() * 1000.0
+        inspect, table, accepted = INSPECT[kind], self._data[kind], self._accepted
+        stored = ignored = 0
+        problems: list[tuple[str, str]] = []
         with self._lock:
-            if accepted is None:
-                for ev in events:
-                    table[ev.event_symbol] = (ev, now)
-                stored = len(events)
-            else:
-                for ev in events:
-                    sym = ev.event_symbol
-                    if sym in accepted:
-                        table[sym] = (ev, now)
-                        stored += 1
+            for ev in events:
+                sym = ev.event_symbol
+                if accepted is not None and sym not in accepted:
+                    ignored += 1
+                    continue
+                t, problem = inspect(ev)
+                if problem:
+                    problems.append((sym, problem))
+                    continue
+                if self._store(kind, table, sym, ev, t, now, now_ms):
+                    stored += 1
         self.stored[kind] += stored
-        self.ignored[kind] += len(events) - stored
+        self.ignored[kind] += ignored
+        if problems:
+            self._reject(kind, problems)
         if self._on_update is not None:
             self._on_update(kind, events, now)
         return stored
 
-    def put(self, kind: Kind, symbol: str, value: Any, received: datetime | None = None) -> None:
-        """Store one typed value (``QuoteValue``...), e.g. from a replay or a test."""
+    def put(self, kind: Kind, symbol: str, value: Any, received: datetime | None = None) -> bool:
+        """Store one typed value (``QuoteValue``...), e.g. from a replay or a test, by the same
+        rules as the feed's events.  True when it was stored."""
+        now = self._clock() if received is None else received
+        t, problem = INSPECT[kind](value)
+        if problem:
+            self._reject(kind, [(symbol, problem)])
+            return False
         with self._lock:
-            self._data[kind][symbol] = (value, self._clock() if received is None else received)
+            ok = self._store(kind, self._data[kind], symbol, value, t, now, now.timestamp() * 1000.0)
+        self.stored[kind] += ok
+        return ok
+
+    def _store(
+        self, kind: Kind, table: dict[str, _Item], sym: str, ev: Any, t: int, now: datetime, now_ms: float
+    ) -> bool:
+        """Under the lock: keep ``ev`` unless the stored value is of a later time."""
+        old = table.get(sym)
+        if t > 0:
+            if t > now_ms + FUTURE_SLACK_MS:
+                self.ahead[kind] += 1
+            as_of = min(float(t), now_ms)
+        elif old is not None and same_values(kind, old[0], ev):
+            as_of = old[3]  # a repeat of what is stored says nothing about now
+        else:
+            as_of = now_ms
+        if old is not None and as_of < old[3]:
+            self.outdated[kind] += 1
+            return False
+        table[sym] = (ev, now, now_ms, as_of)
+        return True
+
+    def _reject(self, kind: Kind, problems: list[tuple[str, str]]) -> None:
+        if self.rejected[kind] == 0:
+            sym, problem = problems[0]
+            LOG.warning(
+                "DXLink %s for %s rejected: %s (the last good value stays; further rejections "
+                "are counted in the feed status)",
+                kind.value,
+                sym,
+                problem,
+            )
+        self.rejected[kind] += len(problems)
 
     def accept(self, symbols: Iterable[str]) -> None:
         with self._lock:
@@ -209,9 +197,7 @@ class QuoteCache:
     def get(self, kind: Kind, symbol: str) -> Timed[Any] | None:
         with self._lock:
             item = self._data[kind].get(symbol)
-        if item is None:
-            return None
-        return Timed(_CONVERT[kind](item[0]), item[1])
+        return _timed(item, CONVERT[kind])
 
     def quote(self, symbol: str) -> Timed[QuoteValue] | None:
         return self.get(Kind.QUOTE, symbol)
@@ -229,12 +215,7 @@ class QuoteCache:
         with self._lock:
             raw = [(sym, q.get(sym), g.get(sym), s.get(sym)) for sym in syms]
         return {
-            sym: CacheEntry(
-                sym,
-                None if rq is None else Timed(to_quote(rq[0]), rq[1]),
-                None if rg is None else Timed(to_greeks(rg[0]), rg[1]),
-                None if rs is None else Timed(to_summary(rs[0]), rs[1]),
-            )
+            sym: CacheEntry(sym, _timed(rq, to_quote), _timed(rg, to_greeks), _timed(rs, to_summary))
             for sym, rq, rg, rs in raw
         }
 
@@ -245,5 +226,5 @@ class QuoteCache:
     def last_received(self) -> datetime | None:
         """Most recent receive time over everything cached (None when empty)."""
         with self._lock:
-            times = [t for table in self._data.values() for _, t in table.values()]
+            times = [item[1] for table in self._data.values() for item in table.values()]
         return max(times) if times else None

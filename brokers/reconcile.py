@@ -18,7 +18,8 @@ from enum import StrEnum
 from typing import Any
 
 from brokers.futures_symbols import parse_future, parse_tastytrade_future_option
-from brokers.symbols import lean_equity, option_id, parse_occ
+from brokers.occ import parse_occ
+from brokers.symbols import lean_equity, option_id
 from core.ports import Severity
 from core.types import AccountState, Holding, SecurityKind
 

@@ -10,7 +10,9 @@ The SDK turns every non-2xx answer into the same ``TastytradeError``, so we cann
 credentials were refused" (permanent: retrying forever only locks the account) from "the server
 had a bad minute" (retry with backoff).  An httpx response hook records the status of each
 request (method, path and status only: no headers, no bodies) and ``authenticate`` classifies by
-that.  The SDK's own logger is turned down to INFO: at DEBUG it formats every market-data message.
+that.  The same hook registers every token the moment it arrives (access and refresh tokens from
+``/oauth/token``, the streamer token from ``/api-quote-tokens``) with the redactor, before the SDK
+or a server echo could put one into a log line, an error or an alert.  The SDK's own logger is turned down to INFO: at DEBUG it formats every market-data message.
 """
 
 from __future__ import annotations
@@ -49,13 +51,32 @@ class ResponseRecorder:
 
     async def hook(self, response: Any) -> None:
         req = response.request
-        self._items.append((req.method, req.url.path, response.status_code))
+        path, status = req.url.path, response.status_code
+        self._items.append((req.method, path, status))
+        if status // 100 == 2 and path.endswith((TOKEN_PATH, QUOTE_TOKEN_PATH)):
+            await register_tokens(response)
 
     def last_status(self, path_suffix: str) -> int | None:
         for _method, path, status in reversed(self._items):
             if path.endswith(path_suffix):
                 return status
         return None
+
+
+async def register_tokens(response: Any) -> None:
+    """Register the tokens in a token endpoint's JSON answer (``{"access_token": ...}`` or
+    ``{"data": {"token": ...}}``) as secrets; an unreadable body registers nothing."""
+    try:
+        await response.aread()
+        body = response.json()
+    except Exception:  # the SDK reports a bad body itself; this hook must never break the call
+        return
+    for part in (body, body.get("data") if isinstance(body, dict) else None):
+        if isinstance(part, dict):
+            for key in ("access_token", "refresh_token", "id_token", "token"):
+                value = part.get(key)
+                if isinstance(value, str):
+                    register_secret(value)
 
 
 def configure_sdk_logging(level: int | None = None) -> None:

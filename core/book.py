@@ -1,10 +1,11 @@
-"""The system's record of position groups, with deterministic group ids and a JSON form for the
-state store.  Closed groups are kept so a restart knows what it already traded."""
+"""The system's record of position groups, with deterministic group ids.  Closed groups are kept so
+a restart knows what it already traded.  Its state (``BookState``) is saved by ``persistence``; the
+JSON helpers below are the run log's form of a group (``events.jsonl``, reports)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -22,34 +23,52 @@ from core.types import (
 _LIVE = (GroupStatus.OPENING, GroupStatus.OPEN, GroupStatus.CLOSING)
 
 
+@dataclass(frozen=True)
+class BookState:
+    """The book as saved: every group in book order (decisions iterate in it) and the id sequences."""
+
+    groups: tuple[PositionGroup, ...] = ()
+    sequence: Mapping[str, int] = field(default_factory=dict)
+
+
 class Book:
     def __init__(self) -> None:
         self._groups: dict[str, PositionGroup] = {}
         self._sequence: dict[str, int] = {}
+        # live()/closed() answers per (kind, strategy) until the next put/remove: every layer asks
+        # several times a step, and a year's closed groups made each scan grow with the run.
+        self._views: dict[tuple[bool, str | None], list[PositionGroup]] = {}
 
     def get(self, group_id: str) -> PositionGroup | None:
         return self._groups.get(group_id)
 
     def put(self, group: PositionGroup) -> None:
         self._groups[group.group_id] = group
+        self._views.clear()
 
     def live(self, strategy: str | None = None) -> Sequence[PositionGroup]:
-        return [
-            g
-            for g in self._groups.values()
-            if g.status in _LIVE and (strategy is None or g.strategy == strategy)
-        ]
+        return self._view(True, strategy)
 
     def closed(self, strategy: str | None = None) -> Sequence[PositionGroup]:
-        return [
-            g
-            for g in self._groups.values()
-            if g.status is GroupStatus.CLOSED and (strategy is None or g.strategy == strategy)
-        ]
+        return self._view(False, strategy)
+
+    def _view(self, live: bool, strategy: str | None) -> list[PositionGroup]:
+        """A fresh list (callers may change it) of the live or closed groups, in insertion order."""
+        key = (live, strategy)
+        found = self._views.get(key)
+        if found is None:
+            found = self._views[key] = [
+                g
+                for g in self._groups.values()
+                if (g.status in _LIVE if live else g.status is GroupStatus.CLOSED)
+                and (strategy is None or g.strategy == strategy)
+            ]
+        return list(found)
 
     def remove(self, group_id: str) -> None:
         """Forget a group that was replaced by its parts (it never held a position of its own)."""
         self._groups.pop(group_id, None)
+        self._views.clear()
 
     def opened_on(self, day: date, strategy: str) -> Sequence[PositionGroup]:
         """Groups of ``strategy`` whose id was issued on ``day`` (ids carry their date)."""
@@ -66,20 +85,13 @@ class Book:
         self._sequence[key] = self._sequence.get(key, 0) + 1
         return f"{key}-{self._sequence[key]:03d}"
 
-    # --- serialisation ---------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "groups": [group_to_json(g) for g in self._groups.values()],
-            "sequence": dict(self._sequence),
-        }
+    # --- state -----------------------------------------------------------------------------------
+    def state(self) -> BookState:
+        return BookState(tuple(self._groups.values()), dict(self._sequence))
 
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> Book:
-        book = cls()
-        for item in doc["groups"]:
-            book.put(group_from_json(item))
-        book._sequence = {str(k): int(v) for k, v in doc["sequence"].items()}
-        return book
+    def restore(self, state: BookState) -> None:
+        self._groups = {g.group_id: g for g in state.groups}
+        self._sequence = dict(state.sequence)
 
 
 def contract_to_json(c: OptionContract) -> dict[str, Any]:

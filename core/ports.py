@@ -3,10 +3,11 @@ pluggable layers the orchestrator drives.  Nothing here knows about an engine.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from core.types import (
     AccountState,
@@ -77,7 +78,25 @@ class Platform(Clock, Protocol):
 
     def cancel(self, tag: str) -> None: ...
 
+    def liquidate(self, symbol: str, quantity: float, tag: str) -> None:
+        """Market order for ``quantity`` (signed) of a stock / futures holding (assignment flatten);
+        its outcome arrives as an order event of ``tag``."""
+        ...
+
     def open_order_tags(self) -> Sequence[str]: ...
+
+    def known_order_tags(self) -> Collection[str] | None:
+        """Every order tag the engine has accepted (its order history), or None if it keeps none:
+        a restart re-attaches an order sent just before a crash instead of sending it twice."""
+        ...
+
+    def pending_events(self) -> Sequence[OrderEvent]:
+        """Order events the engine holds for the system, oldest first (not yet delivered)."""
+        ...
+
+    def consumed(self, event: OrderEvent) -> None:
+        """The system has applied ``event`` (the first pending one): the engine may forget it."""
+        ...
 
     def notify(self, severity: Severity, title: str, message: str) -> None: ...
 
@@ -147,6 +166,18 @@ class RiskMonitor(Protocol):
 
     def on_trade_closed(self, group: PositionGroup) -> None: ...
 
+    def request_reset(self, source: str) -> None:
+        """An operator asked for a manual reset of the breakers (applied at the next step)."""
+        ...
+
+
+class SystemObserver(Protocol):
+    """Watches the system after every step and every close (monitoring); never decides anything."""
+
+    def after_step(self, system: Any) -> None: ...
+
+    def after_end_of_day(self, day: date, system: Any) -> None: ...
+
 
 class Executor(Protocol):
     """Turns intents into engine orders and engine order events into group updates."""
@@ -155,7 +186,11 @@ class Executor(Protocol):
 
     def on_step(self, snapshot: MarketSnapshot) -> Sequence[GroupUpdate]: ...
 
-    def on_order_event(self, event: OrderEvent) -> Sequence[GroupUpdate]: ...
+    def on_order_event(
+        self, event: OrderEvent, snapshot: MarketSnapshot | None = None
+    ) -> Sequence[GroupUpdate]:
+        """``snapshot``: the market as the event arrives (execution prices from what it is given)."""
+        ...
 
     def is_working(self, group_id: str) -> bool: ...
 
@@ -172,26 +207,36 @@ class MarginModel(Protocol):
     def margin_required(self, legs: Sequence[Leg], quantity: int, snapshot: MarketSnapshot) -> float: ...
 
 
-class Persistable(Protocol):
-    """A component whose state survives restarts (executor, breaker, strategies, ...).
+S = TypeVar("S")
 
-    ``state_section`` names its section of the saved state (unique per component); ``to_json``
-    returns plain JSON data; ``load_json`` restores it and raises ValueError / KeyError / TypeError
-    on data it cannot use (the persistence layer then keeps the state aside and starts in safe mode).
-    """
 
-    state_section: str
+class Stateful(Protocol[S]):
+    """A component whose state survives restarts: one typed dataclass value.  It never touches the
+    state store itself; ``persistence`` journals, snapshots and restores the value."""
 
-    def to_json(self) -> Any: ...
+    def state(self) -> S:
+        """The current state (read at once; it may be the component's live value)."""
+        ...
 
-    def load_json(self, doc: Any) -> None: ...
+    def restore(self, state: S) -> None:
+        """Continue from ``state`` exactly: the same decisions as if the process had never stopped."""
+        ...
+
+
+@dataclass(frozen=True)
+class StatePart(Generic[S]):
+    """One part of the system's state: its name in the saved state, its type and its owner."""
+
+    name: str
+    type: type[S]
+    owner: Stateful[S]
 
 
 class StateKeeper(Protocol):
     """What ``TradingSystem`` asks of the persistence layer (``persistence.StateManager``)."""
 
     def recover(self, system: Any) -> None:
-        """Rebuild state from snapshot + journal; bad state is kept aside and means safe mode."""
+        """Rebuild every part from snapshot + journal; bad state is kept aside and means safe mode."""
         ...
 
     def begin_step(self) -> bool:

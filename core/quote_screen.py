@@ -18,8 +18,8 @@ passed them (``LastGood``, a plain serialisable dataclass):
 its last good quote, spread widened, so a stop or target can still be evaluated; orders are priced
 only from quotes that pass (``usable``, ``unpriceable``), never from a marked one.
 
-Not persisted yet (the last good values rebuild within a step; after a restart the first quote of
-a contract is judged without history): ``LastGood.to_json`` is ready for the system state.
+``LastGood`` is part of the system's saved state (``state`` / ``restore``): after a restart every
+quote is judged against the same history as before it.
 """
 
 from __future__ import annotations
@@ -29,9 +29,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from core.book import contract_from_json, contract_to_json
 from core.settings import Settings
 from core.types import ChainSource, Decision, Leg, MarketSnapshot, OptionChain, OptionContract, OptionQuote
 
@@ -48,9 +46,6 @@ class GoodPrice:
     time: datetime
 
 
-_QUOTE_NUMBERS = tuple(f.name for f in dataclasses.fields(OptionQuote) if f.name not in ("contract", "time"))
-
-
 @dataclass
 class LastGood:
     """The last value of each instrument that passed the sanity rules: option symbol -> quote,
@@ -58,40 +53,11 @@ class LastGood:
 
     quotes: dict[str, OptionQuote] = field(default_factory=dict)
     prices: dict[str, GoodPrice] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "quotes": {
-                k: {"contract": contract_to_json(q.contract), "time": q.time.isoformat(),
-                    **{n: getattr(q, n) for n in _QUOTE_NUMBERS}}
-                for k, q in self.quotes.items()
-            },
-            "prices": {k: [p.price, p.time.isoformat()] for k, p in self.prices.items()},
-        }  # fmt: skip
-
-    @staticmethod
-    def from_json(doc: Any) -> LastGood:
-        try:
-            quotes = {str(k): _quote_from_json(d) for k, d in doc["quotes"].items()}
-            prices = {
-                str(k): GoodPrice(float(p), datetime.fromisoformat(t)) for k, (p, t) in doc["prices"].items()
-            }
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"last good values malformed: {exc!r}") from None
-        return LastGood(quotes, prices)
+    day: date | None = None  # the session the memory was last trimmed for
 
     def forget_before(self, cutoff: datetime) -> None:
         self.quotes = {k: q for k, q in self.quotes.items() if q.time >= cutoff}
         self.prices = {k: p for k, p in self.prices.items() if p.time >= cutoff}
-
-
-def _quote_from_json(d: dict[str, Any]) -> OptionQuote:
-    return OptionQuote(
-        contract_from_json(d["contract"]), datetime.fromisoformat(d["time"]), float(d["bid"]), float(d["ask"]),
-        int(d["bid_size"]), int(d["ask_size"]), int(d["volume"]), int(d["open_interest"]),
-        float(d["underlying_price"]), float(d["iv"]), float(d["delta"]), float(d["gamma"]), float(d["theta"]),
-        float(d["vega"]),
-    )  # fmt: skip
 
 
 def quote_problem(q: OptionQuote, last: OptionQuote | None, s: Settings) -> Decision:
@@ -156,7 +122,12 @@ class QuoteScreen:
     def __init__(self, settings: Settings, last: LastGood | None = None) -> None:
         self.s = settings
         self.last = last if last is not None else LastGood()
-        self._day: date | None = None
+
+    def state(self) -> LastGood:
+        return self.last
+
+    def restore(self, state: LastGood) -> None:
+        self.last = state
 
     def check(self, q: OptionQuote) -> Decision:
         """The verdict on ``q``; a quote that passes becomes its contract's last good quote."""
@@ -183,8 +154,8 @@ class QuoteScreen:
 
     def view(self, snapshot: MarketSnapshot) -> MarketSnapshot:
         """The snapshot strategies and monitors see."""
-        if self._day != snapshot.time.date():
-            self._day = snapshot.time.date()
+        if self.last.day != snapshot.time.date():
+            self.last.day = snapshot.time.date()
             self.last.forget_before(snapshot.time - SESSION_GAP)
         return dataclasses.replace(snapshot, chains=ScreenedChains(snapshot.chains, self))
 

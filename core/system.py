@@ -1,20 +1,24 @@
 """The orchestrator both engines drive.
 
 Each step: let execution work its orders, let strategies manage what is open (exits are never
-gated by entry rules), then let strategies propose entries, each through the risk gate.  Engine
-events (fills, expiries, end of day, brokerage outages) come in through the ``on_*`` methods.
+gated by entry rules), then let strategies propose entries, each through the risk gate (which
+also reads the pause reasons).  Engine events (fills, expiries, end of day, brokerage outages)
+come in through the ``on_*`` methods; ``step`` is the one step loop LEAN and the sim both run.
+The system's state is the parts ``state_parts`` lists (book, pauses, execution, risk, ...): the
+``StateKeeper`` (``persistence``) alone saves, restores and reconciles them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from core.book import Book, split_into_parts
+from core.book import Book, BookState, split_into_parts
+from core.decisions import DecisionMemory, DecisionState
+from core.pauses import Pauses, PauseState
 from core.ports import (
     EventSink,
     Executor,
@@ -23,7 +27,9 @@ from core.ports import (
     RiskMonitor,
     Severity,
     StateKeeper,
+    StatePart,
     Strategy,
+    SystemObserver,
 )
 from core.quote_screen import QuoteScreen
 from core.settings import Settings
@@ -40,7 +46,8 @@ from core.types import (
     UpdateKind,
 )
 
-STATE_KEY = "trading_system/book.json"
+ENGINE = "engine"  # owner of the pause the engine's brokerage connection raises
+_DELIVERY_LIMIT = 1000
 
 
 class _Context:
@@ -88,8 +95,11 @@ class TradingSystem:
         gate: RiskGate,
         executor: Executor,
         sink: EventSink,
-        state: StateKeeper | None = None,
+        state: StateKeeper,
         monitors: RiskMonitor | None = None,
+        pauses: Pauses | None = None,
+        parts: Sequence[StatePart[Any]] = (),
+        observers: Sequence[SystemObserver] = (),
         screen: QuoteScreen | None = None,
     ) -> None:
         self.platform = platform
@@ -99,36 +109,70 @@ class TradingSystem:
         self.executor = executor
         self.sink = sink
         self.book = Book()
-        self.entries_paused_reason = ""
+        self.pauses = pauses if pauses is not None else Pauses()  # the gate reads the same set
         self.monitors = monitors  # risk monitors: breakers, pin/assignment exits (None = none)
-        self.state = state  # persistence: snapshot + journal, recovery, reconciliation (None = book.json)
+        self.state = state  # persistence: snapshot + journal, recovery, reconciliation
+        self.observers = list(observers)  # monitoring: after every step and every close
         self.screen = screen  # market-data sanity: marks from last good quotes, exits held on bad ones
         self._held_alerted: set[tuple[str, date]] = set()
-        self._decided: set[tuple[str, str, str, date]] = set()  # decisions recorded today
+        self.decisions = DecisionMemory()  # skips and blocks already recorded today
+        self._parts = tuple(parts)
+        self._started = False
+
+    def state_parts(self) -> Sequence[StatePart[Any]]:
+        """Everything the system must not lose, one typed part per stateful component."""
+        return (
+            StatePart("book", BookState, self.book),
+            StatePart("pauses", PauseState, self.pauses),
+            StatePart("decisions", DecisionState, self.decisions),
+            *self._parts,
+        )
+
+    # --- the step loop both engines drive --------------------------------------------------------
+    def start(self) -> None:
+        """Recover (once): the state as of the last stable point, reconciled at the first step."""
+        if self._started:
+            return
+        self._started = True
+        self.state.recover(self)
+        if self.pauses.clear(ENGINE):  # the engine only starts an algorithm with its brokerage up
+            self._record("brokerage_connected_at_start", {})
+        self._record("start", {"open_groups": len(self.book.live())})
+
+    def step(self, deliver_first: bool = True, mark: Callable[[str], None] = lambda phase: None) -> None:
+        """One scheduled step: the order events the engine holds, the decisions, the answers to
+        them, then the observers.  ``deliver_first=False`` resumes a step whose first delivery was
+        done before a restart (the sim); ``mark`` hears the phase boundaries (the sim saves them)."""
+        self.start()
+        if deliver_first:
+            self.deliver_pending()
+        mark("stepping")
+        self.on_step()
+        mark("stepped")
+        self.deliver_pending()
+        for observer in self.observers:
+            observer.after_step(self)
+
+    def deliver_pending(self) -> None:
+        """Hand the engine's pending order events over one at a time, each forgotten by the engine
+        only once applied (handling one may cause another)."""
+        for _ in range(_DELIVERY_LIMIT):
+            pending = self.platform.pending_events()
+            if not pending:
+                return
+            event = pending[0]
+            self.on_order_event(event)
+            self.platform.consumed(event)
+        raise RuntimeError("order events kept generating new events: a feedback loop in execution")
 
     # --- engine events ---------------------------------------------------------------------------
     def on_start(self) -> None:
-        """Restore the book from the state store (full journal recovery arrives with persistence)."""
-        if self.state is not None:
-            self.state.recover(self)
-            self._record("start", {"open_groups": len(self.book.live())})
-            return
-        raw = self.platform.store.load(STATE_KEY)
-        if raw:
-            try:
-                self.book = Book.from_json(json.loads(raw.decode("utf-8")))
-            except (ValueError, KeyError, TypeError) as exc:
-                self.entries_paused_reason = "state_unreadable"
-                self._alert(Severity.CRITICAL, "State unreadable; entries paused", f"{STATE_KEY}: {exc}")
-                self.platform.store.save(STATE_KEY + ".corrupt", raw)
-        self._record("start", {"open_groups": len(self.book.live())})
+        self.start()
 
     def on_step(self) -> None:
-        if self.state is not None and not self.state.begin_step():
+        if not self.state.begin_step():
             return  # this step completed before a restart
-        snapshot = self.platform.snapshot()
-        if self.screen is not None:
-            snapshot = self.screen.view(snapshot)
+        snapshot = self._view()
         for update in self.executor.on_step(snapshot):
             self._apply(update)
         context = _Context(self, self.platform.account())
@@ -136,21 +180,18 @@ class TradingSystem:
             for intent in self.monitors.on_step(snapshot, context, self.book, self._close):
                 self._force_exit(intent, snapshot)
         self._manage(snapshot, context)
-        if not self.entries_paused_reason:
-            self._enter(snapshot, context)
-        if self.state is not None:
-            self.state.commit("step")
+        self._enter(snapshot, context)
+        self.state.commit("step")
 
     def on_order_event(self, event: OrderEvent) -> None:
-        if self.state is not None and not self.state.admit(event):
+        if not self.state.admit(event):
             return  # already applied before a restart
         self._record(
             "order_event", {"tag": event.tag, "status": event.status.value, "message": event.message}
         )
-        for update in self.executor.on_order_event(event):
+        for update in self.executor.on_order_event(event, self._view()):
             self._apply(update)
-        if self.state is not None:
-            self.state.commit("order_event")
+        self.state.commit("order_event")
 
     def on_expiry(self, day: date, settlement_prices: dict[str, float]) -> None:
         """Close groups whose legs have all expired, at intrinsic value of the settlement prices."""
@@ -173,27 +214,29 @@ class TradingSystem:
                 for leg in group.legs
             )
             self._close(group, exit_price=exit_price, fees=0.0, when=self.platform.now(), reason="expired")
-        if self.state is not None:
-            self.state.commit("expiry")
+        self.state.commit("expiry")
 
     def on_end_of_day(self, day: date) -> None:
         self.save_state()
         self._record("end_of_day", {"day": day.isoformat(), "open_groups": len(self.book.live())})
+        for observer in self.observers:
+            observer.after_end_of_day(day, self)
 
     def on_brokerage_disconnect(self) -> None:
-        self.entries_paused_reason = "brokerage_disconnected"
-        self._alert(Severity.WARNING, "Brokerage disconnected", "new entries paused until reconnect")
+        if self.pauses.add(ENGINE, "brokerage_disconnected", "brokerage disconnected"):
+            self._alert(Severity.WARNING, "Brokerage disconnected", "new entries paused until reconnect")
 
     def on_brokerage_reconnect(self) -> None:
-        if self.entries_paused_reason == "brokerage_disconnected":
-            self.entries_paused_reason = ""
+        self.pauses.clear(ENGINE, "brokerage_disconnected")
         self._record("brokerage_reconnect", {})
 
+    def request_risk_reset(self, source: str) -> None:
+        """An operator's manual reset of the risk breakers, applied at the monitors' next step."""
+        if self.monitors is not None:
+            self.monitors.request_reset(source)
+
     def save_state(self) -> None:
-        if self.state is not None:
-            self.state.checkpoint()
-            return
-        self.platform.store.save(STATE_KEY, json.dumps(self.book.to_json(), sort_keys=True).encode("utf-8"))
+        self.state.checkpoint()
 
     # --- decisions -------------------------------------------------------------------------------
     def _manage(self, snapshot: MarketSnapshot, context: _Context) -> None:
@@ -207,11 +250,8 @@ class TradingSystem:
             if intent is not None and not self._held_back(intent, snapshot):
                 # The exit's trigger values (mark, profit, DTE...) stay with the group for audits.
                 exit_notes = {f"exit_{k}": v for k, v in intent.notes.items()}
-                self.book.put(
-                    dataclasses.replace(
-                        group, status=GroupStatus.CLOSING, notes={**group.notes, **exit_notes}
-                    )
-                )
+                notes = _in_stored_order({**group.notes, **exit_notes})
+                self.book.put(dataclasses.replace(group, status=GroupStatus.CLOSING, notes=notes))
                 self._record("exit_signal", _intent_payload(intent))
                 self.executor.submit(intent, snapshot)
 
@@ -239,7 +279,7 @@ class TradingSystem:
                         quantity=intent.quantity,
                         status=GroupStatus.OPENING,
                         max_loss_per_unit=intent.max_loss_per_unit,
-                        notes=dict(intent.notes),
+                        notes=_in_stored_order(intent.notes),
                         campaign=intent.campaign,
                         part=intent.part,
                         parts=intent.parts,
@@ -330,15 +370,19 @@ class TradingSystem:
             self._alert(Severity.CRITICAL, "Exit held back: bad quotes", message)
         return True
 
+    def _view(self) -> MarketSnapshot:
+        """The market as strategies, risk and execution see it (bad quotes marked, not trusted)."""
+        snapshot = self.platform.snapshot()
+        return snapshot if self.screen is None else self.screen.view(snapshot)
+
     # --- output ----------------------------------------------------------------------------------
     def record_decision(self, kind: str, payload: dict[str, Any]) -> None:
         """An entry not taken (a strategy's skip, a gate's block): recorded once per strategy,
         reason and day, not at every step it is checked again."""
-        key = (kind, str(payload["strategy"]), str(payload["code"]), self.platform.now().date())
-        if key in self._decided:
-            return
-        self._decided = {k for k in self._decided if k[3] == key[3]} | {key}
-        self._record(kind, payload)
+        if self.decisions.first(
+            kind, str(payload["strategy"]), str(payload["code"]), self.platform.now().date()
+        ):
+            self._record(kind, payload)
 
     def _record(self, kind: str, payload: dict[str, Any]) -> None:
         self.sink.record(kind, self.platform.now(), payload)
@@ -362,3 +406,9 @@ def _intent_payload(intent: OrderIntent) -> dict[str, Any]:
 
 def _group_payload(group: PositionGroup) -> dict[str, Any]:
     return {"group": group}
+
+
+def _in_stored_order(notes: Mapping[str, float]) -> dict[str, float]:
+    """Notes by name, the order a restored group has (the state codec sorts keys), so a record of
+    the group reads the same whether or not the run restarted in between."""
+    return dict(sorted(notes.items()))

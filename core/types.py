@@ -62,11 +62,25 @@ class OptionContract:
     # OCC-style identifier, stable across engines (used in tags, journals and logs); built once,
     # since every mark, journal line and risk view asks for it.
     symbol: str = field(init=False, repr=False, compare=False)
+    # The dataclass hash of the compared fields, computed once: contracts key every quote cache and
+    # are hashed millions of times a backtest.  Same value as the generated hash, so sets iterate alike.
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         e = self.expiry
         occ = f"{self.root:<6}{e.year % 100:02d}{e.month:02d}{e.day:02d}{self.right.value}{round(self.strike * 1000):08d}"
         object.__setattr__(self, "symbol", occ)
+        fields = (self.root, self.underlying, self.right, self.strike, self.expiry, self.multiplier,
+                  self.kind, self.style, self.settlement)  # fmt: skip
+        object.__setattr__(self, "_hash", hash(fields))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple:
+        """Pickled as its fields: another process (string hashes differ) recomputes the hash."""
+        return (type(self), (self.root, self.underlying, self.right, self.strike, self.expiry,
+                             self.multiplier, self.kind, self.style, self.settlement))  # fmt: skip
 
     @property
     def is_call(self) -> bool:

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from core.costs import profit_target_exit_price
 from core.types import Leg
@@ -45,9 +44,25 @@ class BracketSpec:
         if self.target is not None and self.stop is not None and self.stop <= self.target:
             raise ValueError(f"stop {self.stop} must be above the target {self.target} (closing prices)")
 
-    def state(self) -> dict[str, Any]:
-        """The JSON-able state an order group carries for its bracket."""
-        return {**asdict(self), "best": None, "fired": False, "trigger": None, "exit_reason": "profit_target"}
+    def state(self) -> BracketState:
+        """The state an order group carries for its bracket while it works."""
+        return BracketState(self.target, self.stop, self.trail, self.stop_limit)
+
+
+@dataclass
+class BracketState:
+    """A working bracket: its levels, the best (lowest) closing mark seen, and whether the stop fired
+    (at which mark, as which kind of stop, and from which order number on the exit is the stop's)."""
+
+    target: float | None = None
+    stop: float | None = None
+    trail: float | None = None
+    stop_limit: float | None = None
+    best: float | None = None
+    fired: bool = False
+    trigger: float | None = None
+    exit_reason: str = "profit_target"
+    fired_seq: int = 0
 
 
 def spec_from_notes(
@@ -69,39 +84,39 @@ def spec_from_notes(
     return BracketSpec(target, stop, trail, slack)
 
 
-def stop_level(state: Mapping[str, Any]) -> tuple[float | None, str]:
+def stop_level(state: BracketState) -> tuple[float | None, str]:
     """The mark at which the stop fires now, and which stop it is."""
-    stop, trail, best = state["stop"], state["trail"], state["best"]
+    stop, trail, best = state.stop, state.trail, state.best
     trailing = best + trail if trail is not None and best is not None else None
     if trailing is not None and (stop is None or trailing < stop):
         return trailing, "trailing_stop"
     return stop, "stop_loss"
 
 
-def observe(state: dict[str, Any], mark: float) -> str | None:
+def observe(state: BracketState, mark: float) -> str | None:
     """Feed the closing mark to a bracket's state: the kind of stop that fires now, else None."""
-    state["best"] = mark if state["best"] is None else min(state["best"], mark)
+    state.best = mark if state.best is None else min(state.best, mark)
     level, kind = stop_level(state)
     if level is None or mark < level - 1e-9:
         return None
     return kind
 
 
-def limit_for(state: Mapping[str, Any], ladder_limit: float, tick: float) -> float:
+def limit_for(state: BracketState, ladder_limit: float, tick: float) -> float:
     """The exit's limit: the resting target until the stop fires, then the ladder's price capped
     at the stop-limit (trigger + slack) when there is one."""
-    if not state["fired"]:
-        return round(round(state["target"] / tick) * tick, 10)
-    if state["stop_limit"] is not None and state["trigger"] is not None:
-        cap = state["trigger"] + state["stop_limit"]
+    if not state.fired:
+        assert state.target is not None, "a bracket without a target rests no order"
+        return round(round(state.target / tick) * tick, 10)
+    if state.stop_limit is not None and state.trigger is not None:
+        cap = state.trigger + state.stop_limit
         return min(ladder_limit, round(math.floor(cap / tick + 1e-9) * tick, 10))
     return ladder_limit
 
 
-def closing_reason(state: Mapping[str, Any], fill_sequences: list[int]) -> str:
+def closing_reason(state: BracketState, fill_sequences: list[int]) -> str:
     """Which side closed the group: the resting target unless an exit sent after the stop fired
     did (a target that fills while being cancelled is still the target)."""
-    if not state["fired"]:
+    if not state.fired:
         return "profit_target"
-    fired_seq = state.get("fired_seq", 0)
-    return str(state["exit_reason"]) if any(n >= fired_seq for n in fill_sequences) else "profit_target"
+    return state.exit_reason if any(n >= state.fired_seq for n in fill_sequences) else "profit_target"

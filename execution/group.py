@@ -10,20 +10,19 @@ States (terminal in capitals of the diagram's right-hand side)::
 A terminal group only moves again when the broker reports a fill nobody expected (a late fill
 after a cancel): it re-enters ``repairing`` so the exposure is removed, never ignored.
 Quantities are signed contracts per OCC symbol; prices per share; tags ``group|purpose|n``.
+Groups are plain dataclasses: they are part of execution's saved state (``execution.state``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum, StrEnum
-from typing import Any
+from enum import StrEnum
 
-from core.book import contract_from_json, contract_to_json
-from core.types import Leg, OptionContract, OrderIntent, Purpose
+from core.types import OptionContract, OrderIntent, Purpose
+from execution.brackets import BracketState
 
 
 class GroupState(StrEnum):
@@ -65,6 +64,23 @@ class TransitionError(RuntimeError):
     """A programming error: the manager asked for a move the state machine does not have."""
 
 
+class Outcome(StrEnum):
+    """How one order ended (NONE while it works)."""
+
+    NONE = ""
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    LOST = "lost"  # no confirmation and not at the broker
+    ENDED = "ended"  # the broker said filled, the legs are short
+
+
+class RepairMode(StrEnum):
+    NONE = ""
+    COMPLETE = "complete"  # fill the legs still missing, toward the intent
+    UNWIND = "unwind"  # reverse the legs already filled, toward flat
+
+
 class Role(StrEnum):
     ENTRY = "entry"  # the intent's own order (opening or closing), on the price ladder
     COMPLETE = "complete"  # repair: the legs still missing, toward the intent
@@ -89,7 +105,7 @@ class OrderRecord:
     acked: bool = False
     cancel_at: datetime | None = None
     done: bool = False
-    outcome: str = ""  # filled | cancelled | rejected | lost | ended (broker said filled, legs short)
+    outcome: Outcome = Outcome.NONE
     message: str = ""
     filled: dict[str, int] = field(default_factory=dict)
     unexplained_since: datetime | None = None
@@ -128,7 +144,7 @@ class OrderGroup:
     step: int = 0  # ladder step of the entry order
     attempts: int = 0  # failed sends (rejected / lost) at the current step
     retry_at: datetime | None = None
-    repair_mode: str = ""  # "" | complete | unwind
+    repair_mode: RepairMode = RepairMode.NONE
     repair_started: datetime | None = None
     repair_level: int = 0  # units the repair is heading for
     deadline_alerted: bool = False
@@ -136,7 +152,7 @@ class OrderGroup:
     finished: datetime | None = None
     reported: bool = False  # the orchestrator has been told the outcome
     reported_units: int = 0  # units it was told are held (a late fill is repaired back to this)
-    bracket: dict[str, Any] | None = None  # exit bracket state (execution.brackets), closing groups only
+    bracket: BracketState | None = None  # the exit's bracket while it works (closing groups only)
     expired: bool = False  # its contracts expired before it finished: the broker settled the legs
 
     # --- identity --------------------------------------------------------------------------------
@@ -221,69 +237,6 @@ class OrderGroup:
     def fees(self) -> float:
         return sum(f.fee for f in self.fills)
 
-    # --- JSON --------------------------------------------------------------------------------------
-    def _intent_json(self) -> dict[str, Any]:
-        """The intent never changes, so its JSON is built once per group."""
-        cached = self.__dict__.get("_intent_doc")
-        if cached is None or cached[0] is not self.intent:
-            cached = (self.intent, intent_to_json(self.intent))
-            self.__dict__["_intent_doc"] = cached
-        return cached[1]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "intent": self._intent_json(),
-            "created": self.created.isoformat(),
-            "next_seq": self.next_seq,
-            "state": self.state.value,
-            "history": [[t.isoformat(), a, b, why] for t, a, b, why in self.history],
-            "orders": [_order_to_json(o) for o in self.orders],
-            "fills": [[f.tag, f.symbol, f.quantity, f.price, f.fee, f.time.isoformat()] for f in self.fills],
-            "step": self.step,
-            "attempts": self.attempts,
-            "retry_at": _dt(self.retry_at),
-            "repair_mode": self.repair_mode,
-            "repair_started": _dt(self.repair_started),
-            "repair_level": self.repair_level,
-            "deadline_alerted": self.deadline_alerted,
-            "outcome_message": self.outcome_message,
-            "finished": _dt(self.finished),
-            "reported": self.reported,
-            "reported_units": self.reported_units,
-            "bracket": self.bracket,
-            "expired": self.expired,
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> OrderGroup:
-        return cls(
-            key=str(d["key"]),
-            intent=intent_from_json(d["intent"]),
-            created=datetime.fromisoformat(d["created"]),
-            next_seq=int(d["next_seq"]),
-            state=GroupState(d["state"]),
-            history=[(datetime.fromisoformat(t), str(a), str(b), str(w)) for t, a, b, w in d["history"]],
-            orders=[_order_from_json(o) for o in d["orders"]],
-            fills=[
-                FillRecord(str(t), str(s), int(q), float(p), float(fee), datetime.fromisoformat(when))
-                for t, s, q, p, fee, when in d["fills"]
-            ],
-            step=int(d["step"]),
-            attempts=int(d["attempts"]),
-            retry_at=_parse(d["retry_at"]),
-            repair_mode=str(d["repair_mode"]),
-            repair_started=_parse(d["repair_started"]),
-            repair_level=int(d["repair_level"]),
-            deadline_alerted=bool(d["deadline_alerted"]),
-            outcome_message=str(d["outcome_message"]),
-            finished=_parse(d["finished"]),
-            reported=bool(d.get("reported", False)),
-            reported_units=int(d.get("reported_units", 0)),
-            bracket=dict(d["bracket"]) if d.get("bracket") else None,
-            expired=bool(d.get("expired", False)),
-        )
-
 
 def group_key(group_id: str, purpose: Purpose) -> str:
     return f"{group_id}|{purpose.value}"
@@ -303,99 +256,3 @@ def parse_tag(tag: str) -> tuple[str, Purpose, int] | None:
         return parts[0], Purpose(parts[1]), int(parts[2])
     except ValueError:
         return None
-
-
-# --- codecs ----------------------------------------------------------------------------------------
-
-
-def intent_to_json(intent: OrderIntent) -> dict[str, Any]:
-    """Every field of the intent (new optional fields included) as plain JSON values."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(intent):
-        value = getattr(intent, f.name)
-        if f.name == "legs":
-            value = [{"contract": contract_to_json(leg.contract), "ratio": leg.ratio} for leg in value]
-        elif isinstance(value, datetime):
-            value = value.isoformat()
-        elif isinstance(value, Enum):
-            value = value.value
-        elif isinstance(value, Mapping):
-            value = {str(k): v for k, v in value.items()}
-        elif isinstance(value, tuple):
-            value = _plain(value)
-        out[f.name] = value
-    return out
-
-
-def intent_from_json(d: Mapping[str, Any]) -> OrderIntent:
-    known = {f.name for f in dataclasses.fields(OrderIntent)}
-    values: dict[str, Any] = {k: v for k, v in d.items() if k in known}
-    values["legs"] = tuple(Leg(contract_from_json(x["contract"]), int(x["ratio"])) for x in d["legs"])
-    values["purpose"] = Purpose(d["purpose"])
-    values["created"] = datetime.fromisoformat(d["created"])
-    values["notes"] = {str(k): float(v) for k, v in d.get("notes", {}).items()}
-    if "parts" in values:
-        values["parts"] = tuple((str(n), tuple(int(i) for i in idx)) for n, idx in values["parts"])
-    return OrderIntent(**values)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _order_to_json(o: OrderRecord) -> dict[str, Any]:
-    return {
-        "tag": o.tag,
-        "role": o.role.value,
-        "legs": dict(o.legs),
-        "quantity": o.quantity,
-        "limit": o.limit,
-        "step": o.step,
-        "sent": o.sent.isoformat(),
-        "mid": o.mid,
-        "natural": o.natural,
-        "baseline_holdings": dict(o.baseline_holdings),
-        "baseline_seen": dict(o.baseline_seen),
-        "acked": o.acked,
-        "cancel_at": _dt(o.cancel_at),
-        "done": o.done,
-        "outcome": o.outcome,
-        "message": o.message,
-        "filled": dict(o.filled),
-        "unexplained_since": _dt(o.unexplained_since),
-        "event_ids": list(o.event_ids),
-    }
-
-
-def _order_from_json(d: Mapping[str, Any]) -> OrderRecord:
-    return OrderRecord(
-        tag=str(d["tag"]),
-        role=Role(d["role"]),
-        legs={str(k): int(v) for k, v in d["legs"].items()},
-        quantity=int(d["quantity"]),
-        limit=float(d["limit"]),
-        step=int(d["step"]),
-        sent=datetime.fromisoformat(d["sent"]),
-        mid=float(d["mid"]),
-        natural=float(d["natural"]),
-        baseline_holdings={str(k): float(v) for k, v in d["baseline_holdings"].items()},
-        baseline_seen={str(k): int(v) for k, v in d["baseline_seen"].items()},
-        acked=bool(d["acked"]),
-        cancel_at=_parse(d["cancel_at"]),
-        done=bool(d["done"]),
-        outcome=str(d["outcome"]),
-        message=str(d["message"]),
-        filled={str(k): int(v) for k, v in d["filled"].items()},
-        unexplained_since=_parse(d["unexplained_since"]),
-        event_ids=[str(x) for x in d.get("event_ids", [])],
-    )
-
-
-def _dt(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _parse(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)

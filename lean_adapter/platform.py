@@ -1,11 +1,9 @@
 """The LEAN adapter: ``core.ports.Platform`` over a running ``QCAlgorithm``.
 
-The only module besides ``main.py`` that imports ``AlgorithmImports``.  It translates only: LEAN
-objects are read into plain values and handed to the engine-neutral helpers of
-``lean_adapter.translate`` (unit-tested without LEAN), whose results become core types.
-
-LEAN facts it relies on: docs/LEAN.md section 8.  Margin: LEAN checks combos with the portfolio's
-position-group model; ``margin_required`` asks it for the legs alone, summing each group's margin.
+The only module besides ``main.py`` that imports ``AlgorithmImports``; it translates only (LEAN
+objects -> plain values -> ``lean_adapter.translate`` helpers, unit-tested without LEAN -> core
+types).  LEAN facts: docs/LEAN.md section 8.  Margin: ``margin_required`` asks LEAN's position-group
+model for the legs alone, summing each group's margin.
 """
 
 from __future__ import annotations
@@ -402,6 +400,16 @@ class LeanPlatform:
 
     def open_order_tags(self) -> Sequence[str]:
         return self._orders.open_tags()
+
+    def known_order_tags(self) -> None:
+        """None: a restarted LEAN algorithm knows only the open orders, not its order history."""
+        return None
+
+    def pending_events(self) -> Sequence[OrderEvent]:
+        return self._orders.pending_events()
+
+    def consumed(self, event: OrderEvent) -> None:
+        self._orders.consumed(event)
 
     def drain(self) -> list[OrderEvent]:
         return self._orders.drain()

@@ -3,22 +3,35 @@ in local live mode, served as JSON on a loopback port for a watchdog or a curiou
 
 The engine fills :class:`HealthInputs` from what it knows; :func:`assess` turns them into a
 verdict with the reasons behind it, so "degraded" always says why.
+
+The endpoint lives inside the trading process, so it must never cost that process anything it
+needs: it binds only to an address the host name *resolves* to a loopback address (a hosts file
+can map ``localhost`` anywhere), serves at most ``max_connections`` clients at once from that
+many threads (the rest are closed on arrival), closes a client idle for ``idle_timeout``
+seconds, and answers strict JSON (a NaN becomes ``null``).  A flood of idle connections
+therefore holds a handful of descriptors, never the ones the state store needs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
+import math
+import socket
+import socketserver
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from core.ports import StateStore
 
 HEALTH_KEY = "monitoring/health.json"
-LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+Resolver = Callable[..., list[tuple[Any, ...]]]  # socket.getaddrinfo's signature and result
 
 
 @dataclass(frozen=True)
@@ -64,7 +77,22 @@ class HealthSnapshot:
     not_available: dict[str, str]  # field -> why it is empty or null (every other field has a value)
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True).encode("utf-8")
+        return strict_json(asdict(self))
+
+
+def strict_json(body: Any) -> bytes:
+    """RFC 8259 JSON: non-finite floats (which ``json`` would write as ``NaN``) become ``null``."""
+    return json.dumps(_finite(body), sort_keys=True, allow_nan=False).encode("utf-8")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def assess(inputs: HealthInputs, now: datetime, limits: HealthLimits = HealthLimits()) -> HealthSnapshot:
@@ -168,19 +196,119 @@ class HealthMonitor:
             return self._latest
 
 
+def loopback_address(host: str, port: int, resolver: Resolver = socket.getaddrinfo) -> tuple[int, tuple]:
+    """``(family, sockaddr)`` to bind for ``host``, which must resolve to loopback addresses only.
+
+    The name is resolved here and the resulting address is bound (never the name again), so what
+    was checked is what listens.  ``resolver`` is injected in tests (an /etc/hosts mapping)."""
+    try:
+        infos = resolver(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise ValueError(f"the health endpoint host {host!r} does not resolve: {exc}") from None
+    found = [(int(info[0]), tuple(info[4])) for info in infos]
+    outside = sorted({str(a[0]) for _, a in found if not _is_loopback(str(a[0]))})
+    if not found or outside:
+        where = ", ".join(outside) or "nothing"
+        raise ValueError(f"the health endpoint only listens on loopback; {host!r} resolves to {where}")
+    return found[0]
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class _BoundedServer(socketserver.TCPServer):
+    """Accepts on one thread, serves on at most ``limit`` pool threads; a client beyond the limit
+    is closed at once, so descriptors and threads stay bounded whatever the clients do."""
+
+    allow_reuse_address = True
+    request_queue_size = 128  # the kernel's accept queue: a burst waits there, costing us nothing
+
+    def __init__(self, family: int, address: tuple, handler: type, limit: int) -> None:
+        self.address_family = family
+        self._slots = threading.BoundedSemaphore(limit)
+        self._pool = ThreadPoolExecutor(limit, thread_name_prefix="health-http")
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self.refused = 0  # connections closed on arrival because every slot was taken
+        self.failed = 0  # connections that ended in an error (reset, broken pipe)
+        super().__init__(address, handler)
+
+    @property
+    def connections(self) -> int:
+        with self._lock:
+            return len(self._open)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.refused += 1
+            self.shutdown_request(request)
+            return
+        with self._lock:
+            self._open.add(request)
+        self._pool.submit(self._serve, request, client_address)
+
+    def _serve(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:  # a client that resets or stalls mid-reply is not worth a traceback
+            self.failed += 1
+        finally:
+            with self._lock:
+                self._open.discard(request)
+            self.shutdown_request(request)
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        self.failed += 1
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._lock:
+            clients = list(self._open)
+        for sock in clients:  # wake the workers blocked reading an idle client
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 class HealthServer:
     """``GET /health`` on a loopback address only; 503 when not ok, so a watchdog can curl it.
 
-    Runs http.server in a daemon thread; ``port=0`` picks a free port (see ``.port``)."""
+    Serves from a daemon thread; ``port=0`` picks a free port (see ``.port``).  ``host`` may be a
+    name (``localhost``) or an address (``127.0.0.1``, ``::1``); see :func:`loopback_address`."""
 
-    def __init__(self, monitor: HealthMonitor, host: str = "127.0.0.1", port: int = 8787) -> None:
-        if host not in LOOPBACK_HOSTS:
-            raise ValueError(f"the health endpoint only listens on loopback, not {host!r}")
+    def __init__(
+        self,
+        monitor: HealthMonitor,
+        host: str = "127.0.0.1",
+        port: int = 8787,
+        *,
+        max_connections: int = 8,
+        idle_timeout: float = 5.0,
+        resolver: Resolver = socket.getaddrinfo,
+    ) -> None:
+        if max_connections < 1 or not idle_timeout > 0:
+            raise ValueError("max_connections must be >= 1 and idle_timeout positive")
+        family, address = loopback_address(host, port, resolver)
         self._monitor = monitor
-        handler = _handler(monitor)
-        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server = _BoundedServer(family, address, _handler(monitor, idle_timeout), max_connections)
+        self.address = str(self._server.server_address[0])
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, name="health-http", daemon=True)
+
+    @property
+    def connections(self) -> int:
+        """Clients being served now (at most ``max_connections``)."""
+        return self._server.connections
+
+    @property
+    def refused(self) -> int:
+        """Clients closed on arrival because every slot was taken."""
+        return self._server.refused
 
     def start(self) -> HealthServer:
         if not self._thread.is_alive():
@@ -188,7 +316,8 @@ class HealthServer:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
 
     def __enter__(self) -> HealthServer:
@@ -198,8 +327,10 @@ class HealthServer:
         self.stop()
 
 
-def _handler(monitor: HealthMonitor) -> type[BaseHTTPRequestHandler]:
+def _handler(monitor: HealthMonitor, idle_timeout: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = idle_timeout  # per read: an idle or trickling client is closed after this
+
         def do_GET(self) -> None:
             if self.path.split("?")[0] not in ("/health", "/health/"):
                 self._reply(404, {"error": "not found; try /health"})
@@ -211,7 +342,7 @@ def _handler(monitor: HealthMonitor) -> type[BaseHTTPRequestHandler]:
             self._reply(200 if snap.status == "ok" else 503, asdict(snap))
 
         def _reply(self, code: int, body: Any) -> None:
-            data = json.dumps(body, sort_keys=True).encode("utf-8")
+            data = strict_json(body)
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

@@ -1,6 +1,7 @@
-"""Versioned state, journal, crash recovery and reconciliation (see ``persistence.manager``)."""
+"""The system's saved state: typed parts, journal, crash recovery and reconciliation (see
+``persistence.manager``)."""
 
 from persistence.codec import StateError
-from persistence.manager import StateManager, is_persistable
+from persistence.manager import StateManager
 
-__all__ = ["StateError", "StateManager", "is_persistable"]
+__all__ = ["StateError", "StateManager"]

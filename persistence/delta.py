@@ -15,7 +15,11 @@ Path = list[Any]
 
 def diff(old: Any, new: Any, path: Path | None = None) -> list[list[Any]]:
     path = path or []
+    if old is new:  # the encoder hands back the same object for an unchanged immutable value
+        return []
     if isinstance(old, dict) and isinstance(new, dict):
+        if old == new:  # one comparison in C instead of a walk when nothing below changed
+            return []
         ops: list[list[Any]] = []
         for key, value in new.items():
             if key not in old:
@@ -25,9 +29,11 @@ def diff(old: Any, new: Any, path: Path | None = None) -> list[list[Any]]:
         ops.extend(["del", [*path, key]] for key in old if key not in new)
         return ops
     if isinstance(old, list) and isinstance(new, list):
+        if old == new:
+            return []
         ops = []
         for i in range(min(len(old), len(new))):
-            if old[i] != new[i]:
+            if old[i] is not new[i] and old[i] != new[i]:
                 ops.extend(diff(old[i], new[i], [*path, i]))
         ops.extend(["set", [*path, i], new[i]] for i in range(len(old), len(new)))
         if len(new) < len(old):
@@ -46,6 +52,8 @@ def apply(doc: Any, ops: list[list[Any]]) -> Any:
 def apply_in_place(doc: Any, ops: list[list[Any]]) -> Any:
     """Apply ``ops`` to ``doc`` (modified) and return it.  Raises ValueError on an operation that
     does not fit the document (a journal that does not belong to this snapshot)."""
+    if not isinstance(ops, list | tuple):
+        raise ValueError(f"a delta is a list of operations, not {type(ops).__name__}")
     for op in ops:
         try:
             name, path = op[0], op[1]

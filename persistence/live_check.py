@@ -16,7 +16,7 @@ from core.ports import Severity
 from core.types import Holding
 from persistence.reconcile import reconcile
 
-PAUSE = "holdings_mismatch"
+OWNER, PAUSE = "holdings_watch", "holdings_mismatch"  # its own reason in the pause set
 
 
 class HoldingsWatch:
@@ -41,9 +41,7 @@ class HoldingsWatch:
             )
         self.last = messages
         if messages:
-            if not system.entries_paused_reason:
-                system.entries_paused_reason = PAUSE
+            system.pauses.add(OWNER, PAUSE, "holdings differ from the book")
             return False
-        if system.entries_paused_reason == PAUSE:
-            system.entries_paused_reason = ""
+        system.pauses.clear(OWNER, PAUSE)
         return True

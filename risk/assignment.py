@@ -10,8 +10,8 @@ What happens: the affected group is re-labelled ``<strategy>:assigned`` and re-e
 contracts actually still held (quantity 1, absolute ratios, the entry price scaled to match, so its
 P&L stays right: the assigned leg leaves the group at zero and its intrinsic value shows up in the
 delivered stock); its strategy stops managing it and the risk monitor closes what is left.  The
-stock or futures are flattened (``risk_assignment_action = flatten``) through the engine's
-``Liquidator`` or, when the engine has none, a critical alert asks for a manual flatten.
+stock or futures are flattened (``risk_assignment_action = flatten``) with a market order through
+``Platform.liquidate``, journaled before it is sent like every order.
 """
 
 from __future__ import annotations
@@ -19,18 +19,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 from core.types import GroupStatus, Holding, Leg, PositionGroup
 
 ASSIGNED_SUFFIX = ":assigned"
-
-
-@runtime_checkable
-class Liquidator(Protocol):
-    """An engine that can send a market order for a stock or futures holding."""
-
-    def liquidate(self, symbol: str, quantity: float, tag: str) -> None: ...
 
 
 @dataclass(frozen=True)

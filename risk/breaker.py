@@ -5,7 +5,7 @@ overnight gap counts against the day it opens on; the week's and month's likewis
 peak is the highest NLV seen during the day.  A tripped rule blocks new entries (never exits)
 until its explicit reset: ``loss_daily`` and ``intraday_drawdown`` at the next session,
 ``loss_weekly`` at the next ISO week, ``loss_monthly`` at the next month, or a manual reset.  The
-state is a small JSON-able object so it survives restarts.
+breaker is a plain dataclass: it is part of the saved risk state (``risk.state``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from core.settings import Settings
 from core.types import Decision
@@ -25,13 +24,10 @@ RULES = {
     "loss_weekly": ("week", "weekly loss"),
     "loss_monthly": ("month", "monthly loss"),
     "intraday_drawdown": ("day", "intraday drawdown from the peak"),
-    "state_unreadable": ("manual", "risk state unreadable at start-up"),
 }
 
 
 def period_key(period: str, day: date) -> str:
-    if period == "manual":
-        return "manual"
     if period == "day":
         return day.isoformat()
     if period == "week":
@@ -48,21 +44,9 @@ class Trip:
     loss: float
     limit: float
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "period_key": self.period_key,
-            "since": self.since,
-            "loss": self.loss,
-            "limit": self.limit,
-        }
-
-    @staticmethod
-    def from_json(d: dict[str, Any]) -> Trip:
-        rule = str(d["rule"])
-        if rule not in RULES:
-            raise ValueError(f"unknown breaker rule {rule!r}")
-        return Trip(rule, str(d["period_key"]), str(d["since"]), float(d["loss"]), float(d["limit"]))
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise ValueError(f"unknown breaker rule {self.rule!r}")
 
 
 @dataclass
@@ -76,7 +60,16 @@ class CircuitBreaker:
     peak: float = 0.0
     last_nlv: float = 0.0
     trips: dict[str, Trip] = field(default_factory=dict)
-    bad_nlv: bool = False  # not persisted: the latest NLV was unusable
+    bad_nlv: bool = False  # the latest NLV was unusable
+
+    def __post_init__(self) -> None:
+        for name in ("day_start", "week_start", "month_start", "peak", "last_nlv"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"breaker {name} {value!r} is not a non-negative number")
+        for rule, trip in self.trips.items():
+            if trip.rule != rule:
+                raise ValueError(f"breaker trip {trip.rule!r} filed under {rule!r}")
 
     # --- observation -----------------------------------------------------------------------------
     def observe(self, now: datetime, nlv: float, s: Settings) -> list[RiskEvent]:
@@ -150,11 +143,6 @@ class CircuitBreaker:
                 )
         return events
 
-    def trip_manual(self, now: datetime, rule: str, message: str) -> RiskEvent:
-        """A trip only a manual reset clears (fail closed when the risk memory is lost)."""
-        self.trips[rule] = Trip(rule, "manual", now.isoformat(), 0.0, 0.0)
-        return RiskEvent(now, rule, Action.TRIP, message, {"resets": "manual"})
-
     # --- decisions -------------------------------------------------------------------------------
     def check(self) -> Decision:
         if self.bad_nlv:
@@ -162,10 +150,6 @@ class CircuitBreaker:
         for rule in RULES:
             trip = self.trips.get(rule)
             if trip is not None:
-                if RULES[rule][0] == "manual":
-                    return Decision.block(
-                        f"breaker_{rule}", f"{RULES[rule][1]}: entries blocked until a manual reset"
-                    )
                 return Decision.block(
                     f"breaker_{rule}",
                     f"{RULES[rule][1]} {trip.loss:.2%} >= {trip.limit:.0%} since {trip.since}; "
@@ -189,37 +173,3 @@ class CircuitBreaker:
         if self.last_nlv > 0:
             self.day_start = self.week_start = self.month_start = self.peak = self.last_nlv
         return events
-
-    # --- persistence -----------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "day": self.day,
-            "day_start": self.day_start,
-            "week_key": self.week_key,
-            "week_start": self.week_start,
-            "month_key": self.month_key,
-            "month_start": self.month_start,
-            "peak": self.peak,
-            "last_nlv": self.last_nlv,
-            "trips": [t.to_json() for t in self.trips.values()],
-        }
-
-    @staticmethod
-    def from_json(d: dict[str, Any]) -> CircuitBreaker:
-        b = CircuitBreaker(
-            day=str(d["day"]),
-            day_start=float(d["day_start"]),
-            week_key=str(d["week_key"]),
-            week_start=float(d["week_start"]),
-            month_key=str(d["month_key"]),
-            month_start=float(d["month_start"]),
-            peak=float(d["peak"]),
-            last_nlv=float(d["last_nlv"]),
-        )
-        for raw in d["trips"]:
-            trip = Trip.from_json(raw)
-            b.trips[trip.rule] = trip
-        for name in ("day_start", "week_start", "month_start", "peak", "last_nlv"):
-            if not math.isfinite(getattr(b, name)) or getattr(b, name) < 0:
-                raise ValueError(f"breaker {name} {getattr(b, name)!r} is not a non-negative number")
-        return b

@@ -8,6 +8,7 @@ plausibility of the underlying and of VIX (non-finite, <= 0, out of range, jump 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from core.ports import TradingCalendar
@@ -53,24 +54,25 @@ def check_entry_quote(quote: OptionQuote, now: datetime, settings: Settings, is_
     return Decision.ok("dq_ok", f"{symbol}: quote usable")
 
 
+@dataclass
 class QuoteWatch:
     """Catches stuck quotes: bid/ask unchanged for ``dq_stuck_minutes`` while the underlying moved
     more than ``dq_stuck_move``.  It remembers every quote it is shown (entry checks and the legs of
-    open positions each step); a quote seen for the first time cannot be judged stuck yet."""
+    open positions each step); a quote seen for the first time cannot be judged stuck yet.
+    Part of the risk state (``risk.state``): a restart judges quotes exactly as before it."""
 
-    def __init__(self) -> None:
-        # symbol -> (bid, ask, unchanged since, underlying price then)
-        self._seen: dict[str, tuple[float, float, datetime, float]] = {}
+    # symbol -> (bid, ask, unchanged since, underlying price then)
+    seen: dict[str, tuple[float, float, datetime, float]] = field(default_factory=dict)
 
     def observe(self, quote: OptionQuote, now: datetime) -> None:
         key = quote.contract.symbol
-        seen = self._seen.get(key)
+        seen = self.seen.get(key)
         if seen is None or seen[0] != quote.bid or seen[1] != quote.ask or now < seen[2]:
-            self._seen[key] = (quote.bid, quote.ask, now, quote.underlying_price)
+            self.seen[key] = (quote.bid, quote.ask, now, quote.underlying_price)
 
     def check(self, quote: OptionQuote, now: datetime, settings: Settings) -> Decision:
         self.observe(quote, now)
-        bid, ask, since, underlying = self._seen[quote.contract.symbol]
+        bid, ask, since, underlying = self.seen[quote.contract.symbol]
         minutes = (now - since).total_seconds() / 60.0
         if minutes >= settings.dq_stuck_minutes and underlying > 0 and math.isfinite(quote.underlying_price):
             move = quote.underlying_price / underlying - 1.0
@@ -84,22 +86,23 @@ class QuoteWatch:
 
     def forget_before(self, cutoff: datetime) -> None:
         """Drop quotes not refreshed since ``cutoff`` (keeps memory flat over a long run)."""
-        self._seen = {k: v for k, v in self._seen.items() if v[2] >= cutoff}
+        self.seen = {k: v for k, v in self.seen.items() if v[2] >= cutoff}
 
 
+@dataclass
 class JumpWatch:
     """An underlying that moves more than ``dq_underlying_jump`` between consecutive observations of
     the same instrument no more than one session apart halts new entries for
     ``dq_jump_halt_minutes`` (a gap at the open counts).  A last observation older than the
     previous session is no baseline (a futures contract watched again after weeks, a restart after
     a holiday week): it is replaced by this one, as the previous session's close is not known.  VIX
-    is not an underlying we trade and routinely moves that much, so it is ignored."""
+    is not an underlying we trade and routinely moves that much, so it is ignored.  Part of the
+    risk state (the baseline's day with it, so a restart keeps the one-session rule)."""
 
-    def __init__(self) -> None:
-        self.last: dict[str, float] = {}
-        self.seen: dict[str, date] = {}  # the session day of ``last`` (unknown after an old restore)
-        self.halted_until: datetime | None = None
-        self.reason = ""
+    last: dict[str, float] = field(default_factory=dict)
+    seen: dict[str, date] = field(default_factory=dict)  # the session day of ``last``
+    halted_until: datetime | None = None
+    reason: str = ""
 
     def observe(
         self,

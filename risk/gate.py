@@ -2,15 +2,16 @@
 
 Exits never pass through here: a rule that blocks risk-reducing trades would make things worse.
 
-Order: calendar, circuit breaker, underlying-jump halt, strategy pause, market data (VIX and the
-underlyings plausible), quotes (data quality, sanity vs the last good quote, stuck quotes), the
-sign of a credit structure's expected credit, account phase, EXTREME-regime call selling, then the
-sized rules on the intent at the quantity it may have (a strategy running at reduced size is
-approved at that size): max risk per position, BP cap (phase x regime), the strategy's BP budget,
-correlation groups, portfolio Greeks and the portfolio stress loss after the trade.  An intraday
-entry (every leg expires today: the 0DTE condor) is outside the overnight caps: no correlation
-count, and of the Greeks only the gamma limit.  Every block is recorded as a risk event with the
-values compared; an approval carries the stress and gamma figures it was judged on (``notes``).
+Order: entry pauses (safe mode, brokerage down: ``core.pauses``), calendar, circuit breaker,
+underlying-jump halt, strategy pause, market data (VIX and the underlyings plausible), quotes (data
+quality, sanity vs the last good quote, stuck quotes), the sign of a credit structure's expected
+credit, account phase, EXTREME-regime call selling, then the sized rules on the intent at the
+quantity it may have (a strategy running at reduced size is approved at that size): max risk per
+position, BP cap (phase x regime), the strategy's BP budget, correlation groups, portfolio Greeks
+and the portfolio stress loss after the trade.  An intraday entry (every leg expires today: the
+0DTE condor) is outside the overnight caps: no correlation count, and of the Greeks only the gamma
+limit.  Every block is recorded as a risk event with the values compared; an approval carries the
+stress and gamma figures it was judged on (``notes``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.costs import expected_entry_credit
+from core.pauses import Pauses
 from core.ports import StrategyContext, TradingCalendar
 from core.quote_screen import QuoteScreen, raw_chains
 from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
@@ -54,6 +56,8 @@ class EntryGate:
         is_live: bool = False,
         state: RiskState | None = None,
         log: RiskLog | None = None,
+        portfolio: PortfolioCache | None = None,
+        pauses: Pauses | None = None,
         screen: QuoteScreen | None = None,
     ) -> None:
         self.s = settings
@@ -64,11 +68,11 @@ class EntryGate:
         self.log = log
         self._betas = Betas(settings)
         self._scenarios = Scenarios.from_settings(settings)
-        if self.state.portfolio is None:
-            self.state.portfolio = PortfolioCache(self._betas)
-        self._portfolio: PortfolioCache = self.state.portfolio
+        self._portfolio = portfolio if portfolio is not None else PortfolioCache(self._betas)
+        self._pauses = pauses if pauses is not None else Pauses()
         self._shares = named_values(settings.risk_strategy_bp_shares)
         self._unsized: tuple[Rule, ...] = (
+            self._paused,
             self._calendar,
             self._breaker,
             self._jump_halt,
@@ -152,6 +156,16 @@ class EntryGate:
         return self._portfolio.view(context.open_groups(), snapshot)
 
     # --- rules without size ----------------------------------------------------------------------
+    def _paused(
+        self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
+    ) -> Decision:
+        """Entries paused by a layer outside risk (safe mode, brokerage down, feed checks)."""
+        if not self._pauses:
+            return Decision.ok()
+        reasons = self._pauses.reasons
+        values["pauses"] = dict(reasons)
+        return Decision.block("entries_paused", "new entries paused: " + "; ".join(reasons.values()))
+
     def _calendar(
         self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
     ) -> Decision:

@@ -9,37 +9,33 @@ their limits, with hedge suggestions, and once a day when the market has taken t
 stress loss (``core.stress``) past its limit.  Closed trades come back through ``on_trade_closed`` and
 update the per-strategy pause and size cut.
 
-The state (``risk.state.RiskState``) is loaded from the platform's state store on the first step and
-saved at the end of a step that changed what decisions depend on, and every 30 minutes for the
-values that move every step.  Unreadable state fails closed: a breaker trip only a manual reset
-clears, and a critical alert.
+The monitors' memory is one typed value (``risk.state.RiskState``, shared with the gate): the
+system's persistence saves and restores it with everything else (``state`` / ``restore``); the
+monitors never touch a store.  A manual reset comes from the ``risk_breaker_reset`` parameter or
+an operator request the persistence layer hands over (``request_reset``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from core.book import Book
 from core.ports import Platform, Severity, StrategyContext
 from core.quote_screen import QuoteScreen, raw_chains
 from core.settings import Settings, parse_ex_dividends
 from core.types import GroupStatus, MarketSnapshot, OrderIntent, PositionGroup
-from risk.assignment import ASSIGNED_SUFFIX, Liquidator, delivered_holdings, find_shortfalls, relabel
+from risk.assignment import ASSIGNED_SUFFIX, delivered_holdings, find_shortfalls, relabel
 from risk.data_quality import check_underlying, check_vix
 from risk.events import Action, RiskEvent, RiskLog
 from risk.expiry import close_intent, expiry_reason
 from risk.greeks import Betas, GreeksUnknown, Limits, hedge_suggestions
 from risk.portfolio import PortfolioCache
-from risk.state import RESET_KEY, STATE_KEY, RiskState
+from risk.state import RiskState
 from risk.stress_watch import stress_breach
 
 CloseFn = Callable[[PositionGroup, float, float, datetime, str], None]
 _FLATTEN_RETRY = timedelta(minutes=15)
-_VOLATILE_SAVE = 30  # minutes
-_VOLATILE = {"last_prices"}  # top-level fields that move every step
-_VOLATILE_BREAKER = {"last_nlv", "peak"}
 
 
 class RiskMonitors:
@@ -49,36 +45,26 @@ class RiskMonitors:
         platform: Platform,
         state: RiskState,
         log: RiskLog,
+        portfolio: PortfolioCache | None = None,
         screen: QuoteScreen | None = None,
     ) -> None:
         self.s = settings
         self.screen = screen or QuoteScreen(settings)
         self.platform = platform
-        self.state = state
+        self.risk = state  # shared with the gate
         self.log = log
         self.dividends = parse_ex_dividends(settings.risk_ex_dividends)
-        self._betas = Betas(settings)
-        if state.portfolio is None:
-            state.portfolio = PortfolioCache(self._betas)
-        self._loaded = False
-        self._saved = b""
-        self._saved_parsed: tuple[bytes, dict] = (b"", {})
-        self._reported: set[str] = set()  # one alert per unexplained difference
+        self._portfolio = portfolio if portfolio is not None else PortfolioCache(Betas(settings))
         self._requested: dict[str, str] = {}  # symbol -> exit reason (request_exits)
         self._traded = _traded_underlyings(settings)
-        self._greeks_alerted: set[str] = set()
-        self._greeks_day: date | None = None
-        self._day: date | None = None
 
     # --- hooks the orchestrator calls --------------------------------------------------------------
     def on_step(
         self, snapshot: MarketSnapshot, context: StrategyContext, book: Book, close: CloseFn
     ) -> Sequence[OrderIntent]:
         now = snapshot.time
-        if not self._loaded:
-            self._load(now)
         self._manual_reset(now)
-        self._emit_all(self.state.breaker.observe(now, context.account.net_liquidation, self.s))
+        self._emit_all(self.risk.breaker.observe(now, context.account.net_liquidation, self.s))
         self._watch_market(snapshot, book)
         self._watch_data(snapshot, book)
         exits = self._assignments(snapshot, context, book, close)
@@ -86,7 +72,6 @@ class RiskMonitors:
         exits += self._requested_exits(snapshot, book)
         self._greeks_alert(snapshot, book)
         self._stress_alert(snapshot, book)
-        self._save(now)
         return exits
 
     def request_exits(self, symbols: Sequence[str], reason: str) -> None:
@@ -108,77 +93,38 @@ class RiskMonitors:
 
     def on_trade_closed(self, group: PositionGroup) -> None:
         when = group.closed_at or self.platform.now()
-        pnl = self.state.units.close(group)  # a part of an LT112 unit / IPMCC campaign waits for the rest
+        pnl = self.risk.units.close(group)  # a part of an LT112 unit / IPMCC campaign waits for the rest
         if pnl is None:
-            self._save(when, force=True)
             return
-        events = self.state.guard.on_trade_closed(group.strategy, pnl, when, self.s, self.platform.calendar)
+        events = self.risk.guard.on_trade_closed(group.strategy, pnl, when, self.s, self.platform.calendar)
         self._emit_all(events)
         for e in events:
             if e.action in (Action.PAUSE, Action.REDUCE_SIZE):
                 self._alert(when, Severity.WARNING, f"Risk: {e.rule} ({e.strategy})", e.message)
-        if events:
-            self._save(when, force=True)
+
+    def request_reset(self, source: str) -> None:
+        self.risk.alerts.reset_requests.append(source)
 
     # --- state -------------------------------------------------------------------------------------
-    def _load(self, now: datetime) -> None:
-        self._loaded = True
-        raw = self.platform.store.load(STATE_KEY)
-        if not raw:
-            return
-        try:
-            self.state = _replace_state(self.state, RiskState.from_json(json.loads(raw.decode("utf-8"))))
-        except (ValueError, UnicodeDecodeError) as exc:
-            self.platform.store.save(STATE_KEY + ".corrupt", raw)
-            # A reset token already set before the restart must not clear this: a *new* value is needed.
-            self.state.reset_token = self.s.risk_breaker_reset
-            event = self.state.breaker.trip_manual(
-                now,
-                "state_unreadable",
-                f"{STATE_KEY} unreadable ({exc}); entries blocked until a manual reset",
-            )
-            self._emit(event)
-            self._alert(now, Severity.CRITICAL, "Risk state unreadable; entries blocked", event.message)
+    def state(self) -> RiskState:
+        return self.risk
 
-    def _save(self, now: datetime, force: bool = False) -> None:
-        """At the end of a step that changed a decision-relevant part of the state (trips, pauses,
-        baselines, halts, resets, flattens), and every ``_VOLATILE_SAVE`` of engine time for the
-        values that move every step (last NLV, intraday peak, last prices).  The schedule depends
-        only on the saved document and the clock, so a restarted run saves exactly when an
-        uninterrupted one would."""
-        doc = self.state.to_json()
-        previous = self._saved_doc()
-        volatile_due = previous is None or _bucket(now) != _bucket(
-            datetime.fromisoformat(previous["saved_at"])
-        )
-        if not force and previous is not None and _stable(doc) == _stable(previous) and not volatile_due:
-            return
-        data = json.dumps({**doc, "saved_at": now.isoformat()}, sort_keys=True).encode("utf-8")
-        self.platform.store.save(STATE_KEY, data)
-        self._saved = data
-
-    def _saved_doc(self) -> dict | None:
-        if not self._saved:
-            return None
-        if self._saved_parsed[0] is not self._saved:
-            self._saved_parsed = (self._saved, json.loads(self._saved.decode("utf-8")))
-        return self._saved_parsed[1]
+    def restore(self, state: RiskState) -> None:
+        self.risk.replace_with(state)
 
     def _manual_reset(self, now: datetime) -> None:
         sources = []
         token = self.s.risk_breaker_reset
-        if token and token != self.state.reset_token:
+        if token and token != self.risk.reset_token:
             sources.append(f"parameter risk_breaker_reset={token!r}")
-            self.state.reset_token = token
-        request = self.platform.store.load(RESET_KEY)
-        if request and request.strip():
-            sources.append(f"state key {RESET_KEY}")
-            self.platform.store.save(RESET_KEY, b"")
+            self.risk.reset_token = token
+        sources += self.risk.alerts.reset_requests
+        self.risk.alerts.reset_requests = []
         if not sources:
             return
         source = " and ".join(sources)
-        events = self.state.breaker.reset(now, source) + self.state.guard.reset(now, source)
-        self.state.jumps.halted_until = None
+        events = self.risk.breaker.reset(now, source) + self.risk.guard.reset(now, source)
+        self.risk.jumps.halted_until = None
         events.append(RiskEvent(now, "manual_reset", Action.RESET, f"risk breakers reset by {source}", {}))
         self._emit_all(events)
         self._alert(now, Severity.WARNING, "Risk breakers reset manually", source)
@@ -188,7 +134,7 @@ class RiskMonitors:
         now = snapshot.time
         for symbol in self._watched(snapshot, book):
             quote = snapshot.underlyings[symbol]
-            message = self.state.jumps.observe(symbol, quote.price, now, self.s, self.platform.calendar)
+            message = self.risk.jumps.observe(symbol, quote.price, now, self.s, self.platform.calendar)
             if message:
                 self._emit(
                     RiskEvent(
@@ -199,14 +145,14 @@ class RiskMonitors:
                         {
                             "symbol": symbol,
                             "price": quote.price,
-                            "halted_until": str(self.state.jumps.halted_until),
+                            "halted_until": str(self.risk.jumps.halted_until),
                         },
                     )
                 )
                 self._alert(now, Severity.WARNING, "Underlying jump: entries halted", message)
-        if self._day != now.date():
-            self._day = now.date()
-            self.state.quotes.forget_before(now - timedelta(days=1))
+        if self.risk.alerts.day != now.date():
+            self.risk.alerts.day = now.date()
+            self.risk.quotes.forget_before(now - timedelta(days=1))
 
     def _watch_data(self, snapshot: MarketSnapshot, book: Book) -> None:
         """Bad market data is alerted once per instrument (or position group) and day."""
@@ -224,9 +170,9 @@ class RiskMonitors:
             if group.status is not GroupStatus.OPENING and problems:
                 found.append((group.group_id, "held, marked from last good quotes: " + "; ".join(problems)))
         for key, message in found:
-            if f"dq:{key}:{now.date()}" in self._reported:
+            if f"dq:{key}:{now.date()}" in self.risk.alerts.reported:
                 continue
-            self._reported.add(f"dq:{key}:{now.date()}")
+            self.risk.alerts.reported.add(f"dq:{key}:{now.date()}")
             group = book.get(key)
             self._emit(RiskEvent(now, "bad_market_data", Action.ALERT, message, {"instrument": key},
                                  group.strategy if group else "", group.group_id if group else ""))  # fmt: skip
@@ -304,18 +250,18 @@ class RiskMonitors:
     def _cannot_close(self, now: datetime, group: PositionGroup, reason: str) -> None:
         """A forced exit with a leg unquoted: alerted once a day per group, retried every step."""
         key = f"cannot_close:{group.group_id}:{now.date()}"
-        if key in self._reported:
+        if key in self.risk.alerts.reported:
             return
-        self._reported.add(key)
+        self.risk.alerts.reported.add(key)
         message = f"{group.group_id}: {reason} exit due but a leg has no quote; retrying every step"
         self._emit(RiskEvent(now, reason, Action.ALERT, message, {}, group.strategy, group.group_id))
         self._alert(now, Severity.CRITICAL, f"Cannot close {group.group_id}", message)
 
     def _unexplained(self, now: datetime, group_id: str, shortfalls: list) -> None:
         key = f"unexplained:{group_id}"
-        if key in self._reported:
+        if key in self.risk.alerts.reported:
             return
-        self._reported.add(key)
+        self.risk.alerts.reported.add(key)
         values = {s.symbol: f"{s.expected:+d} -> {s.held:+d}" for s in shortfalls}
         message = (
             f"{group_id}: holdings differ from the book ({values}) with no delivery: left to reconciliation"
@@ -325,25 +271,22 @@ class RiskMonitors:
         self._alert(now, Severity.CRITICAL, "Holdings differ from the book", message)
 
     def _flatten(self, now: datetime, delivered: dict[str, float]) -> None:
-        for symbol in [s for s in self.state.flattened if s not in delivered]:
-            del self.state.flattened[symbol]
+        for symbol in [s for s in self.risk.flattened if s not in delivered]:
+            del self.risk.flattened[symbol]
         for symbol, quantity in sorted(delivered.items()):
-            handled = self.state.flattened.get(symbol)
+            handled = self.risk.flattened.get(symbol)
             keep = self.s.risk_assignment_action == "keep"
-            if handled and (keep or now - datetime.fromisoformat(handled) < _FLATTEN_RETRY):
+            if handled and (keep or now - handled < _FLATTEN_RETRY):
                 continue
-            self.state.flattened[symbol] = now.isoformat()
+            self.risk.flattened[symbol] = now
             values = {"symbol": symbol, "quantity": quantity, "action": self.s.risk_assignment_action}
             if keep:
                 message = f"{symbol} {quantity:+g} delivered by assignment kept (risk_assignment_action=keep)"
                 self._emit(RiskEvent(now, "assignment", Action.ALERT, message, values))
-            elif isinstance(self.platform, Liquidator):
+            else:  # journaled before it is sent, like every order (``persistence.guard``)
                 message = f"{symbol} {quantity:+g} delivered by assignment: flattening at market"
                 self._emit(RiskEvent(now, "assignment", Action.FLATTEN, message, values))
                 self.platform.liquidate(symbol, -quantity, f"risk|flatten|{symbol}|{now:%Y%m%d%H%M}")
-            else:
-                message = f"{symbol} {quantity:+g} delivered by assignment: this engine cannot flatten it, do it by hand"
-                self._emit(RiskEvent(now, "assignment", Action.ALERT, message, values))
             self._alert(now, Severity.CRITICAL, "Assigned position", message)
 
     # --- expiry ------------------------------------------------------------------------------------
@@ -355,7 +298,7 @@ class RiskMonitors:
             for leg in group.legs:  # open legs feed the stuck-quote memory
                 q = snapshot.chains.quote(leg.contract)
                 if q is not None:
-                    self.state.quotes.observe(q, snapshot.time)
+                    self.risk.quotes.observe(q, snapshot.time)
             found = expiry_reason(group, snapshot, context.calendar, self.s, self.dividends)
             if found is None:
                 continue
@@ -384,19 +327,20 @@ class RiskMonitors:
         if not groups:
             return
         try:
-            greeks = self.state.portfolio.view(groups, snapshot).greeks()
+            greeks = self._portfolio.view(groups, snapshot).greeks()
         except GreeksUnknown:
             return  # the gate blocks entries on unknown Greeks; a missing quote is not a breach
-        nlv = self.state.breaker.last_nlv  # this step's NLV, as the breaker just saw it
+        nlv = self.risk.breaker.last_nlv  # this step's NLV, as the breaker just saw it
         if nlv <= 0:
             return
         limits = Limits.for_nlv(nlv, self.s)
         breached = {k for k, v in limits.excess(greeks).items() if v > 1e-6}
-        if self._greeks_day != snapshot.time.date():
-            self._greeks_day, self._greeks_alerted = snapshot.time.date(), set()
-        fresh = breached - self._greeks_alerted  # alert once per Greek per day, not on every wobble
+        memory = self.risk.alerts
+        if memory.greeks_day != snapshot.time.date():
+            memory.greeks_day, memory.greeks_alerted = snapshot.time.date(), set()
+        fresh = breached - memory.greeks_alerted  # alert once per Greek per day, not on every wobble
         if fresh:
-            self._greeks_alerted |= fresh
+            memory.greeks_alerted |= fresh
             advice = hedge_suggestions(greeks, limits, snapshot)
             message = f"portfolio Greeks outside limits ({', '.join(sorted(breached))}): " + "; ".join(advice)
             self._emit(
@@ -407,11 +351,11 @@ class RiskMonitors:
             self._alert(snapshot.time, Severity.WARNING, "Portfolio Greeks outside limits", message)
 
     def _stress_alert(self, snapshot: MarketSnapshot, book: Book) -> None:
-        key, live, nlv = f"stress:{snapshot.time.date()}", book.live(), self.state.breaker.last_nlv
-        if key in self._reported or not live:  # once a day
+        key, live, nlv = f"stress:{snapshot.time.date()}", book.live(), self.risk.breaker.last_nlv
+        if key in self.risk.alerts.reported or not live:  # once a day
             return
-        if (event := stress_breach(self.state.portfolio.view(live, snapshot), nlv, self.s)) is not None:
-            self._reported.add(key)
+        if (event := stress_breach(self._portfolio.view(live, snapshot), nlv, self.s)) is not None:
+            self.risk.alerts.reported.add(key)
             self._emit(event)
             self._alert(
                 snapshot.time, Severity.WARNING, "Portfolio stress loss beyond its limit", event.message
@@ -435,13 +379,6 @@ class RiskMonitors:
             )
 
 
-def _replace_state(current: RiskState, loaded: RiskState) -> RiskState:
-    """Copy loaded values into the shared state object in place (the gate holds a reference)."""
-    current.breaker, current.guard, current.jumps = loaded.breaker, loaded.guard, loaded.jumps
-    current.reset_token, current.flattened = loaded.reset_token, loaded.flattened
-    return current
-
-
 def _strip_month(symbol: str) -> str:
     """``ESH26`` -> ``ES`` (futures contract -> root); anything else unchanged."""
     return symbol[:-3] if len(symbol) > 3 and symbol[-2:].isdigit() and symbol[-3].isalpha() else symbol
@@ -454,14 +391,3 @@ def _traded_underlyings(s: Settings) -> frozenset[str]:
         names.update(getattr(s, optional, ()))
     names.add(s.lt112_futures_root)
     return frozenset(names)
-
-
-def _bucket(t: datetime) -> tuple[object, int]:
-    return t.date(), (t.hour * 60 + t.minute) // _VOLATILE_SAVE
-
-
-def _stable(doc: dict) -> dict:
-    """The state without the values that move every step (and without the save time)."""
-    out = {k: v for k, v in doc.items() if k not in _VOLATILE and k != "saved_at"}
-    out["breaker"] = {k: v for k, v in doc["breaker"].items() if k not in _VOLATILE_BREAKER}
-    return out

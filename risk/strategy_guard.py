@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from core.ports import TradingCalendar
 from core.settings import Settings, named_values
@@ -35,27 +34,11 @@ class StrategyHealth:
     underperforming: bool = False
     results: list[bool] = field(default_factory=list)  # latest closed trades, True = win
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "consecutive_losses": self.consecutive_losses,
-            "paused_until": self.paused_until,
-            "reduced_until_win": self.reduced_until_win,
-            "underperforming": self.underperforming,
-            "results": [int(r) for r in self.results],
-        }
-
-    @staticmethod
-    def from_json(d: dict[str, Any]) -> StrategyHealth:
-        paused = str(d["paused_until"])
-        if paused:
-            date.fromisoformat(paused)  # raises ValueError on a bad date
-        return StrategyHealth(
-            int(d["consecutive_losses"]),
-            paused,
-            bool(d["reduced_until_win"]),
-            bool(d["underperforming"]),
-            [bool(r) for r in d["results"]],
-        )
+    def __post_init__(self) -> None:
+        if self.paused_until:
+            date.fromisoformat(self.paused_until)  # raises ValueError on a bad date
+        if self.consecutive_losses < 0:
+            raise ValueError(f"consecutive losses {self.consecutive_losses} below zero")
 
 
 @dataclass
@@ -172,13 +155,6 @@ class StrategyGuard:
                 )
             h.paused_until, h.reduced_until_win, h.consecutive_losses = "", False, 0
         return events
-
-    def to_json(self) -> dict[str, Any]:
-        return {name: h.to_json() for name, h in sorted(self.health.items())}
-
-    @staticmethod
-    def from_json(d: dict[str, Any]) -> StrategyGuard:
-        return StrategyGuard({str(k): StrategyHealth.from_json(v) for k, v in d.items()})
 
 
 def _trading_days_after(day: date, n: int, calendar: TradingCalendar) -> date:

@@ -7,15 +7,27 @@ restart)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from core.types import PositionGroup
 from risk.strategy_guard import base_strategy
 
 LT112_PARTS = 2  # the spread and the naked puts
 
 
+@dataclass(frozen=True)
+class OpenTrade:
+    """A trade some of whose parts have closed: their P&L so far and how many closed."""
+
+    pnl: float
+    parts: int
+
+
+@dataclass
 class TradeUnits:
-    def __init__(self) -> None:
-        self.pending: dict[str, tuple[float, int]] = {}  # trade key -> (P&L so far, parts closed)
+    """Part of the risk state: the trades still waiting for their other parts."""
+
+    pending: dict[str, OpenTrade] = field(default_factory=dict)  # trade key -> what closed so far
 
     def close(self, group: PositionGroup) -> float | None:
         """The trade's P&L when ``group`` completes it, else None (its P&L is kept for later)."""
@@ -24,26 +36,15 @@ class TradeUnits:
         if name not in ("lt112", "ipmcc") or group.strategy != name:
             return pnl  # a condor, strangle or rung; an assigned remainder stands alone
         key = f"{name}:{group.campaign_id}"
-        total, parts = self.pending.get(key, (0.0, 0))
-        total, parts = total + pnl, parts + 1
+        so_far = self.pending.get(key, OpenTrade(0.0, 0))
+        total, parts = so_far.pnl + pnl, so_far.parts + 1
         done = (
             parts >= LT112_PARTS
             if name == "lt112"
             else group.part == "long_call" and group.exit_reason != "roll"
         )
         if not done:
-            self.pending[key] = (total, parts)
+            self.pending[key] = OpenTrade(total, parts)
             return None
         self.pending.pop(key, None)
         return total
-
-    def to_json(self) -> dict[str, list[float]]:
-        return {k: [v[0], float(v[1])] for k, v in sorted(self.pending.items())}
-
-    @staticmethod
-    def from_json(d: object) -> TradeUnits:
-        units = TradeUnits()
-        if not isinstance(d, dict):
-            raise ValueError("trade_units must be a JSON object")
-        units.pending = {str(k): (float(v[0]), int(v[1])) for k, v in d.items()}
-        return units

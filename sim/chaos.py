@@ -67,10 +67,11 @@ def _backtest(args: list[str], out: Path, state: Path, env: dict[str, str], fsyn
 
 
 def _steps_done(state: Path) -> int:
-    raw = (state / "world" / "world.json").read_bytes() if (state / "world" / "world.json").exists() else b""
+    path = state / "world" / "world.json"
+    raw = path.read_bytes() if path.exists() else b""
     if not raw:
         return 0
-    return int(json.loads(raw.partition(b"\n")[2])["steps"])
+    return int(json.loads(raw.partition(b"\n")[2])["cursor"]["steps"])
 
 
 def _remaining(counts: dict[str, Any], kind: str, steps: int) -> int:
@@ -87,6 +88,25 @@ def _compare(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
         if a.get(key) != b.get(key):
             out.append(f"{key}: uninterrupted {str(a.get(key))[:300]} != killed {str(b.get(key))[:300]}")
     return out
+
+
+# what the reports count from events.jsonl; restarts add their own records (start, recovered, ...)
+LOGGED_TRADING = ("order_event", "trade_closed", "entry_approved", "risk_block", "risk_event")
+
+
+def _trading_log(path: Path) -> list[str]:
+    lines = path.read_text("utf-8").splitlines() if path.exists() else []
+    return [line for line in lines if json.loads(line).get("kind") in LOGGED_TRADING]
+
+
+def _log_differences(reference: Path, killed: Path) -> list[str]:
+    """The killed run's event log must carry every trading record of the uninterrupted one, in order."""
+    a, b = _trading_log(reference), _trading_log(killed)
+    if a == b:
+        return []
+    first = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return [f"events.jsonl: {len(a)} trading records uninterrupted, {len(b)} killed; first difference "
+            f"at record {first + 1}"]  # fmt: skip
 
 
 def _scan_events(path: Path) -> tuple[int, int]:
@@ -139,7 +159,9 @@ def run(
         report.lives += 1
     reference = json.loads((ref_out / "final.json").read_text("utf-8"))
     killed = json.loads((out / "final.json").read_text("utf-8"))
-    report.differences = _compare(reference, killed)
+    report.differences = _compare(reference, killed) + _log_differences(
+        ref_out / "events.jsonl", out / "events.jsonl"
+    )
     report.identical = not report.differences
     report.duplicate_rejections, report.safe_mode_alerts = _scan_events(out / "events.jsonl")
     report.trades, report.orders = len(killed["trades"]), len(killed["orders_sent"])

@@ -1,6 +1,7 @@
 """The offline engine's command line: ``backtest`` runs the trading system on a synthetic market
-(deterministic by seed) or on LEAN-format data and writes its reports; ``audit`` checks a
-backtest's trades against the rulebook; ``params`` lists every parameter.  Installed as
+(deterministic by seed), replayed real history (``--market history``) or LEAN-format data and writes
+its reports (run.json says which, ``sim.run_info``); ``audit`` checks a backtest's trades against
+the rulebook; ``params`` lists every parameter.  Installed as
 ``tomking`` (``tomking backtest ...``) and runnable as ``python -m sim``.
 """
 
@@ -8,21 +9,19 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import sys
-import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from core.settings import Settings
-from core.types import MarketSnapshot
 from sim.cli_config import RunInputs, UsageError, audit_settings, backtest_inputs
 from sim.cli_logging import ClockedMarket, SimTimeFilter, run_log
-from sim.engine import MarketSource, run_backtest
+from sim.engine import MarketSource
 from sim.lab.cli import add_parser as add_lab_parser
-from sim.recorder import RunRecorder
+from sim.markets.choose import MarketChoice, build_market
+from sim.markets.lean_data import LeanDataError
 from sim.report import summary_text, write_reports
-from sim.store import FileStore
+from sim.run_info import EventTally, why_nothing_traded, write_run_description
 
 log = logging.getLogger("sim.cli")
 
@@ -41,8 +40,13 @@ def main(argv: list[str] | None = None) -> int:
         inputs = backtest_inputs(args)
     except UsageError as exc:
         return _fail(exc.problems)
+    from sim.run import RunRefused, prepare_out
+
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        prepare_out(out)
+    except RunRefused as exc:
+        return _fail([str(exc)])
     sim_time = SimTimeFilter()
     with run_log(out / "run.log", sim_time):
         log.info("parameters from %s", inputs.parameters_from)
@@ -56,34 +60,61 @@ def _backtest(args: argparse.Namespace, inputs: RunInputs, out: Path, sim_time: 
     start, end = date.fromisoformat(settings.start_date), date.fromisoformat(settings.end_date)
     calendar = ExchangeCalendar(start - timedelta(days=7), end + timedelta(days=800))
     try:
-        market = ClockedMarket(_market(args, inputs, calendar))
-    except (OSError, ValueError) as exc:
+        choice = _market_choice(args, inputs, calendar)
+    except (OSError, ValueError, RuntimeError) as exc:
         return _fail([f"cannot load market data: {exc}"])
+    market = ClockedMarket(choice.market)
     sim_time.market = market
     _say(args, f"parameters from {inputs.parameters_from}")
+    for line in choice.notes:
+        _say(args, line)
     _write_parameters(out / "parameters.json", settings)  # what the auditor checks against
-    _write_run_description(out / "run.json", args, inputs)
-    if args.state_dir:  # crash-safe: persist everything and resume from the folder if it has state
-        from sim.resume import run_from_cli
+    _write_run_description(out / "run.json", args, inputs, choice)
+    from sim.run import RunPaths, RunRefused, identity, run, write_final
 
-        return run_from_cli(
-            settings, market, calendar, out, Path(args.state_dir), _progress(args), args.quiet
-        )
-    state_dir = out / "state"
-    shutil.rmtree(state_dir, ignore_errors=True)  # a backtest always starts from a clean book
-    recorder = RunRecorder(out / "events.jsonl")
-    began = time.perf_counter()
-    result = run_backtest(
-        settings, market, calendar, FileStore(state_dir, durable=False), recorder, progress=_progress(args),
-        faults=inputs.faults, monitor=_monitor(recorder, settings, inputs.alerts),
-    )  # fmt: skip
-    wall = time.perf_counter() - began
-    paths = write_reports(out, result, wall)
+    # crash-safe with --state-dir: persist everything and resume from the folder if it has state
+    paths_in = RunPaths(out, Path(args.state_dir) if args.state_dir else None)
+    market_id = {
+        "data": args.data,
+        "seed": str(inputs.seed),
+        "vix": str(inputs.vix),
+        "step_minutes": str(inputs.step_minutes),
+    }
+    log.info("alerts to TOMKING_ALERT_URLS: %s", "on" if inputs.alerts else "off (--alerts to send)")
+    tally = EventTally()
+    try:
+        result, wall = run(
+            settings, market, calendar, paths_in, identity(settings, inputs.faults, market_id), _progress(args),
+            inputs.faults, alerts=inputs.alerts, listeners=(tally,),
+        )  # fmt: skip
+    except RunRefused as exc:
+        return _fail([str(exc)])
+    except LeanDataError as exc:  # a bad file met mid-run: one line, the file and the problem
+        return _fail([f"cannot read market data: {exc}"])
+    write_final(out / "final.json", result)
+    outcome = _outcome(result, choice, tally)
+    run_file = _write_run_description(out / "run.json", args, inputs, choice, outcome)
+    paths = {**write_reports(out, result, wall), "run": run_file}
     html = _html_report(out, settings)
     _say(args, summary_text(result, wall))
+    for line in outcome.get("why_nothing_traded", []):
+        _say(args, f"nothing traded: {line}")
     _say(args, "\nreports: " + ", ".join(str(p) for p in paths.values()))
     _say(args, f"HTML report: {html.resolve()}")
     return 0
+
+
+def _outcome(result, choice: MarketChoice, tally: EventTally) -> dict:  # type: ignore[no-untyped-def]
+    """After the run: how much traded, and why nothing did when nothing did."""
+    trades = len(result.recorder.trades)
+    outcome = {"closed_trades": trades, "sessions": len(result.equity), "steps": result.steps}
+    if trades == 0:
+        lean = choice.lean
+        outcome["why_nothing_traded"] = why_nothing_traded(
+            tally, result.steps, [p.day for p in result.equity],
+            None if lean is None else lean.asked_missing, () if lean is None else lean.roots,
+        )  # fmt: skip
+    return outcome
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -120,18 +151,6 @@ def _say(args: argparse.Namespace, text: str) -> None:
         print(text)
 
 
-def _monitor(recorder: RunRecorder, settings: Settings, alerts: bool):  # type: ignore[no-untyped-def]
-    """Greeks, closes and volatility sampled into events.jsonl for the HTML report; metrics and
-    health in the state folder; with ``--alerts``, alerts to TOMKING_ALERT_URLS."""
-    import os
-
-    from sim.monitoring_hooks import sim_monitor
-
-    monitor = sim_monitor(recorder, settings, os.environ, alerts)
-    log.info("alerts to TOMKING_ALERT_URLS: %s", "on" if monitor.routes_alerts else "off (--alerts to send)")
-    return monitor
-
-
 def _html_report(out: Path, settings: Settings) -> Path:
     from analysis.html_report import write_html_report
 
@@ -151,10 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--start", metavar="YYYY-MM-DD", help="first day (default: the config's start_date)")
     bt.add_argument("--end", metavar="YYYY-MM-DD", help="last day (default: the config's end_date)")
     bt.add_argument("--seed", default="7", metavar="N", help="synthetic market seed (default: 7)")
+    bt.add_argument(
+        "--market", choices=("synthetic", "history"), default="synthetic",
+        help="synthetic (default), or history: real SPX, VIX and crude 2014-01-03..2018-12-31 (the 'history' extra)",
+    )  # fmt: skip
     bt.add_argument("--data", default="synthetic", metavar="PATH", help="'synthetic' or a LEAN data folder")
     bt.add_argument(
-        "--vix", default=None, metavar="LEVEL", help="constant VIX for LEAN data runs (LEAN data has no VIX)"
-    )
+        "--vix", default=None, metavar="LEVEL",
+        help="constant VIX for LEAN data runs whose folder has no VIX series (index/usa/*/vix)",
+    )  # fmt: skip
     bt.add_argument(
         "--step-minutes", default="5", metavar="N", help="minutes between engine steps, 1..390 (default: 5)"
     )
@@ -165,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     bt.add_argument(
         "--state-dir", default="", metavar="DIR",
-        help="persist to and resume from this folder (a kill-safe run)",
+        help="persist to and resume from this folder (a kill-safe run; keep it outside --out)",
     )  # fmt: skip
     bt.add_argument(
         "--faults", default="", metavar="NAME=RATE,...",
@@ -215,60 +239,27 @@ def _write_parameters(path: Path, settings: Settings) -> None:
     path.write_text(json.dumps({"parameters": params}, indent=2) + "\n", encoding="utf-8")
 
 
-def _write_run_description(path: Path, args: argparse.Namespace, inputs: RunInputs) -> None:
+def _write_run_description(path: Path, args: argparse.Namespace, inputs: RunInputs, choice: MarketChoice,
+                           outcome: dict | None = None) -> Path:  # fmt: skip
     """run.json: what this run was (market source, period, parameters' source, overrides, code
-    version), read by the reports (analysis/run_info.py) for the top of report.html and summary.txt."""
-    import json
-
-    from analysis.run_info import code_version
-
-    if args.data == "synthetic":
-        market = {"source": "synthetic", "seed": inputs.seed, "step_minutes": inputs.step_minutes}
-    else:
-        market = {"source": "lean_data", "folder": str(Path(args.data).resolve()), "vix": inputs.vix,
-                  "step_minutes": inputs.step_minutes}  # fmt: skip
-    settings = inputs.settings
-    doc = {
-        "market": market,
-        "period": {"start": settings.start_date, "end": settings.end_date},
-        "parameters_from": inputs.parameters_from, "overrides": list(args.set), "faults": args.faults,
-        "code_version": code_version(),
-    }  # fmt: skip
-    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    version; after the run its outcome), read by the reports (analysis/run_info.py) for the top of
+    report.html and summary.txt."""
+    return write_run_description(path, choice.info, inputs.settings, parameters_from=inputs.parameters_from,
+                                 overrides=args.set, faults=args.faults, outcome=outcome)  # fmt: skip
 
 
 def _market(args: argparse.Namespace, inputs: RunInputs, calendar) -> MarketSource:  # type: ignore[no-untyped-def]
+    """The market the arguments name (the lab's tasks build theirs here)."""
+    return _market_choice(args, inputs, calendar).market
+
+
+def _market_choice(args: argparse.Namespace, inputs: RunInputs, calendar) -> MarketChoice:  # type: ignore[no-untyped-def]
+    """The market with what run.json and the console say about it (``sim.markets.choose``)."""
     settings = inputs.settings
     start, end = date.fromisoformat(settings.start_date), date.fromisoformat(settings.end_date)
-    if args.data == "synthetic":
-        from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
-
-        config = SyntheticConfig(seed=inputs.seed, start=start, end=end, step_minutes=inputs.step_minutes)
-        return SyntheticMarket(config, calendar)
-    from sim.markets.lean_data import LeanDataMarket
-
-    return _CalendarSteps(LeanDataMarket(Path(args.data), vix=inputs.vix), calendar, inputs.step_minutes)
-
-
-class _CalendarSteps:
-    """Gives a data source without its own clock the engine's step times from the calendar."""
-
-    def __init__(self, source, calendar, step_minutes: int) -> None:  # type: ignore[no-untyped-def]
-        self.source, self.calendar, self.step = source, calendar, timedelta(minutes=step_minutes)
-
-    def trading_days(self) -> list[date]:
-        return [d for d in self.source.trading_days() if self.calendar.is_trading_day(d)]
-
-    def step_times(self, day: date) -> list[datetime]:
-        t, close = self.calendar.session_open(day), self.calendar.session_close(day)
-        times = []
-        while t is not None and close is not None and t + self.step <= close:
-            t = t + self.step
-            times.append(t)
-        return times
-
-    def snapshot_at(self, t: datetime) -> MarketSnapshot:
-        return self.source.snapshot_at(t)
+    data = None if args.data == "synthetic" else args.data
+    return build_market(args.market, data, seed=inputs.seed, vix=inputs.vix, step_minutes=inputs.step_minutes,
+                        start=start, end=end, calendar=calendar)  # fmt: skip
 
 
 def _progress(args: argparse.Namespace):  # type: ignore[no-untyped-def]

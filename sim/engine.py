@@ -1,23 +1,38 @@
 """The offline engine's main loop: walk the sessions step by step, let the broker fill, let the
-system decide, deliver order events, settle expiries after each close."""
+system take its step (``TradingSystem.step``, the loop LEAN drives too), settle expiries after
+each close.
+
+One loop for every run.  A plain backtest keeps the world (the simulated brokerage and the market
+clock, ``sim.world``) in memory; a kill-safe run (``--state-dir``) gives it a store and saves it
+at every broker action, and the same loop then resumes at the step it stopped: an interrupted
+step or event is delivered again and the system, recovered from its journal to its last stable
+point and reconciled with the broker, re-derives the same decisions (orders the broker already
+has are re-attached, never sent twice).  The market is a pure function of its configuration and
+the time, so a resumed run sees exactly the quotes the first run saw.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from assembly import build_system
-from core.ports import StateStore, TradingCalendar
+from core.ports import StatePart, StateStore, SystemObserver, TradingCalendar
 from core.settings import Settings
 from core.system import TradingSystem
 from core.types import MarketSnapshot
+from monitoring.alerts import AlertRouter
+from persistence.manager import StateManager
 from sim.broker import SimMargin, TastytradeFees
 from sim.broker.faults import FaultConfig, make_broker
-from sim.monitoring_hooks import StepMonitor
+from sim.crash import CrashPoints, no_crash
 from sim.platform import SimPlatform
-from sim.recorder import RunRecorder
+from sim.recorder import RunLogState, RunRecorder
+from sim.world import EquityPoint, World
+
+__all__ = ["EquityPoint", "MarketSource", "RunResult", "run_backtest"]
 
 
 class MarketSource(Protocol):
@@ -28,13 +43,20 @@ class MarketSource(Protocol):
     def snapshot_at(self, t: datetime) -> MarketSnapshot: ...
 
 
-@dataclass(frozen=True)
-class EquityPoint:
-    day: date
-    net_liquidation: float
-    cash: float
-    buying_power_used: float
-    vix: float | None = None  # at the close: the buying-power cap of the day depends on it
+class Build(Protocol):
+    def __call__(
+        self,
+        platform: SimPlatform,
+        settings: Settings,
+        sink: RunRecorder,
+        state: StateManager | None = ...,
+        observers: Sequence[SystemObserver] = ...,
+        parts: Sequence[StatePart[Any]] = ...,
+        router: AlertRouter | None = ...,
+    ) -> TradingSystem: ...
+
+
+Monitor = Callable[[SimPlatform, RunRecorder], tuple[AlertRouter, SystemObserver]]
 
 
 @dataclass
@@ -44,6 +66,7 @@ class RunResult:
     steps: int = 0
     system: TradingSystem | None = None
     platform: SimPlatform | None = None
+    resumed: bool = False  # continued a saved world
 
 
 def run_backtest(
@@ -53,55 +76,90 @@ def run_backtest(
     store: StateStore,
     recorder: RunRecorder,
     progress: Callable[[Iterable[date]], Iterable[date]] = lambda days: days,
-    monitor: StepMonitor | None = None,
+    observers: Sequence[SystemObserver] = (),
+    monitor: Monitor | None = None,
     faults: FaultConfig | None = None,
-    build: Callable[[SimPlatform, Settings, RunRecorder], TradingSystem] = build_system,
+    build: Build = build_system,
+    world_store: StateStore | None = None,
+    crash: Callable[[str], None] = no_crash,
+    identity: Mapping[str, str] | None = None,
 ) -> RunResult:
+    """Run (or, with a ``world_store`` holding a saved world, resume) the backtest.  ``store`` is
+    the trading system's state store; ``identity`` ties a saved world to its run; ``monitor``
+    builds the alert router and monitoring observer once the platform exists."""
     margin = SimMargin()
     broker = make_broker(settings.starting_cash, TastytradeFees(), margin, faults)
-    platform = SimPlatform(calendar, store, broker, margin)
-    system = build(platform, settings, recorder)  # scenarios swap in their own strategies
-    result = RunResult(recorder, system=system, platform=platform)
+    platform = SimPlatform(calendar, store, broker, margin, crash)
+    world = World(world_store, broker, platform, identity or {})
+    resumed = world.load()
+    state = StateManager(store)
+    recorder.begin(fresh=not (resumed or state.has_saved_state()))
+    router, watchers = None, list(observers)
+    if monitor is not None:
+        router, observer = monitor(platform, recorder)
+        watchers.append(observer)
+    system = build(
+        platform,
+        settings,
+        recorder,
+        state=state,
+        observers=watchers,
+        parts=(StatePart("run_log", RunLogState, recorder),),
+        router=router,
+    )
     start, end = date.fromisoformat(settings.start_date), date.fromisoformat(settings.end_date)
     days = [d for d in market.trading_days() if start <= d <= end]
-    started = False
-    for day in progress(days):
+    world.check_cursor(len(days), lambda i: market.step_times(days[i]))
+    cursor = world.cursor
+
+    def mark(phase: str) -> None:  # saved with the next broker action or consumed event
+        if phase == "stepped":
+            crash("step.done")
+        cursor.phase = phase
+
+    first = cursor.day
+    for index, day in enumerate(progress(days[first:]), start=first):
+        times = market.step_times(day)
         last: MarketSnapshot | None = None
-        for t in market.step_times(day):
-            last = market.snapshot_at(t)
+        for i in range(cursor.step, len(times)):
+            last = market.snapshot_at(times[i])
             platform.advance(last)
-            if not started:
-                system.on_start()
-                started = True
-            _deliver(system, platform, broker.process(last))
-            system.on_step()
-            _deliver(system, platform, [])
-            if monitor is not None:
-                monitor.on_step(platform, system)
-            result.steps += 1
-        if last is None:
+            system.start()
+            broker.account(last)  # marks follow every step, replayed ones included
+            if cursor.phase == "start":
+                events = broker.process(last)
+                cursor.phase = "processed"
+                if events:
+                    platform.queue(events)
+                    world.save()
+            # Events are delivered in the order they were produced: the broker's fills before the
+            # system's step, the answers to the step's own orders after it.  A step resumed past
+            # its first delivery ("stepping", saved with any order the step sent) skips it.
+            system.step(deliver_first=cursor.phase == "processed", mark=mark)
+            cursor.step, cursor.phase, cursor.steps = i + 1, "start", cursor.steps + 1
+        if not times:
+            cursor.day, cursor.step = index + 1, 0
             continue
-        broker.settle_expiries(day, last)
-        prices = {symbol: quote.price for symbol, quote in last.underlyings.items()}
-        system.on_expiry(day, prices)
+        if last is None:  # resumed inside the end of the day
+            last = market.snapshot_at(times[-1])
+            platform.advance(last)
+            system.start()
+        if cursor.phase != "settled":
+            broker.settle_expiries(day, last)
+            cursor.phase = "settled"
+            world.save()
+        system.on_expiry(day, {s: q.price for s, q in last.underlyings.items()})
         system.on_end_of_day(day)
-        if monitor is not None:
-            monitor.on_end_of_day(day, platform, system)
         account = broker.account(last)
-        result.equity.append(
+        world.equity.append(
             EquityPoint(day, account.net_liquidation, account.cash, account.buying_power_used, last.vix)
         )
+        cursor.day, cursor.step, cursor.phase = index + 1, 0, "start"
+        world.save()
+        if isinstance(crash, CrashPoints):
+            crash.day_done(cursor.steps)
+    if days and market.step_times(days[-1]):  # resumed after the last day: recover only
+        platform.advance(market.snapshot_at(market.step_times(days[-1])[-1]))
+        system.start()
     recorder.close()
-    return result
-
-
-def _deliver(system: TradingSystem, platform: SimPlatform, events: list) -> None:
-    """Hand events to the system until none are pending (handling one may cause another)."""
-    platform.queue(events)
-    for _ in range(1000):
-        pending = platform.drain()
-        if not pending:
-            return
-        for event in pending:
-            system.on_order_event(event)
-    raise RuntimeError("order events kept generating new events: a feedback loop in execution")
+    return RunResult(recorder, world.equity, cursor.steps, system, platform, resumed)

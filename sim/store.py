@@ -1,17 +1,24 @@
 """File-backed state store for the offline engine.
 
 Writes are atomic (temp file, fsync, rename, fsync of the folder), so a crash at any instant
-leaves either the old or the new value, never a torn file.
+leaves either the old or the new value, never a torn file.  A write the file system refuses (no
+space, read-only, a file where a folder belongs) raises ``StoreError`` with one line naming the
+path and the reason, and leaves no temp file behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+
+
+class StoreError(Exception):
+    """The file system refused a state read or write (one line for the operator)."""
 
 
 class FileStore:
@@ -33,23 +40,27 @@ class FileStore:
 
     def save(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            if self.durable:
-                os.fsync(fh.fileno())
-        self._crash("store.temp_written")
-        os.replace(tmp, path)
-        self._crash("store.renamed")
-        if not self.durable:
-            return
-        dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                if self.durable:
+                    os.fsync(fh.fileno())
+            self._crash("store.temp_written")
+            os.replace(tmp, path)
+            self._crash("store.renamed")
+            if self.durable:
+                dir_fd = os.open(path.parent, os.O_RDONLY)
+                try:
+                    os.fsync(dir_fd)
+                finally:
+                    os.close(dir_fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
 
     def load(self, key: str) -> bytes | None:
         path = self._path(key)
@@ -57,6 +68,8 @@ class FileStore:
             return path.read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 class MemoryStore:

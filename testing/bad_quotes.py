@@ -12,7 +12,7 @@ and values on the true market).  ``ATTACKS`` names the attacks of issue 13.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -26,6 +26,7 @@ from core.types import (
     OptionChain,
     OptionContract,
     OptionQuote,
+    OrderEvent,
     UnderlyingQuote,
 )
 from sim.engine import MarketSource
@@ -145,6 +146,15 @@ class BadFeedPlatform:
 
     def open_order_tags(self) -> Sequence[str]:
         return self.platform.open_order_tags()
+
+    def known_order_tags(self) -> Collection[str] | None:
+        return self.platform.known_order_tags()
+
+    def pending_events(self) -> Sequence[OrderEvent]:
+        return self.platform.pending_events()
+
+    def consumed(self, event: OrderEvent) -> None:
+        self.platform.consumed(event)
 
     def notify(self, severity: Severity, title: str, message: str) -> None:
         self.platform.notify(severity, title, message)

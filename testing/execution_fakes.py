@@ -4,6 +4,7 @@ test says so, which lets tests (and the stateful property test) play any broker 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -16,6 +17,9 @@ from core.types import (
     OrderEvent,
     OrderStatus,
 )
+from execution.order_manager import OrderManager
+from execution.state import ExecutionState
+from persistence.typed import from_plain, to_plain
 
 
 class MemStore:
@@ -73,6 +77,18 @@ class ManualBroker:
 
     def open_order_tags(self) -> list[str]:
         return list(self.working)
+
+    def known_order_tags(self) -> list[str]:
+        return list(self.orders)
+
+    def liquidate(self, symbol: str, quantity: float, tag: str) -> None:
+        self.positions[symbol] += round(quantity)
+
+    def pending_events(self) -> list[OrderEvent]:
+        return []  # tests hand every event to the manager themselves
+
+    def consumed(self, event: OrderEvent) -> None:
+        return None
 
     def notify(self, severity, title: str, message: str) -> None:  # type: ignore[no-untyped-def]
         self.alerts.append((severity.value, title, message))
@@ -141,3 +157,12 @@ class ManualBroker:
     def drop(self, tag: str) -> None:
         """The order vanishes: no event, not working."""
         self.working.pop(tag, None)
+
+
+def restarted(om: OrderManager, broker: ManualBroker, jitter_seed: int = 0) -> OrderManager:
+    """The process dies and a new manager continues from ``om``'s state as persistence would hand
+    it back: encoded to JSON text and decoded with its types checked."""
+    saved = json.loads(json.dumps(to_plain(om.state())))
+    again = OrderManager(om.s, broker, policy=om.policy, jitter_seed=jitter_seed)
+    again.restore(from_plain(ExecutionState, saved))
+    return again

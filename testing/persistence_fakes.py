@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
-from core.book import Book
+from core.book import Book, BookState
+from core.pauses import Pauses, PauseState
+from core.ports import StatePart
 from core.types import AccountState, ComboOrder, GroupStatus, Holding, Leg, PositionGroup, Right
 from persistence import StateManager
 from sim.store import MemoryStore
@@ -49,6 +50,16 @@ class FakeEngine:
         if tag in self.open_tags:
             self.open_tags.remove(tag)
 
+    def liquidate(self, symbol: str, quantity: float, tag: str) -> None:
+        self.sent.append(tag)
+        self.known.append(tag)
+
+    def pending_events(self) -> list[Any]:
+        return []
+
+    def consumed(self, event: Any) -> None:
+        return None
+
     def notify(self, severity: Any, title: str, message: str) -> None:
         self.alerts.append((severity, title, message))
 
@@ -70,11 +81,33 @@ class Sink:
         return [k for k, _ in self.records]
 
 
-def make_system(engine: FakeEngine) -> SimpleNamespace:
-    return SimpleNamespace(platform=engine, book=Book(), sink=Sink(), entries_paused_reason="")
+class FakeSystem:
+    """What the state manager asks of the trading system: its platform, sink, pauses and parts."""
+
+    def __init__(self, engine: FakeEngine, parts: tuple[StatePart[Any], ...] = ()) -> None:
+        self.platform, self.book, self.sink, self.pauses = engine, Book(), Sink(), Pauses()
+        self.parts = parts
+        self.resets: list[str] = []
+
+    def state_parts(self) -> tuple[StatePart[Any], ...]:
+        return (
+            StatePart("book", BookState, self.book),
+            StatePart("pauses", PauseState, self.pauses),
+            *self.parts,
+        )
+
+    def request_risk_reset(self, source: str) -> None:
+        self.resets.append(source)
+
+    def safe_mode(self) -> bool:
+        return self.pauses.has("persistence", "safe_mode")
 
 
-def start(store: MemoryStore, engine: FakeEngine | None = None) -> tuple[StateManager, SimpleNamespace]:
+def make_system(engine: FakeEngine) -> FakeSystem:
+    return FakeSystem(engine)
+
+
+def start(store: MemoryStore, engine: FakeEngine | None = None) -> tuple[StateManager, FakeSystem]:
     """A fresh process: new manager and system on ``store``, recovered."""
     engine = engine or FakeEngine()
     manager = StateManager(store, compact_after=8)

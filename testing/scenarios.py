@@ -255,19 +255,21 @@ class Probe:
 
 @dataclass
 class Script:
-    """Engine-side actions at given times (``sim.engine`` StepMonitor): each runs once, after the
+    """Engine-side actions at given times (a ``SystemObserver``): each runs once, after the
     system's step at or past its time."""
 
     actions: list[tuple[datetime, Callable[[SimPlatform, TradingSystem], None]]] = field(default_factory=list)
+    platform: SimPlatform | None = None
 
-    def on_step(self, platform: SimPlatform, system: TradingSystem) -> None:
-        now = platform.now()
+    def after_step(self, system: TradingSystem) -> None:
+        assert self.platform is not None
+        now = self.platform.now()
         due = [a for a in self.actions if a[0] <= now]
         self.actions = [a for a in self.actions if a[0] > now]
         for _, action in due:
-            action(platform, system)
+            action(self.platform, system)
 
-    def on_end_of_day(self, day: date, platform: SimPlatform, system: TradingSystem) -> None:
+    def after_end_of_day(self, day: date, system: TradingSystem) -> None:
         return None
 
 
@@ -314,8 +316,11 @@ def run_scenario(
     """Run ``market`` through the normal engine loop with ``strategies`` instead of the configured ones."""
     chosen = list(strategies)
 
-    def build(platform: SimPlatform, s: Settings, sink: RunRecorder) -> TradingSystem:
-        system = build_system(platform, s, sink)
+    script = script or Script()
+
+    def build(platform: SimPlatform, s: Settings, sink: RunRecorder, **wiring: Any) -> TradingSystem:
+        script.platform = platform
+        system = build_system(platform, s, sink, **wiring)
         system.strategies = {st.name: st for st in chosen}
         return system
 
@@ -323,6 +328,12 @@ def run_scenario(
     run_settings = settings.with_overrides(start_date=days[0].isoformat(), end_date=days[-1].isoformat())
     recorder = ScenarioRecorder()
     run = run_backtest(
-        run_settings, market, market.calendar, store or MemoryStore(), recorder, monitor=script, build=build
+        run_settings,
+        market,
+        market.calendar,
+        store or MemoryStore(),
+        recorder,
+        observers=[script],
+        build=build,
     )
     return ScenarioResult(run, recorder)

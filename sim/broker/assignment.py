@@ -51,7 +51,10 @@ def assign_early(broker: SimBroker, symbol: str, contracts: int) -> tuple[str, f
 def liquidate(
     broker: SimBroker, symbol: str, quantity: float, snapshot: MarketSnapshot, now: datetime, tag: str
 ) -> OrderEvent:
-    """Market order for ``quantity`` (signed) of a stock / futures holding; FILLED or REJECTED."""
+    """Market order for ``quantity`` (signed) of a stock / futures holding; FILLED or REJECTED.
+    The tag enters the broker's order history, so a re-sent flatten is refused as a duplicate."""
+    if not broker.accept_tag(tag):
+        return OrderEvent(tag, OrderStatus.REJECTED, now, message=f"duplicate tag: {tag}")
     position = next((p for p in broker.book.positions() if p.symbol == symbol and not p.is_option), None)
     if position is None:
         return OrderEvent(tag, OrderStatus.REJECTED, now, message=f"{symbol}: no stock or futures holding")

@@ -9,7 +9,7 @@ of variation margin are not modelled; the net liquidation value is the same eith
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.types import Holding, MarketSnapshot, OptionContract, SecurityKind
 
@@ -35,11 +35,32 @@ class Position:
         return Holding(self.symbol, self.quantity, self.average_price, self.contract)
 
 
+@dataclass(frozen=True)
+class BookState:
+    """The account as a brokerage keeps it: cash, positions, and the last mark of each symbol."""
+
+    cash: float
+    positions: tuple[Position, ...] = ()
+    marks: dict[str, float] = field(default_factory=dict)
+
+
 class Book:
     def __init__(self, starting_cash: float) -> None:
         self.cash = float(starting_cash)
         self._positions: dict[str, Position] = {}
         self._marks: dict[str, float] = {}  # last price seen per symbol, used when a quote is missing
+        self._sorted: list[Position] | None = None  # positions() until the next trade, removal or restore
+
+    # --- durable state ---------------------------------------------------------------------------
+    def state(self) -> BookState:
+        positions = tuple(Position(**vars(p)) for p in self.positions())  # copies: ours keep changing
+        return BookState(self.cash, positions, dict(self._marks))
+
+    def restore(self, state: BookState) -> None:
+        self.cash = state.cash
+        self._positions = {p.symbol: Position(**vars(p)) for p in state.positions}
+        self._marks = dict(state.marks)
+        self._sorted = None
 
     # --- reading ---------------------------------------------------------------------------------
     def quantity(self, symbol: str) -> float:
@@ -47,8 +68,11 @@ class Book:
         return 0.0 if position is None else position.quantity
 
     def positions(self) -> list[Position]:
-        """Every open position, sorted by symbol so iteration is deterministic."""
-        return [self._positions[s] for s in sorted(self._positions)]
+        """Every open position, sorted by symbol so iteration is deterministic (sorted once per change:
+        the account is valued every step)."""
+        if self._sorted is None:
+            self._sorted = [self._positions[s] for s in sorted(self._positions)]
+        return list(self._sorted)
 
     def options(self) -> list[Position]:
         return [p for p in self.positions() if p.is_option]
@@ -73,6 +97,7 @@ class Book:
         """Book ``quantity`` (signed) at ``price``: cash, average price, flat positions removed."""
         if quantity == 0:
             return
+        self._sorted = None
         position = self._positions.get(symbol)
         if position is None:
             position = Position(symbol, kind, multiplier, 0.0, 0.0, contract)
@@ -97,6 +122,7 @@ class Book:
 
     def remove(self, symbol: str) -> None:
         self._positions.pop(symbol, None)
+        self._sorted = None
 
     def add_cash(self, amount: float) -> None:
         self.cash += amount
@@ -117,6 +143,8 @@ class Book:
 
     def holdings_value(self, snapshot: MarketSnapshot) -> float:
         """What the holdings add to cash in the net liquidation value (futures: open P&L only)."""
+        # A plain left-to-right sum in the same order and association as always: a vectorised dot
+        # product rounds differently, and the NLV's last bits feed sizing decisions.
         total = 0.0
         for p in self.positions():
             price = self.mark(p, snapshot)

@@ -10,7 +10,7 @@ An order with no snapshot to check against (before the first step) is accepted u
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from core.ports import MarginModel
@@ -24,16 +24,26 @@ from core.types import (
     OrderEvent,
     OrderStatus,
 )
-from sim.broker.book import Book
+from sim.broker.book import Book, BookState
 from sim.broker.fees import TastytradeFees, is_opening
 from sim.broker.fills import fill_prices, leg_quotes
 from sim.broker.settlement import SettlementRecord, settle_expiries
 
 
-@dataclass
-class _Working:
+@dataclass(frozen=True)
+class Working:
     order: ComboOrder
     reserved: float  # buying power held for this order while it works (0 for risk-reducing orders)
+
+
+@dataclass(frozen=True)
+class BrokerState:
+    """What a brokerage keeps durably: the account, the working orders in the order they arrived,
+    and every order tag it ever accepted (its order history)."""
+
+    book: BookState
+    working: tuple[Working, ...] = ()
+    known_tags: frozenset[str] = field(default_factory=frozenset)
 
 
 class SimBroker:
@@ -42,10 +52,38 @@ class SimBroker:
         self.margin = margin
         self.book = Book(starting_cash)
         self.settlements: list[SettlementRecord] = []
-        self._working: dict[str, _Working] = {}
+        self._working: dict[str, Working] = {}
         self._known_tags: set[str] = set()
         self._snapshot: MarketSnapshot | None = None
         self._account_cache: tuple[tuple, AccountState] | None = None
+        self._margin_cache: tuple[MarketSnapshot, tuple, float] | None = None
+
+    # --- durable state (a brokerage's own records; the sim saves them like a broker would) ---------
+    state_type: type[BrokerState] = BrokerState
+
+    def state(self) -> BrokerState:
+        return BrokerState(self.book.state(), tuple(self._working.values()), frozenset(self._known_tags))
+
+    def restore(self, state: BrokerState) -> None:
+        self.book.restore(state.book)
+        self._working = {w.order.tag: w for w in state.working}
+        self._known_tags = set(state.known_tags)
+        self._account_cache = None
+
+    def known_order_tags(self) -> frozenset[str]:
+        """Every order tag the broker ever accepted (its order history)."""
+        return frozenset(self._known_tags)
+
+    def accept_tag(self, tag: str) -> bool:
+        """Enter a new order's tag in the order history; False if the broker has seen it before."""
+        if tag in self._known_tags:
+            return False
+        self._known_tags.add(tag)
+        return True
+
+    def observe(self, snapshot: MarketSnapshot) -> None:
+        """The market the broker checks new orders against (as of the engine's current step)."""
+        self._snapshot = snapshot
 
     # --- orders ----------------------------------------------------------------------------------
     def submit(
@@ -69,7 +107,7 @@ class SimBroker:
                 ]
             reserved = need
         self._known_tags.add(order.tag)
-        self._working[order.tag] = _Working(order, reserved)
+        self._working[order.tag] = Working(order, reserved)
         return [OrderEvent(order.tag, OrderStatus.SUBMITTED, now)]
 
     def cancel(self, tag: str, now: datetime) -> list[OrderEvent]:
@@ -163,8 +201,15 @@ class SimBroker:
         return [Leg(p.contract, round(p.quantity)) for p in self.book.options() if p.contract is not None]
 
     def _portfolio_margin(self, snapshot: MarketSnapshot) -> float:
+        """Once per snapshot and set of option positions: the account and every submission ask."""
         legs = self._option_legs()
-        return self.margin.margin_required(legs, 1, snapshot) if legs else 0.0
+        key = tuple((leg.contract.symbol, leg.ratio) for leg in legs)
+        cached = self._margin_cache
+        if cached is not None and cached[0] is snapshot and cached[1] == key:
+            return cached[2]
+        required = self.margin.margin_required(legs, 1, snapshot) if legs else 0.0
+        self._margin_cache = (snapshot, key, required)
+        return required
 
     def _reserved(self) -> float:
         return sum(w.reserved for w in self._working.values())

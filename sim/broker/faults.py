@@ -11,7 +11,9 @@
 - ``delay``: holds an acknowledgement back until the next processing round;
 - ``cancel_race``: applies a cancel only after the next round of fills, so the order may fill.
 
-Every event carries an ``event_id``.  What was injected is counted in ``injected``.
+Every event carries an ``event_id``.  What was injected is counted in ``injected``.  Its durable
+state (``FaultState``) adds the fault generator's position and the events it holds back, so a
+resumed run injects exactly the faults an uninterrupted one does.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.ports import MarginModel
 from core.types import ComboOrder, MarketSnapshot, OrderEvent, OrderStatus
-from sim.broker.broker import SimBroker
+from sim.broker.broker import BrokerState, SimBroker
 from sim.broker.fees import TastytradeFees
 
 TRANSIENT_REJECTS = ("broker busy, try again", "order routing timeout", "rate limit exceeded")
@@ -74,7 +76,18 @@ class FaultConfig:
         return cls(**values)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class FaultState(BrokerState):
+    rng: tuple[int, tuple[int, ...], float | None] = (3, (), None)
+    injected: dict[str, int] = field(default_factory=dict)
+    held: tuple[OrderEvent, ...] = ()  # acknowledgements held back until the next round
+    late_cancels: tuple[str, ...] = ()
+    ids: int = 0
+
+
 class FaultyBroker(SimBroker):
+    state_type = FaultState
+
     def __init__(
         self, starting_cash: float, fees: TastytradeFees, margin: MarginModel, config: FaultConfig
     ) -> None:
@@ -85,6 +98,21 @@ class FaultyBroker(SimBroker):
         self._held: list[OrderEvent] = []
         self._late_cancels: list[str] = []
         self._ids = 0
+
+    def state(self) -> FaultState:
+        base = super().state()
+        return FaultState(
+            base.book, base.working, base.known_tags, self.rng.getstate(), dict(self.injected),
+            tuple(self._held), tuple(self._late_cancels), self._ids,
+        )  # fmt: skip
+
+    def restore(self, state: BrokerState) -> None:
+        super().restore(state)
+        if not isinstance(state, FaultState):
+            raise ValueError("a faulty broker needs its fault state")
+        self.rng.setstate(state.rng)
+        self.injected = Counter(state.injected)
+        self._held, self._late_cancels, self._ids = list(state.held), list(state.late_cancels), state.ids
 
     def _roll(self, rate: float) -> bool:
         return rate > 0 and self.rng.random() < rate

@@ -27,17 +27,14 @@ Format facts, each checked against LEAN's own sample data (see the tests):
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import logging
 import re
 import zipfile
 import zlib
-from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -101,7 +98,7 @@ _DAY_ZIP = re.compile(r"^(\d{8})_(quote|trade|openinterest)(?:_(american|europea
 MONTH_CODES = "FGHJKMNQUVXZ"
 
 
-def _yyyymmdd(text: str) -> date:
+def yyyymmdd(text: str) -> date:
     return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
 
 
@@ -110,7 +107,7 @@ def parse_option_entry(path: Path, member: str) -> OptionEntry:
     if m is None:
         raise LeanDataError(path, "not a LEAN option entry name", member=member)
     ticker, tick, style, right, strike, expiry = m.groups()
-    return OptionEntry(member, ticker, tick, style, right[0].upper(), int(strike) / 10_000, _yyyymmdd(expiry))
+    return OptionEntry(member, ticker, tick, style, right[0].upper(), int(strike) / 10_000, yyyymmdd(expiry))
 
 
 def parse_future_entry(path: Path, member: str) -> tuple[str, str]:
@@ -144,7 +141,7 @@ def list_day_files(folder: Path) -> list[DayFile]:
         m = _DAY_ZIP.match(p.name)
         if m is None:
             continue
-        key = (_yyyymmdd(m.group(1)), m.group(2))
+        key = (yyyymmdd(m.group(1)), m.group(2))
         if m.group(4):
             doubled.append(p)
             found.setdefault(key, p)
@@ -269,7 +266,7 @@ def _read_bars(path: Path, tick_type: str, scale: float, members: tuple[str, ...
     bad[1:] |= (np.diff(stamp) < 0) & (member_of[1:] == member_of[:-1])
     if bad.any():
         i = int(np.argmax(bad))
-        problem = f"time {stamp[i]!r} is not a ms-of-day at or after the previous row"
+        problem = f"time {float(stamp[i]):.0f} is not a ms-of-day at or after the previous row"
         raise LeanDataError(path, problem, member=names[member_of[i]], line=int(i - first_row[i] + 1))
     data = values[:, 1:].copy()
     for j, col in enumerate(columns):
@@ -326,160 +323,6 @@ def read_dated_bars(path: Path, tick_type: str, scale: float) -> pd.DataFrame:
     return frame
 
 
-# --------------------------------------------------------------------- reference databases
-
-
-class MarketHoursDatabase:
-    """``market-hours/market-hours-database.json``: data time zones and regular sessions."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self.entries: dict[str, dict] = json.loads(path.read_text())["entries"]
-        except FileNotFoundError:
-            raise LeanDataError(path, "file not found") from None
-        except (ValueError, KeyError) as exc:
-            raise LeanDataError(path, f"not a market-hours database ({exc})") from exc
-
-    def entry(self, asset: str, market: str, symbol: str) -> dict:
-        """LEAN's lookup: exact key, then ``[*]``; a future option falls back to its future."""
-        kind = ASSET_CLASSES[asset][0]
-        for key in (f"{kind}-{market}-{symbol.upper()}", f"{kind}-{market}-[*]"):
-            if key in self.entries:
-                return self.entries[key]
-        if asset == "futureoption":
-            return self.entry("future", market, symbol)
-        raise LeanDataError(self.path, f"no entry for {kind}-{market}-{symbol.upper()} or its [*]")
-
-    def data_time_zone(self, asset: str, market: str, symbol: str) -> str:
-        return self.entry(asset, market, symbol)["dataTimeZone"]
-
-    def regular_open(self, asset: str, market: str, symbol: str, day: date) -> tuple[str, time] | None:
-        """(exchange time zone, start of the first ``market`` segment) on ``day``'s weekday."""
-        e = self.entry(asset, market, symbol)
-        for seg in e.get(day.strftime("%A").lower(), []):
-            if seg.get("state") == "market":
-                return e["exchangeTimeZone"], time.fromisoformat(seg["start"])
-        return None
-
-
-class SymbolProperties:
-    """``symbol-properties/symbol-properties-database.csv``: contract multipliers."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.rows: dict[tuple[str, str, str], list[str]] = {}
-        try:
-            with path.open(newline="") as fh:
-                for row in csv.reader(fh):
-                    if len(row) >= 6 and not row[0].startswith("#") and row[0] != "market":
-                        self.rows[(row[0].lower(), row[1].upper(), row[2].lower())] = row
-        except FileNotFoundError:
-            raise LeanDataError(path, "file not found") from None
-
-    def multiplier(self, asset: str, market: str, symbol: str) -> float:
-        """LEAN's lookup: exact, then ``[*]``; a future option without a row uses its future's."""
-        for key in ((market, symbol.upper(), asset), (market, "[*]", asset)):
-            if key in self.rows:
-                try:
-                    return float(self.rows[key][5])
-                except ValueError:
-                    raise LeanDataError(self.path, f"bad contract_multiplier for {key}") from None
-        if asset == "futureoption":
-            return self.multiplier("future", market, symbol)
-        raise LeanDataError(self.path, f"no row for {market},{symbol},{asset} or its [*]")
-
-
-class InterestRates:
-    """``alternative/interest-rate/usa/interest-rate.csv`` (``DATE,rate %``), a step function."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.days: list[date] = []
-        self.rates: list[float] = []
-        try:
-            lines = path.read_text().splitlines()
-        except FileNotFoundError:
-            raise LeanDataError(path, "file not found") from None
-        for i, line in enumerate(lines[1:], start=2):
-            if line.strip():
-                try:
-                    day, pct = line.split(",")
-                    self.days.append(date.fromisoformat(day.strip()))
-                    self.rates.append(float(pct) / 100.0)
-                except ValueError:
-                    raise LeanDataError(
-                        path, f"expected 'yyyy-mm-dd,percent', found {line!r}", line=i
-                    ) from None
-        if not self.days or self.days != sorted(self.days):
-            raise LeanDataError(path, "no rows, or dates out of order")
-
-    def rate(self, day: date) -> float:
-        """The rate in force on ``day`` as a decimal (5.5 % -> 0.055)."""
-        i = bisect_right(self.days, day) - 1
-        if i < 0:
-            raise LeanDataError(self.path, f"no rate on or before {day} (first row {self.days[0]})")
-        return self.rates[i]
-
-
-# ------------------------------------------------------------------ universes, map, factors
-
-
-def read_universe(path: Path) -> pd.DataFrame:
-    """A universe CSV as LEAN writes it.  Option universes: the first row (empty expiry) is the
-    underlying; ``expiry`` becomes a date (options) or stays ``yyyyMM`` text (futures)."""
-    try:
-        frame = pd.read_csv(path, dtype={"#expiry": str})
-    except FileNotFoundError:
-        raise LeanDataError(path, "file not found") from None
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise LeanDataError(path, f"cannot parse universe ({exc})") from exc
-    if not frame.columns[0].startswith("#"):
-        raise LeanDataError(path, f"header should start with '#', found {frame.columns[0]!r}", line=1)
-    frame = frame.rename(columns={frame.columns[0]: frame.columns[0][1:]})
-    if "strike" in frame.columns:
-        frame["expiry"] = [None if pd.isna(e) else _yyyymmdd(e) for e in frame["expiry"]]
-    return frame
-
-
-class MapRow(NamedTuple):
-    day: date
-    ticker: str
-    exchange: str
-
-
-class FactorRow(NamedTuple):
-    day: date
-    price_factor: float
-    split_factor: float
-    reference_price: float
-
-
-def _csv_rows(path: Path, width: int) -> list[tuple[int, list[str]]]:
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        raise LeanDataError(path, "file not found") from None
-    rows = [(i, line.split(",")) for i, line in enumerate(lines, start=1) if line.strip()]
-    for i, fields in rows:
-        if len(fields) < width or not re.fullmatch(r"\d{8}", fields[0]):
-            raise LeanDataError(path, f"expected {width} fields starting yyyyMMdd", line=i)
-    return rows
-
-
-def read_map_file(path: Path) -> list[MapRow]:
-    """``equity/usa/map_files/{ticker}.csv``: ``yyyyMMdd,ticker[,exchange]`` (ticker from that date)."""
-    return [MapRow(_yyyymmdd(f[0]), f[1], f[2] if len(f) > 2 else "") for _, f in _csv_rows(path, 2)]
-
-
-def read_factor_file(path: Path) -> list[FactorRow]:
-    """``equity/usa/factor_files/{ticker}.csv``: ``yyyyMMdd,price factor,split factor,reference price``."""
-    try:
-        return [FactorRow(_yyyymmdd(f[0]), *map(float, f[1:4])) for _, f in _csv_rows(path, 4)]
-    except ValueError as exc:
-        raise LeanDataError(path, f"bad factor ({exc})") from exc
-
-
 def local_ms(moment: datetime) -> tuple[date, int]:
     """(day, ms since midnight) of a naive local datetime."""
     return moment.date(), (
@@ -487,10 +330,19 @@ def local_ms(moment: datetime) -> tuple[date, int]:
     ) * 1000 + moment.microsecond // 1000
 
 
+_REFERENCE = ("MarketHoursDatabase", "SymbolProperties", "InterestRates", "read_universe", "MapRow", "FactorRow",
+              "read_map_file", "read_factor_file")  # fmt: skip
+
+
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
-    """``from sim.markets.lean_data import LeanDataMarket`` (the engine's entry point) without an import cycle."""
+    """``from sim.markets.lean_data import LeanDataMarket`` (the engine's entry point) and the reference
+    databases (``sim.markets.lean_reference``) by their old address, without an import cycle."""
     if name == "LeanDataMarket":
         from sim.markets.lean_market import LeanDataMarket
 
         return LeanDataMarket
+    if name in _REFERENCE:
+        from sim.markets import lean_reference
+
+        return getattr(lean_reference, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,7 +21,7 @@ SPX monthlies (root ``SPX``) expire at the 09:30 open (AM settlement), all other
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -47,11 +47,8 @@ from sim.markets.lean_data import (
     ASSET_CLASSES,
     MS_PER_DAY,
     Bars,
-    InterestRates,
     LeanDataError,
-    MarketHoursDatabase,
     OptionEntry,
-    SymbolProperties,
     future_key,
     list_day_files,
     local_ms,
@@ -60,6 +57,8 @@ from sim.markets.lean_data import (
     read_bars,
     zip_members,
 )
+from sim.markets.lean_reference import InterestRates, MarketHoursDatabase, SymbolProperties
+from sim.markets.lean_vix import LeanVix
 
 log = logging.getLogger("sim.markets.lean_market")
 
@@ -140,6 +139,7 @@ class LeanDataMarket:
     then holds every listed contract, keyed ``ESH20``).  Roots are index options (``SPXW``,
     ``SPX``), equity options (``SPY``) or future options (``ES``).  A root with no folder at all is
     logged and listed in ``missing_roots``; a missing or malformed file raises ``LeanDataError``.
+    VIX comes from the folder (``sim.markets.lean_vix``) when it has it, else the constant ``vix``.
     """
 
     def __init__(
@@ -153,7 +153,7 @@ class LeanDataMarket:
         self.root = Path(data_root)
         if not self.root.is_dir():
             raise LeanDataError(self.root, "LEAN data folder not found")
-        self.vix = vix
+        self.vix = vix  # the constant used when the folder has no VIX series
         self._mhdb = MarketHoursDatabase(self.root / "market-hours" / "market-hours-database.json")
         self._props = SymbolProperties(self.root / "symbol-properties" / "symbol-properties-database.csv")
         self._rates = InterestRates(self.root / "alternative" / "interest-rate" / "usa" / "interest-rate.csv")
@@ -170,6 +170,8 @@ class LeanDataMarket:
         for root in roots:
             self._add_root(root.upper())
         self.odd_files += [p for p in self._u_files.values() if p.name.endswith(".zip.zip")]
+        self.vix_series = LeanVix.find(self.root, self._mhdb)
+        self.asked_missing: Counter[str] = Counter()  # roots the strategies asked for that the folder lacks
         self._option_days: OrderedDict[tuple[str, date], list[_OptionSource]] = OrderedDict()
         self._contracts: dict[tuple[str, date, str, float], OptionContract] = {}
 
@@ -208,7 +210,20 @@ class LeanDataMarket:
             missing = self._u.folder / f"{day:%Y%m%d}_trade.zip"
             raise LeanDataError(missing, f"no {self._u.ticker} minute data for {day} (needed at {t})")
         underlyings = self._underlying_quotes(day, cutoff)
-        return MarketSnapshot(t, underlyings, self.vix, self._day_open(t), _LeanChains(self, t, underlyings))
+        vix = self.vix if self.vix_series is None else self.vix_series.at(t)
+        return MarketSnapshot(t, underlyings, vix, self._day_open(t), _LeanChains(self, t, underlyings))
+
+    def underlying_files(self) -> dict[tuple[date, str], Path]:
+        """(day, tick type) -> the underlying's minute zip: what the sessions of a run are made of."""
+        return dict(self._u_files)
+
+    @property
+    def underlying(self) -> str:
+        return self._u.ticker
+
+    @property
+    def roots(self) -> tuple[str, ...]:
+        return tuple(self._roots)
 
     # --- underlying ------------------------------------------------------------------------------
     def _u_bars(self, day: date, tick: str) -> Bars | None:
@@ -409,6 +424,8 @@ class _LeanChains:
         self._index: dict[tuple[str, date], dict[tuple[Right, float], OptionQuote]] = {}
 
     def expiries(self, root: str) -> tuple[date, ...]:
+        if root not in self._market.roots:
+            self._market.asked_missing[root] += 1
         found = {e for s in self._market.option_sources(root, self._t) for e in s.by_expiry}
         return tuple(sorted(found))
 

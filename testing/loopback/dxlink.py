@@ -6,23 +6,30 @@ Handshake and messages (dxLink protocol as used by tastytrade 13.2.3's ``DXLinkS
 * client ``AUTH {token}`` -> ``AUTH_STATE AUTHORIZED``, or ``ERROR {error: UNAUTHORIZED}`` +
   ``AUTH_STATE UNAUTHORIZED`` when the token is refused
 * client ``CHANNEL_REQUEST {channel, service: FEED, parameters: {contract: AUTO}}`` -> ``CHANNEL_OPENED``
-* client ``FEED_SETUP {acceptDataFormat: COMPACT, acceptEventFields: {Greeks: [...]}}`` -> ``FEED_CONFIG``
+* client ``FEED_SETUP {acceptDataFormat: COMPACT, acceptEventFields: {Greeks: [...]}}`` -> ``FEED_CONFIG
+  {eventFields: {Greeks: [...]}}``, the fields (and their order) the server will send; a real
+  server may announce another order than the one accepted (``DxState.announce`` does that here)
 * client ``FEED_SUBSCRIPTION {add/remove: [{symbol, type}]}`` -> snapshot ``FEED_DATA`` for added symbols
 * server ``FEED_DATA {channel, data: ["Greeks", [v1, v2, ...]]}`` in COMPACT format, flat values in
-  the accepted field order; ``KEEPALIVE`` both ways.
+  the announced field order; ``KEEPALIVE`` both ways.
 
-Every subscribed symbol gets an update each ``tick_s`` and the connection a ``KEEPALIVE`` each
-``keepalive_s``.  Fault injection: close (any code), TCP reset, stall (stop sending on the current
-connections), garbage frames, oversized frames, NaN fields, refused auth.
+Event times are epoch milliseconds from ``DxState.clock_ms`` (the wall clock unless a test injects
+one): Greeks ``time``; Quote ``bidTime`` / ``askTime`` at second precision, as dxFeed sends them;
+``eventTime`` 0, as dxFeed leaves it.  Every subscribed symbol gets an update each ``tick_s`` and
+the connection a ``KEEPALIVE`` each ``keepalive_s``.  Fault injection: close (any code), TCP reset,
+stall (stop sending on the current connections), garbage frames, oversized frames, NaN and other
+field overrides (old times, absurd prices), refused auth (optionally echoing the token).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import socket
 import struct
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -35,8 +42,12 @@ EVENTS_PER_MESSAGE = 100
 _RIGHT = re.compile(r"\d{6}([CP])")
 
 
-def event_values(kind: str, symbol: str, seq: int) -> dict[str, Any]:
-    """Deterministic, plausible values for one event (changes with ``seq``)."""
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def event_values(kind: str, symbol: str, seq: int, now_ms: int = 0) -> dict[str, Any]:
+    """Deterministic, plausible values for one event (prices change with ``seq``), of ``now_ms``."""
     h = zlib.crc32(symbol.encode())
     mid = round(1.0 + (h % 500) / 10.0 + (seq % 20) * 0.01, 2)
     base = {"eventSymbol": symbol, "eventTime": 0}
@@ -47,7 +58,7 @@ def event_values(kind: str, symbol: str, seq: int) -> dict[str, Any]:
         return base | {
             "eventFlags": 0,
             "index": seq,
-            "time": 1_741_359_600_000 + seq,
+            "time": now_ms,
             "sequence": seq % 1000,
             "price": mid,
             "volatility": round(0.15 + (h % 30) / 100.0, 4),
@@ -61,9 +72,9 @@ def event_values(kind: str, symbol: str, seq: int) -> dict[str, Any]:
         return base | {
             "sequence": seq % 1000,
             "timeNanoPart": 0,
-            "bidTime": 0,
+            "bidTime": now_ms // 1000 * 1000,
             "bidExchangeCode": "C",
-            "askTime": 0,
+            "askTime": now_ms // 1000 * 1000,
             "askExchangeCode": "C",
             "bidPrice": round(mid - 0.05, 2),
             "askPrice": round(mid + 0.05, 2),
@@ -89,6 +100,9 @@ def event_values(kind: str, symbol: str, seq: int) -> dict[str, Any]:
 class DxState:
     token: str
     refuse_auth: bool = False
+    echo_token: bool = False  # a refusal's ERROR message quotes the token it was given
+    clock_ms: Callable[[], int] = wall_clock_ms
+    announce: dict[str, list[str]] = field(default_factory=dict)  # event type -> announced order
     tick_s: float = 0.2
     keepalive_s: float = 1.0
     seq: int = 0
@@ -98,6 +112,7 @@ class DxState:
     subscription_messages: int = 0
     largest_subscription: int = 0  # symbols in the largest FEED_SUBSCRIPTION received
     keepalives_received: int = 0
+    errors_sent: list[str] = field(default_factory=list)  # ERROR messages, as sent
     # Called once per connection when a channel gets its first subscription (bench publishers).
     publisher: Callable[[Conn, str], Awaitable[None]] | None = None
 
@@ -121,8 +136,9 @@ class Conn:
         out = []
         for i in range(0, len(symbols), EVENTS_PER_MESSAGE):
             flat: list[Any] = []
+            now_ms = self.state.clock_ms()
             for sym in symbols[i : i + EVENTS_PER_MESSAGE]:
-                values = event_values(kind, sym, seq) | self.state.overrides.get((kind, sym), {})
+                values = event_values(kind, sym, seq, now_ms) | self.state.overrides.get((kind, sym), {})
                 flat.extend(values.get(f, 0) for f in fields)
             out.append(json.dumps({"type": "FEED_DATA", "channel": channel, "data": [kind, flat]}))
         return out
@@ -143,14 +159,13 @@ class Conn:
         elif t == "AUTH":
             st.auth_attempts += 1
             if st.refuse_auth or msg.get("token") != st.token:
-                await self.send(
-                    {
-                        "type": "ERROR",
-                        "channel": 0,
-                        "error": "UNAUTHORIZED",
-                        "message": "Invalid or expired token",
-                    }
+                text = (
+                    f"Invalid or expired token {msg.get('token')}"
+                    if st.echo_token
+                    else "Invalid or expired token"
                 )
+                st.errors_sent.append(text)
+                await self.send({"type": "ERROR", "channel": 0, "error": "UNAUTHORIZED", "message": text})
                 await self.send({"type": "AUTH_STATE", "channel": 0, "state": "UNAUTHORIZED"})
             else:
                 self.authorized = True
@@ -167,6 +182,7 @@ class Conn:
             )
         elif t == "FEED_SETUP":
             (kind, fields), *_ = msg["acceptEventFields"].items()
+            fields = st.announce.get(kind, fields)
             self.channels[ch], self.fields[ch] = kind, list(fields)
             await self.send(
                 {
@@ -269,5 +285,8 @@ class DxServer:
             c.stalled = True
 
     async def send_all(self, frame: str | bytes) -> None:
+        """Send ``frame`` to every connection; one that the client closes meanwhile is skipped
+        (a client refusing an oversized frame closes mid-send)."""
         for c in list(self.conns):
-            await c.send(frame)
+            with contextlib.suppress(ConnectionClosed):
+                await c.send(frame)

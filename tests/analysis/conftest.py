@@ -20,10 +20,18 @@ def backtest(tmp_path_factory):
     pytest.importorskip("matplotlib", reason="charts need the report extra (matplotlib)")
     out = tmp_path_factory.mktemp("backtest")
     buf = io.StringIO()
-    # VIX is 18-20 here: a lower 0DTE bar gives the period enough closed trades for the trades
-    # table's filter box (the rulebook's break-even and stress rules hold most entries past it).
-    args = ["backtest", "--start", "2025-01-02", "--end", "2025-02-28", "--out", str(out), "--alerts",
-            "--set", "zero_dte_min_vix=17"]  # fmt: skip
+    args = [
+        "backtest",
+        "--start",
+        "2025-01-02",
+        "--end",
+        "2025-02-28",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--alerts",
+    ]
     with WebhookReceiver() as hook:
         url = f"json://127.0.0.1:{hook.port}/alerts"
         with _env("TOMKING_ALERT_URLS", url), contextlib.redirect_stdout(buf):

@@ -177,7 +177,7 @@ def test_tables_sort_by_a_clicked_header_and_filter_by_text(backtest):
 def test_backtest_alerts_reach_a_webhook_through_the_router(backtest):
     out, _, received = backtest
     alerts = [json.loads(line) for line in (out / "events.jsonl").open() if '"kind": "alert"' in line]
-    assert alerts, "the fixture's period (seed 7, Jan-Feb 2025) raises alerts: Greeks limits, jump halts"
+    assert alerts, "the fixture's period (seed 3, Jan-Feb 2025) raises alerts: Greeks limits, jump halts"
     titles = {a["title"] for a in alerts}
     assert received, "the run's alerts were delivered"
     assert len(received) <= len(alerts), "never more notices than alerts (de-duplicated, rate-limited)"
@@ -186,12 +186,12 @@ def test_backtest_alerts_reach_a_webhook_through_the_router(backtest):
         assert label.startswith("[BACKTEST 2025-0"), "a backtest alert says so, with its simulated time"
         severity, _, title = rest.partition("] ")
         assert title in titles and severity.lstrip("[").lower() in ("info", "warning", "critical")
-    assert (out / "state" / "monitoring" / "metrics" / "latest.json").exists()
+    assert (out / "monitoring" / "metrics" / "latest.json").exists()
 
 
 def test_health_snapshot_fills_every_field_or_says_why(backtest):
     out, _, _ = backtest
-    health = json.loads((out / "state" / "monitoring" / "health.json").read_text())
+    health = json.loads((out / "monitoring" / "health.json").read_text())
     execution = json.loads((out / "execution.json").read_text())
     assert health["status"] in ("ok", "degraded", "critical") and health["time"].startswith("2025-02-28")
     assert health["orders_submitted"] == execution["counts"]["orders_sent"] > 0, "every order seen once"

@@ -48,5 +48,5 @@ def test_a_run_kept_in_memory_writes_its_whole_log(tmp_path):
 def test_a_closed_log_refuses_late_events(tmp_path):
     recorder = RunRecorder(tmp_path / "events.jsonl")
     recorder.close()
-    with pytest.raises(RuntimeError, match="after the event log"):
+    with pytest.raises(RuntimeError, match="after it was closed"):
         recorder.record("start", datetime(2025, 3, 3, 9, 35), {})

@@ -48,11 +48,14 @@ def loopback(no_leaked_threads: None) -> Iterator[Any]:
 
 
 def fast_config(**overrides: Any) -> Any:
+    """Short backoffs for quick recoveries; the watchdog and the connect timeout stay long enough
+    that a loaded machine (the SDK parsing slowly, an 8 MB frame in transit) never trips them by
+    accident; the tests of those two pass short ones."""
     from brokers.feed_status import FeedConfig
 
     values = dict(
-        watchdog_s=1.5,
-        connect_timeout_s=2.0,
+        watchdog_s=5.0,
+        connect_timeout_s=10.0,
         backoff_base_s=0.1,
         backoff_cap_s=0.5,
         stable_s=0.5,

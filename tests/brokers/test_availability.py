@@ -34,7 +34,7 @@ SCRIPT = textwrap.dedent(
     from brokers.credentials import Credentials
     from brokers.feed import FeedSupervisor
     from brokers.quote_cache import QuoteCache
-    from brokers.symbols import occ_to_streamer
+    from brokers.occ import occ_to_streamer
     from brokers.dual_feed import DualFeed
 
     ok, reason = available()

@@ -65,10 +65,14 @@ def test_stale_or_invalid_sides_are_skipped():
     m = feed.merge(C, crossed, clock.t)
     assert m.quote is None and m.source == "none" and "stale" in m.reason and "bad bid/ask" in m.reason
     cache.put(Kind.QUOTE, SYM, QuoteValue(2.0, 2.2, 1, 1))
-    cache.put(Kind.GREEKS, SYM, GreeksValue(2.1, 0.25, -0.16, 0.002, -1.5, 0.8))
+    cache.put(Kind.GREEKS, SYM, GreeksValue(2.1, 0.25, -0.16, 0.002, -1.5, 0.8))  # a mere repeat
+    assert feed.merge(C, crossed, clock.t).source == "none", "a repeat of stale Greeks is still stale"
+    cache.put(Kind.GREEKS, SYM, GreeksValue(2.1, 0.25, -0.17, 0.002, -1.5, 0.8))  # news
     assert feed.merge(C, crossed, clock.t).source == "dxlink"
-    cache.put(Kind.GREEKS, SYM, GreeksValue(2.1, float("nan"), -0.16, 0.002, -1.5, 0.8))
-    assert feed.merge(C, None, clock.t).source == "none"
+    assert not cache.put(Kind.GREEKS, SYM, GreeksValue(2.1, float("nan"), -0.16, 0.002, -1.5, 0.8))
+    assert feed.merge(C, None, clock.t).source == "dxlink"  # the NaN never replaced the good Greeks
+    clock.t += timedelta(seconds=61)
+    assert feed.merge(C, None, clock.t).source == "none"  # ... which age out
 
 
 def test_dxlink_quote_age_is_the_older_of_quote_and_greeks():

@@ -1,20 +1,21 @@
 """The Tastytrade link as main.py wires it: real SDK against the loopback servers.
 
 The trading system here is a small stand-in exposing exactly what the link touches (platform
-clock / account / notify, the book's live groups, ``entries_paused_reason``); the SDK, the feed,
+clock / account / notify, the book's live groups, ``pauses``); the SDK, the feed,
 the REST client and the reconciliation are the real ones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
 
 from brokers.feed_status import FeedState
 from brokers.live import LinkConfig, TastytradeLink
+from core.pauses import Pauses
 from core.ports import Severity
 from core.types import (
     AccountState,
@@ -40,9 +41,17 @@ OCC = "SPXW  250307P05000000"
 STREAMER = ".SPXW250307P5000"
 
 
+class Calendar:
+    """Regular sessions every weekday, 09:30-16:00 (the link asks for the open only)."""
+
+    def session_open(self, day: date) -> datetime | None:
+        return datetime.combine(day, time(9, 30)) if day.weekday() < 5 else None
+
+
 @dataclass
 class Platform:
     t: datetime = T0
+    calendar: Calendar = field(default_factory=Calendar)
     spot: float = 4990.0
     holdings: dict[str, Holding] = field(default_factory=dict)
     open_orders: list[str] = field(default_factory=list)
@@ -81,7 +90,12 @@ class Book:
 class System:
     platform: Platform
     book: Book
-    entries_paused_reason: str = ""
+    pauses: Pauses = field(default_factory=Pauses)
+
+    def paused(self) -> str:
+        """This link's pause code, or ''."""
+        codes = [k.split(":", 1)[1] for k in self.pauses.reasons if k.startswith("tastytrade:")]
+        return codes[0] if codes else ""
 
 
 class Inner:
@@ -107,10 +121,10 @@ def short_put_group() -> PositionGroup:
     return PositionGroup("g1", "zero_dte", (Leg(PUT, -1),), 2, GroupStatus.OPEN)
 
 
-def make(loopback, **cfg: Any) -> tuple[TastytradeLink, System]:
+def make(loopback, clock: Any = wall_clock, **cfg: Any) -> tuple[TastytradeLink, System]:
     link = TastytradeLink(
         loopback.credentials,
-        wall_clock,
+        clock,
         LinkConfig(feed=fast_config(), **cfg),
         client_kwargs={"trust_env": False},
     )
@@ -182,7 +196,7 @@ def test_held_contracts_are_streamed_and_fresher_dxlink_quote_wins(link_and_syst
     assert (merged.bid, merged.ask) == (dx.bid, dx.ask)
     assert link.dual.used["dxlink"] == 1 and link.dual.compared == 1
     assert link.quote(PUT, now) is not None
-    assert system.entries_paused_reason == ""  # DXLink alive: entries allowed
+    assert system.paused() == ""  # DXLink alive: entries allowed
     for _ in range(25):  # a LEAN feed quoting something else entirely (units, mapping, frozen)
         link.merge(quote(PUT, now, 50.0, 51.0, -0.95, iv=0.9), now)
     assert link.dual.disagreements["mid"] >= 25
@@ -203,13 +217,13 @@ def test_reconnect_holds_intents_until_a_clean_reconciliation(loopback, link_and
     assert inner.sent == [] and ex.is_working("exit1")
     p.t += timedelta(minutes=2)
     link.on_brokerage_reconnect(system)
-    assert system.entries_paused_reason == "brokerage_reconciling"
+    assert system.paused() == "brokerage_reconciling"
     ex.submit(intent("exit2"), snap(p.t))
     assert inner.sent == []  # nothing goes out before the reconciliation
     step_until(link, system, lambda: link.guard.state.value == "connected")
     ex.on_step(snap(p.t))
     assert inner.sent == ["exit1", "exit2"]
-    assert system.entries_paused_reason == ""
+    assert system.paused() == ""
     assert any(t == "Broker reconciliation clean" for _, t, _ in p.alerts)
 
 
@@ -223,7 +237,7 @@ def test_reconciliation_mismatch_halts_and_drops_held_intents(loopback, link_and
     ex.submit(intent("exit1"), snap(p.t))
     link.on_brokerage_reconnect(system)
     step_until(link, system, lambda: link.guard.state.value == "halted")
-    assert system.entries_paused_reason == "brokerage_halted"
+    assert system.paused() == "brokerage_halted"
     (update,) = ex.on_step(snap(p.t))
     assert update.group_id == "exit1" and update.kind is UpdateKind.ABANDONED
     assert "reconcile_mismatch" in update.message and inner.sent == []
@@ -232,7 +246,7 @@ def test_reconciliation_mismatch_halts_and_drops_held_intents(loopback, link_and
     serve_positions(loopback, qty=-2)  # someone fixed it: the next periodic check clears the halt
     p.t += timedelta(minutes=16)
     step_until(link, system, lambda: link.guard.state.value == "connected")
-    assert system.entries_paused_reason == ""
+    assert system.paused() == ""
 
 
 def test_intents_held_past_their_ttl_are_abandoned_with_a_reason(loopback, link_and_system):
@@ -253,17 +267,17 @@ def test_both_feeds_dead_pauses_entries(loopback):
     try:
         wait_for(lambda: link.feed.status().state is FeedState.FAILED)
         link.on_step(system)
-        assert system.entries_paused_reason == ""  # no data yet from either: starting, not dead
+        assert system.paused() == ""  # no data yet from either: starting, not dead
         link.lean_data(system.platform.t)
         link.on_step(system)
-        assert system.entries_paused_reason == ""  # LEAN's data alone carries on
+        assert system.paused() == ""  # LEAN's data alone carries on
         system.platform.t += timedelta(seconds=61)
         link.on_step(system)
-        assert system.entries_paused_reason == "feeds_dead"
+        assert system.paused() == "feeds_dead"
         assert any(s is Severity.CRITICAL and t == "DXLink feed failed" for s, t, _ in system.platform.alerts)
         link.lean_data(system.platform.t)
         link.on_step(system)
-        assert system.entries_paused_reason == ""
+        assert system.paused() == ""
         step_until(link, system, lambda: any("reconcile stopped" in t for _, t, _ in system.platform.alerts))
         text = repr(system.platform.alerts) + repr(system.platform.lines)
         creds = loopback.credentials
@@ -275,10 +289,11 @@ def test_both_feeds_dead_pauses_entries(loopback):
 
 def test_someone_elses_pause_is_left_alone(link_and_system):
     link, system = link_and_system
-    system.entries_paused_reason = "state_unreadable"
+    system.pauses.add("persistence", "safe_mode", "incident")
     link.on_brokerage_disconnect(system)
     link.on_step(system)
-    assert system.entries_paused_reason == "state_unreadable"
+    link.on_brokerage_reconnect(system)
+    assert system.pauses.has("persistence", "safe_mode")
 
 
 @pytest.mark.parametrize("live", [False, True])
@@ -286,11 +301,16 @@ def test_someone_elses_pause_is_left_alone(link_and_system):
 def test_emergency_route_near_the_cutoff_while_the_brokerage_is_down(loopback, live):
     need_sdk()
     serve_positions(loopback)
+    # The server quotes the put at a fixed 2.10 / 2.20 (fresh times), so the close's limit is known
+    # whenever the sweep reads it.
+    loopback.dx_state.overrides[("Quote", STREAMER)] = {"bidPrice": 2.10, "askPrice": 2.20}
     link, system = make(loopback, emergency_live=live)
     link.start()
     p = system.platform
     try:
-        step_until(link, system, lambda: link.cache.quote(STREAMER) is not None)
+        # The first step starts a reconciliation: wait for it to end (however slow the broker is),
+        # or the step at 14:05 below finds the worker busy with it.
+        step_until(link, system, lambda: link.cache.quote(STREAMER) is not None and not link.busy)
         link.on_brokerage_disconnect(system)  # at 14:00; cut-off for SPXW is 15:45
         p.t = datetime(2025, 3, 7, 14, 5)
         link.on_step(system)
@@ -299,7 +319,7 @@ def test_emergency_route_near_the_cutoff_while_the_brokerage_is_down(loopback, l
         step_until(link, system, lambda: bool(link.sweep.results))
         (r,) = link.sweep.results
         assert r.request.symbol == OCC and r.request.quantity == 2 and not r.refused
-        assert r.request.limit_price >= link.cache.quote(STREAMER).value.ask
+        assert r.request.limit_price == 2.20  # the fresh ask, on a tick
         orders = loopback.rest_state.orders
         if live:
             assert r.sent and len(orders) == 1 and orders[0][1]["legs"][0]["action"] == "Buy to Close"
@@ -329,5 +349,53 @@ def test_watch_list_is_bounded_but_held_contracts_always_stream(loopback):
         link.on_step(system)
         assert link.feed.status().subscribed == 1
         assert any("1 merges over the watch limit" in line for line in system.platform.lines)
+    finally:
+        link.stop()
+
+
+class FeedClock:
+    """The link's cache clock and the loopback server's event clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.t = datetime(2025, 3, 7, 14, 0)
+
+    def __call__(self) -> datetime:
+        return self.t
+
+    def ms(self) -> int:
+        return round(self.t.timestamp() * 1000)
+
+
+def test_stale_quotes_of_held_contracts_alert_once_then_clear(loopback):
+    need_sdk()
+    serve_positions(loopback)
+    clock = FeedClock()
+    loopback.dx_state.clock_ms = clock.ms
+    link, system = make(loopback, clock)
+    p = system.platform
+    link.start()
+
+    def stale_alerts() -> list[tuple[Severity, str, str]]:
+        return [a for a in p.alerts if a[1].startswith("Held contracts' quotes")]
+
+    try:
+        step_until(link, system, lambda: link.cache.quote(STREAMER) is not None)
+        assert stale_alerts() == []
+        then = clock.ms()  # from now on the server re-sends the held contract's quote of `then`
+        loopback.dx_state.overrides[("Quote", STREAMER)] = {"bidTime": then, "askTime": then}
+        clock.t += timedelta(minutes=2)
+        wait_for(lambda: link.cache.quote(STREAMER).received == clock.t)  # such a re-send was read
+        p.t = datetime(2025, 3, 7, 9, 30, 30)  # the session opened 30 s ago: quotes still waking up
+        link.on_step(system)
+        assert stale_alerts() == []
+        p.t = T0
+        link.on_step(system)
+        link.on_step(system)
+        ((severity, _title, message),) = stale_alerts()  # once, not every step
+        assert severity is Severity.WARNING
+        assert f"1 held contract(s) without a DXLink quote newer than 60 s: {STREAMER} (120 s old)" in message
+        loopback.dx_state.overrides.clear()
+        step_until(link, system, lambda: len(stale_alerts()) == 2)
+        assert stale_alerts()[-1][:2] == (Severity.INFO, "Held contracts' quotes fresh again")
     finally:
         link.stop()

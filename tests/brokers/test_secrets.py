@@ -99,3 +99,55 @@ def test_no_secret_in_logs_statuses_or_errors(loopback, capture):
     everything = "\n".join(capture.lines + texts)
     for secret in secrets:
         assert secret not in everything
+
+
+def test_a_streamer_token_echoed_by_the_server_never_leaks(loopback, capture):
+    """DXLink refuses the token and quotes it back in its ERROR: the SDK puts that text into its
+    exception, the feed into its log lines and status, the link into the critical alert."""
+    from brokers.feed_status import FeedState
+    from tests.brokers.test_live import make
+
+    dx = loopback.dx_state
+    dx.refuse_auth = dx.echo_token = True
+    link, system = make(loopback)
+    link.start()
+    try:
+        wait_for(lambda: link.feed.status().state is FeedState.FAILED)
+        link.on_step(system)
+    finally:
+        link.stop()
+    token = loopback.rest_state.dxlink_token
+    assert dx.errors_sent and all(token in e for e in dx.errors_sent)  # the server did echo it
+    reason = link.feed.status().reason
+    (alert,) = [m for _, t, m in system.platform.alerts if t == "DXLink feed failed"]
+    assert "Invalid or expired token ***" in reason and "***" in alert
+    warnings = [line for line in capture.lines if "DXLink feed down" in line]
+    assert len(warnings) >= 1
+    everything = "\n".join([*capture.lines, reason, alert, repr(system.platform.alerts)])
+    assert token not in everything, [line for line in capture.lines if token in line]
+
+
+def test_a_token_echoed_in_an_error_mid_session_is_masked(loopback, capture):
+    import json
+
+    from brokers.feed import FeedSupervisor
+    from brokers.quote_cache import QuoteCache
+
+    feed = FeedSupervisor(
+        loopback.credentials, QuoteCache(wall_clock), fast_config(), client_kwargs={"trust_env": False}
+    )
+    feed.subscribe([".SPXW250307P5000"])
+    feed.start()
+    token = loopback.rest_state.dxlink_token
+    try:
+        wait_for(lambda: feed.status().connects == 1)
+        error = {"type": "ERROR", "channel": 0, "error": "TIMEOUT", "message": f"token {token} expired"}
+        loopback.run(loopback.dx.send_all(json.dumps(error)))
+        wait_for(lambda: feed.status().connects >= 2)
+    finally:
+        feed.stop()
+    assert any(
+        "DXLink feed down (TastytradeError: Fatal streamer error: token *** expired)" in line
+        for line in capture.lines
+    )
+    assert token not in "\n".join(capture.lines)

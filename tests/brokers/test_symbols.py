@@ -14,17 +14,8 @@ from brokers.futures_symbols import (
     parse_streamer_future_option,
     parse_tastytrade_future_option,
 )
-from brokers.symbols import (
-    contract_from_occ,
-    format_strike,
-    lean_equity,
-    occ_to_streamer,
-    option_root,
-    parse_occ,
-    streamer_to_occ,
-    symbols_for,
-    tastytrade_equity,
-)
+from brokers.occ import format_strike, occ_to_streamer, option_root, parse_occ, streamer_to_occ
+from brokers.symbols import contract_from_occ, lean_equity, symbols_for, tastytrade_equity
 from core.types import ExerciseStyle, OptionContract, Right, SecurityKind, Settlement
 from testing.factories import spxw
 

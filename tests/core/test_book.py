@@ -8,8 +8,9 @@ from datetime import datetime
 
 import pytest
 
-from core.book import Book
+from core.book import Book, BookState
 from core.types import GroupStatus, Leg, PositionGroup, Right
+from persistence.typed import from_plain, to_plain
 from testing.factories import spxw
 
 
@@ -30,7 +31,7 @@ def test_ids_are_deterministic_per_strategy_and_day():
     assert book.new_group_id("zero_dte", datetime(2025, 3, 14, 10, 30)) == "zero_dte-20250314-001"
 
 
-def test_views_and_json_round_trip():
+def test_views_and_state_round_trip():
     book = Book()
     book.new_group_id("zero_dte", datetime(2025, 3, 7))
     book.put(_group("zero_dte-20250307-001", GroupStatus.OPEN))
@@ -38,8 +39,10 @@ def test_views_and_json_round_trip():
     book.put(_group("zero_dte-20250307-003", GroupStatus.ABANDONED))
     assert [g.group_id for g in book.live()] == ["zero_dte-20250307-001"]
     assert len(book.opened_on(datetime(2025, 3, 7).date(), "zero_dte")) == 2
-    restored = Book.from_json(json.loads(json.dumps(book.to_json())))
-    assert restored.to_json() == book.to_json()
+    restored = Book()
+    restored.restore(from_plain(BookState, json.loads(json.dumps(to_plain(book.state())))))
+    assert restored.state() == book.state()
+    assert [g.group_id for g in restored.state().groups] == [g.group_id for g in book.state().groups]
     assert restored.get("zero_dte-20250307-001") == book.get("zero_dte-20250307-001")
     assert restored.new_group_id("zero_dte", datetime(2025, 3, 7)) == "zero_dte-20250307-002"
 
@@ -85,3 +88,18 @@ def test_campaign_part_and_parts_survive_the_json_round_trip():
     g = PositionGroup("lt112-20250305-001", "lt112", (Leg(spxw(5000, Right.PUT, datetime(2025, 7, 3).date()), -2),), 1,
                       GroupStatus.OPENING, campaign="c1", part="naked", parts=(("naked", (0,)),))  # fmt: skip
     assert group_from_json(json.loads(json.dumps(group_to_json(g)))) == g
+
+
+def test_views_follow_every_put_and_remove_and_callers_cannot_change_them():
+    book = Book()
+    book.put(_group("zero_dte-20250307-001", GroupStatus.OPEN))
+    assert [g.group_id for g in book.live("zero_dte")] == ["zero_dte-20250307-001"]
+    assert book.closed() == []
+    book.put(_group("zero_dte-20250307-001", GroupStatus.CLOSED))  # closed by a later put
+    assert book.live("zero_dte") == [] and [g.group_id for g in book.closed()] == ["zero_dte-20250307-001"]
+    book.put(_group("zero_dte-20250307-002", GroupStatus.OPENING))
+    view = book.live()
+    view.clear()  # type: ignore[attr-defined]  # a caller's list, not the book's
+    assert [g.group_id for g in book.live()] == ["zero_dte-20250307-002"]
+    book.remove("zero_dte-20250307-002")
+    assert book.live() == []

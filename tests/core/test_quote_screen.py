@@ -15,6 +15,7 @@ import pytest
 from core.quote_screen import LastGood, QuoteScreen, quote_problem, raw_chains
 from core.settings import Settings
 from core.types import Leg, OptionQuote, Right
+from persistence.typed import DecodeError, from_plain, to_plain
 from testing.factories import FakeChains, friday, quote, snapshot, spxw, zero_dte_chain
 
 S = Settings()
@@ -120,10 +121,10 @@ def test_the_view_marks_failing_contracts_from_their_last_good_quote_and_keeps_t
 def test_last_good_values_round_trip_as_plain_json():
     screen = QuoteScreen(S)
     screen.check(_put(10.0))
-    doc = json.loads(json.dumps(screen.last.to_json()))
-    assert LastGood.from_json(doc) == screen.last
-    with pytest.raises(ValueError, match="malformed"):
-        LastGood.from_json({"quotes": {"X": {"bid": "x"}}, "prices": {}})
+    doc = json.loads(json.dumps(to_plain(screen.state())))
+    assert from_plain(LastGood, doc) == screen.last
+    with pytest.raises(DecodeError, match=r"quotes\.X"):
+        from_plain(LastGood, {"quotes": {"X": {"bid": "x"}}, "prices": {}})
 
 
 def test_old_values_are_forgotten():

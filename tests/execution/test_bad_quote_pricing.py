@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import random
 
 import pytest
 
@@ -44,7 +43,7 @@ def _opened() -> tuple[OrderManager, ManualBroker, OrderIntent]:
     snap = snapshot(now, [zero_dte_chain(now)])
     (intent,) = ZeroDteIronCondor(S).propose(snap, FakeContext(account(now=now)))
     broker = ManualBroker(snap)
-    om = OrderManager(S, broker, rng=random.Random(1))
+    om = OrderManager(S, broker, jitter_seed=1)
     om.submit(intent, snap)
     om.on_order_event(broker.fill(broker.last().tag))
     close = dataclasses.replace(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import random
 
 import pytest
 
@@ -23,7 +22,7 @@ def _opened(scale_now: float = 1.0):
     snap = snapshot(now, [zero_dte_chain(now)])
     (intent,) = ZeroDteIronCondor(S).propose(snap, FakeContext(account(now=now)))
     broker = ManualBroker(snap)
-    om = OrderManager(S, broker, rng=random.Random(0))
+    om = OrderManager(S, broker, jitter_seed=0)
     om.submit(intent, snap)
     (opened,) = om.on_order_event(broker.fill(broker.last().tag))
     group = PositionGroup(
@@ -109,7 +108,7 @@ def test_a_stop_limit_never_pays_more_than_its_limit():
     _step(om, broker)
     order = broker.last()
     bracket = om.groups[f"{group.group_id}|close"].bracket
-    assert order.limit_price <= bracket["trigger"] + 1e-9 < order.limit_price + 0.05 + 1e-9
+    assert order.limit_price <= bracket.trigger + 1e-9 < order.limit_price + 0.05 + 1e-9
 
 
 def test_an_opening_intent_can_ask_for_its_bracket_in_notes():

@@ -1,6 +1,6 @@
 """Stateful property test: random order groups meet a random broker (acks, fills of some legs or
 some units, rejections of both kinds, cancels asked for or not, silent drops, duplicate events,
-market moves, time, and restarts of the process from the state store) and execution must keep
+market moves, time, and restarts of the process from its saved state) and execution must keep
 its promises at every step and at the end.  The broker refuses any tag it has seen before, so a
 restart that re-sent an order under an old tag would fail the test.
 
@@ -15,7 +15,6 @@ flat or hold whole balanced units, and the orchestrator must have been told exac
 
 from __future__ import annotations
 
-import random
 from collections import Counter, defaultdict
 from datetime import timedelta
 
@@ -27,7 +26,7 @@ from core.settings import Settings
 from core.types import Leg, OrderEvent, OrderIntent, Purpose, Right, UpdateKind
 from execution.group import GroupState, parse_tag
 from execution.order_manager import OrderManager
-from testing.execution_fakes import ManualBroker
+from testing.execution_fakes import ManualBroker, restarted
 from testing.factories import friday, snapshot, spxw, zero_dte_chain
 
 S = Settings()
@@ -47,17 +46,16 @@ class ExecutionMachine(RuleBasedStateMachine):
         now = friday()
         self.scale = 1.0
         self.broker = ManualBroker(snapshot(now, [zero_dte_chain(now)]))
-        self.om = OrderManager(S, self.broker, rng=random.Random(0))
+        self.om = OrderManager(S, self.broker, jitter_seed=0)
         self.updates: dict[str, list] = defaultdict(list)
         self.events: list[OrderEvent] = []
         self.n = 0
         self.event_ids = 0
-        self.retired: dict = {}  # groups of managers that were restarted away
         self.restarts = 0
 
     def groups(self) -> dict:
         """Every group ever: the current manager's, else the last copy an earlier manager held."""
-        return {**self.retired, **self.om.groups}
+        return dict(self.om.groups)
 
     # --- helpers -----------------------------------------------------------------------------------
     def _quote(self, contract):
@@ -161,10 +159,9 @@ class ExecutionMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.restarts < 3)
     @rule()
     def restart(self) -> None:
-        """The process dies; a new manager starts from the same state store and broker."""
+        """The process dies; a new manager continues from its saved state, on the same broker."""
         self.restarts += 1
-        self.retired.update(self.om.groups)
-        self.om = OrderManager(S, self.broker, rng=random.Random(self.restarts))
+        self.om = restarted(self.om, self.broker, jitter_seed=self.restarts)
 
     @rule(minutes=st.sampled_from([0.5, 1, 2, 5, 10]))
     def time_passes(self, minutes: float) -> None:

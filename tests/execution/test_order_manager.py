@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from execution.order_manager import OrderManager
 from execution.policy import ExecutionPolicy
 from execution.pricing import ladder_price
 from strategies.zero_dte import ZeroDteIronCondor
-from testing.execution_fakes import ManualBroker
+from testing.execution_fakes import ManualBroker, restarted
 from testing.factories import FakeContext, account, friday, snapshot, zero_dte_chain
 
 S = Settings()
@@ -34,7 +33,7 @@ def _setup(scale: float = 1.0, policy: ExecutionPolicy | None = None, broker: Ma
     snap = snapshot(now, [zero_dte_chain(now, scale=scale)])
     (intent,) = ZeroDteIronCondor(S).propose(snap, FakeContext(account(now=now)))
     broker = broker or ManualBroker(snap)
-    om = OrderManager(S, broker, policy=policy, rng=random.Random(1))
+    om = OrderManager(S, broker, policy=policy, jitter_seed=1)
     return om, broker, intent, snap
 
 
@@ -273,9 +272,9 @@ def test_a_restart_recognises_its_orders_and_never_reuses_a_tag():
     tag = broker.last().tag
     om.on_order_event(broker.ack(tag))
     om.on_order_event(broker.fill(tag, legs=[0, 1]))
-    # the process dies; a new manager starts on the same store and broker
-    again = OrderManager(S, broker, rng=random.Random(1))
-    assert again.is_working(intent.group_id) is False  # nothing loaded before the first call
+    # the process dies; a new manager continues from the saved state, on the same broker
+    again = restarted(om, broker, jitter_seed=1)
+    assert again.is_working(intent.group_id), "restored exactly: its group is still working"
     broker.advance(5)
     again.on_step(broker.snap)
     assert again.is_working(intent.group_id)

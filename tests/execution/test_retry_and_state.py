@@ -1,7 +1,8 @@
-"""Rejection classes, backoff, tags, and order groups saved at every transition."""
+"""Rejection classes, backoff, tags, and execution's state read back identically at every transition."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from datetime import timedelta
@@ -14,9 +15,10 @@ from execution.group import GroupState, OrderGroup, TransitionError, order_tag, 
 from execution.order_manager import OrderManager
 from execution.policy import ExecutionPolicy
 from execution.retry import Rejection, backoff_delay, classify_rejection
-from execution.store import INDEX_KEY, GroupStore, group_store_key
+from execution.state import ExecutionState
+from persistence.typed import from_plain, to_plain
 from strategies.zero_dte import ZeroDteIronCondor
-from testing.execution_fakes import ManualBroker, MemStore
+from testing.execution_fakes import ManualBroker
 from testing.factories import FakeContext, account, friday, snapshot, zero_dte_chain
 
 S = Settings()
@@ -63,30 +65,50 @@ def test_policy_refuses_nonsense():
         ExecutionPolicy(repair_complete_window=timedelta(hours=2))
 
 
-def test_every_transition_is_saved_and_reads_back_identically():
+def test_every_transition_reads_back_identically_from_the_saved_state():
     now = friday()
     snap = snapshot(now, [zero_dte_chain(now)])
     (intent,) = ZeroDteIronCondor(S).propose(snap, FakeContext(account(now=now)))
-    store = MemStore()
-    broker = ManualBroker(snap, store)
-    om = OrderManager(S, broker, rng=random.Random(0))
+    broker = ManualBroker(snap)
+    om = OrderManager(S, broker)
     om.submit(intent, snap)
     key = f"{intent.group_id}|open"
-    saved = lambda: OrderGroup.from_json(json.loads(store.data[group_store_key(key)]))  # noqa: E731
-    assert saved().state is GroupState.WORKING and json.loads(store.data[INDEX_KEY])["active"] == [key]
+
+    def saved() -> OrderGroup:
+        """What persistence would hand back after a crash now: JSON text, types checked."""
+        text = json.dumps(to_plain(om.state()))
+        state = from_plain(ExecutionState, json.loads(text))
+        assert to_plain(state) == to_plain(om.state()), "the round trip loses nothing"
+        (group,) = [g for g in state.groups if g.key == key]
+        return group
+
+    assert saved().state is GroupState.WORKING
     om.on_order_event(broker.fill(broker.last().tag, legs=[0]))
     assert saved().state is GroupState.PARTIALLY_FILLED
-    group = om.groups[key]
-    assert saved().to_json() == group.to_json()
     broker.advance(5)
     om.on_step(broker.snap)
     om.on_order_event(broker.confirm_cancel(broker.cancels[-1]))
     assert saved().state is GroupState.REPAIRING
     om.on_order_event(broker.fill(broker.last().tag))
     assert saved().state is GroupState.FILLED
-    index = json.loads(store.data[INDEX_KEY])
-    assert index["active"] == [] and index["sequences"][key] == 2
     assert [h[2] for h in saved().history] == ["working", "partially_filled", "repairing", "filled"]
+    assert saved().next_seq == 2
+
+
+def test_finished_groups_are_forgotten_after_a_day_but_their_tags_never_reused():
+    now = friday()
+    snap = snapshot(now, [zero_dte_chain(now)])
+    (intent,) = ZeroDteIronCondor(S).propose(snap, FakeContext(account(now=now)))
+    broker = ManualBroker(snap)
+    om = OrderManager(S, broker)
+    om.submit(intent, snap)
+    om.on_order_event(broker.fill(broker.last().tag))
+    broker.advance(24 * 60 + 1)
+    om.on_step(broker.snap)
+    assert om.state().groups == [], "the saved state stays the size of what is working"
+    assert om.state().sequences == {f"{intent.group_id}|open": 1}
+    om.submit(dataclasses.replace(intent, created=broker.now()), broker.snap)
+    assert broker.last().tag == f"{intent.group_id}|open|1"
 
 
 def test_impossible_transitions_are_refused():
@@ -98,18 +120,6 @@ def test_impossible_transitions_are_refused():
     group.move(GroupState.FILLED, now, "filled")
     with pytest.raises(TransitionError):
         group.move(GroupState.WORKING, now, "again")
-
-
-def test_unreadable_state_alerts_instead_of_crashing():
-    now = friday()
-    snap = snapshot(now, [zero_dte_chain(now)])
-    store = MemStore()
-    store.save(INDEX_KEY, b"{not json")
-    broker = ManualBroker(snap, store)
-    om = OrderManager(S, broker)
-    assert om.on_step(snap) == []
-    assert any(title == "Execution state unreadable" for _, title, _ in broker.alerts)
-    assert GroupStore(store).store is store
 
 
 def test_a_zero_limit_never_reaches_lean_as_a_combo_market_order():

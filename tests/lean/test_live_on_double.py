@@ -98,11 +98,11 @@ def test_live_holdings_that_move_without_the_book_pause_entries(lean, hours):
     option = next(s for s in algo.securities if s.security_type.name == "INDEX_OPTION")
     algo.securities[option].holdings.quantity = -1.0  # a fill the brokerage never reported to the book
     engine.run_until(datetime(2026, 10, 9, 10, 7))
-    assert algo.trading_system.entries_paused_reason == "holdings_mismatch"
+    assert algo.trading_system.pauses.has("holdings_watch", "holdings_mismatch")
     assert any("Holdings differ from the book" in line for line in algo.lines)
     algo.securities[option].holdings.quantity = 0.0
     engine.run_until(datetime(2026, 10, 9, 10, 12))
-    assert algo.trading_system.entries_paused_reason == ""
+    assert not algo.trading_system.pauses
 
 
 def test_restored_untagged_orders_are_matched_to_the_journal(lean, hours):
@@ -130,7 +130,7 @@ def test_a_margin_call_goes_through_the_risk_layer_with_our_tags(lean, hours):
     held = [s for s in algo.securities.values() if s.holdings.invested]
     assert held and algo.trading_system.book.live("zero_dte"), "a condor is open"
     engine.margin_call()
-    assert algo.trading_system.entries_paused_reason == "margin_call"
+    assert algo.trading_system.pauses.has("engine", "margin_call")
     assert not [o for o in algo.transactions.orders.values() if o.tag == "Margin Call"]
     engine.run_until(datetime(2026, 10, 9, 12, 6))
     closes = [o for o in algo.transactions.orders.values() if "|close|" in o.tag]

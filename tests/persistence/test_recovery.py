@@ -4,16 +4,18 @@ means safe mode, orders in flight at the crash are re-attached, never sent twice
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import date
 
-from core.ports import Severity
+from core.book import group_to_json
+from core.ports import Severity, StatePart
 from core.types import GroupStatus, Holding, OrderEvent, OrderStatus, Right
 from persistence.codec import decode, encode
 from persistence.manager import StateManager
 from persistence.schema import LEGACY_BOOK_KEY, SCHEMA_VERSION
 from sim.store import MemoryStore
 from testing.factories import spxw
-from testing.persistence_fakes import FakeEngine, condor_group, holdings_of, order, start
+from testing.persistence_fakes import FakeEngine, FakeSystem, condor_group, holdings_of, order, start
 
 
 def _quarantined(store: MemoryStore) -> dict[str, bytes]:
@@ -36,7 +38,7 @@ def test_state_survives_a_restart_through_snapshot_and_journal():
     _, again = start(store, FakeEngine())  # no end-of-day snapshot: the journal carries it
     assert again.book.get(group.group_id).status is GroupStatus.CLOSING
     assert again.book.new_group_id("zero_dte", again.platform.now()).endswith("-002")
-    assert again.entries_paused_reason == ""
+    assert not again.pauses
 
 
 def test_compaction_keeps_the_journal_small():
@@ -48,7 +50,7 @@ def test_compaction_keeps_the_journal_small():
         manager.commit("step")
     assert len(manager.journal.entries) < 8, "compaction after 8 entries"
     _, body = decode(store.data["state/snapshot"], "snapshot", SCHEMA_VERSION)
-    assert len(body["sections"]["book"]["groups"]) >= 33
+    assert len(body["parts"]["book"]["groups"]) >= 33
     _, again = start(store)
     assert len(again.book.live()) == 40
 
@@ -75,7 +77,7 @@ def _bad_state_case(mutate) -> tuple[MemoryStore, FakeEngine, object, bytes]:  #
 
 
 def _check_safe_mode(store, engine, system, original, code):  # type: ignore[no-untyped-def]
-    assert system.entries_paused_reason == f"safe_mode: state_{code}"
+    assert system.safe_mode() and f"state_{code}" in system.pauses.describe() + str(system.pauses.reasons)
     assert any(code in text and "operator_ack" in text for text in _critical(engine)), engine.alerts
     assert original in _quarantined(store).values(), "the bad bytes are kept aside, unchanged"
 
@@ -130,14 +132,14 @@ def test_tampered_journal_keeps_the_snapshot_state_and_means_safe_mode():
     _check_safe_mode(store, engine, again, original, "tampered")
 
 
-def test_unloadable_section_means_safe_mode():
+def test_a_part_of_the_wrong_type_means_safe_mode():
     def mutate(store):  # type: ignore[no-untyped-def]
         _, body = decode(store.data["state/snapshot"], "snapshot", SCHEMA_VERSION)
-        body["sections"]["orders"] = ["not", "a", "mapping"]
+        body["parts"]["persistence"]["working"] = ["not", "a", "mapping"]
         store.data["state/snapshot"] = encode("snapshot", SCHEMA_VERSION, body)
         return store.data["state/snapshot"]
 
-    _check_safe_mode(*_bad_state_case(mutate), "unloadable_section")
+    _check_safe_mode(*_bad_state_case(mutate), "invalid_types")
 
 
 def test_safe_mode_survives_restarts_until_the_operator_acknowledges():
@@ -145,12 +147,13 @@ def test_safe_mode_survives_restarts_until_the_operator_acknowledges():
     start(store)
     store.data["state/snapshot"] = b"garbage"
     manager, _system = start(store)
-    incident = manager.sys.incident["id"]
+    assert manager.books.incident is not None
+    incident = manager.books.incident.id
     _, again = start(store)
-    assert again.entries_paused_reason.startswith("safe_mode"), "a restart does not clear safe mode"
+    assert again.safe_mode(), "a restart does not clear safe mode"
     store.save("state/operator_ack", incident.encode())
     manager, cleared = start(store)
-    assert cleared.entries_paused_reason == "" and manager.sys.incident is None
+    assert not cleared.pauses and manager.books.incident is None
     assert "incident_acknowledged" in cleared.sink.kinds()
 
 
@@ -169,11 +172,13 @@ def test_legacy_book_json_is_migrated():
     store = MemoryStore()
     _legacy, system = start(MemoryStore())
     system.book.put(condor_group())
-    store.data[LEGACY_BOOK_KEY] = __import__("json").dumps(system.book.to_json()).encode()
+    store.data[LEGACY_BOOK_KEY] = json.dumps(
+        {"groups": [group_to_json(condor_group())], "sequence": {}}
+    ).encode()
     manager, again = start(store)
     assert [g.group_id for g in again.book.live()] == ["zero_dte-20250307-001"]
     assert any("schema 1" in note for note in manager.recovery_notes)
-    assert again.entries_paused_reason == ""
+    assert not again.pauses
 
 
 # --- orders in flight --------------------------------------------------------------------------------
@@ -224,7 +229,7 @@ def test_in_flight_order_never_rederived_is_an_orphan_and_fails_closed():
     manager2.begin_step()
     engine.step()
     manager2.commit("step")
-    assert system2.entries_paused_reason == "safe_mode: orphan_acts"
+    assert system2.safe_mode() and manager2.books.incident.code == "orphan_acts"
     assert any("g|open|0" in text for text in _critical(engine))
 
 
@@ -239,7 +244,7 @@ def test_an_event_applied_before_the_crash_is_not_applied_again():
     manager.commit("order_event")
     manager2, _ = start(store, engine)
     assert not manager2.admit(filled), "re-delivered after the crash: dropped"
-    assert "g|open|0" not in manager2.orders.working
+    assert "g|open|0" not in manager2.books.working
 
 
 def test_event_not_committed_before_the_crash_is_applied_after_it():
@@ -283,7 +288,7 @@ def test_reconciliation_mismatch_fails_closed_with_evidence_and_action():
     manager2.begin_step()
     codes = sorted(f.code for f in manager2.last_reconciliation.findings)
     assert codes == ["foreign_order", "missing_position", "quantity_mismatch", "unknown_position"]
-    assert system2.entries_paused_reason == "safe_mode: reconciliation_mismatch"
+    assert system2.safe_mode() and manager2.books.incident.code == "reconciliation_mismatch"
     text = " ".join(_critical(engine))
     assert "someone-elses-order" in text and group.legs[3].contract.symbol in text and "operator_ack" in text
 
@@ -301,41 +306,40 @@ def test_matching_engine_reconciles_clean_and_reattaches_working_orders():
     manager2.begin_step()
     assert manager2.last_reconciliation.ok
     assert manager2.last_reconciliation.reattached == ("zero_dte-20250307-001|close|0",)
-    assert system2.entries_paused_reason == ""
+    assert not system2.pauses
 
 
-def test_registered_component_state_round_trips():
+def test_a_component_part_round_trips_exactly():
+    @dataclasses.dataclass
+    class PeakState:
+        peak: float = 0.0
+
     class Breaker:
-        state_section = "breaker"
-
         def __init__(self) -> None:
-            self.peak = 0.0
+            self.value = PeakState()
 
-        def to_json(self):  # type: ignore[no-untyped-def]
-            return {"peak": self.peak}
+        def state(self) -> PeakState:
+            return self.value
 
-        def load_json(self, doc):  # type: ignore[no-untyped-def]
-            self.peak = float(doc["peak"])
+        def restore(self, state: PeakState) -> None:
+            self.value = state
 
     store = MemoryStore()
-    manager = StateManager(store)
     breaker = Breaker()
-    manager.register(breaker)
-    from testing.persistence_fakes import make_system
-
-    system = make_system(FakeEngine())
+    system = FakeSystem(FakeEngine(), (StatePart("breaker", PeakState, breaker),))
+    manager = StateManager(store)
     manager.recover(system)
-    breaker.peak = 123.5
+    breaker.value.peak = 123.5
     manager.commit("step")
-    manager2, again_breaker = StateManager(store), Breaker()
-    manager2.register(again_breaker)
-    manager2.recover(make_system(FakeEngine()))
-    assert again_breaker.peak == 123.5
+    again = Breaker()
+    StateManager(store).recover(FakeSystem(FakeEngine(), (StatePart("breaker", PeakState, again),)))
+    assert again.value.peak == 123.5
 
 
 def test_without_order_history_an_unconfirmed_order_is_never_resent():
     class NoHistory(FakeEngine):
-        known_order_tags = None  # type: ignore[assignment]
+        def known_order_tags(self) -> None:  # type: ignore[override]
+            return None
 
     store = MemoryStore()
     engine = NoHistory()
@@ -345,7 +349,7 @@ def test_without_order_history_an_unconfirmed_order_is_never_resent():
     manager2, system2 = start(store, engine)
     manager2.guard(engine).submit_combo(order("g|open|0"))
     assert engine.sent == ["g|open|0"], "never sent twice"
-    assert system2.entries_paused_reason == "safe_mode: unconfirmed_order"
+    assert system2.safe_mode() and manager2.books.incident.code == "unconfirmed_order"
 
 
 def test_order_cancelled_just_before_the_crash_is_not_a_lost_order():
@@ -359,4 +363,4 @@ def test_order_cancelled_just_before_the_crash_is_not_a_lost_order():
     manager2, system2 = start(store, engine)
     manager2.begin_step()
     assert manager2.last_reconciliation.ok
-    assert system2.entries_paused_reason == ""
+    assert not system2.pauses

@@ -1,5 +1,6 @@
-"""The kill-safe sim run is the same run as the plain one, and the market it resumes into is the
-same market: snapshots are a pure function of the configuration and the time."""
+"""The kill-safe sim run is the same run as the plain one (one loop; only the world's store
+differs), and the market it resumes into is the same market: snapshots are a pure function of the
+configuration and the time."""
 
 from __future__ import annotations
 
@@ -13,13 +14,21 @@ from sim.calendar import ExchangeCalendar
 from sim.engine import run_backtest
 from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
 from sim.recorder import RunRecorder
-from sim.resume import final_state, run_resumable
-from sim.store import MemoryStore
+from sim.run import final_state
+from sim.store import FileStore, MemoryStore
 
 START, END = date(2025, 1, 2), date(2025, 1, 17)
 # VIX stays 18-20 in these weeks: a 0DTE entry bar below it makes the period close trades (every
 # other entry holds past the period under the rulebook's break-even and stress rules).
 ZERO_DTE_VIX = 17.0
+
+
+def resumable(settings, market, calendar, state_dir, recorder=None):  # type: ignore[no-untyped-def]
+    """The kill-safe run: system state and world in files under ``state_dir``."""
+    return run_backtest(
+        settings, market, calendar, FileStore(state_dir / "system", durable=False), recorder or RunRecorder(),
+        world_store=FileStore(state_dir / "world", durable=False),
+    )  # fmt: skip
 
 
 def _world():  # type: ignore[no-untyped-def]
@@ -54,13 +63,12 @@ def both_runs(tmp_path_factory):  # type: ignore[no-untyped-def]
     plain = run_backtest(settings, market, calendar, MemoryStore(), RunRecorder())
     calendar, market = _world()
     state_dir = tmp_path_factory.mktemp("state")
-    durable = run_resumable(settings, market, calendar, state_dir, RunRecorder(), fsync=False)
+    durable = resumable(settings, market, calendar, state_dir)
     return plain, durable, state_dir
 
 
 def test_kill_safe_run_trades_exactly_like_the_plain_run(both_runs):  # type: ignore[no-untyped-def]
     plain, durable, _ = both_runs
-    plain.recorder.trades = sorted(plain.recorder.trades, key=lambda g: (g.closed_at, g.group_id))
     assert plain.recorder.trades, "the period must trade for this test to mean anything"
     assert final_state(plain) == final_state(durable)
 
@@ -71,6 +79,7 @@ def test_finished_run_resumed_again_changes_nothing(both_runs):  # type: ignore[
         start_date=START.isoformat(), end_date=END.isoformat(), zero_dte_min_vix=ZERO_DTE_VIX
     )
     calendar, market = _world()
-    again = run_resumable(settings, market, calendar, state_dir, RunRecorder(), fsync=False)
+    again = resumable(settings, market, calendar, state_dir)
+    assert again.resumed
     assert json.dumps(final_state(again)) == json.dumps(final_state(durable))
     assert not again.platform.alerts, "a clean restart reconciles clean"

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import pytest
 
 from core.settings import Settings
+from persistence.typed import DecodeError, from_plain, to_plain
 from risk.breaker import CircuitBreaker
 from risk.events import Action
 from risk.state import RiskState
@@ -147,21 +148,20 @@ def test_state_round_trips_through_json_and_rejects_damage():
     state.breaker.observe(_at(3, 10), 90_000, S)
     for _ in range(3):
         state.guard.on_trade_closed("zero_dte", -1, _at(3), S, WeekdayCalendar())
-    text = json.dumps(state.to_json())
-    again = RiskState.from_json(json.loads(text))
-    assert again.to_json() == state.to_json()
+    text = json.dumps(to_plain(state))
+    again = from_plain(RiskState, json.loads(text))
+    assert to_plain(again) == to_plain(state)
     assert again.breaker.check().code == state.breaker.check().code
     assert again.guard.check("zero_dte", date(2025, 3, 4)).code == "strategy_paused"
-    doc = json.loads(text)
     for damage in (
-        lambda d: d.pop("breaker"),
+        lambda d: d["breaker"].update(trips=["loss_daily"]),
         lambda d: d.update(version=99),
-        lambda d: d["breaker"]["trips"][0].update(rule="nonsense"),
+        lambda d: d["breaker"]["trips"]["loss_daily"].update(rule="nonsense"),
         lambda d: d["breaker"].update(day_start="lots"),
-        lambda d: d["strategies"]["zero_dte"].update(paused_until="soon"),
+        lambda d: d["breaker"].update(peak=-5.0),
+        lambda d: d["guard"]["health"]["zero_dte"].update(paused_until="soon"),
     ):
         broken = json.loads(text)
         damage(broken)
-        with pytest.raises(ValueError):
-            RiskState.from_json(broken)
-    assert RiskState.from_json(doc).to_json() == state.to_json()
+        with pytest.raises(DecodeError):
+            from_plain(RiskState, broken)

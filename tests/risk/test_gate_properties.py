@@ -17,6 +17,7 @@ from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
 from core.settings import Settings, named_values
 from core.stress import Scenarios, positions_of, stress_loss
 from core.types import GroupStatus, Leg, OptionChain, OrderIntent, PositionGroup, Purpose, SecurityKind
+from risk.breaker import Trip
 from risk.correlation import EQUITY_INDEX, legs_groups
 from risk.data_quality import check_entry_quote
 from risk.gate import EntryGate
@@ -128,7 +129,9 @@ def test_approved_intents_breach_no_limit(
     if reduced:
         state.guard.health["zero_dte"] = StrategyHealth(underperforming=True)
     if halts == "breaker":
-        state.breaker.trip_manual(NOW, "state_unreadable", "test")
+        state.breaker.trips["loss_daily"] = Trip(
+            "loss_daily", NOW.date().isoformat(), NOW.isoformat(), 0.05, 0.05
+        )
     elif halts == "pause":
         state.guard.health[strategy] = StrategyHealth(paused_until="2099-01-01")
     elif halts == "jump":
@@ -255,5 +258,5 @@ def test_the_property_is_not_vacuous():
     for code in ("max_position_risk", "bp_cap", "correlation_group", "strategy_budget", "stress_limit"):
         assert SEEN[code] > 0, (code, SEEN)
     assert sum(n for c, n in SEEN.items() if c.startswith("greeks_")) > 0, SEEN
-    for code in ("breaker_state_unreadable", "strategy_paused", "dq_underlying_jump"):
+    for code in ("breaker_loss_daily", "strategy_paused", "dq_underlying_jump"):
         assert SEEN[code] > 0, (code, SEEN)

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from core.settings import Settings
 from core.types import GroupStatus, Leg, OptionChain, PositionGroup, Purpose, Right
+from risk.breaker import Trip
 from risk.events import Action, RiskLog
 from risk.gate import EntryGate
 from risk.state import RiskState
@@ -87,7 +88,7 @@ def test_a_tripped_breaker_blocks_entries_and_records_a_risk_event_with_values()
 
 def test_exits_pass_whatever_is_tripped():
     gate, intent, snap, state, _ = _setup()
-    state.breaker.trip_manual(snap.time, "state_unreadable", "x")
+    state.breaker.trips["loss_daily"] = Trip("loss_daily", snap.time.date().isoformat(), "x", 0.05, 0.05)
     state.jumps.halted_until = snap.time + timedelta(hours=1)
     closing = dataclasses.replace(intent, purpose=Purpose.CLOSE)
     assert gate.evaluate(closing, snap, FakeContext(account(now=snap.time))).approved

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from risk.assignment import Liquidator
+from core.ports import Platform
 from testing.lean.bench import adapter, at
 from testing.lean.fixtures import hours, lean, platform_module  # noqa: F401
 from testing.lean.orders import OrderStatus, OrderType
@@ -29,7 +29,7 @@ def test_lean_platform_flattens_a_stock_holding_with_a_tagged_market_order(platf
     bench = adapter(platform_module, hours, DAY)
     bench.engine.run_until(at(DAY, 11, 5))
     plat, algo = bench.platform, bench.algorithm
-    assert isinstance(plat, Liquidator)
+    assert callable(Platform.liquidate) and callable(plat.liquidate)  # the port declares it
     spy = _assigned(bench)
     assert plat.account().holdings["SPY"].quantity == 100.0
     plat.liquidate("SPY", -100.0, "risk|flatten|SPY|202610081105")

@@ -1,5 +1,5 @@
-"""Risk monitors: manual reset, state that survives a restart, fail-closed start, jump halts,
-expiry and assignment exits, Greeks alerts once per breach and day."""
+"""Risk monitors: manual reset, state that survives a restart exactly, jump halts, expiry and
+assignment exits (the flatten through the platform port), Greeks alerts once per breach and day."""
 
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ from core.types import (
     Settlement,
     UnderlyingQuote,
 )
+from persistence.typed import from_plain, to_plain
 from risk.events import RiskLog
 from risk.expiry import deadline, expiry_reason
 from risk.monitors import RiskMonitors
-from risk.state import RESET_KEY, STATE_KEY, RiskState
-from sim.store import MemoryStore
+from risk.state import RiskState
 from testing.factories import (
     FakeChains,
     FakeContext,
@@ -44,7 +44,6 @@ S = Settings()
 @dataclass
 class FakePlatform:
     calendar: WeekdayCalendar = field(default_factory=WeekdayCalendar)
-    store: MemoryStore = field(default_factory=MemoryStore)
     alerts: list[tuple[Severity, str, str]] = field(default_factory=list)
     liquidated: list[tuple[str, float, str]] = field(default_factory=list)
     is_live: bool = False
@@ -56,9 +55,6 @@ class FakePlatform:
     def notify(self, severity: Severity, title: str, message: str) -> None:
         self.alerts.append((severity, title, message))
 
-
-@dataclass
-class LiquidatingPlatform(FakePlatform):
     def liquidate(self, symbol: str, quantity: float, tag: str) -> None:
         self.liquidated.append((symbol, quantity, tag))
 
@@ -78,15 +74,32 @@ def _step(
     return exits, closed
 
 
-def test_breaker_state_survives_a_restart_through_the_state_store():
+def _restarted(monitors: RiskMonitors, platform: FakePlatform, settings: Settings = S) -> RiskMonitors:
+    """A new process continuing from ``monitors``' state as persistence hands it back."""
+    again, _ = _monitors(platform, settings)
+    again.restore(from_plain(RiskState, json.loads(json.dumps(to_plain(monitors.state())))))
+    return again
+
+
+def test_breaker_state_survives_a_restart_exactly():
     platform = FakePlatform()
     first, _ = _monitors(platform)
     _step(first, datetime(2025, 3, 3, 9, 35), 100_000)
     _step(first, datetime(2025, 3, 3, 10), 94_000)
-    assert b"loss_daily" in platform.store.load(STATE_KEY)
-    second, _ = _monitors(platform)  # a restart: fresh objects, same store
+    second = _restarted(first, platform)
+    assert to_plain(second.state()) == to_plain(first.state())
     _step(second, datetime(2025, 3, 3, 10, 5), 94_000)
-    assert second.state.breaker.check().code == "breaker_loss_daily"
+    assert second.risk.breaker.check().code == "breaker_loss_daily"
+
+
+def test_alerts_already_given_are_not_repeated_after_a_restart():
+    platform = FakePlatform()
+    first, _ = _monitors(platform)
+    first.risk.alerts.reported.add("unexplained:g1")
+    first.risk.alerts.greeks_alerted.add("theta")
+    second = _restarted(first, platform)
+    assert second.risk.alerts.reported == {"unexplained:g1"}
+    assert second.risk.alerts.greeks_alerted == {"theta"}
 
 
 def test_manual_reset_by_parameter_applies_once():
@@ -94,63 +107,39 @@ def test_manual_reset_by_parameter_applies_once():
     monitors, log = _monitors(platform)
     _step(monitors, datetime(2025, 3, 3, 9, 35), 100_000)
     _step(monitors, datetime(2025, 3, 3, 10), 94_000)
-    assert not monitors.state.breaker.check().approved
+    assert not monitors.risk.breaker.check().approved
     monitors.s = S.with_overrides(risk_breaker_reset="2025-03-03 ok by J")
     _step(monitors, datetime(2025, 3, 3, 10, 5), 94_000)
-    assert monitors.state.breaker.check().approved
+    assert monitors.risk.breaker.check().approved
     assert any(e.rule == "manual_reset" for e in log.events)
     _step(monitors, datetime(2025, 3, 3, 10, 10), 88_000)  # a new 6% loss from the re-based value
-    assert not monitors.state.breaker.check().approved
+    assert not monitors.risk.breaker.check().approved
     _step(monitors, datetime(2025, 3, 3, 10, 15), 88_000)
-    assert not monitors.state.breaker.check().approved, "the same token does not reset again"
+    assert not monitors.risk.breaker.check().approved, "the same token does not reset again"
 
 
-def test_manual_reset_by_state_store_key_is_consumed():
+def test_manual_reset_requested_by_the_operator_applies_at_the_next_step():
     platform = FakePlatform()
     monitors, _ = _monitors(platform)
     _step(monitors, datetime(2025, 3, 3, 9, 35), 100_000)
     _step(monitors, datetime(2025, 3, 3, 10), 94_000)
-    platform.store.save(RESET_KEY, b"please")
+    monitors.request_reset("state key risk/reset_request")
+    assert not monitors.risk.breaker.check().approved, "applied at the step, not before"
     _step(monitors, datetime(2025, 3, 3, 10, 5), 94_000)
-    assert monitors.state.breaker.check().approved
-    assert platform.store.load(RESET_KEY) == b""
-
-
-def test_unreadable_state_fails_closed_until_a_manual_reset():
-    platform = FakePlatform()
-    platform.store.save(STATE_KEY, b"{not json")
-    monitors, _ = _monitors(platform)
-    _step(monitors, datetime(2025, 3, 3, 9, 35), 100_000)
-    assert monitors.state.breaker.check().code == "breaker_state_unreadable"
-    assert platform.store.load(STATE_KEY + ".corrupt") == b"{not json", "evidence kept"
-    assert any(sev is Severity.CRITICAL for sev, _, _ in platform.alerts)
-    _step(monitors, datetime(2025, 3, 4, 9, 35), 100_000)
-    assert not monitors.state.breaker.check().approved, "a new day does not clear it"
-    platform.store.save(RESET_KEY, b"reset")
-    _step(monitors, datetime(2025, 3, 4, 9, 40), 100_000)
-    assert monitors.state.breaker.check().approved
-
-
-def test_a_reset_token_set_before_an_unreadable_state_does_not_clear_the_fail_closed_trip():
-    platform = FakePlatform()
-    platform.store.save(STATE_KEY, b"\x00garbage")
-    monitors, _ = _monitors(platform, S.with_overrides(risk_breaker_reset="old token"))
-    _step(monitors, datetime(2025, 3, 3, 9, 35), 100_000)
-    assert monitors.state.breaker.check().code == "breaker_state_unreadable"
-    monitors.s = S.with_overrides(risk_breaker_reset="new token")
-    _step(monitors, datetime(2025, 3, 3, 9, 40), 100_000)
-    assert monitors.state.breaker.check().approved
+    assert monitors.risk.breaker.check().approved
+    assert monitors.risk.alerts.reset_requests == []
 
 
 def test_an_underlying_jump_halts_entries_for_thirty_minutes_but_vix_jumps_do_not():
     monitors, log = _monitors(FakePlatform())
     snap = snapshot(datetime(2025, 3, 3, 10), [], spot=5000.0)
-    monitors.state.jumps.observe("SPX", 5000.0, snap.time, S)
-    monitors.state.jumps.observe("VIX", 20.0, snap.time, S)
-    assert monitors.state.jumps.observe("VIX", 30.0, snap.time, S) == ""
-    monitors._watch_market(snapshot(datetime(2025, 3, 3, 10, 5), [], spot=4740.0), Book())  # -5.2%
-    assert monitors.state.jumps.check(datetime(2025, 3, 3, 10, 34)).code == "dq_underlying_jump"
-    assert monitors.state.jumps.check(datetime(2025, 3, 3, 10, 35)).approved
+    monitors.risk.jumps.observe("SPX", 5000.0, snap.time, S)
+    monitors.risk.jumps.observe("VIX", 20.0, snap.time, S)
+    assert monitors.risk.jumps.observe("VIX", 30.0, snap.time, S) == ""
+    later = snapshot(datetime(2025, 3, 3, 10, 5), [], spot=4740.0)  # -5.2%
+    monitors.on_step(later, FakeContext(account(now=later.time)), Book(), lambda *_: None)
+    assert monitors.risk.jumps.check(datetime(2025, 3, 3, 10, 34)).code == "dq_underlying_jump"
+    assert monitors.risk.jumps.check(datetime(2025, 3, 3, 10, 35)).approved
     assert [e.rule for e in log.events] == ["underlying_jump"]
 
 
@@ -222,7 +211,7 @@ def test_short_itm_american_call_is_closed_the_day_before_an_ex_dividend_it_woul
 
 
 def test_assignment_relabels_the_group_closes_the_rest_flattens_and_alerts():
-    platform = LiquidatingPlatform()
+    platform = FakePlatform()
     monitors, log = _monitors(platform)
     expiry = date(2025, 3, 21)
     short, long = _spy(500.0, Right.PUT, expiry), _spy(490.0, Right.PUT, expiry)
@@ -253,9 +242,9 @@ def test_assignment_relabels_the_group_closes_the_rest_flattens_and_alerts():
     assert len(platform.liquidated) == 1, "the flatten order is not repeated while it works"
 
 
-def test_fully_assigned_group_is_closed_in_the_book_and_an_engine_without_liquidation_alerts():
+def test_fully_assigned_group_is_closed_in_the_book_and_the_delivery_flattened():
     platform = FakePlatform()
-    monitors, log = _monitors(platform)
+    monitors, _ = _monitors(platform)
     short = _spy(500.0, Right.PUT, date(2025, 3, 21))
     book = Book()
     book.put(_group((Leg(short, -1),)))
@@ -265,11 +254,11 @@ def test_fully_assigned_group_is_closed_in_the_book_and_an_engine_without_liquid
     ctx = FakeContext(account(now=now, holdings={"SPY": Holding("SPY", 100, 500.0, None)}))
     monitors.on_step(snap, ctx, book, lambda g, p, f, w, r: closed.append((g.strategy, p, r)))
     assert closed == [("lt112:assigned", 0.0, "assigned")]
-    assert any("cannot flatten" in e.message for e in log.events)
+    assert [s for s, _, _ in platform.liquidated] == ["SPY"]
 
 
 def test_keep_setting_alerts_once_and_leaves_the_shares():
-    platform = LiquidatingPlatform()
+    platform = FakePlatform()
     monitors, _ = _monitors(platform, S.with_overrides(risk_assignment_action="keep"))
     now = datetime(2025, 3, 4, 11, 5)
     for minute in (5, 10, 30):
@@ -299,7 +288,7 @@ def test_greeks_breach_alerts_once_a_day_per_greek_with_a_hedge_suggestion():
 
 
 def test_missing_contracts_without_a_delivery_are_not_treated_as_an_assignment():
-    platform = LiquidatingPlatform()
+    platform = FakePlatform()
     monitors, log = _monitors(platform)
     expiry = date(2025, 3, 21)
     short, long = _spy(500.0, Right.PUT, expiry), _spy(490.0, Right.PUT, expiry)

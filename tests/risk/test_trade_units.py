@@ -3,10 +3,12 @@ IPMCC campaign are one trade (issue 15: three losing units whose spread parts wo
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from core.settings import Settings
 from core.types import GroupStatus, PositionGroup
+from persistence.typed import from_plain, to_plain
 from risk.state import RiskState
 from risk.trade_units import TradeUnits
 from testing.factories import WeekdayCalendar
@@ -46,7 +48,8 @@ def test_an_ipmcc_campaign_is_one_trade_until_its_long_call_closes_and_a_roll_co
     assert units.close(_part(c, "short_call", 50.0, "ipmcc", "profit_target")) is None
     assert units.close(_part(c, "long_call", -200.0, "ipmcc", "roll")) is None, "a rolled long continues it"
     assert units.close(_part(c, "short_call", 30.0, "ipmcc", "roll")) is None
-    restored = TradeUnits.from_json(units.to_json())  # the pending sum survives a restart
+    state = RiskState(units=units)  # the pending sum survives a restart, with the risk state
+    restored = from_plain(RiskState, json.loads(json.dumps(to_plain(state)))).units
     assert restored.close(_part(c, "long_call", -100.0, "ipmcc", "stop_loss")) == -220.0
 
 

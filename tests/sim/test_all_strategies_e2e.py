@@ -28,7 +28,9 @@ def run(tmp_path_factory):
         start_date=START.isoformat(), end_date=END.isoformat(), starting_cash=CASH
     )
     calendar = ExchangeCalendar(START - timedelta(days=7), END + timedelta(days=800))
-    market = SyntheticMarket(SyntheticConfig(seed=7, start=START, end=END), calendar)
+    # seed 3: a quarter in which LT112 finds room under the correlation cap (on seed 7's path IPMCC and
+    # the LEAP ladder fill the equity-index slots before each LT112 Wednesday)
+    market = SyntheticMarket(SyntheticConfig(seed=3, start=START, end=END), calendar)
     result = run_backtest(settings, market, calendar, MemoryStore(), RunRecorder())
     out = tmp_path_factory.mktemp("all")
     write_reports(out, result)

@@ -53,7 +53,8 @@ def test_zero_dte_trades_follow_the_rulebook(half_year):
         assert t.notes["vix"] > settings.zero_dte_min_vix
         assert abs(t.notes["move_since_open"]) <= settings.zero_dte_max_move
         assert t.closed_at.date() == day, "0DTE positions never survive their day"
-        assert t.exit_reason in {"profit_target", "stop_loss", "time_exit", "expired"}
+        # pre_holiday_pin: the risk layer's Friday rule, nothing short near the money into the close
+        assert t.exit_reason in {"profit_target", "stop_loss", "time_exit", "expired", "pre_holiday_pin"}
         if t.exit_reason != "expired":
             assert t.closed_at.time() <= time(16, 0)
         assert t.entry_price < 0, "an iron condor is opened for a credit"

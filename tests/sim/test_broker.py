@@ -376,3 +376,30 @@ def test_account_marks_options_at_mid_and_reports_margin():
     assert acct.cash == pytest.approx(100_196.0)
     assert acct.net_liquidation == pytest.approx(99_966.0)
     assert acct.buying_power_used == pytest.approx(5_000.0)  # one condor, 50 wide
+
+
+def test_positions_follow_trades_removals_and_a_restore():
+    book = Book(1_000.0)
+    book.trade("SPY", SecurityKind.EQUITY, 1.0, 10, 50.0)
+    s = snap(T0, [], SPY=60.0)
+    assert [p.symbol for p in book.positions()] == ["SPY"]
+    assert book.holdings_value(s) == pytest.approx(600.0)
+    book.trade("IWM", SecurityKind.EQUITY, 1.0, 1, 20.0)
+    assert [p.symbol for p in book.positions()] == ["IWM", "SPY"]  # sorted, after the new trade
+    book.remove("SPY")
+    assert [p.symbol for p in book.positions()] == ["IWM"]
+    saved = broker()
+    saved.book.trade("QQQ", SecurityKind.EQUITY, 1.0, 3, 40.0)
+    restored = broker()
+    assert restored.book.positions() == []  # asked before the restore swaps the positions in
+    restored.restore(saved.state())
+    assert [p.symbol for p in restored.book.positions()] == ["QQQ"]
+
+
+def test_buying_power_follows_new_positions_within_one_snapshot():
+    b = broker()
+    s = snap(T0, condor_quotes(T0))
+    assert b.account(s).buying_power_used == 0.0
+    b.submit(ComboOrder("ic|open|0", CONDOR, 1, -2.00, T0), T0, s)
+    b.process(s)  # fills against the same snapshot: the requirement must not be the cached 0
+    assert b.account(s).buying_power_used == pytest.approx(5_000.0)

@@ -18,15 +18,17 @@ from pathlib import Path
 
 import pytest
 
+from assembly import build_monitoring
 from core.ports import Severity
 from core.settings import Settings
 from lean_adapter.translate import ADAPTER_PARAMETERS
 from monitoring.alerts import Alert, AppriseChannel, build_channels
 from sim.cli import build_parser, main
 from sim.cli_logging import LOG_FORMAT, SimTimeFilter
-from sim.monitoring_hooks import sim_monitor
 from sim.recorder import RunRecorder
+from sim.store import MemoryStore
 from testing.loopback.webhook import WebhookReceiver
+from testing.persistence_fakes import FakeEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,10 +90,17 @@ def test_log_lines_before_the_first_step_say_so():
 
 
 def test_backtest_alerts_stay_in_the_run_unless_asked_for():
+    pytest.importorskip("apprise", reason="apprise is the local alert transport (alerts extra)")
     env = {"TOMKING_ALERT_URLS": "json://127.0.0.1:9/"}
-    recorder = RunRecorder()
-    assert not sim_monitor(recorder, Settings(), env).routes_alerts
-    assert sim_monitor(recorder, Settings(), env, alerts=True).routes_alerts
+    platform = FakeEngine()
+    kept, _ = build_monitoring(
+        platform, Settings(), RunRecorder(), env, False, store=MemoryStore(), send=False
+    )
+    sent, _ = build_monitoring(
+        platform, Settings(), RunRecorder(), env, False, store=MemoryStore(), send=True
+    )
+    assert [c.name for c in kept.channels] == ["platform"]
+    assert [c.name for c in sent.channels] == ["platform", "apprise"]
 
 
 def test_live_alerts_never_carry_the_backtest_label():

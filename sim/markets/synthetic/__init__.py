@@ -1,7 +1,8 @@
 """The offline engine's synthetic market: SPX/VIX-driven paths, listed futures and lazily priced options.
 
 ``SyntheticMarket(SyntheticConfig(...), calendar)`` gives ``trading_days()``, ``step_times(day)`` and
-``snapshot_at(t)``; the same config and calendar give byte-identical snapshots.
+``snapshot_at(t)``; the same config and calendar give byte-identical snapshots, and a seed has one
+path whatever window is run (``daily.py``).  Calibrated against LEAN's real chains: tests/calibration.
 """
 
 from sim.markets.synthetic.config import SyntheticConfig

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.types import OptionChain, OptionContract, OptionQuote, Right
-from sim.markets.synthetic.listings import ROOTS, strike_grid
-from sim.markets.synthetic.pricing import Priced, price, stack
-from sim.markets.synthetic.surface import MIN_TAU, atm_vol, shape_of
+from sim.markets.synthetic.pricing import Priced, group_inputs, price, stack
+from sim.markets.synthetic.roots import ROOTS, strike_grid
+from sim.markets.synthetic.surface import MIN_TAU
 
 if TYPE_CHECKING:
     from sim.markets.synthetic.market import SyntheticMarket
@@ -88,19 +88,11 @@ class SyntheticChains:
         listing = None if spec is None else m.listing(self._day, root, expiry)
         spot = None if listing is None else m.underlying_price(self._point, listing.underlying)
         if spec is not None and listing is not None and spot is not None and spot > 0.0:
-            grid, cfg = m.grid, m.config
-            t_cal = grid.calendar_time(self._point, expiry)
-            tau = grid.variance_time(self._point, expiry)
-            atm = float(atm_vol(spec.family, m.vix(self._point), np.asarray(t_cal), cfg))
-            slope, width, smile, smile_width = shape_of(spec.family)
-            group = {
-                "spot": spot, "t_cal": t_cal, "tau_var": tau, "atm": atm, "rate": cfg.rate,
-                "div": m.dividend(listing.underlying), "black": 1.0 if spec.on_future else 0.0,
-                "slope": slope, "width": width, "smile": smile, "smile_width": smile_width,
-                "tick_small": spec.tick_small, "tick_large": spec.tick_large, "tick_switch": spec.tick_switch,
-                "spread_pct": spec.spread_pct, "fine_step": spec.fine_step, "base_oi": spec.base_oi,
-                "base_volume": spec.base_volume, "elapsed": grid.elapsed[self._point],
-            }  # fmt: skip
+            grid, point = m.grid, self._point
+            group = group_inputs(
+                spec, spot, m.vol_level(point, spec.family), grid.calendar_time(point, expiry),
+                grid.variance_time(point, expiry), grid.elapsed[point], m.dividend(listing.underlying), m.config,
+            )  # fmt: skip
             out = (group, listing.underlying)
         self._groups[key] = out
         return out
@@ -110,7 +102,7 @@ class SyntheticChains:
         m.chain_builds += 1
         spec = ROOTS[root]
         sd = group["atm"] * math.sqrt(max(group["tau_var"], MIN_TAU))
-        strikes = strike_grid(group["spot"], sd, spec)
+        strikes = strike_grid(group["spot"], sd, spec, group["t_cal"] * 365.0)
         inputs = dict(group)
         inputs["strike"] = np.repeat(strikes, 2)
         inputs["is_call"] = np.tile(np.array([True, False]), strikes.shape[0])

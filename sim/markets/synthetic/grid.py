@@ -4,6 +4,7 @@ measures options need (calendar years for the Greeks, trading-time variance for 
 from __future__ import annotations
 
 import bisect
+import math
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
@@ -14,6 +15,34 @@ TRADING_DAYS = 252.0
 SECONDS_PER_YEAR = 365.0 * 86400.0
 _HORIZON_DAYS = 800  # furthest listing (two-year LEAPs) plus margin
 _DEFAULT_CLOSE = time(16, 0)
+
+# Intraday variance density over the session (u = share of the session's clock time gone): a floor
+# plus a burst after the open and a smaller one into the close, the U-shape of SPX intraday
+# volatility.  ``session_share(u)`` integrates it: the share of the session's variance done by u.
+_U_BASE, _U_OPEN, _U_OPEN_DECAY, _U_CLOSE, _U_CLOSE_DECAY = 1.0, 4.0, 0.07, 1.5, 0.04
+
+
+def _variance_done(u: np.ndarray) -> np.ndarray:
+    return (
+        _U_BASE * u
+        + _U_OPEN * _U_OPEN_DECAY * -np.expm1(-u / _U_OPEN_DECAY)
+        + _U_CLOSE * _U_CLOSE_DECAY * (np.exp(-(1.0 - u) / _U_CLOSE_DECAY) - math.exp(-1.0 / _U_CLOSE_DECAY))
+    )
+
+
+_U_TOTAL = float(_variance_done(np.asarray(1.0)))
+
+
+def session_share(u: np.ndarray | float) -> np.ndarray:
+    """Share of a session's variance done once a share ``u`` of its clock time has passed (0 -> 0, 1 -> 1)."""
+    return _variance_done(np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)) / _U_TOTAL
+
+
+def variance_years(sessions: Sessions, day: date, done: float, expiry: date, overnight_share: float) -> float:
+    """Trading-time years from a moment of ``day`` (``done`` = share of its session variance gone) to
+    the close of ``expiry``: the rest of today's session plus every later overnight gap and session."""
+    remaining = (1.0 - overnight_share) * (1.0 - done)
+    return (remaining + sessions.days_between(day, expiry)) / TRADING_DAYS
 
 
 class Sessions:
@@ -100,11 +129,9 @@ class Sessions:
 
 
 class TimeGrid:
-    """Every price point of the run: each trading day's open, then its step times to the close.
-
-    ``dt[i]`` is the trading time (years of 252 days) of the move from point i-1 to point i: the
-    overnight gap carries ``overnight_share`` of a day, the session the rest in proportion to minutes.
-    """
+    """Every price point of the run: each trading day's open, then its step times to the close, with
+    the share of the session's clock (``elapsed``) and of its variance (``done``, the U-shaped
+    ``session_share``) gone at each point."""
 
     def __init__(
         self, calendar: TradingCalendar, start: date, end: date, step_minutes: int, overnight_share: float
@@ -112,8 +139,8 @@ class TimeGrid:
         self.sessions = Sessions(calendar, start - timedelta(days=10), end + timedelta(days=_HORIZON_DAYS))
         step = timedelta(minutes=step_minutes)
         times: list[datetime] = []
-        dt: list[float] = []
         elapsed: list[float] = []
+        done: list[float] = []
         self.days: list[date] = []
         self.day_start: list[int] = []  # index of each day's open point
         self.opens: list[datetime] = []
@@ -138,21 +165,20 @@ class TimeGrid:
                 points.append(t)
                 t += step
             points.append(close)
+            clock = [(p - open_).total_seconds() / session for p in points]
+            shares = session_share(np.asarray(clock)).tolist()
             for j, p in enumerate(points):
-                if j == 0:
-                    dt.append(overnight_share / TRADING_DAYS if times else 0.0)
-                else:
-                    frac = (p - points[j - 1]).total_seconds() / session
-                    dt.append((1.0 - overnight_share) * frac / TRADING_DAYS)
+                if j > 0:
                     self.step_index[p] = len(times)
-                elapsed.append((p - open_).total_seconds() / session)
+                elapsed.append(clock[j])
+                done.append(shares[j])
                 times.append(p)
                 self.point_day.append(k)
         if not self.days:
             raise ValueError(f"the calendar has no trading sessions between {start} and {end}")
         self.times = times
-        self.dt = np.asarray(dt, dtype=np.float64)
-        self.elapsed = elapsed
+        self.elapsed = elapsed  # share of the session's clock time gone at each point
+        self.done = done  # share of the session's variance gone at each point
         self.overnight_share = overnight_share
 
     def step_times(self, day: date) -> list[datetime]:
@@ -166,8 +192,7 @@ class TimeGrid:
     def variance_time(self, point: int, expiry: date) -> float:
         """Trading-time years from a point to the close of ``expiry`` (the variance an option sees)."""
         day = self.days[self.point_day[point]]
-        remaining = (1.0 - self.overnight_share) * (1.0 - self.elapsed[point])
-        return (remaining + self.sessions.days_between(day, expiry)) / TRADING_DAYS
+        return variance_years(self.sessions, day, self.done[point], expiry, self.overnight_share)
 
     def calendar_time(self, point: int, expiry: date) -> float:
         """Calendar years from a point to the close of ``expiry``: the T of the Greeks (0 at the close)."""

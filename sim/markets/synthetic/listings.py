@@ -11,70 +11,13 @@ options use the futures roots ``CL`` and ``GC`` (the exchange's ``LO`` and ``OG`
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import numpy as np
-
-from core.types import ExerciseStyle, SecurityKind, Settlement
 from sim.markets.synthetic.grid import Sessions
+from sim.markets.synthetic.roots import ROOTS
 
 MONTH_CODES = "FGHJKMNQUVXZ"
-
-
-@dataclass(frozen=True)
-class RootSpec:
-    """How one option root is listed, quoted and priced."""
-
-    root: str
-    family: str  # vol-surface family: spx, qqq, iwm, cl, gc
-    kind: SecurityKind
-    style: ExerciseStyle
-    settlement: Settlement
-    multiplier: float
-    fine_step: float  # strike spacing near the money
-    coarse_step: float  # spacing further out (doubled until the chain stays a sensible size)
-    tick_small: float
-    tick_large: float
-    tick_switch: float  # premium at which the tick goes from small to large
-    spread_pct: float  # half-spread grows by this share of the premium
-    base_oi: float  # open interest at the money (falls with distance)
-    base_volume: float
-    underlying: str = ""  # fixed underlying key; empty for futures options (one future per expiry)
-
-    @property
-    def on_future(self) -> bool:
-        return self.settlement is Settlement.FUTURE
-
-
-def _index(root: str, underlying: str, fine: float, coarse: float, ticks: tuple[float, float], oi: float,
-           vol: float) -> RootSpec:  # fmt: skip
-    return RootSpec(root, "spx", SecurityKind.INDEX_OPTION, ExerciseStyle.EUROPEAN, Settlement.CASH, 100.0,
-                    fine, coarse, ticks[0], ticks[1], 3.0, 0.003, oi, vol, underlying)  # fmt: skip
-
-
-def _equity(root: str, family: str) -> RootSpec:
-    return RootSpec(root, family, SecurityKind.EQUITY_OPTION, ExerciseStyle.AMERICAN, Settlement.SHARES, 100.0,
-                    1.0, 5.0, 0.01, 0.01, 3.0, 0.003, 8000.0, 3000.0, root)  # fmt: skip
-
-
-def _future(root: str, family: str, mult: float, fine: float, coarse: float, tick: float) -> RootSpec:
-    return RootSpec(root, family, SecurityKind.FUTURE_OPTION, ExerciseStyle.AMERICAN, Settlement.FUTURE, mult,
-                    fine, coarse, tick, tick, 3.0, 0.004, 3000.0, 800.0)  # fmt: skip
-
-
-ROOTS: dict[str, RootSpec] = {
-    "SPXW": _index("SPXW", "SPX", 5.0, 25.0, (0.05, 0.10), 6000.0, 3000.0),
-    "SPX": _index("SPX", "SPX", 5.0, 25.0, (0.05, 0.10), 4000.0, 800.0),
-    "XSP": _index("XSP", "XSP", 1.0, 5.0, (0.01, 0.05), 800.0, 300.0),  # penny-pilot ticks
-    "SPY": _equity("SPY", "spx"),
-    "QQQ": _equity("QQQ", "qqq"),
-    "IWM": _equity("IWM", "iwm"),
-    "ES": _future("ES", "spx", 50.0, 5.0, 25.0, 0.25),
-    "CL": _future("CL", "cl", 1000.0, 0.5, 2.5, 0.01),
-    "GC": _future("GC", "gc", 100.0, 5.0, 25.0, 0.10),
-}
 
 
 @dataclass(frozen=True)
@@ -262,25 +205,3 @@ class Listings:
             cached = tuple(f for f in self.futures if f.listed_from <= day <= f.last_trade)
             self._future_cache = {day: cached}
         return cached
-
-
-def strike_grid(price: float, sd: float, spec: RootSpec) -> np.ndarray:
-    """Strikes quoted around ``price`` given the expiry's total standard deviation ``sd`` (log terms).
-
-    Fine spacing within max(2.5 sd, 3 %) (at most 10 %) of the price, where short-dated trades live;
-    coarse spacing out to max(6 sd, 10 %) (no further than 1/4x .. 2x the price), rounded outwards to
-    a coarse strike, the coarse step doubled until a chain keeps at most ~160 coarse strikes.
-    """
-    fine = spec.fine_step
-    inner = min(max(2.5 * sd, 0.03), 0.10)
-    outer = max(6.0 * sd, 0.106)  # e^-0.106 < 0.9 and e^0.106 > 1.1
-    lo = price * math.exp(-min(outer, math.log(4.0)))
-    hi = price * math.exp(min(outer, math.log(2.0)))
-    mult = max(round(spec.coarse_step / fine), 1)
-    while (hi - lo) / (fine * mult) > 160:
-        mult *= 2
-    coarse = fine * mult
-    idx = np.arange(max(math.floor(lo / coarse + 1e-9), 1) * mult, math.ceil(hi / coarse - 1e-9) * mult + 1)
-    strikes = idx * fine
-    near = (strikes >= price * math.exp(-inner)) & (strikes <= price * math.exp(inner))
-    return np.round(strikes[near | (idx % mult == 0)], 6)

@@ -16,9 +16,11 @@ from core.ports import TradingCalendar
 from core.types import MarketSnapshot, OptionContract, Right, SecurityKind, UnderlyingQuote
 from sim.markets.synthetic.chains import SyntheticChains
 from sim.markets.synthetic.config import SyntheticConfig
+from sim.markets.synthetic.daily import DailyPaths, simulate
 from sim.markets.synthetic.grid import TimeGrid
-from sim.markets.synthetic.listings import Expiry, FutureSpec, Listings, RootSpec
+from sim.markets.synthetic.listings import Expiry, FutureSpec, Listings
 from sim.markets.synthetic.paths import generate
+from sim.markets.synthetic.roots import RootSpec
 
 # published spot symbols: (path, divisor, decimals, kind, half-spread)
 _SPOTS = {
@@ -37,17 +39,17 @@ class SyntheticMarket:
     def __init__(self, config: SyntheticConfig, calendar: TradingCalendar) -> None:
         self.config = config
         self.grid = TimeGrid(calendar, config.start, config.end, config.step_minutes, config.overnight_share)
-        self.paths = generate(config, self.grid.dt)
+        self.daily = self._skeleton(self.grid.days)
+        self.paths = generate(config, self.grid, self.daily)
         self.listings = Listings(self.grid.sessions, config.start, config.end)
         self._published = {
             sym: [round(v / div, dec) for v in self.paths.series(series).tolist()]
             for sym, (series, div, dec, _, _) in _SPOTS.items()
         }
-        self._raw = {name: self.paths.series(name).tolist() for name in ("spx", "cl", "gc")}
-        self._carry = {"spx": config.rate - config.spx_dividend, "cl_carry": config.cl_carry,
-                       "gc_carry": config.gc_carry}  # fmt: skip
-        self._dividends = {"SPX": config.spx_dividend, "XSP": config.spx_dividend, "SPY": config.spx_dividend,
-                           "QQQ": config.qqq_dividend, "IWM": config.iwm_dividend}  # fmt: skip
+        self._raw = {
+            name: self.paths.series(name).tolist() for name in ("spx", "cl", "gc", "cl_vol", "gc_vol")
+        }
+        self._cl_carry = self.paths.cl_carry.tolist()
         self.chain_builds = 0  # chains priced so far (laziness is testable)
         self.watch: dict[OptionContract, int] = {}  # contract -> serial of the step it was last quoted
         self._serial = 0
@@ -56,6 +58,10 @@ class SyntheticMarket:
         self._day: date | None = None
         self._day_state: tuple[dict[tuple[str, date], Expiry], dict[str, FutureSpec], Mapping[str, float]]
         self._contracts: dict[tuple[str, date], dict[float, tuple[OptionContract, OptionContract]]] = {}
+
+    def _skeleton(self, days: list[date]) -> DailyPaths:
+        """Each session's open and close of every series (replayed history overrides this)."""
+        return simulate(self.config, days, self.grid.sessions.is_trading)
 
     # --- MarketSource -----------------------------------------------------------------------------
     def trading_days(self) -> list[date]:
@@ -92,8 +98,15 @@ class SyntheticMarket:
     def vix(self, point: int) -> float:
         return self._published["VIX"][point]
 
+    def vol_level(self, point: int, family: str) -> float:
+        """What a vol family is anchored on at ``point``: VIX for SPX, QQQ, IWM; crude's and gold's
+        own 30-day ATM vol for CL and GC."""
+        if family in ("cl", "gc"):
+            return self._raw[f"{family}_vol"][point]
+        return self._published["VIX"][point]
+
     def dividend(self, underlying: str) -> float:
-        return self._dividends.get(underlying, 0.0)
+        return self.config.dividend(underlying)
 
     def underlying_price(self, point: int, key: str) -> float | None:
         """Published (tick-rounded) price; futures only while listed on that point's day."""
@@ -118,7 +131,12 @@ class SyntheticMarket:
 
     def _price_future(self, point: int, f: FutureSpec) -> tuple[float, float, float]:
         t = self.grid.calendar_time(point, f.last_trade)
-        fair = self._raw[f.series][point] * math.exp(self._carry[f.carry] * t)
+        cfg = self.config
+        if f.carry == "cl_carry":
+            carry = self._cl_carry[point]
+        else:
+            carry = cfg.gc_carry if f.carry == "gc_carry" else cfg.rate - cfg.spx_dividend
+        fair = self._raw[f.series][point] * math.exp(carry * t)
         bid = round(math.floor(fair / f.tick + 1e-9) * f.tick, 4)
         ask = round(bid + f.tick, 4)
         return (bid if fair - bid <= ask - fair else ask), bid, ask

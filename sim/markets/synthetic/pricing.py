@@ -2,8 +2,8 @@
 
 Each element carries its own parameters (underlying, times, ATM vol, skew, tick rules), so a chain
 and a scattered set of open legs from many roots cost the same single call.  Greeks come from
-``core.option_math``: Black-Scholes-Merton for spot underlyings, Black-76 for futures options
-(American exercise is priced as European: a small, documented approximation).
+``core.option_math``: Black-Scholes-Merton for spot underlyings, Black-76 for futures options (as
+BSM with q = r) -- American exercise is priced as European: a small, documented approximation.
 """
 
 from __future__ import annotations
@@ -12,17 +12,55 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.option_math import black76_greeks, bs_greeks
-from sim.markets.synthetic.surface import MIN_TAU, iv_calendar, smile_ratio
+from core.option_math import bs_greeks
+from sim.markets.synthetic.config import SyntheticConfig
+from sim.markets.synthetic.roots import RootSpec
+from sim.markets.synthetic.surface import COMMODITIES, MIN_TAU, atm_vol_at, iv_calendar, shape_of, smile_ratio
 
 GROUP_FIELDS = (
     "spot", "t_cal", "tau_var", "atm", "rate", "div", "black", "slope", "width", "smile", "smile_width",
-    "tick_small", "tick_large", "tick_switch", "spread_pct", "fine_step", "base_oi", "base_volume", "elapsed",
+    "tick_small", "tick_large", "tick_switch", "spread_ticks", "spread_pct", "stress", "fine_step", "base_oi", "base_volume",
+    "elapsed",
 )  # fmt: skip
 """Per-expiry scalars shared by every strike of a chain: spot (or futures price), t_cal (calendar
 years to the close of expiry: the Greeks' T), tau_var (trading-time years: the variance ahead), atm
 (ATM vol of the expiry, trading time), div (ignored for futures), black (futures option: Black-76),
-the skew shape, tick and spread rules, liquidity scales and elapsed (share of today's session gone)."""
+the skew shape, tick and spread rules (stress: how much wider than usual books are now), liquidity
+scales and elapsed (share of today's session clock gone)."""
+
+
+def group_inputs(
+    spec: RootSpec,
+    spot: float,
+    level: float,
+    t_cal: float,
+    tau_var: float,
+    elapsed: float,
+    div: float,
+    cfg: SyntheticConfig,
+) -> dict:
+    """The ``GROUP_FIELDS`` of one expiry: ``level`` is what the family's vol is anchored on (VIX for
+    the equity-index families, the commodity's own ATM vol for crude and gold)."""
+    slope, width, smile, smile_width = shape_of(spec.family)
+    return {
+        "spot": spot, "t_cal": t_cal, "tau_var": tau_var,
+        "atm": atm_vol_at(spec.family, level, t_cal, cfg), "rate": cfg.rate, "div": div,
+        "black": 1.0 if spec.on_future else 0.0, "slope": slope, "width": width, "smile": smile,
+        "smile_width": smile_width, "tick_small": spec.tick_small, "tick_large": spec.tick_large,
+        "tick_switch": spec.tick_switch, "spread_ticks": spec.spread_ticks, "spread_pct": spec.spread_pct,
+        "fine_step": spec.fine_step,
+        "stress": stress(spec.family, level, cfg),
+        "base_oi": spec.base_oi, "base_volume": spec.base_volume, "elapsed": elapsed,
+    }  # fmt: skip
+
+
+def stress(family: str, level: float, cfg: SyntheticConfig) -> float:
+    """How much wider than in a calm market books are: VIX / 20 for the equity-index families, the
+    commodity's vol against its long-run level for crude and gold."""
+    if family in COMMODITIES:
+        long_run = (cfg.cl_vol if family == "cl" else cfg.gc_vol) * cfg.commodity_iv_premium
+        return (level / long_run) ** SPREAD_VIX_POWER
+    return (max(level, 1.0) / 20.0) ** SPREAD_VIX_POWER
 
 
 def stack(
@@ -30,11 +68,10 @@ def stack(
 ) -> dict[str, np.ndarray]:
     """Inputs for contracts of many expiries: one array per field, element i from ``groups[i]``, or
     with ``counts`` the first counts[0] elements from groups[0], the next counts[1] from groups[1]..."""
-    if counts is None:
-        out = {name: np.array([g[name] for g in groups]) for name in GROUP_FIELDS}
-    else:
-        reps = np.asarray(counts)
-        out = {name: np.repeat(np.array([g[name] for g in groups]), reps) for name in GROUP_FIELDS}
+    table = np.array([[g[name] for name in GROUP_FIELDS] for g in groups], dtype=np.float64)
+    if counts is not None:
+        table = np.repeat(table, counts, axis=0)
+    out = {name: table[:, j] for j, name in enumerate(GROUP_FIELDS)}
     out["strike"] = np.array(strikes, dtype=np.float64)
     out["is_call"] = np.array(is_calls, dtype=bool)
     return out
@@ -57,22 +94,10 @@ class Priced:
     vega: list
 
 
-def _greeks(s, k, t, r, q, iv, is_call, black):
-    """One call per model; a mixed batch is split and merged."""
-    if black.all():
-        return black76_greeks(s, k, t, r, iv, is_call)
-    if not black.any():
-        return bs_greeks(s, k, t, r, q, iv, is_call)
-    shape = np.broadcast(s, k, t, r, q, iv, is_call, black).shape
-    s, k, t, r, q, iv, is_call, fut = (np.broadcast_to(a, shape) for a in (s, k, t, r, q, iv, is_call, black))
-    spot = ~fut
-    out = [np.empty(shape) for _ in range(6)]
-    b76 = black76_greeks(s[fut], k[fut], t[fut], r[fut], iv[fut], is_call[fut])
-    bsm = bs_greeks(s[spot], k[spot], t[spot], r[spot], q[spot], iv[spot], is_call[spot])
-    for mask, g in ((fut, b76), (spot, bsm)):
-        for dst, src in zip(out, g, strict=True):
-            dst[mask] = src
-    return out
+def _greeks(s, k, t, r, q, iv, is_call):
+    """Black-Scholes-Merton with yield ``q``; for futures options ``q`` = r, which is Black-76 exactly
+    (same price, delta, gamma, theta and vega), so a mixed batch is one call."""
+    return bs_greeks(s, k, t, r, q, iv, is_call)
 
 
 def _tick(v: np.ndarray, f: dict) -> np.ndarray:
@@ -80,9 +105,26 @@ def _tick(v: np.ndarray, f: dict) -> np.ndarray:
     return np.where(v < f["tick_switch"], f["tick_small"], f["tick_large"])
 
 
+SPREAD_VIX_POWER = (
+    1.0  # spreads widen in proportion to VIX / 20 (real 0DTE SPXW: 8-12 % of mid in a sell-off)
+)
+NEAR_EXPIRY, NEAR_EXPIRY_DAYS = 0.6, 3.0  # ... and up to 1.6x in the last days before expiry
+FAR_WIDEN = 0.08  # per standard deviation beyond the first: far strikes are quoted wider
+
+
+def _half_spread(value: np.ndarray, x2: np.ndarray, t: np.ndarray, f: dict) -> np.ndarray:
+    """A floor in ticks plus a share of the premium (larger far from the money), all scaled by stress
+    (VIX) and closeness to expiry: market makers quote wider in a sell-off and in the last days."""
+    near = 1.0 + NEAR_EXPIRY * np.exp(-365.0 * t / NEAR_EXPIRY_DAYS)
+    far = 1.0 + FAR_WIDEN * np.maximum(np.sqrt(x2) - 1.0, 0.0)
+    return (
+        (t > 0.0) * f["stress"] * near * (f["spread_ticks"] * _tick(value, f) + f["spread_pct"] * far * value)
+    )
+
+
 def price(inputs: dict) -> Priced:
-    """Model value, then a book around it: half-spread = (half a tick + a share of the premium), widened
-    for far-from-the-money and last-day options; bid rounded down, ask up, so bid <= value <= ask.
+    """Model value, then a book around it (``_half_spread``); bid rounded down, ask up, so
+    bid <= value <= ask.
 
     ``inputs`` maps ``GROUP_FIELDS`` plus ``strike`` and ``is_call`` to scalars or arrays that broadcast.
     """
@@ -94,12 +136,11 @@ def price(inputs: dict) -> Priced:
     log_kf = np.log(k / s) - (r - q) * t  # ln(K / forward)
     x = log_kf / (atm * np.sqrt(np.maximum(tau, MIN_TAU)))
     iv = iv_calendar(atm * smile_ratio(x, f["slope"], f["width"], f["smile"], f["smile_width"]), tau, t)
-    g = _greeks(s, k, t, r, q, iv, is_call, black)
+    g = _greeks(s, k, t, r, q, iv, is_call)
     value = np.maximum(g[0], 0.0)
     # liquidity measures distance in at-least-one-day standard deviations, stable through the session
     x2 = log_kf * log_kf / (atm * atm * np.maximum(tau, 1.0 / 252.0))
-    widen = 1.0 + 0.08 * np.maximum(np.sqrt(x2) - 1.0, 0.0) + 0.5 * np.exp(-365.0 * t)
-    half = (t > 0.0) * widen * (0.5 * _tick(value, f) + f["spread_pct"] * value)
+    half = _half_spread(value, x2, t, f)
     lo, hi = value - half, value + half
     tick_lo, tick_hi = _tick(lo, f), _tick(hi, f)
     bid = np.maximum(np.round(np.floor(lo / tick_lo + 1e-7) * tick_lo, 4), 0.0)
