@@ -1,7 +1,8 @@
 """QuantConnect LEAN entry point: Tom King's strategies through Tastytrade.
 
 Wiring only: parameters -> settings, the universe the rulebook needs, the LEAN adapter, the
-trading system from ``assembly``, and LEAN's events forwarded to it.  Every decision lives in
+trading system and its monitoring from ``assembly``, and LEAN's events forwarded to the one step
+loop both engines drive (``core.loop``).  Every decision lives in
 the engine-neutral layers (see ARCHITECTURE.md); ``docs/LEAN.md`` explains how to run it.
 """
 
@@ -10,22 +11,20 @@ from datetime import date, datetime, timedelta
 
 from AlgorithmImports import *
 
-from assembly import build_system
-from core.ports import Severity
+from assembly import build_monitoring, build_system
+from core.loop import EngineLoop
+from core.ports import EnginePart
 from core.settings import Settings, SettingsError
-from core.system import ENGINE
 from core.types import Right
 from lean_adapter.alerts import LogSink
 from lean_adapter.gate import EntryGate
+from lean_adapter.live_parts import LiveOrders, StopsAtEnd
 from lean_adapter.platform import LeanPlatform, band_filter
-from lean_adapter.restored import from_journal
 from lean_adapter.translate import StrikeBand, load_parameters
-from monitoring.alerts import AlertRouter, build_channels
-from monitoring.health import HealthInputs
-from monitoring.service import MonitoringService, OrderActivity
+from monitoring.observer import SystemMonitor
+from monitoring.service import OrderActivity
 from persistence import StateManager
 from persistence.live_check import HoldingsWatch
-from risk.monitors import RiskMonitors
 
 # Option universes: days to expiry, strike / underlying-price bands and rights per rulebook
 # strategy (out-of-the-money sides only, to keep the minute subscriptions few).  Contracts the
@@ -119,111 +118,64 @@ class TomKingAlgorithm(QCAlgorithm):
             self.add_future_option(future.symbol, band_filter(FUTURE_OPTION_BANDS, weeklies=False))
             futures[root] = future
 
-        self.lean_platform = LeanPlatform(self, options, spx, vix.symbol, underlyings, futures)
-        # snapshot + journal in the ObjectStore; recovery and reconciliation on every start
+        self.lean_platform = platform = LeanPlatform(self, options, spx, vix.symbol, underlyings, futures)
+        # monitoring and the one alert router every layer's alerts pass (docs/MONITORING.md)
         sink = OrderActivity(LogSink(self))  # counts acknowledged orders for the health snapshot
-        self._state = StateManager(self.lean_platform.store)
-        self.trading_system = build_system(self.lean_platform, settings, sink, self._state)
-        self._holdings_watch = HoldingsWatch()
-        self._broker = self._tastytrade_link()
-        self._monitor = self._monitoring(settings, sink)
-        self._health_server = None
-        if self.live_mode and os.environ.get("TOMKING_HEALTH_PORT"):  # local live mode only
-            self._health_server = self._monitor.serve_health(int(os.environ["TOMKING_HEALTH_PORT"]))
-        self._started = False
+        router, monitor = build_monitoring(
+            platform, settings, sink, os.environ, live=self.live_mode, backtest=not self.live_mode
+        )
+        platform.alert_route = router.send
+        # snapshot + journal in the ObjectStore; recovery and reconciliation on every start
+        state = StateManager(platform.store)
+        self.trading_system = build_system(platform, settings, sink, state, (monitor,), router=router)
+        self.engine_loop = EngineLoop(self.trading_system, self._live_parts(state, monitor))
         every_day = self.date_rules.every_day(spx.symbol)
         self.schedule.on(every_day, self.time_rules.every(STEP), self._step)
         self.schedule.on(every_day, self.time_rules.before_market_close(spx.symbol, 0), self._end_of_day)
 
+    def _live_parts(self, state: StateManager, monitor: SystemMonitor) -> list[EnginePart]:
+        """Live only: restored orders, unconfirmed orders and the holdings watch; the optional
+        Tastytrade link (docs/TASTYTRADE.md); the local health endpoint (TOMKING_HEALTH_PORT)."""
+        if not self.live_mode:
+            return []
+        parts: list[EnginePart] = [LiveOrders(self.lean_platform, state.working_orders, HoldingsWatch())]
+        link = self._tastytrade_link()
+        if link is not None:
+            parts.append(link)
+        port = os.environ.get("TOMKING_HEALTH_PORT")
+        if port:  # local live mode only: in QuantConnect Cloud there is no port to reach
+            parts.append(StopsAtEnd(monitor.service.serve_health(int(port)).stop))
+        return parts
+
     def _tastytrade_link(self):
-        """Optional DXLink feed, reconciliation and outage guard: live only, off unless switched on
-        (docs/TASTYTRADE.md); ``None`` where off or where the SDK is missing (QuantConnect Cloud)."""
+        """Optional DXLink feed, reconciliation and outage guard, off unless switched on;
+        ``None`` where off or where the SDK is missing (QuantConnect Cloud)."""
         from brokers.live import CONFIG_KEYS, TastytradeLink
 
         config = {key: Config.get(key) for key in CONFIG_KEYS}
-        link = TastytradeLink.create(self.live_mode, config, datetime.now, self.lean_platform.notify)
+        system = self.trading_system
+        link = TastytradeLink.create(self.live_mode, config, datetime.now, system.platform.notify)
         if link is not None:
             self.lean_platform.quote_overlay = link
-            self.trading_system.executor = link.guard_executor(self.trading_system.executor)
+            system.executor = link.guard_executor(system.executor)
         return link
 
-    def _monitoring(self, settings, sink) -> MonitoringService:
-        """Greeks samples, daily metrics in the ObjectStore, health snapshot and, live, the daily
-        summary and hedge alerts through one router (apprise URLs in TOMKING_ALERT_URLS for local
-        LEAN, else LEAN's notify) - docs/MONITORING.md."""
-        platform = self.lean_platform
-        channels = build_channels(platform.notify, cloud=False, environ=os.environ)
-        router = AlertRouter(platform.now, channels)
-        return MonitoringService.from_settings(
-            settings, sink, platform.store, platform.now, router=router, live=self.live_mode
-        )
-
-    # --- scheduled (LEAN's RealTime thread in live trading) --------------------------------------
-    def _start(self) -> None:
-        if not self._started:
-            self._started = True
-            self.trading_system.on_start()
-            if self.live_mode:  # LEAN restores open orders without our tags (lean_adapter.restored)
-                self.lean_platform.adopt_restored_orders(from_journal(self._state.working_orders()))
-
-    def _deliver(self) -> None:
-        """Order events the adapter held (sent while the system was inside an order call)."""
-        for event in self.lean_platform.drain():
-            self.trading_system.on_order_event(event)
-
+    # --- LEAN's events, forwarded to the loop under one lock (live: several threads) -------------
     def _step(self) -> None:
         with self.entry_gate:
             platform = self.lean_platform
-            if self.is_warming_up or not platform.has_data() or not platform.session_is_open():
-                return
-            self._start()
-            self._deliver()
-            system = self.trading_system
-            if self.live_mode:
-                platform.unconfirmed_orders()  # alerts once per order Tastytrade never answered
-                tags = platform.open_order_tags()
-                self._holdings_watch.check(
-                    system, self._state.working_orders(), platform.account().holdings, tags
-                )
-            if self._broker is not None:
-                self._broker.on_step(system)
-            system.on_step()
-            self._deliver()
-            self._monitor.on_step(platform.snapshot(), system.book.live(), platform.account)
-            if self.live_mode:
-                self._update_health()
-
-    def _update_health(self) -> None:
-        system, platform = self.trading_system, self.lean_platform
-        account = platform.account()
-        reason = system.pauses.describe()
-        self._monitor.update_health(
-            HealthInputs(
-                connections={"brokerage": not system.pauses.has(ENGINE, "brokerage_disconnected")},
-                open_groups=len(system.book.live()),
-                breaker_state=f"paused:{reason}" if reason else "armed",
-                net_liquidation=account.net_liquidation,
-                buying_power_used=account.buying_power_used,
-            )
-        )
+            if not self.is_warming_up and platform.has_data() and platform.session_is_open():
+                self.engine_loop.step()
 
     def _end_of_day(self) -> None:
         with self.entry_gate:
-            if self.is_warming_up or not self._started:
-                return
             day = self.time.date()
-            self.trading_system.on_expiry(day, self.lean_platform.settlement_prices(day))
-            self.trading_system.on_end_of_day(day)
-            self._deliver()
-            book, platform = self.trading_system.book, self.lean_platform
-            self._monitor.on_end_of_day(
-                day, platform.snapshot(), book.live(), book.closed(), platform.account()
-            )
+            if not self.is_warming_up:
+                self.engine_loop.end_of_day(day, self.lean_platform.settlement_prices(day))
 
-    # --- LEAN events (live: the algorithm thread and the brokerage threads) -----------------------
     def on_warmup_finished(self) -> None:
         with self.entry_gate:
-            self._start()
+            self.engine_loop.start()
 
     def on_data(self, slice: Slice) -> None:
         with self.entry_gate:
@@ -231,45 +183,28 @@ class TomKingAlgorithm(QCAlgorithm):
 
     def on_order_event(self, order_event: OrderEvent) -> None:
         with self.entry_gate:
-            for event in self.lean_platform.on_order_event(order_event):
-                self.trading_system.on_order_event(event)
+            self.engine_loop.order_events(self.lean_platform.on_order_event(order_event))
 
     def on_assignment_order_event(self, assignment_event: OrderEvent) -> None:
         with self.entry_gate:
             self.lean_platform.on_assignment(assignment_event)
 
     def on_margin_call(self, requests):  # pyright: ignore[reportIncompatibleMethodOverride]
-        """LEAN is about to liquidate (AlgorithmManager.cs).  Alert, pause entries and let the risk
-        layer close the positions with our tags; LEAN's orders are dropped by the margin call model.
-        LEAN requires a non-empty list back (AlgorithmPythonWrapper.OnMarginCall)."""
+        """LEAN is about to liquidate (AlgorithmManager.cs).  The loop pauses entries, alerts and
+        lets the risk layer close the positions with our tags; LEAN's orders are dropped by the
+        margin call model.  LEAN requires a non-empty list back (AlgorithmPythonWrapper.OnMarginCall)."""
         with self.entry_gate:
-            symbols = self.lean_platform.margin_call_symbols(requests)
-            system = self.trading_system
-            system.pauses.add(ENGINE, "margin_call", f"margin call on {symbols}")
-            self.lean_platform.notify(
-                Severity.CRITICAL, "Margin call", f"entries paused; closing {symbols} with our own orders"
-            )
-            if isinstance(system.monitors, RiskMonitors):
-                system.monitors.request_exits(symbols, "margin_call")
+            self.engine_loop.margin_call(self.lean_platform.margin_call_symbols(requests))
         return requests
 
     def on_brokerage_disconnect(self) -> None:
         with self.entry_gate:
-            self.trading_system.on_brokerage_disconnect()
-            if self._broker is not None:
-                self._broker.on_brokerage_disconnect(self.trading_system)
+            self.engine_loop.brokerage_disconnect()
 
     def on_brokerage_reconnect(self) -> None:
         with self.entry_gate:
-            self.trading_system.on_brokerage_reconnect()
-            if self._broker is not None:  # entries stay paused until the positions are reconciled
-                self._broker.on_brokerage_reconnect(self.trading_system)
+            self.engine_loop.brokerage_reconnect()
 
     def on_end_of_algorithm(self) -> None:
         with self.entry_gate:
-            if self._started:
-                self.trading_system.save_state()
-            if self._broker is not None:
-                self._broker.stop()
-            if self._health_server is not None:
-                self._health_server.stop()
+            self.engine_loop.end()

@@ -4,7 +4,8 @@
 SDK and credentials are there) and wires it in four places: the LEAN adapter merges its DXLink
 quotes into LEAN's (``lean_data`` / ``merge`` / ``quote``), the orchestrator's executor is wrapped
 so intents wait out brokerage outages (``guard_executor``), and each step and each brokerage
-disconnect / reconnect is forwarded (``on_step``, ``on_brokerage_*``).  On a step it:
+disconnect / reconnect reaches it as a part of the step loop (``core.loop``; ``on_step``,
+``on_brokerage_*``).  On a step it:
 
 * subscribes the DXLink feed to every contract the book holds and every contract a strategy
   looked at (the adapter's merges name them), and drops expired ones;
@@ -228,6 +229,9 @@ class TastytradeLink:
         return HeldExecutor(executor, self.guard)
 
     # --- events forwarded by main.py -----------------------------------------------------------
+
+    def on_start(self, system: TradingSystem) -> None:
+        """Nothing at start: the link works from its steps (``on_step``)."""
 
     def on_brokerage_disconnect(self, system: TradingSystem) -> None:
         self.guard.on_disconnect(system.platform.now(), "LEAN brokerage disconnected")

@@ -170,6 +170,10 @@ class RiskMonitor(Protocol):
         """An operator asked for a manual reset of the breakers (applied at the next step)."""
         ...
 
+    def request_exits(self, symbols: Sequence[str], reason: str) -> None:
+        """Close every open group holding one of ``symbols`` at the next step (a margin call)."""
+        ...
+
 
 class SystemObserver(Protocol):
     """Watches the system after every step and every close (monitoring); never decides anything."""
@@ -177,6 +181,27 @@ class SystemObserver(Protocol):
     def after_step(self, system: Any) -> None: ...
 
     def after_end_of_day(self, day: date, system: Any) -> None: ...
+
+
+class EnginePart(Protocol):
+    """A piece one engine adds to the step loop (``core.loop``): live LEAN's restored-order
+    matching, unconfirmed-order and holdings watches, the Tastytrade link.  The sim has none."""
+
+    def on_start(self, system: Any) -> None:
+        """Once, right after the system recovered its state."""
+        ...
+
+    def on_step(self, system: Any) -> None:
+        """Every step, after the held order events and before the system decides."""
+        ...
+
+    def on_brokerage_disconnect(self, system: Any) -> None: ...
+
+    def on_brokerage_reconnect(self, system: Any) -> None: ...
+
+    def stop(self) -> None:
+        """The algorithm ends: release threads and sockets."""
+        ...
 
 
 class Executor(Protocol):

@@ -3,7 +3,8 @@
 Each step: let execution work its orders, let strategies manage what is open (exits are never
 gated by entry rules), then let strategies propose entries, each through the risk gate (which
 also reads the pause reasons).  Engine events (fills, expiries, end of day, brokerage outages)
-come in through the ``on_*`` methods; ``step`` is the one step loop LEAN and the sim both run.
+come in through the ``on_*`` methods, which ``core.loop.EngineLoop`` (the one loop LEAN and the
+sim both drive) calls.
 The system's state is the parts ``state_parts`` lists (book, pauses, execution, risk, ...): the
 ``StateKeeper`` (``persistence``) alone saves, restores and reconciles them.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -47,7 +48,6 @@ from core.types import (
 )
 
 ENGINE = "engine"  # owner of the pause the engine's brokerage connection raises
-_DELIVERY_LIMIT = 1000
 
 
 class _Context:
@@ -128,7 +128,7 @@ class TradingSystem:
             *self._parts,
         )
 
-    # --- the step loop both engines drive --------------------------------------------------------
+    # --- engine events ---------------------------------------------------------------------------
     def start(self) -> None:
         """Recover (once): the state as of the last stable point, reconciled at the first step."""
         if self._started:
@@ -138,36 +138,6 @@ class TradingSystem:
         if self.pauses.clear(ENGINE):  # the engine only starts an algorithm with its brokerage up
             self._record("brokerage_connected_at_start", {})
         self._record("start", {"open_groups": len(self.book.live())})
-
-    def step(self, deliver_first: bool = True, mark: Callable[[str], None] = lambda phase: None) -> None:
-        """One scheduled step: the order events the engine holds, the decisions, the answers to
-        them, then the observers.  ``deliver_first=False`` resumes a step whose first delivery was
-        done before a restart (the sim); ``mark`` hears the phase boundaries (the sim saves them)."""
-        self.start()
-        if deliver_first:
-            self.deliver_pending()
-        mark("stepping")
-        self.on_step()
-        mark("stepped")
-        self.deliver_pending()
-        for observer in self.observers:
-            observer.after_step(self)
-
-    def deliver_pending(self) -> None:
-        """Hand the engine's pending order events over one at a time, each forgotten by the engine
-        only once applied (handling one may cause another)."""
-        for _ in range(_DELIVERY_LIMIT):
-            pending = self.platform.pending_events()
-            if not pending:
-                return
-            event = pending[0]
-            self.on_order_event(event)
-            self.platform.consumed(event)
-        raise RuntimeError("order events kept generating new events: a feedback loop in execution")
-
-    # --- engine events ---------------------------------------------------------------------------
-    def on_start(self) -> None:
-        self.start()
 
     def on_step(self) -> None:
         if not self.state.begin_step():
@@ -225,6 +195,16 @@ class TradingSystem:
     def on_brokerage_disconnect(self) -> None:
         if self.pauses.add(ENGINE, "brokerage_disconnected", "brokerage disconnected"):
             self._alert(Severity.WARNING, "Brokerage disconnected", "new entries paused until reconnect")
+
+    def on_margin_call(self, symbols: Sequence[str]) -> None:
+        """The engine is about to liquidate ``symbols``: entries pause and the risk monitors close
+        the groups holding them with our own tagged orders at the next step."""
+        self.pauses.add(ENGINE, "margin_call", f"margin call on {list(symbols)}")
+        self._alert(
+            Severity.CRITICAL, "Margin call", f"entries paused; closing {list(symbols)} with our own orders"
+        )
+        if self.monitors is not None:
+            self.monitors.request_exits(symbols, "margin_call")
 
     def on_brokerage_reconnect(self) -> None:
         self.pauses.clear(ENGINE, "brokerage_disconnected")

@@ -134,17 +134,13 @@ class OrderFlow:
         self._notify(Severity.CRITICAL, "Cannot flatten", f"{symbol!r}: no such stock or futures holding")
 
     def pending_events(self) -> list[OrderEvent]:
+        """Events held for the loop to deliver: orders that could not be sent, and LEAN's events
+        that arrived while the system was inside an order call (a backtest reports synchronously)."""
         return list(self._pending)
 
     def consumed(self, event: OrderEvent) -> None:
         if self._pending and self._pending[0] is event:
             self._pending.pop(0)
-
-    def drain(self) -> list[OrderEvent]:
-        """Events held for main to deliver: orders that could not be sent, and LEAN's events that
-        arrived while the system was inside an order call (a backtest reports synchronously)."""
-        events, self._pending = self._pending, []
-        return events
 
     # --- tags ------------------------------------------------------------------------------------
     def tag_of(self, ticket: Any) -> str:

@@ -2,8 +2,7 @@
 
 The only module besides ``main.py`` that imports ``AlgorithmImports``; it translates only (LEAN
 objects -> plain values -> ``lean_adapter.translate`` helpers, unit-tested without LEAN -> core
-types).  LEAN facts: docs/LEAN.md section 8.  Margin: ``margin_required`` asks LEAN's position-group
-model for the legs alone, summing each group's margin.
+types).  LEAN facts: docs/LEAN.md section 8.  The adapter's own alerts pass ``alert_route``.
 """
 
 from __future__ import annotations
@@ -146,7 +145,7 @@ class LeanPlatform:
         self._store = LeanStore(
             algorithm.object_store,
             lambda key: store_key(project, algorithm.live_mode, key),
-            lambda msg: self.notify(Severity.CRITICAL, "State not saved", msg),
+            lambda msg: self.alert(Severity.CRITICAL, "State not saved", msg),
         )
         if not algorithm.live_mode:  # a backtest starts from an empty book (translate.store_key)
             self._store.clear(store_prefix(project, False))
@@ -161,11 +160,12 @@ class LeanPlatform:
             LeanNames(LeanLeg.create, _LEG_STATUS, _NOT_CANCELLABLE, LeanOrderStatus.INVALID,
                       OrderType.OPTION_EXERCISE, SecurityType.FUTURE, tuple(_OPTION_KINDS)),
             self.contract,
-            self.notify,
+            self.alert,
             self.now,
             timedelta(seconds=options.live_order_deadline_seconds),
         )  # fmt: skip
         self.quote_overlay: QuoteOverlay | None = None  # set by main.py when the DXLink feed is on
+        self.alert_route: Callable[[Severity, str, str], object] | None = None  # main: the AlertRouter
 
     # --- Platform: clock, calendar, store --------------------------------------------------------
     def now(self) -> datetime:
@@ -411,9 +411,6 @@ class LeanPlatform:
     def consumed(self, event: OrderEvent) -> None:
         self._orders.consumed(event)
 
-    def drain(self) -> list[OrderEvent]:
-        return self._orders.drain()
-
     def on_order_event(self, event: LeanOrderEvent) -> list[OrderEvent]:
         return self._orders.on_event(event, self.now())
 
@@ -443,8 +440,11 @@ class LeanPlatform:
         return self._orders.watch(self.now()) if self._algo.live_mode else []
 
     # --- notify and log --------------------------------------------------------------------------
-    def notify(self, severity: Severity, title: str, message: str) -> None:
+    def notify(self, severity: Severity, title: str, message: str) -> None:  # the router's channel
         self._notifier.notify(severity, title, message)
+
+    def alert(self, severity: Severity, title: str, message: str) -> None:  # the adapter's own alerts
+        (self.alert_route or self.notify)(severity, title, message)
 
     def log(self, message: str) -> None:
         self._algo.log(message)

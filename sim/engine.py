@@ -1,6 +1,6 @@
 """The offline engine's main loop: walk the sessions step by step, let the broker fill, let the
-system take its step (``TradingSystem.step``, the loop LEAN drives too), settle expiries after
-each close.
+system take its step through ``core.loop.EngineLoop`` (the loop LEAN drives too), settle expiries
+after each close.
 
 One loop for every run.  A plain backtest keeps the world (the simulated brokerage and the market
 clock, ``sim.world``) in memory; a kill-safe run (``--state-dir``) gives it a store and saves it
@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from assembly import build_system
+from core.loop import EngineLoop, Listener
 from core.ports import StatePart, StateStore, SystemObserver, TradingCalendar
 from core.settings import Settings
 from core.system import TradingSystem
@@ -83,10 +84,12 @@ def run_backtest(
     world_store: StateStore | None = None,
     crash: Callable[[str], None] = no_crash,
     identity: Mapping[str, str] | None = None,
+    listeners: Sequence[Listener] = (),
 ) -> RunResult:
     """Run (or, with a ``world_store`` holding a saved world, resume) the backtest.  ``store`` is
     the trading system's state store; ``identity`` ties a saved world to its run; ``monitor``
-    builds the alert router and monitoring observer once the platform exists."""
+    builds the alert router and monitoring observer once the platform exists; ``listeners`` hear
+    the loop's phases."""
     margin = SimMargin()
     broker = make_broker(settings.starting_cash, TastytradeFees(), margin, faults)
     platform = SimPlatform(calendar, store, broker, margin, crash)
@@ -113,9 +116,15 @@ def run_backtest(
     cursor = world.cursor
 
     def mark(phase: str) -> None:  # saved with the next broker action or consumed event
+        if phase not in ("stepping", "stepped"):
+            return
         if phase == "stepped":
             crash("step.done")
         cursor.phase = phase
+
+    loop = EngineLoop(system)
+    for listener in (mark, *listeners):
+        loop.hear(listener)
 
     first = cursor.day
     for index, day in enumerate(progress(days[first:]), start=first):
@@ -124,7 +133,7 @@ def run_backtest(
         for i in range(cursor.step, len(times)):
             last = market.snapshot_at(times[i])
             platform.advance(last)
-            system.start()
+            loop.start()
             broker.account(last)  # marks follow every step, replayed ones included
             if cursor.phase == "start":
                 events = broker.process(last)
@@ -135,7 +144,7 @@ def run_backtest(
             # Events are delivered in the order they were produced: the broker's fills before the
             # system's step, the answers to the step's own orders after it.  A step resumed past
             # its first delivery ("stepping", saved with any order the step sent) skips it.
-            system.step(deliver_first=cursor.phase == "processed", mark=mark)
+            loop.step(deliver_first=cursor.phase == "processed")
             cursor.step, cursor.phase, cursor.steps = i + 1, "start", cursor.steps + 1
         if not times:
             cursor.day, cursor.step = index + 1, 0
@@ -143,13 +152,12 @@ def run_backtest(
         if last is None:  # resumed inside the end of the day
             last = market.snapshot_at(times[-1])
             platform.advance(last)
-            system.start()
+            loop.start()
         if cursor.phase != "settled":
             broker.settle_expiries(day, last)
             cursor.phase = "settled"
             world.save()
-        system.on_expiry(day, {s: q.price for s, q in last.underlyings.items()})
-        system.on_end_of_day(day)
+        loop.end_of_day(day, {s: q.price for s, q in last.underlyings.items()})
         account = broker.account(last)
         world.equity.append(
             EquityPoint(day, account.net_liquidation, account.cash, account.buying_power_used, last.vix)
@@ -160,6 +168,6 @@ def run_backtest(
             crash.day_done(cursor.steps)
     if days and market.step_times(days[-1]):  # resumed after the last day: recover only
         platform.advance(market.snapshot_at(market.step_times(days[-1])[-1]))
-        system.start()
+        loop.start()
     recorder.close()
     return RunResult(recorder, world.equity, cursor.steps, system, platform, resumed)

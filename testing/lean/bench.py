@@ -53,10 +53,18 @@ class Adapter:
 
     def events(self) -> list[Any]:
         """Core order events so far: those LEAN delivered through ``on_order_event`` (main.py's
-        path) and those the adapter raised itself (``drain``)."""
-        out = [*self.algorithm.core_events, *self.platform.drain()]  # type: ignore[attr-defined]
+        path) and those the adapter held for the loop (``drain``)."""
+        out = [*self.algorithm.core_events, *drain(self.platform)]  # type: ignore[attr-defined]
         self.algorithm.core_events.clear()  # type: ignore[attr-defined]
         return out
+
+
+def drain(platform: Any) -> list[Any]:
+    """Take the order events the adapter holds for the loop, as ``core.loop`` delivers them."""
+    events = list(platform.pending_events())
+    for event in events:
+        platform.consumed(event)
+    return events
 
 
 def adapter(

@@ -10,7 +10,7 @@ import pytest
 
 from core.types import ComboOrder, GroupStatus, Leg, Right
 from core.types import OrderStatus as CoreStatus
-from testing.lean.bench import tomking
+from testing.lean.bench import drain, tomking
 from testing.lean.live import LiveTastytrade, on_thread
 from testing.lean.object_store import LocalObjectStore
 from testing.lean.orders import OrderEvent, OrderStatus
@@ -77,20 +77,18 @@ def test_an_order_tastytrade_never_answers_is_alerted_after_the_deadline(lean, h
     alerts = [line for line in algo.lines if "Order unconfirmed" in line]
     assert len(set(alerts)) == 1 and "x-20261009-001|open|0" in alerts[0]  # logged once (+ debug)
     # fail closed for that group: it may have filled at the broker, so nothing more goes out for it
-    plat.drain()
+    drain(plat)
     plat.submit_combo(_condor_order(algo, "x-20261009-001|close|0", limit=3.0))
-    (event,) = plat.drain()
+    (event,) = drain(plat)
     assert event.status is CoreStatus.REJECTED and "unconfirmed" in event.message
     assert not algo.transactions.get_order_tickets(lambda t: t.tag == "x-20261009-001|close|0")
     plat.submit_combo(_condor_order(algo, "y-20261009-002|open|0"))  # other groups still trade
     assert algo.transactions.get_order_tickets(lambda t: t.tag == "y-20261009-002|open|0")
     plat.cancel("x-20261009-001|open|0")
     broker.confirm_cancel("x-20261009-001|open|0")  # resolved at the broker: the group may act again
-    plat.drain()
+    drain(plat)
     plat.submit_combo(_condor_order(algo, "x-20261009-001|open|1"))
-    assert not plat.drain() and algo.transactions.get_order_tickets(
-        lambda t: t.tag == "x-20261009-001|open|1"
-    )
+    assert not drain(plat) and algo.transactions.get_order_tickets(lambda t: t.tag == "x-20261009-001|open|1")
 
 
 def test_live_holdings_that_move_without_the_book_pause_entries(lean, hours):
