@@ -60,3 +60,21 @@ def test_lean_and_the_sim_pass_the_same_phases_for_a_step_and_an_end_of_day(lean
     assert set(lean_runs) == set(sim_runs)
     # every LEAN step main.py scheduled went through the loop: 09:35 .. 16:10 every 5 minutes
     assert lean_runs.count(STEP_PHASES) == 80 and lean_runs.count(END_OF_DAY_PHASES) == 1
+
+
+def test_the_adapters_and_the_systems_alerts_pass_the_one_router_in_lean(lean, hours, monkeypatch):
+    """LEAN gets the same AlertRouter as the sim (assembly.build_monitoring): a repeat within the
+    de-duplication window reaches LEAN's log once, and a secret from the environment never does."""
+    from core.ports import Severity
+
+    monkeypatch.setenv("TOMKING_TEST_SECRET", "hunter2-value")
+    engine, algo = tomking(lean, hours, FRIDAY, FRIDAY, cash=400_000.0)
+    engine.start()
+    engine.run_until(datetime(2026, 10, 9, 9, 40))
+    for _ in range(2):  # the adapter's own alert (order flow, ObjectStore) and a layer's alert
+        algo.lean_platform.alert(Severity.CRITICAL, "Cannot flatten", "'SPY': hunter2-value")
+        algo.trading_system.platform.notify(Severity.WARNING, "Layer alert", "once")
+    lines = "\n".join(algo.lines)
+    assert "hunter2-value" not in lines and lines.count("Cannot flatten") == lines.count("Layer alert") >= 1
+    stats = algo.trading_system.platform.router.stats
+    assert stats.duplicates == {"critical": 1, "warning": 1}
