@@ -89,7 +89,7 @@ def build_system(
         pauses=pauses,
         screen=screen,
         parts=(
-            StatePart("execution", ExecutionState, executor),
+            StatePart("execution", ExecutionState, executor, lambda: executor.version),
             StatePart("risk", RiskState, monitors),
             StatePart("quotes", LastGood, screen),
             *parts,

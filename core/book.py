@@ -38,6 +38,7 @@ class Book:
         # live()/closed() answers per (kind, strategy) until the next put/remove: every layer asks
         # several times a step, and a year's closed groups made each scan grow with the run.
         self._views: dict[tuple[bool, str | None], list[PositionGroup]] = {}
+        self.version = 0  # moved by every change (persistence skips an unchanged book)
 
     def get(self, group_id: str) -> PositionGroup | None:
         return self._groups.get(group_id)
@@ -45,6 +46,7 @@ class Book:
     def put(self, group: PositionGroup) -> None:
         self._groups[group.group_id] = group
         self._views.clear()
+        self.version += 1
 
     def live(self, strategy: str | None = None) -> Sequence[PositionGroup]:
         return self._view(True, strategy)
@@ -69,6 +71,7 @@ class Book:
         """Forget a group that was replaced by its parts (it never held a position of its own)."""
         self._groups.pop(group_id, None)
         self._views.clear()
+        self.version += 1
 
     def opened_on(self, day: date, strategy: str) -> Sequence[PositionGroup]:
         """Groups of ``strategy`` whose id was issued on ``day`` (ids carry their date)."""
@@ -83,6 +86,7 @@ class Book:
         """``strategy-YYYYMMDD-NNN``: deterministic, so a replayed run issues the same ids."""
         key = f"{strategy}-{now:%Y%m%d}"
         self._sequence[key] = self._sequence.get(key, 0) + 1
+        self.version += 1
         return f"{key}-{self._sequence[key]:03d}"
 
     # --- state -----------------------------------------------------------------------------------
@@ -92,6 +96,8 @@ class Book:
     def restore(self, state: BookState) -> None:
         self._groups = {g.group_id: g for g in state.groups}
         self._sequence = dict(state.sequence)
+        self._views.clear()
+        self.version += 1
 
 
 def contract_to_json(c: OptionContract) -> dict[str, Any]:

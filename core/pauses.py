@@ -20,12 +20,15 @@ class PauseState:
 class Pauses:
     def __init__(self) -> None:
         self._state = PauseState()
+        self.version = 0  # moved by every change (persistence skips unchanged pauses)
 
     def add(self, owner: str, code: str, message: str) -> bool:
         """Pause for ``owner``'s ``code``; True if this reason is new."""
         key = f"{owner}:{code}"
         new = key not in self._state.reasons
-        self._state.reasons[key] = message
+        if new or self._state.reasons[key] != message:
+            self._state.reasons[key] = message
+            self.version += 1
         return new
 
     def clear(self, owner: str, code: str | None = None) -> bool:
@@ -37,6 +40,7 @@ class Pauses:
         ]
         for key in keys:
             del self._state.reasons[key]
+        self.version += bool(keys)
         return bool(keys)
 
     def has(self, owner: str, code: str | None = None) -> bool:
@@ -62,3 +66,4 @@ class Pauses:
 
     def restore(self, state: PauseState) -> None:
         self._state = PauseState(dict(state.reasons))
+        self.version += 1

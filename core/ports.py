@@ -250,11 +250,14 @@ class Stateful(Protocol[S]):
 
 @dataclass(frozen=True)
 class StatePart(Generic[S]):
-    """One part of the system's state: its name in the saved state, its type and its owner."""
+    """One part of the system's state: its name in the saved state, its type and its owner, and
+    optionally the owner's change stamp: a cheap value that differs whenever the state may have
+    changed (a counter bumped by every mutation), so an unchanged part is not encoded again."""
 
     name: str
     type: type[S]
     owner: Stateful[S]
+    version: Callable[[], object] | None = None
 
 
 class StateKeeper(Protocol):

@@ -122,8 +122,8 @@ class TradingSystem:
     def state_parts(self) -> Sequence[StatePart[Any]]:
         """Everything the system must not lose, one typed part per stateful component."""
         return (
-            StatePart("book", BookState, self.book),
-            StatePart("pauses", PauseState, self.pauses),
+            StatePart("book", BookState, self.book, lambda: self.book.version),
+            StatePart("pauses", PauseState, self.pauses, lambda: self.pauses.version),
             StatePart("decisions", DecisionState, self.decisions),
             *self._parts,
         )

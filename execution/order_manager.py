@@ -73,6 +73,9 @@ class OrderManager:
         self.presence = Presence(self.desk)
         self.desk.ladder, self.desk.repair = Ladder(self.desk), Repairer(self.desk)
         self.desk.presence, self.desk.brackets = self.presence, BracketWatch(self.desk)
+        # Moved by every call that can change the state (persistence skips an unchanged executor):
+        # the state lives in the desk's groups, which only these entry points touch.
+        self.version = 0
 
     @property
     def groups(self) -> dict[str, OrderGroup]:
@@ -90,6 +93,7 @@ class OrderManager:
     def restore(self, state: ExecutionState) -> None:
         """Continue exactly where the state was saved; reconciliation checks it against the engine."""
         d = self.desk
+        self.version += 1
         d.groups = {g.key: g for g in state.groups}
         d.by_tag = {o.tag: (g, o) for g in state.groups for o in g.orders}
         d.sequences = dict(state.sequences)
@@ -107,6 +111,7 @@ class OrderManager:
     def submit(self, intent: OrderIntent, snapshot: MarketSnapshot) -> None:
         d = self.desk
         d.snapshot = snapshot
+        self.version += 1
         self.presence.forget()
         key = group_key(intent.group_id, intent.purpose)
         current = d.groups.get(key)
@@ -119,8 +124,12 @@ class OrderManager:
         d = self.desk
         d.snapshot = snapshot
         self.presence.new_step()
+        kept = len(d.groups)
         self._archive(snapshot.time)
-        for group in [g for g in d.groups.values() if not g.terminal]:
+        working = [g for g in d.groups.values() if not g.terminal]
+        if working or len(d.groups) != kept:  # finished groups are only ever archived
+            self.version += 1
+        for group in working:
             d.ladder.tick(group, snapshot.time)
         self.presence.new_step()
         return d.drain()
@@ -132,6 +141,7 @@ class OrderManager:
         d = self.desk
         if snapshot is not None:
             d.snapshot = snapshot
+        self.version += 1
         self.presence.forget()
         found = d.by_tag.get(event.tag)
         if found is None:
@@ -164,6 +174,7 @@ class OrderManager:
         """Rest ``spec``'s profit target and watch its stops for an open position group (see
         ``execution.bracket_watch``); False (and an alert) if the group has an exit working."""
         self.desk.snapshot = snapshot
+        self.version += 1
         return self.desk.brackets.arm(group, spec, snapshot)
 
     # --- reports ------------------------------------------------------------------------------------

@@ -60,7 +60,8 @@ class StateManager:
         self.last_reconciliation: Reconciliation | None = None
         self.recovery_notes: list[str] = []
         self._parts: list[StatePart[Any]] = []
-        self._encoder = Encoder()
+        self._encoders: dict[str, Encoder] = {}  # one per part: each keeps its own memory
+        self._encoded: dict[str, tuple[object, Any]] = {}  # part -> (change stamp, plain form)
         self._committed: dict[str, Any] = {}
         self._orphans: dict[str, Any] = {}  # saved parts no component claims (kept, never dropped)
         self._seq = 0  # last journal sequence folded into the committed state
@@ -104,6 +105,7 @@ class StateManager:
     # --- StateKeeper -------------------------------------------------------------------------------
     def recover(self, system: Any) -> None:
         self.system = system
+        self._encoded.clear()  # stamps are read afresh once the parts are restored
         self._parts = [*system.state_parts(), StatePart(OWN_PART, Bookkeeping, self)]
         names = [p.name for p in self._parts]
         if len(set(names)) != len(names):
@@ -166,13 +168,15 @@ class StateManager:
                 {"acts": [list(a) for a in orphans]},
             )
         current = self._collect()
-        ops = delta.diff(self._committed, current)
+        ops = delta.diff(self._committed, current, atoms=self._atoms())
         if not ops:
             return
         if kind == "step":
             self.books.last_step = self.system.platform.now()
-            current[OWN_PART]["last_step"] = self.books.last_step.isoformat()  # freshly built: ours
-            ops = delta.diff(self._committed, current)
+            stamp = self.books.last_step.isoformat()
+            current[OWN_PART]["last_step"] = stamp  # freshly built (no change stamp): ours to edit
+            path = [OWN_PART, "last_step"]
+            ops = [op for op in ops if op[1] != path] + [["set", path, stamp]]
         self._seq = self.journal.append("commit", kind, self._now(), delta=ops)
         self._committed = current
         if len(self.journal.entries) >= self.compact_after and not self._in_flight:
@@ -250,10 +254,25 @@ class StateManager:
         return problems
 
     def _collect(self) -> dict[str, Any]:
-        """Every part as plain JSON; unchanged immutable values come back as the same objects, so
-        diffing them costs nothing."""
-        plain = self._encoder.encode({p.name: p.owner.state() for p in self._parts})
-        return {**self._orphans, **plain}
+        """Every part as plain JSON; a part whose change stamp is the one of its last encoding, and
+        unchanged immutable values inside a part, come back as the same objects, so diffing them
+        costs nothing."""
+        out = dict(self._orphans)
+        for part in self._parts:
+            stamp = part.version() if part.version is not None else None
+            cached = self._encoded.get(part.name)
+            if stamp is not None and cached is not None and cached[0] == stamp:
+                out[part.name] = cached[1]
+                continue
+            encoder = self._encoders.setdefault(part.name, Encoder())
+            out[part.name] = encoder.encode(part.owner.state())
+            if stamp is not None:
+                self._encoded[part.name] = (stamp, out[part.name])
+        return out
+
+    def _atoms(self) -> set[int]:
+        """Flat frozen values of the latest encodings (``delta.diff`` sets them whole)."""
+        return set().union(*(e.atoms for e in self._encoders.values()))
 
     def _quarantine_and_restart(self, problems: list[StateError], epoch: int) -> None:
         kept = self.safe.quarantine([p.key or self.snapshot_key for p in problems] + [self.journal.key])

@@ -90,14 +90,19 @@ def _kind_of(cls: type) -> str:
 
 class Encoder:
     """``to_plain`` with a memory of frozen dataclasses already encoded (by identity; the memory
-    keeps only what the latest call used, so it never grows past the state itself)."""
+    keeps only what the latest call used, so it never grows past the state itself).
+
+    ``atoms`` holds the ids of the latest call's objects that are the plain form of a *flat* frozen
+    value (every field a scalar, enum, time or flat frozen value, e.g. a quote): such a value is
+    replaced as a whole when it changes, so a diff need not walk its fields (``delta.diff``)."""
 
     def __init__(self) -> None:
-        self._memo: dict[int, tuple[Any, Any]] = {}
-        self._next: dict[int, tuple[Any, Any]] = {}
+        self._memo: dict[int, tuple[Any, Any, bool]] = {}
+        self._next: dict[int, tuple[Any, Any, bool]] = {}
+        self.atoms: set[int] = set()
 
     def encode(self, value: Any) -> Any:
-        self._next = {}
+        self._next, self.atoms = {}, set()  # atoms: filled only with plains ``_next`` keeps alive
         try:
             return self._plain(value)
         finally:
@@ -111,12 +116,13 @@ class Encoder:
         if kind == "frozen":
             key = id(value)
             hit = self._memo.get(key) or self._next.get(key)
-            if hit is not None and hit[0] is value:
-                self._next[key] = hit
-                return hit[1]
-            plain = self._fields(value, cls)
-            self._next[key] = (value, plain)
-            return plain
+            if hit is None or hit[0] is not value:
+                plain = self._fields(value, cls)
+                hit = (value, plain, all(type(v) in _SCALARS or id(v) in self.atoms for v in plain.values()))
+            self._next[key] = hit
+            if hit[2]:
+                self.atoms.add(id(hit[1]))
+            return hit[1]
         if kind == "dataclass":
             return self._fields(value, cls)
         if kind == "list":

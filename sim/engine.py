@@ -107,7 +107,7 @@ def run_backtest(
         recorder,
         state=state,
         observers=watchers,
-        parts=(StatePart("run_log", RunLogState, recorder),),
+        parts=(StatePart("run_log", RunLogState, recorder, lambda: recorder.version),),
         router=router,
     )
     start, end = date.fromisoformat(settings.start_date), date.fromisoformat(settings.end_date)

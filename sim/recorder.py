@@ -44,11 +44,13 @@ class RunRecorder:
         self._out: IO[str] | None = None
         self._replaying = False
         self._ended = False
+        self.version = 0  # moved by every line written, open and restore (persistence's change stamp)
 
     def begin(self, fresh: bool) -> None:
         """Open the log: a new one for a fresh run, the old one (cut back by ``restore``) to resume."""
         if self.events_path is not None and self._out is None:
             self._out = self.events_path.open("w" if fresh else "a", encoding="utf-8")
+            self.version += 1
 
     def subscribe(self, listener: EventSink) -> None:
         """``listener.record`` sees every event after it is logged (e.g. monitoring's order clock)."""
@@ -86,6 +88,7 @@ class RunRecorder:
         finally:
             self._replaying = False
         self._out = self.events_path.open("a", encoding="utf-8")
+        self.version += 1
         if size < state.events_bytes and lines:  # said, never silently: the log lost records
             lost = {"expected_bytes": state.events_bytes, "found_bytes": size}
             self.record("run_log_gap", datetime.fromisoformat(json.loads(lines[-1])["time"]), lost)
@@ -97,6 +100,7 @@ class RunRecorder:
             line = json.dumps({"time": time.isoformat(), "kind": kind, **_plain(payload)}) + "\n"
             if self._out is not None:
                 self._out.write(line)
+                self.version += 1
             elif self._lines is not None:
                 self._lines.append(line)
             else:
@@ -120,6 +124,7 @@ class RunRecorder:
         if self._out is not None:
             self._out.close()
             self._out = None
+            self.version += 1
 
 
 def _plain(payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,118 @@
+"""Commits skip parts whose change stamp stands still and set flat frozen values whole; both must
+leave recovery exact (the speed-ups of issue 17 may not lose a change)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from core.book import Book
+from core.pauses import Pauses
+from core.ports import StatePart
+from persistence.delta import apply, diff
+from persistence.manager import StateManager
+from persistence.typed import Encoder
+from sim.store import MemoryStore
+from testing.persistence_fakes import FakeEngine, FakeSystem, condor_group
+
+
+@dataclasses.dataclass(frozen=True)
+class Mark:
+    symbol: str
+    price: float
+    time: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class Basket:
+    marks: tuple[Mark, ...]
+
+
+@dataclasses.dataclass
+class Marks:
+    last: dict[str, Mark] = dataclasses.field(default_factory=dict)
+
+
+def test_a_changed_flat_frozen_value_is_set_whole_and_applies_exactly():
+    encoder = Encoder()
+    t = datetime(2025, 3, 7, 10, 0)
+    old = encoder.encode(Marks({"SPX": Mark("SPX", 1.0, t), "QQQ": Mark("QQQ", 2.0, t)}))
+    new = encoder.encode(Marks({"SPX": Mark("SPX", 1.5, t), "QQQ": Mark("QQQ", 2.0, t)}))
+    ops = diff(old, new, atoms=encoder.atoms)
+    assert ops == [["set", ["last", "SPX"], {"symbol": "SPX", "price": 1.5, "time": t.isoformat()}]]
+    assert apply(old, ops) == new
+
+
+def test_a_frozen_value_holding_a_list_is_not_flat():
+    encoder = Encoder()
+    t = datetime(2025, 3, 7, 10, 0)
+    plain = encoder.encode(Basket((Mark("SPX", 1.0, t),)))
+    assert id(plain) not in encoder.atoms
+    assert id(plain["marks"][0]) in encoder.atoms
+
+
+class Counted:
+    """A component with a change stamp that counts how often its state is read."""
+
+    def __init__(self) -> None:
+        self.value = Marks()
+        self.version = 0
+        self.reads = 0
+
+    def state(self) -> Marks:
+        self.reads += 1
+        return self.value
+
+    def restore(self, state: Marks) -> None:
+        self.value = state
+        self.version += 1
+
+    def mark(self, symbol: str, price: float) -> None:
+        self.value.last[symbol] = Mark(symbol, price, datetime(2025, 3, 7, 10, 0))
+        self.version += 1
+
+
+def _system(owner: Counted) -> FakeSystem:
+    return FakeSystem(FakeEngine(), (StatePart("marks", Marks, owner, lambda: owner.version),))
+
+
+def test_a_part_whose_stamp_stands_still_is_not_read_and_a_moved_stamp_is_journaled():
+    store = MemoryStore()
+    owner = Counted()
+    manager = StateManager(store)
+    manager.recover(_system(owner))
+    owner.mark("SPX", 1.0)
+    manager.commit("order_event")
+    reads = owner.reads
+    for _ in range(3):
+        manager.commit("order_event")
+    assert owner.reads == reads  # unchanged stamp: the saved form is reused, not re-encoded
+    owner.mark("SPX", 2.0)
+    manager.commit("order_event")
+    again = Counted()
+    StateManager(store).recover(_system(again))
+    assert again.value.last["SPX"].price == 2.0
+
+
+def test_book_and_pauses_move_their_stamps_on_every_change():
+    book, pauses = Book(), Pauses()
+    seen = [book.version]
+    group = condor_group()
+    book.put(group)
+    seen.append(book.version)
+    book.new_group_id("zero_dte", datetime(2025, 3, 7, 10, 0))
+    seen.append(book.version)
+    book.remove(group.group_id)
+    seen.append(book.version)
+    book.restore(book.state())
+    seen.append(book.version)
+    assert len(set(seen)) == len(seen)
+    stamps = [pauses.version]
+    pauses.add("risk", "halt", "halted")
+    stamps.append(pauses.version)
+    pauses.add("risk", "halt", "halted")  # no change: the stamp may stand still
+    pauses.clear("risk")
+    stamps.append(pauses.version)
+    pauses.restore(pauses.state())
+    stamps.append(pauses.version)
+    assert len(set(stamps)) == len(stamps)
