@@ -172,8 +172,9 @@ class StateManager:
         if not ops:
             return
         if kind == "step":
-            self.books.last_step = self.system.platform.now()
-            stamp = self.books.last_step.isoformat()
+            now_step = self.system.platform.now()
+            self.books.last_step = now_step
+            stamp = now_step.isoformat()
             current[OWN_PART]["last_step"] = stamp  # freshly built (no change stamp): ours to edit
             path = [OWN_PART, "last_step"]
             ops = [op for op in ops if op[1] != path] + [["set", path, stamp]]
