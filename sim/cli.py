@@ -12,16 +12,19 @@ import logging
 import sys
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.settings import Settings
 from sim.cli_config import RunInputs, UsageError, audit_settings, backtest_inputs
 from sim.cli_logging import ClockedMarket, SimTimeFilter, run_log
-from sim.engine import MarketSource
 from sim.lab.cli import add_parser as add_lab_parser
 from sim.markets.choose import MarketChoice, build_market
 from sim.markets.lean_data import LeanDataError
 from sim.report import summary_text, write_reports
 from sim.run_info import EventTally, why_nothing_traded, write_run_description
+
+if TYPE_CHECKING:
+    from sim.calendar import ExchangeCalendar
 
 log = logging.getLogger("sim.cli")
 
@@ -60,7 +63,7 @@ def _backtest(args: argparse.Namespace, inputs: RunInputs, out: Path, sim_time: 
     start, end = date.fromisoformat(settings.start_date), date.fromisoformat(settings.end_date)
     calendar = ExchangeCalendar(start - timedelta(days=7), end + timedelta(days=800))
     try:
-        choice = _market_choice(args, inputs, calendar)
+        choice = market_choice(args, inputs, calendar)
     except (OSError, ValueError, RuntimeError) as exc:
         return _fail([f"cannot load market data: {exc}"])
     market = ClockedMarket(choice.market)
@@ -248,13 +251,9 @@ def _write_run_description(path: Path, args: argparse.Namespace, inputs: RunInpu
                                  overrides=args.set, faults=args.faults, outcome=outcome)  # fmt: skip
 
 
-def _market(args: argparse.Namespace, inputs: RunInputs, calendar) -> MarketSource:  # type: ignore[no-untyped-def]
-    """The market the arguments name (the lab's tasks build theirs here)."""
-    return _market_choice(args, inputs, calendar).market
-
-
-def _market_choice(args: argparse.Namespace, inputs: RunInputs, calendar) -> MarketChoice:  # type: ignore[no-untyped-def]
-    """The market with what run.json and the console say about it (``sim.markets.choose``)."""
+def market_choice(args: argparse.Namespace, inputs: RunInputs, calendar: ExchangeCalendar) -> MarketChoice:
+    """The market the arguments name, with what run.json and the console say about it
+    (``sim.markets.choose``); the lab's tasks build theirs here too."""
     settings = inputs.settings
     start, end = date.fromisoformat(settings.start_date), date.fromisoformat(settings.end_date)
     data = None if args.data == "synthetic" else args.data

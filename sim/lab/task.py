@@ -55,7 +55,7 @@ def run_spec(spec: TaskSpec, settings: Settings | None = None, risk: RiskCounts 
     args = backtest_args(spec)
     inputs = RunInputs(settings, "lab task", None, None, spec.step_minutes, spec.seed, False)
     calendar = ExchangeCalendar(spec.start - timedelta(days=7), spec.end + timedelta(days=800))
-    market = cli._market(args, inputs, calendar)
+    market = cli.market_choice(args, inputs, calendar).market
     recorder = RunRecorder()
     if risk is not None:
         recorder.subscribe(risk)

@@ -8,7 +8,7 @@ IndexOptionSymbol.cs, Option/OptionSymbol.cs and FutureOption/FutureOptionSymbol
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import IntEnum
 
@@ -70,15 +70,16 @@ class Symbol:
     id: SecurityIdentifier
     value: str
     underlying: Symbol | None = None
+    _hash: int = field(init=False, repr=False)  # computed once: symbols key every dict
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_hash", hash((self.id, self.underlying)))
 
     def __hash__(self) -> int:
-        return self._hash  # type: ignore[attr-defined]
+        return self._hash
 
     def __eq__(self, other: object) -> bool:  # Symbol equality is its identifier's (Symbol.cs)
-        return isinstance(other, Symbol) and self._hash == other._hash and self.id == other.id  # type: ignore[attr-defined]
+        return isinstance(other, Symbol) and self._hash == other._hash and self.id == other.id
 
     @property
     def security_type(self) -> SecurityType:
