@@ -74,7 +74,12 @@ class _Prepared(NamedTuple):
 
 
 def _prepare(
-    spot: np.ndarray, k: np.ndarray, t: np.ndarray, carry: np.ndarray, sigma: np.ndarray, is_call: object
+    spot: np.ndarray,
+    k: np.ndarray,
+    t: np.ndarray,
+    carry: np.ndarray | np.float64,
+    sigma: np.ndarray,
+    is_call: object,
 ) -> _Prepared:
     """d1/d2 of ``ln(spot/K) + carry*T`` with the edge cases patched in.
 

@@ -43,7 +43,8 @@ class SystemMonitor:
 
     def _health(self, system: Any, account: AccountState | None = None) -> None:
         platform = system.platform
-        account = account or platform.account()
+        if account is None:
+            account = platform.account()
         snapshot = platform.snapshot()
         router = self.service.router
         now = platform.now()

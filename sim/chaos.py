@@ -137,6 +137,7 @@ def run(
     out, state = work / "killed", work / "killed" / "state"
     out.mkdir()
     report = ChaosReport()
+    code: int | None = None  # no life run yet
     while report.kills < kills:
         left = kills - report.kills
         # a kind with too few points left for the kills still to come yields to "any point"

@@ -111,15 +111,15 @@ def run_window(
                           calendar=calendar)  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     _log_to(out / "run.log")
-    described = {"parameters_from": parameters_from}
-    write_run_description(out / "run.json", choice.info, run_settings, **described)
+    write_run_description(out / "run.json", choice.info, run_settings, parameters_from=parameters_from)
     marks = _Marks()
     recorder = RunRecorder(out / "events.jsonl")
     result = run_backtest(run_settings, choice.market, calendar, MemoryStore(), recorder, observers=(marks,))
     write_reports(out, result)
     figures = window_figures(result, marks, window, load(out, run_settings).risk_events)
     outcome = {"closed_trades": len(result.recorder.trades), "crisis": figures}
-    write_run_description(out / "run.json", choice.info, run_settings, **described, outcome=outcome)
+    write_run_description(out / "run.json", choice.info, run_settings, parameters_from=parameters_from,
+                          outcome=outcome)  # fmt: skip
     return figures
 
 

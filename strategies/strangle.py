@@ -97,7 +97,7 @@ class FuturesStrangle:
                 continue
             chain = snapshot.chains.chain(candidate, expiry)
             picked = None if chain is None else self.pick_legs(chain, put_only)
-            if picked is None:
+            if chain is None or picked is None:
                 continue
             legs, quotes = picked
             if context.margin_required(legs, 1, snapshot) > cap:

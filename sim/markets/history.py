@@ -64,12 +64,31 @@ def load_history() -> History:
         raise HistoryUnavailable(
             "--market history needs the 'arch' package and its data sets: pip install -e '.[history]'"
         ) from exc
-    spx = sp500.load()[["Open", "High", "Low", "Close"]]
-    return History(spx, vix.load()["vix"], wti.load()["DCOILWTICO"])
+    spx = sp500.load()
+    columns = {c: _column(spx, c, "sp500") for c in ("Open", "High", "Low", "Close")}
+    return History(
+        pd.DataFrame(columns), _column(vix.load(), "vix", "vix"), _column(wti.load(), "DCOILWTICO", "wti")
+    )
 
 
-def _by_day(frame: pd.DataFrame | pd.Series) -> dict[date, object]:
-    return {ts.date(): row for ts, row in zip(frame.index, frame.to_numpy(), strict=True)}
+def _column(data: object, column: str, name: str) -> pd.Series:
+    """One dated column of an arch data set, or HistoryUnavailable if the set is not as expected."""
+    series = data[column] if isinstance(data, pd.DataFrame) and column in data.columns else None
+    if not isinstance(series, pd.Series) or not isinstance(series.index, pd.DatetimeIndex):
+        raise HistoryUnavailable(f"arch's {name} data set has no dated {column!r} column")
+    return series
+
+
+def _dates(index: pd.Index) -> list[date]:
+    return [ts.date() for ts in pd.DatetimeIndex(index)]
+
+
+def _rows_by_day(frame: pd.DataFrame) -> dict[date, np.ndarray]:
+    return dict(zip(_dates(frame.index), frame.to_numpy(dtype=float), strict=True))
+
+
+def _by_day(series: pd.Series) -> dict[date, float]:
+    return dict(zip(_dates(series.index), series.to_numpy(dtype=float).tolist(), strict=True))
 
 
 class HistoryMarket(SyntheticMarket):
@@ -90,7 +109,7 @@ class HistoryMarket(SyntheticMarket):
         history = History(history.spx.dropna(), history.vix.dropna(), history.wti)  # holidays are NaN rows
         year = config.start.year
         config = replace(config, rate=YEARLY_RATES.get(year, config.rate), spx_dividend=SPX_DIVIDEND)
-        spx, vix = _by_day(history.spx), _by_day(history.vix)
+        spx, vix = _rows_by_day(history.spx), _by_day(history.vix)
         self.missing_sessions: dict[date, str] = {}
         self._history = history
         window = (config.start, config.end)
@@ -144,10 +163,12 @@ def replay(cfg: SyntheticConfig, run_days: list[date], history: History, is_trad
     """The daily skeleton of real history: real SPX/VIX/crude, the rest modelled around them.
     Everything is walked from the first session of the data, so a window's path never depends on
     where the window starts."""
-    spx, vix = _by_day(history.spx), _by_day(history.vix)
+    spx, vix = _rows_by_day(history.spx), _by_day(history.vix)
     days = sorted(d for d in spx if d in vix and FIRST <= d <= run_days[-1] and is_trading(d))
     full = _replay_days(cfg, days, history, is_trading)
     keep = np.searchsorted(np.array(days, dtype="datetime64[D]"), np.array(run_days, dtype="datetime64[D]"))
+    if full.high is None or full.low is None:
+        raise RuntimeError("the history replay lost the SPX highs and lows it bridges through")
     return DailyPaths(
         list(run_days), {k: v[keep] for k, v in full.open.items()}, {k: v[keep] for k, v in full.close.items()},
         full.jump[keep], full.jump_at[keep], full.gap_jump[keep], high=full.high[keep], low=full.low[keep],
@@ -157,14 +178,14 @@ def replay(cfg: SyntheticConfig, run_days: list[date], history: History, is_trad
 
 def _replay_days(cfg: SyntheticConfig, days: list[date], history: History, is_trading) -> DailyPaths:  # type: ignore[no-untyped-def]
     modelled = simulate(cfg, days, is_trading)
-    spx, vix = _by_day(history.spx), _by_day(history.vix)
+    spx, vix = _rows_by_day(history.spx), _by_day(history.vix)
     wti = history.wti.ffill()
     o = np.array([spx[d][0] for d in days])
     h = np.array([spx[d][1] for d in days])
     lo = np.array([spx[d][2] for d in days])
     c = np.array([spx[d][3] for d in days])
-    v_close = np.array([float(vix[d]) for d in days])
-    prev_spx_close = _previous(history.spx["Close"], days)
+    v_close = np.array([vix[d] for d in days])
+    prev_spx_close = _previous(_column(history.spx, "Close", "sp500"), days)
     prev_vix_close = _previous(history.vix, days)
     v_open = prev_vix_close * np.exp(VIX_GAP_ELASTICITY * np.log(o / prev_spx_close))
     v_open = np.clip(v_open, cfg.vix_floor, cfg.vix_cap)
@@ -215,7 +236,7 @@ def _replay_days(cfg: SyntheticConfig, days: list[date], history: History, is_tr
 
 def _previous(series: pd.Series, days: list[date], *, inclusive: bool = False) -> np.ndarray:
     """The series' last value strictly before (or, ``inclusive``, on or before) each day."""
-    index = np.array([ts.date() for ts in series.index], dtype="datetime64[D]")
+    index = np.array(_dates(series.index), dtype="datetime64[D]")
     values = series.to_numpy(dtype=float)
     pos = np.searchsorted(index, np.array(days, dtype="datetime64[D]"), side="right" if inclusive else "left")
     return values[np.maximum(pos - 1, 0)]
@@ -227,6 +248,6 @@ def _as_of(series: pd.Series, days: list[date]) -> np.ndarray:
 
 def _trailing_vol(wti: pd.Series, days: list[date]) -> np.ndarray:
     """Annualised realised vol of the last ``_CL_VOL_DAYS`` daily returns before each day."""
-    returns = np.log(wti).diff()
+    returns = pd.Series(np.log(wti.to_numpy(dtype=float)), index=wti.index).diff()
     vol = returns.rolling(_CL_VOL_DAYS, min_periods=5).std() * math.sqrt(252.0)
     return np.clip(np.nan_to_num(_previous(vol, days), nan=0.35), 0.15, 1.5)

@@ -316,7 +316,7 @@ def read_dated_bars(path: Path, tick_type: str, scale: float) -> pd.DataFrame:
         frame = frame.astype(np.float64)
     except (ValueError, pd.errors.ParserError) as exc:
         raise LeanDataError(path, f"cannot parse dated bars ({exc})", member=names[0]) from exc
-    if frame.isna().all(axis=1).any():
+    if bool(frame.isna().to_numpy().all(axis=1).any()):
         raise LeanDataError(path, "row with no values", member=names[0])
     prices = [c for c in columns if c not in _SIZE_COLUMNS]
     frame[prices] = frame[prices] / scale

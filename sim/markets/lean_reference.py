@@ -173,9 +173,10 @@ def read_universe(path: Path) -> pd.DataFrame:
         raise LeanDataError(path, "file not found") from None
     except (ValueError, pd.errors.ParserError) as exc:
         raise LeanDataError(path, f"cannot parse universe ({exc})") from exc
-    if not frame.columns[0].startswith("#"):
-        raise LeanDataError(path, f"header should start with '#', found {frame.columns[0]!r}", line=1)
-    frame = frame.rename(columns={frame.columns[0]: frame.columns[0][1:]})
+    first = str(frame.columns[0])
+    if not first.startswith("#"):
+        raise LeanDataError(path, f"header should start with '#', found {first!r}", line=1)
+    frame = frame.rename(columns={first: first[1:]})
     if "strike" in frame.columns:
         frame["expiry"] = [None if pd.isna(e) else yyyymmdd(e) for e in frame["expiry"]]
     return frame

@@ -11,7 +11,14 @@ import pandas as pd
 import pytest
 
 from core.settings import Settings
-from sim.markets.history import FIRST, History, HistoryMarket, HistoryWindowError
+from sim.markets.history import (
+    FIRST,
+    History,
+    HistoryMarket,
+    HistoryUnavailable,
+    HistoryWindowError,
+    load_history,
+)
 from sim.markets.synthetic import SyntheticConfig
 from tests.sim.test_synthetic_market import CAL
 
@@ -127,3 +134,15 @@ def test_a_crisis_window_reports_its_figures(tmp_path, monkeypatch) -> None:
     summary = " ".join((tmp_path / "summary.txt").read_text().split())
     assert "market source real history: real SPX, VIX, CL;" in summary  # labelled in the summary
     assert "modelled around it (seed 7)" in summary and "GC" in summary
+
+
+def test_arch_data_sets_load_as_dated_series_and_a_changed_set_is_one_clear_error(monkeypatch) -> None:
+    pytest.importorskip("arch", reason="the real history needs the optional 'arch' package")
+    real = load_history()
+    assert list(real.spx.columns) == ["Open", "High", "Low", "Close"]
+    assert isinstance(real.vix.index, pd.DatetimeIndex) and real.vix.index[0].date() <= FIRST
+    from arch.data import vix
+
+    monkeypatch.setattr(vix, "load", lambda: pd.DataFrame({"VIXCLS": [14.0]}))  # a renamed column
+    with pytest.raises(HistoryUnavailable, match="arch's vix data set has no dated 'vix' column"):
+        load_history()
