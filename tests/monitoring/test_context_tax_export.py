@@ -1,11 +1,10 @@
 """Volatility context (IV rank/percentile, 25-delta skew, quote stats), the tax view (Section 1256
-classification, wash-sale flags, year-end marks), structured logs and the daily metrics export."""
+classification, wash-sale flags, year-end marks) and the daily metrics export."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -24,8 +23,6 @@ from core.types import (
 )  # fmt: skip
 from monitoring import performance as pf
 from monitoring.export import LATEST_KEY, DailyMetricsExporter, daily_summary, day_key
-from monitoring.logs import LogContext, LoggingSink, StructuredLogger
-from monitoring.redact import Redactor
 from monitoring.tax import EQUITY, MIXED, SECTION_1256, UNCLASSIFIED, classify, tax_rows, tax_years
 from monitoring.volatility import QuoteStats, atm_iv, iv_percentile, iv_rank, skew_25d
 from sim.store import MemoryStore
@@ -171,47 +168,6 @@ def test_tax_years_split_1256_60_40_with_year_end_marks():
     assert years[2025].section_1256_total == pytest.approx(50.0), "the 2024 mark is reversed in 2025"
     assert years[2025].section_1256_long_term == pytest.approx(30.0)
     assert years[2025].equity_long_term == pytest.approx(200.0)
-
-
-# --- logs ---------------------------------------------------------------------------------------
-def test_structured_log_lines_carry_context_and_hide_secrets():
-    lines = []
-    ctx = LogContext(nlv=101_000.0, bp_used=30_000.0, vix=23.5, phase=4)
-    log = StructuredLogger(lines.append, lambda: NOW, lambda: ctx, Redactor(["hunter2-secret"]))
-    log.bind(strategy="zero_dte", group_id="zero_dte-20250307-001").warning(
-        "exit", "stop hit; session token=abc hunter2-secret", pnl=-310.5, ratio=math.nan, day=NOW.date()
-    )
-    rec = json.loads(lines[0])
-    assert rec["time"] == "2025-03-07T11:00:00" and rec["level"] == "warning" and rec["event"] == "exit"
-    assert (rec["nlv"], rec["bp_used"], rec["vix"], rec["phase"]) == (101_000.0, 30_000.0, 23.5, 4)
-    assert (rec["strategy"], rec["group_id"]) == ("zero_dte", "zero_dte-20250307-001")
-    assert rec["pnl"] == -310.5 and rec["ratio"] is None and rec["day"] == "2025-03-07"
-    assert "hunter2-secret" not in lines[0] and "abc" not in rec["message"]
-
-
-def test_logging_sink_forwards_and_logs_every_event():
-    class Inner:
-        def __init__(self):
-            self.got = []
-
-        def record(self, kind, time, payload):
-            self.got.append(kind)
-
-    inner, lines = Inner(), []
-    sink = LoggingSink(inner, StructuredLogger(lines.append, lambda: NOW))
-    sink.record(
-        "risk_block",
-        NOW,
-        {"strategy": "lt112", "group_id": "lt112-1", "code": "bp", "message": "too much BP"},
-    )
-    assert inner.got == ["risk_block"]
-    rec = json.loads(lines[0])
-    assert (
-        rec["level"] == "warning"
-        and rec["strategy"] == "lt112"
-        and rec["code"] == "bp"
-        and rec["message"] == "too much BP"
-    )
 
 
 # --- daily export -------------------------------------------------------------------------------
