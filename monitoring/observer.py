@@ -43,8 +43,7 @@ class SystemMonitor:
 
     def _health(self, system: Any, account: AccountState | None = None) -> None:
         platform = system.platform
-        if account is None:
-            account = platform.account()
+        current: AccountState = platform.account() if account is None else account
         snapshot = platform.snapshot()
         router = self.service.router
         now = platform.now()
@@ -55,8 +54,8 @@ class SystemMonitor:
                 last_quote_times={k: q.time for k, q in sorted(snapshot.underlyings.items())},
                 open_groups=len(system.book.live()),
                 breaker_state=f"paused:{reason}" if reason else "armed",
-                net_liquidation=account.net_liquidation,
-                buying_power_used=account.buying_power_used,
+                net_liquidation=current.net_liquidation,
+                buying_power_used=current.buying_power_used,
                 errors_last_hour=router.count_since(now - timedelta(hours=1)) if router is not None else 0,
             )
         )
