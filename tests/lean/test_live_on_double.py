@@ -59,9 +59,11 @@ def test_a_scheduled_step_and_an_order_event_on_two_threads_never_interleave(lea
         return original(predicate)
 
     algo.transactions.get_open_order_tickets = inside_the_step
+    # The step's end is recorded at its last phase, still inside the lock: recorded after
+    # step() returned, a waiting brokerage thread could run first on a loaded machine.
+    algo.engine_loop.hear(lambda phase: finished.append("step") if phase == "observed" else None)
     algo.utc_time += timedelta(minutes=3)
     step()
-    finished.append("step")
     fired[0].join(30)
     assert fired, "the step never called into LEAN"
     assert finished == ["step", "event"], "the order event ran in the middle of the step"
