@@ -23,8 +23,10 @@ from typing import Any
 
 from analysis import tail
 from analysis.report_data import ReportData, number
+from analysis.run_files import OPEN_POSITIONS
 from analysis.run_info import code_version_text, market_text, nothing_traded_text, parameter_changes
 from core.types import PositionGroup
+from monitoring import performance as pf
 
 MAX_RISK_ACTIONS = 25
 
@@ -61,16 +63,21 @@ class RunFigures:
 
 
 STRATEGY_COLUMNS: list[tuple[str, str]] = [
-    ("trades", "trades"), ("win_rate", "win rate"), ("expected", "expected"), ("pnl", "P&L"),
+    ("trades", "trades"), ("win_rate", "win rate"), ("expected", "expected"), ("realized", "realised"),
+    ("open", "open"), ("pnl", "P&L"),
     ("average_win", "avg win"), ("average_loss", "avg loss"), ("largest_loss", "largest loss"),
     ("profit_factor", "profit factor"), ("fees", "fees"), ("slippage", "slippage"),
     ("gross", "gross P&L"), ("concession", "entry concession"),
 ]  # fmt: skip
 
 # both files print the strategy figures as two tables: performance, then costs (and exits)
-PERFORMANCE_COLUMNS = ["trades", "win_rate", "expected", "pnl", "average_win", "average_loss",
-                       "largest_loss", "profit_factor"]  # fmt: skip
+PERFORMANCE_COLUMNS = ["trades", "win_rate", "expected", "realized", "open", "pnl", "average_win",
+                       "average_loss", "largest_loss", "profit_factor"]  # fmt: skip
 COST_COLUMNS = ["fees", "slippage", "gross", "concession"]
+PNL_NOTE = (
+    "P&L = realised (closed trades) + open (positions held at the end, marked at mid at the last "
+    "close). Win rate: won / (won + lost) closed trades; a scratch (P&L 0.00 after fees) is neither."
+)
 
 EXECUTION_LABELS = {
     "orders_sent": "orders sent", "fills": "fills", "partial_fills": "partial fills",
@@ -175,11 +182,48 @@ def _portfolio(d: ReportData) -> list[Figure]:
         _fig("beta", f"beta vs {m.benchmark}", ratio(m.beta, 3)),
         *_buying_power(d),
         _fig("theta_nlv", "theta / NLV at the last close", _theta_share(d)),
-        _fig("trades", "closed trades", count(p.trades)),
+        _fig("trades", "closed trades", _trades_text(p)),
         _fig("win_rate", "win rate", pct(p.win_rate)),
+        _fig("open_positions", "open positions at the end", _open_text(d, p)),
+        *_strategy_pnl(d, p),
         _fig("fees", "fees paid", money(p.fees)),
         _fig("slippage", "slippage vs mid at proposal", money(p.slippage)),
         _fig("cost_share", "fees + slippage, share of gross P&L", pct(p.cost_share_of_gross)),
+    ]
+
+
+def _trades_text(s: pf.StrategyStats) -> str:
+    """Closed trades, with the scratches (P&L 0.00: neither won nor lost) when there are any."""
+    return count(s.trades) + (f" ({s.scratches} scratch)" if s.scratches else "")
+
+
+def _open_text(d: ReportData, s: pf.StrategyStats) -> str:
+    if d.open_positions is None:
+        return f"not recorded ({OPEN_POSITIONS} absent)"
+    return count(s.open_positions) + (
+        f" ({s.unmarked} unmarked: no quote at the last close)" if s.unmarked else ""
+    )
+
+
+def _strategy_pnl(d: ReportData, p: pf.StrategyStats) -> list[Figure]:
+    """The strategies' P&L (realised + open) and the part of the NLV change it does not explain:
+    in the sim, trading is the only cash flow (fees are inside each trade's P&L; no interest, no
+    dividends), so the rest is value outside the marked groups (an unmarked position, holdings an
+    assignment or a partial fill left outside a group, repairs unwound to flat)."""
+    if d.open_positions is None:
+        return [
+            _fig(
+                "strategy_pnl",
+                "strategy P&L (realised + open)",
+                f"{money(p.realized_pnl)} realised; open not recorded",
+            )
+        ]
+    text = f"{money(p.realized_pnl)} realised + {money(p.open_pnl)} open = {money(p.total_pnl)}"
+    change = (d.nlv[-1] if d.nlv else d.start_value) - d.start_value
+    rest = round(change - p.total_pnl, 2) + 0.0  # + 0.0: no "-0.00"
+    return [
+        _fig("strategy_pnl", "strategy P&L (realised + open)", text, _sign(p.total_pnl)),
+        _fig("unexplained", "NLV change not in strategy P&L", money(rest), _sign(rest)),
     ]
 
 
@@ -307,15 +351,17 @@ def _strategies(d: ReportData) -> list[StrategyRow]:
     for name, s in d.stats.items():
         q = quality.get(name) if name != "portfolio" else None
         cells = {
-            "trades": count(s.trades), "win_rate": pct(s.win_rate), "expected": pct(s.expected_win_rate),
-            "pnl": money(s.total_pnl), "average_win": money(s.average_win),
-            "average_loss": money(s.average_loss),
+            "trades": _trades_text(s), "win_rate": pct(s.win_rate), "expected": pct(s.expected_win_rate),
+            "realized": money(s.realized_pnl), "open": _open_cell(d, s),
+            "pnl": money(s.total_pnl) if d.open_positions is not None else "n/a",
+            "average_win": money(s.average_win), "average_loss": money(s.average_loss),
             "largest_loss": money(s.largest_loss) if s.losses else "no loss",
             "profit_factor": ratio(s.profit_factor), "fees": money(s.fees), "slippage": money(s.slippage),
             "gross": money(s.gross_pnl),
             "concession": pct(q["share_of_mid_to_natural"], True) if q and q.get("units") else "n/a",
         }  # fmt: skip
-        signs = {"pnl": _sign(s.total_pnl), "gross": _sign(s.gross_pnl)}
+        signs = {"realized": _sign(s.realized_pnl), "open": _sign(s.open_pnl), "pnl": _sign(s.total_pnl),
+                 "gross": _sign(s.gross_pnl)}  # fmt: skip
         row_exits = exits.get(name) if name != "portfolio" else sum(exits.values(), Counter())
         rows.append(
             StrategyRow(
@@ -326,6 +372,12 @@ def _strategies(d: ReportData) -> list[StrategyRow]:
             )
         )
     return rows
+
+
+def _open_cell(d: ReportData, s: pf.StrategyStats) -> str:
+    if d.open_positions is None:
+        return "n/a"
+    return money(s.open_pnl) + (f" ({s.unmarked} unmarked)" if s.unmarked else "")
 
 
 def profit_captured(t: PositionGroup) -> float | None:

@@ -7,6 +7,7 @@ from analysis import tail
 from analysis.figures import (
     COST_COLUMNS,
     PERFORMANCE_COLUMNS,
+    PNL_NOTE,
     STRATEGY_COLUMNS,
     RunFigures,
     days_in_trade,
@@ -54,7 +55,7 @@ def strategies(f: RunFigures, d: ReportData) -> str:
             rows.append(f"<tr{flag}>{text(name)}{cells}{rest}</tr>")
         out += table(headers, rows, table_id=table_id, text_columns=[len(headers) - 1] if exits else ())
     out += note(
-        "Win rate is flagged when it is below 80% of the expected rate after at least 10 trades. "
+        f"{esc(PNL_NOTE)} Win rate is flagged when it is below 80% of the expected rate after at least 10 trades. "
         "Largest loss: the worst losing trade (“no loss” when none lost). Gross P&amp;L: before fees "
         f"and slippage. {esc(SLIPPAGE_NOTE)}"
     )

@@ -23,6 +23,7 @@ from core.book import group_from_json
 from core.settings import Settings
 from core.types import PositionGroup
 from monitoring import performance as pf
+from monitoring.open_positions import OpenPosition
 from monitoring.tax import SECTION_1256, TaxRow, TaxYear, classify, tax_rows, tax_years
 
 TIMELINE_KINDS = ("alert", "hedge_suggestion", "entry_abandoned")
@@ -40,6 +41,7 @@ class ReportData:
     bp_cap: list[float | None]
     start_value: float
     trades: list[PositionGroup]
+    open_positions: list[OpenPosition] | None  # held at the end (None: open_positions.csv absent)
     slippage: dict[str, float]  # by group id (entries by intent id, exits by group id)
     greeks: list[dict[str, Any]]  # portfolio_greeks events
     day_closes: dict[date, dict[str, Any]]
@@ -109,25 +111,21 @@ def load(out_dir: Path, fallback_settings: Settings | None = None) -> ReportData
     trades = sorted(closed.values(), key=lambda t: (t.closed_at or datetime.min, t.group_id))
     slippage = _slippage(approved_ref, opened, trades, exit_ref)
     last_day = eq.days[-1] if eq.days else date.min
-    closed_trades = [
-        pf.ClosedTrade(
-            t.group_id, t.strategy, t.closed_at.date() if t.closed_at else last_day, t.realized_pnl(),
-            t.entry_fees + t.exit_fees, slippage.get(t.group_id, 0.0),
-        )
-        for t in trades
-    ]  # fmt: skip
+    closed_trades = [pf.ClosedTrade.of(t, slippage.get(t.group_id, 0.0), last_day) for t in trades]
     benchmark = {
         d: float(c["prices"][BENCHMARK]) for d, c in closes.items() if BENCHMARK in c.get("prices", {})
     }
     portfolio = pf.portfolio_metrics(eq.days, eq.nlv, start_value, benchmark or None, BENCHMARK)
     daily = strategy_daily_pnl(trades, greeks, eq.days)
     rows = tax_rows(trades)
+    held = rf.read_open_positions(out_dir / rf.OPEN_POSITIONS)
     return ReportData(
         settings=settings, run=rf.read_json(out_dir / rf.RUN) or {}, days=eq.days, nlv=eq.nlv,
-        bp_used=eq.bp_used, bp_cap=eq.bp_cap, start_value=start_value, trades=trades, slippage=slippage,
+        bp_used=eq.bp_used, bp_cap=eq.bp_cap, start_value=start_value, trades=trades, open_positions=held,
+        slippage=slippage,
         greeks=greeks, day_closes=closes, vol=vol, stress=stress, risk_events=risk_events, blocks=blocks,
         timeline=timeline, portfolio=portfolio,
-        stats=pf.strategy_stats(closed_trades, pf.expected_win_rates(settings)), daily_pnl=daily,
+        stats=pf.strategy_stats(closed_trades, pf.expected_win_rates(settings), held or ()), daily_pnl=daily,
         correlation=pf.daily_pnl_correlation(daily, eq.days), tax=rows,
         tax_by_year=tax_years(rows, year_end_1256_marks(greeks, opened)), benchmark=benchmark,
         execution=rf.read_json(out_dir / rf.EXECUTION), counts=dict(counts),

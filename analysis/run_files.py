@@ -1,6 +1,6 @@
 """Readers for the files of a backtest's output folder, each failing with a one-line error that names
 the file and line.  Everything the reports show comes through here: events.jsonl (every event),
-equity.csv (one row per session), execution.json (the executor's counters), parameters.json (the
+equity.csv (one row per session), open_positions.csv (what was held at the end), execution.json (the executor's counters), parameters.json (the
 settings used) and run.json (what was run: market source, period, overrides, code version)."""
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import Settings, SettingsError
+from monitoring import open_positions
+from monitoring.open_positions import OpenPosition
 
 EVENTS, EQUITY, EXECUTION, PARAMETERS, RUN = (
     "events.jsonl", "equity.csv", "execution.json", "parameters.json", "run.json",
 )  # fmt: skip
+OPEN_POSITIONS = open_positions.OPEN_POSITIONS
 
 
 class ReportDataError(ValueError):
@@ -69,6 +72,17 @@ def _optional(text: str | None) -> float | None:
     if not math.isfinite(value):
         raise ValueError(f"{text!r} is not a finite number")
     return value
+
+
+def read_open_positions(path: Path) -> list[OpenPosition] | None:
+    """The positions held at the end, or None when the folder predates the file (the reports then
+    say the open P&L was not recorded rather than show it as zero)."""
+    if not path.exists():
+        return None
+    try:
+        return open_positions.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise ReportDataError(str(exc)) from None
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from analysis.figures import (
     COST_COLUMNS,
     MAX_RISK_ACTIONS,
     PERFORMANCE_COLUMNS,
+    PNL_NOTE,
     STRATEGY_COLUMNS,
     Figure,
     RunFigures,
@@ -60,8 +61,8 @@ def _block(items: Sequence[Figure]) -> list[str]:
 
 
 def _table(rows: Sequence[StrategyRow], columns: list[str], exits: bool) -> list[str]:
-    if not rows or rows[0].cells["trades"].text == "0":
-        return ["no closed trades"]
+    if len(rows) <= 1:  # the portfolio row alone
+        return ["no closed trades and no open positions"]
     labels = dict(STRATEGY_COLUMNS)
     header = ["strategy", *(labels[c] for c in columns)]
     body = [[r.name + (" ⚠" if r.underperforming else ""), *(r.cells[c].text for c in columns)] for r in rows]
@@ -79,6 +80,8 @@ def _table(rows: Sequence[StrategyRow], columns: list[str], exits: bool) -> list
             )  # fmt: skip
     if any(r.underperforming for r in rows):
         out.append("⚠ win rate below 80% of the expected rate after at least 10 trades")
+    if not exits:
+        out += ["", *textwrap.wrap(PNL_NOTE, WIDTH, break_long_words=False, break_on_hyphens=False)]
     return out
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from core.ports import StateStore
 from core.types import PositionGroup
 from monitoring import performance as pf
+from monitoring.open_positions import OpenPosition, as_row
 
 METRICS_PREFIX = "monitoring/metrics"
 LATEST_KEY = f"{METRICS_PREFIX}/latest.json"
@@ -48,24 +49,22 @@ class DailyMetricsExporter:
         net_liquidation: float,
         benchmark_price: float | None,
         closed: Sequence[PositionGroup],
+        held: Sequence[OpenPosition] = (),
     ) -> dict[str, Any]:
+        """The day's metrics document, saved under the day's key and ``latest``; ``held`` are the
+        positions open at the close, marked (``monitoring.open_positions``), whose value the
+        strategies' P&L includes."""
         if self._days and day <= self._days[-1]:
             raise ValueError(f"closes must move forward: {day} after {self._days[-1]}")
         self._days.append(day)
         self._values.append(net_liquidation)
         if benchmark_price is not None and benchmark_price > 0:
             self._bench[day] = benchmark_price
-        trades = [
-            pf.ClosedTrade(
-                g.group_id, g.strategy, g.closed_at.date(), g.realized_pnl(), g.entry_fees + g.exit_fees
-            )
-            for g in closed
-            if g.closed_at is not None
-        ]
+        trades = [pf.ClosedTrade.of(g) for g in closed if g.closed_at is not None]
         portfolio = pf.portfolio_metrics(
             self._days, self._values, self._start, self._bench or None, self.benchmark
         )
-        stats = pf.strategy_stats(trades, self._expected)
+        stats = pf.strategy_stats(trades, self._expected, held)
         today = [t for t in trades if t.closed == day]
         doc = {
             "day": day.isoformat(),
@@ -75,6 +74,7 @@ class DailyMetricsExporter:
             "realized_today": sum(t.pnl for t in today),
             "portfolio": portfolio.as_dict(),
             "strategies": {k: v.as_dict() for k, v in stats.items()},
+            "open_positions": [as_row(p) for p in held],
         }
         doc = _json_safe(doc)
         data = json.dumps(doc, sort_keys=True).encode("utf-8")
@@ -106,14 +106,16 @@ def daily_summary(doc: Mapping[str, Any]) -> tuple[str, str]:
         f"max drawdown {pct(p['max_drawdown'])}; Sharpe {_num(p['sharpe'])}",
     ]
     for name, s in sorted(doc["strategies"].items()):
-        if name == "portfolio" or not s["trades"]:
+        if name == "portfolio" or not (s["trades"] or s["open_positions"]):
             continue
         expected = s["expected_win_rate"]
         flag = "  UNDERPERFORMING" if s["underperforming"] else ""
+        win = "n/a" if s["win_rate"] is None else f"{s['win_rate']:.0%}"
         lines.append(
-            f"{name}: {s['trades']} trades, win {s['win_rate']:.0%}"
+            f"{name}: {s['trades']} trades, win {win}"
             + (f" vs {expected:.0%} expected" if expected is not None else "")
-            + f", P&L {s['total_pnl']:+,.2f}{flag}"
+            + f", P&L {s['total_pnl']:+,.2f} (realised {s['realized_pnl']:+,.2f}, "
+            + f"open {s['open_pnl']:+,.2f} in {s['open_positions']}){flag}"
         )
     return f"Daily summary {doc['day']}", "\n".join(lines)
 

@@ -15,6 +15,9 @@ from datetime import date
 
 import numpy as np
 
+from core.types import PositionGroup
+from monitoring.open_positions import OpenPosition
+
 PERIODS_PER_YEAR = 252
 UNDERPERFORMANCE_MIN_TRADES = 10  # STRATEGY_RULES.md: judge a strategy's win rate after >= 10 trades
 UNDERPERFORMANCE_SHARE = 0.80  # ... and flag it below 80% of the expected rate
@@ -280,17 +283,36 @@ class ClosedTrade:
     fees: float
     slippage: float = 0.0  # dollars paid against the mid when the order was proposed (cost > 0)
 
+    @classmethod
+    def of(cls, group: PositionGroup, slippage: float = 0.0, closed: date | None = None) -> ClosedTrade:
+        """A closed group as a trade; ``closed`` stands in when the group carries no close time."""
+        day = group.closed_at.date() if group.closed_at is not None else closed
+        if day is None:
+            raise ValueError(f"{group.group_id} has no close time")
+        fees = group.entry_fees + group.exit_fees
+        return cls(group.group_id, group.strategy, day, group.realized_pnl(), fees, slippage)
+
 
 @dataclass(frozen=True)
 class StrategyStats:
+    """A strategy's figures.  P&L is realised (closed trades) plus open (held positions at their
+    marks): the one definition every report and summary uses.  The trade figures (win rate,
+    averages, profit factor, costs) are of closed trades.  A scratch trade (P&L 0.00 after fees) is
+    neither a win nor a loss: the win rate is wins over decided (won or lost) trades."""
+
     strategy: str
     trades: int
     wins: int
     losses: int
+    scratches: int
     win_rate: float
     expected_win_rate: float | None
     underperforming: bool  # >= 10 trades and win rate below 80% of expected
-    total_pnl: float
+    realized_pnl: float
+    open_pnl: float  # held positions at their marks (unmarked ones left out, counted below)
+    open_positions: int
+    unmarked: int  # held positions with a leg unquoted at the mark: their value is unknown
+    total_pnl: float  # realised + open
     pnl_share: float  # this strategy's share of the portfolio's absolute P&L contributions
     average_win: float
     average_loss: float
@@ -299,7 +321,7 @@ class StrategyStats:
     expectancy: float
     fees: float
     slippage: float
-    gross_pnl: float  # before fees and slippage: what the trades would have made at mid, free
+    gross_pnl: float  # of closed trades, before fees and slippage: what they made at mid, free
     cost_share_of_gross: float
     daily_pnl: dict[date, float] = field(default_factory=dict)
 
@@ -308,31 +330,54 @@ class StrategyStats:
         return out
 
 
+def outcome(pnl: float) -> int:
+    """+1 win, -1 loss, 0 scratch: P&L after fees to the cent (the account's unit)."""
+    cents = round(pnl * 100)
+    return (cents > 0) - (cents < 0)
+
+
 def strategy_stats(
-    trades: Iterable[ClosedTrade], expected_win_rates: Mapping[str, float] | None = None
+    trades: Iterable[ClosedTrade],
+    expected_win_rates: Mapping[str, float] | None = None,
+    open_positions: Iterable[OpenPosition] = (),
 ) -> dict[str, StrategyStats]:
-    """Per-strategy statistics plus a ``portfolio`` row over every trade."""
+    """Per-strategy statistics plus a ``portfolio`` row over every trade and held position; a
+    strategy with positions held but none closed has a row too."""
     expected = dict(expected_win_rates or {})
     by: dict[str, list[ClosedTrade]] = {}
-    all_trades = list(trades)
+    held: dict[str, list[OpenPosition]] = {}
+    all_trades, all_held = list(trades), list(open_positions)
     for t in all_trades:
         by.setdefault(t.strategy, []).append(t)
-    abs_total = sum(abs(sum(t.pnl for t in ts)) for ts in by.values())
-    out = {name: _stats(name, ts, expected.get(name), abs_total) for name, ts in sorted(by.items())}
-    out["portfolio"] = _stats("portfolio", all_trades, None, 0.0)  # a share of itself says nothing
+    for p in all_held:
+        held.setdefault(p.strategy, []).append(p)
+    names = sorted(set(by) | set(held))
+    totals = {n: sum(t.pnl for t in by.get(n, [])) + _open_pnl(held.get(n, [])) for n in names}
+    abs_total = sum(abs(v) for v in totals.values())
+    out = {n: _stats(n, by.get(n, []), held.get(n, []), expected.get(n), abs_total) for n in names}
+    out["portfolio"] = _stats("portfolio", all_trades, all_held, None, 0.0)  # a share of itself says nothing
     return out
 
 
-def _stats(name: str, trades: list[ClosedTrade], expected: float | None, abs_total: float) -> StrategyStats:
+def _open_pnl(held: list[OpenPosition]) -> float:
+    return sum(u for p in held if (u := p.unrealized_pnl) is not None)
+
+
+def _stats(
+    name: str, trades: list[ClosedTrade], held: list[OpenPosition], expected: float | None, abs_total: float
+) -> StrategyStats:
     pnls = [t.pnl for t in trades]
-    wins = [p for p in pnls if p > 0]
-    losses = [p for p in pnls if p <= 0]
+    wins = [p for p in pnls if outcome(p) > 0]
+    losses = [p for p in pnls if outcome(p) < 0]
     n = len(pnls)
-    win_rate = len(wins) / n if n else math.nan
-    total = sum(pnls)
+    decided = len(wins) + len(losses)
+    win_rate = len(wins) / decided if decided else math.nan
+    realized = sum(pnls)
+    open_pnl = _open_pnl(held)
+    total = realized + open_pnl
     fees = sum(t.fees for t in trades)
     slip = sum(t.slippage for t in trades)
-    gross = total + fees + slip
+    gross = realized + fees + slip
     daily: dict[date, float] = {}
     for t in trades:
         daily[t.closed] = daily.get(t.closed, 0.0) + t.pnl
@@ -342,6 +387,7 @@ def _stats(name: str, trades: list[ClosedTrade], expected: float | None, abs_tot
         trades=n,
         wins=len(wins),
         losses=len(losses),
+        scratches=n - decided,
         win_rate=win_rate,
         expected_win_rate=expected,
         underperforming=bool(
@@ -349,13 +395,17 @@ def _stats(name: str, trades: list[ClosedTrade], expected: float | None, abs_tot
             and n >= UNDERPERFORMANCE_MIN_TRADES
             and win_rate < UNDERPERFORMANCE_SHARE * expected
         ),
+        realized_pnl=realized,
+        open_pnl=open_pnl,
+        open_positions=len(held),
+        unmarked=sum(1 for p in held if p.unrealized_pnl is None),
         total_pnl=total,
         pnl_share=(abs(total) / abs_total * math.copysign(1.0, total)) if abs_total > 0 else math.nan,
         average_win=sum(wins) / len(wins) if wins else math.nan,
         average_loss=sum(losses) / len(losses) if losses else math.nan,
         largest_loss=min(losses) if losses else math.nan,  # no losing trade: no largest loss
         profit_factor=(sum(wins) / loss_sum) if loss_sum > 0 else (math.inf if wins else math.nan),
-        expectancy=total / n if n else math.nan,
+        expectancy=realized / n if n else math.nan,
         fees=fees,
         slippage=slip,
         gross_pnl=gross,

@@ -22,6 +22,7 @@ from monitoring.alerts import AlertRouter, Outcome
 from monitoring.export import DailyMetricsExporter, daily_summary
 from monitoring.greeks import LimitCheck
 from monitoring.health import HealthInputs, HealthMonitor, HealthServer, HealthSnapshot
+from monitoring.open_positions import mark_positions
 from monitoring.performance import expected_win_rates
 from monitoring.sampler import MonitoringSampler
 from monitoring.volatility import QuoteStats
@@ -119,7 +120,11 @@ class MonitoringService:
         if self.exporter is None:
             return
         self.last_metrics = self.exporter.on_close(
-            day, account.net_liquidation, snapshot.price(self.exporter.benchmark), closed_groups
+            day,
+            account.net_liquidation,
+            snapshot.price(self.exporter.benchmark),
+            closed_groups,
+            mark_positions(live_groups, snapshot),
         )
         stats = self.quotes.summary()
         if stats and self._store is not None:

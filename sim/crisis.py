@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from core.settings import Settings
+from monitoring.open_positions import mark_positions
 from monitoring.performance import max_drawdown, returns_from_values
 from sim.engine import RunResult, run_backtest
 from sim.markets.choose import build_market
@@ -26,7 +27,6 @@ from sim.recorder import RunRecorder
 from sim.report import write_reports
 from sim.run_info import write_run_description
 from sim.store import MemoryStore
-from strategies.common import group_mark
 
 WARM_UP_DAYS = 61
 
@@ -55,11 +55,10 @@ class _Marks:
         return None
 
     def after_end_of_day(self, day: date, system) -> None:  # type: ignore[no-untyped-def]
-        snap, marks = system.platform.snapshot(), defaultdict(float)
-        for g in system.book.live():
-            mark = None if g.opened_at is None else group_mark(g, snap)
-            if mark is not None:
-                marks[g.strategy] += (mark - g.entry_price) * g.quantity * g.multiplier - g.entry_fees
+        marks: defaultdict[str, float] = defaultdict(float)
+        for p in mark_positions(system.book.live(), system.platform.snapshot()):  # the reports' marks
+            if p.unrealized_pnl is not None:
+                marks[p.strategy] += p.unrealized_pnl
         self.by_day[day] = dict(marks)
 
 

@@ -1,6 +1,6 @@
-"""A backtest's output folder: the raw run files (trades.csv, equity.csv, events.jsonl,
-execution.json, parameters.json), then summary.txt rendered from those files by ``analysis`` — the
-same reader and the same figures as report.html, so the two never disagree."""
+"""A backtest's output folder: the raw run files (trades.csv, open_positions.csv, equity.csv,
+events.jsonl, execution.json, parameters.json), then summary.txt rendered from those files by
+``analysis`` — the same reader and the same figures as report.html, so the two never disagree."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 from core.regime import max_bp_fraction
 from core.settings import Settings
 from core.types import PositionGroup
+from monitoring import open_positions
 from sim.broker.fault_report import write_execution_report
 from sim.engine import EquityPoint, RunResult
 
@@ -29,11 +30,20 @@ def write_trades(path: Path, trades: list[PositionGroup]) -> None:
         for g in trades:
             writer.writerow([
                 g.group_id, g.strategy, _iso(g.opened_at), _iso(g.closed_at), g.quantity,
-                " ".join(f"{leg.ratio:+d}x{leg.contract.symbol.replace(' ', '')}" for leg in g.legs),
+                open_positions.legs_text(g),
                 f"{g.entry_price:.4f}", f"{g.exit_price:.4f}", f"{g.entry_fees:.2f}", f"{g.exit_fees:.2f}",
                 f"{g.realized_pnl():.2f}", g.exit_reason, f"{g.max_loss_per_unit:.2f}",
                 ";".join(f"{k}={v:.10g}" for k, v in sorted(g.notes.items())), g.campaign_id, g.part,
             ])  # fmt: skip
+
+
+def final_open_positions(result: RunResult) -> list[open_positions.OpenPosition]:
+    """The groups still held at the end, marked at the last close: the snapshot the last equity
+    row was valued at (``monitoring.open_positions``, as the daily metrics export marks them)."""
+    held = [] if result.system is None else list(result.system.book.live())
+    if not held or result.platform is None:
+        return []
+    return open_positions.mark_positions(held, result.platform.snapshot())
 
 
 def write_equity(path: Path, equity: list[EquityPoint], settings: Settings) -> None:
@@ -67,11 +77,13 @@ def write_reports(out_dir: Path, result: RunResult, wall_seconds: float | None =
     settings = _settings(result)
     paths = {
         "trades": out_dir / "trades.csv",
+        "open_positions": out_dir / open_positions.OPEN_POSITIONS,
         "equity": out_dir / "equity.csv",
         "events": out_dir / "events.jsonl",
         "parameters": out_dir / "parameters.json",
     }
     write_trades(paths["trades"], result.recorder.trades)
+    open_positions.write_csv(paths["open_positions"], final_open_positions(result))
     write_equity(paths["equity"], result.equity, settings)
     result.recorder.write_events(paths["events"])
     write_parameters(paths["parameters"], settings)

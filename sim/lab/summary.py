@@ -1,20 +1,22 @@
 """A backtest's result cut to what a study needs (a few kB, not the event log): the return metrics
-of ``monitoring.performance``, the worst day, P&L per strategy, breaker trips and forced exits,
-the closing equity of every session (walk-forward stitches them) and the trades file's hash."""
+of ``monitoring.performance``, the worst day, P&L per strategy (realised + open: the reports'
+definition), breaker trips and forced exits, the closing equity of every session (walk-forward
+stitches them) and the trades file's hash."""
 
 from __future__ import annotations
 
 import hashlib
 import itertools
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from monitoring.performance import portfolio_metrics
+from monitoring.performance import ClosedTrade, portfolio_metrics, strategy_stats
 from risk.events import RISK_EVENT, Action
 from sim.engine import RunResult
+from sim.report import final_open_positions
 
 TRIP, FORCED_EXIT = Action.TRIP.value, Action.FORCED_EXIT.value
 
@@ -37,11 +39,9 @@ def summarize(result: RunResult, risk: RiskCounts, starting_cash: float, trades_
     values = [starting_cash, *nlv]
     returns = [b / a - 1.0 if a > 0 else -1.0 for a, b in itertools.pairwise(values)]
     worst = min(range(len(returns)), key=lambda i: returns[i]) if returns else None
-    pnl: defaultdict[str, float] = defaultdict(float)
-    trades: Counter[str] = Counter()
-    for t in result.recorder.trades:
-        pnl[t.strategy] += t.realized_pnl()
-        trades[t.strategy] += 1
+    closed = [ClosedTrade.of(t, closed=days[-1] if days else None) for t in result.recorder.trades]
+    stats = strategy_stats(closed, open_positions=final_open_positions(result))
+    stats.pop("portfolio")
     by_rule = risk.by_rule
     return {
         "sessions": len(nlv),
@@ -52,8 +52,9 @@ def summarize(result: RunResult, risk: RiskCounts, starting_cash: float, trades_
         "worst_day": _num(returns[worst]) if worst is not None else None,
         "worst_day_date": days[worst].isoformat() if worst is not None else None,
         "trades": len(result.recorder.trades),
-        "strategy_pnl": {k: round(v, 2) for k, v in sorted(pnl.items())},
-        "strategy_trades": dict(sorted(trades.items())),
+        "strategy_pnl": {k: round(s.total_pnl, 2) for k, s in stats.items()},  # realised + open
+        "strategy_open_pnl": {k: round(s.open_pnl, 2) for k, s in stats.items()},
+        "strategy_trades": {k: s.trades for k, s in stats.items() if s.trades},
         "breaker_trips": {rule: n for (rule, action), n in sorted(by_rule.items()) if action == TRIP},
         "forced_exits": sum(n for (_, action), n in by_rule.items() if action == FORCED_EXIT),
         "equity": [[d.isoformat(), round(v, 2)] for d, v in zip(days, nlv, strict=True)],

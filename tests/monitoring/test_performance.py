@@ -132,6 +132,22 @@ def test_strategy_stats_win_rate_against_expected_costs_and_attribution():
     assert stats["portfolio"].trades == 11
 
 
+def test_a_scratch_trade_is_neither_a_win_nor_a_loss():
+    """Three wins, one loss and a trade closed at exactly 0.00 after fees: 3 of 4 decided trades
+    won (75%), not 3 of 5 (60%, the old count that called the scratch a loss)."""
+    trades = [_trade("ipmcc", 100.0, d) for d in (1, 2, 3)] + [_trade("ipmcc", -200.0, 4)]
+    trades += [_trade("ipmcc", 0.0, 5), _trade("ipmcc", -0.004, 6)]  # under half a cent: 0.00 too
+    s = pf.strategy_stats(trades)["ipmcc"]
+    assert (s.trades, s.wins, s.losses, s.scratches) == (6, 3, 1, 2)
+    assert s.win_rate == pytest.approx(0.75)
+    assert s.average_loss == pytest.approx(-200.0) and s.largest_loss == pytest.approx(-200.0)
+    assert s.profit_factor == pytest.approx(300 / 200)
+    one_cent = pf.strategy_stats([_trade("ipmcc", -0.01, 1)])["ipmcc"]
+    assert (one_cent.losses, one_cent.scratches) == (1, 0), "a cent lost is a loss"
+    only = pf.strategy_stats([_trade("ipmcc", 0.0, 1)])["ipmcc"]
+    assert math.isnan(only.win_rate), "no decided trade: no win rate"
+
+
 def test_daily_pnl_correlation_matches_numpy():
     days = [date(2025, 1, d) for d in range(1, 21)]
     rng = np.random.default_rng(3)
