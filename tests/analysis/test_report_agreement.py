@@ -20,6 +20,7 @@ CORE_FIGURES = {
     "max drawdown", "max drawdown dates", "max drawdown duration", "longest time under water",
     "alpha vs SPY (annualised)", "beta vs SPY", "buying power used / cap at the last close",
     "highest use of the buying-power cap", "theta / NLV at the last close", "closed trades", "win rate",
+    "open positions at the end", "strategy P&L (realised + open)", "NLV change not in strategy P&L",
     "fees paid", "slippage vs mid at proposal", "fees + slippage, share of gross P&L",
     "daily VaR 95% (historical)", "daily CVaR 95% (mean of the worst 5%)", "skew of daily returns",
     "excess kurtosis of daily returns", "worst day", "best day", "risk events recorded",
@@ -164,12 +165,21 @@ def test_shared_figures_match_the_run_files(backtest):
     pnl: defaultdict[str, float] = defaultdict(float)
     for t in trades:
         pnl[t["strategy"]] += float(t["pnl"])
-    assert page["closed trades"] == str(len(trades))
+    scratches = sum(1 for t in trades if float(t["pnl"]) == 0)
+    assert page["closed trades"] == f"{len(trades)}" + (f" ({scratches} scratch)" if scratches else "")
+    with (out / "open_positions.csv").open() as fh:
+        held = list(csv.DictReader(fh))
+    open_pnl: defaultdict[str, float] = defaultdict(float)
+    for p in held:
+        open_pnl[p["strategy"]] += float(p["unrealized_pnl"])
+    assert held and all(p["unrealized_pnl"] for p in held), "this run ends with positions held, all marked"
     header, *rows = strategy
     by_name = {r[0].removesuffix(" ⚠ underperforming"): dict(zip(header, r, strict=True)) for r in rows}
-    for name, total in pnl.items():
-        assert by_name[name]["P&L"] == f"{total:,.2f}"
-        losses = [float(t["pnl"]) for t in trades if t["strategy"] == name and float(t["pnl"]) <= 0]
+    for name in set(pnl) | set(open_pnl):
+        assert by_name[name]["realised"] == f"{pnl[name]:,.2f}"
+        assert by_name[name]["open"] == f"{open_pnl[name]:,.2f}"
+        assert by_name[name]["P&L"] == f"{pnl[name] + open_pnl[name]:,.2f}"
+        losses = [float(t["pnl"]) for t in trades if t["strategy"] == name and float(t["pnl"]) < 0]
         assert by_name[name]["largest loss"] == (f"{min(losses):,.2f}" if losses else "no loss")
     execution = json.loads((out / "execution.json").read_text())
     assert page["orders sent"] == f"{execution['counts']['orders_sent']:,d}"

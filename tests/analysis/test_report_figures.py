@@ -17,15 +17,19 @@ from analysis.summary import render, write_summary
 from core.book import group_to_json
 from core.settings import Settings
 from core.types import GroupStatus, Leg, PositionGroup, Right
+from monitoring.open_positions import OPEN_POSITIONS, OpenPosition, write_csv
 from sim.report import write_parameters
 from testing.factories import spxw
 
 START = date(2025, 3, 3)
 
 
-def _folder(tmp_path, events, days=5, settings=None, execution=None, run=None):
+def _folder(tmp_path, events, days=5, settings=None, execution=None, run=None, held=(), nlv=200000.0):
+    """A run folder; ``held`` are the open positions at the end (None: no open_positions.csv)."""
     rows = ["day,net_liquidation,cash,buying_power_used,vix,buying_power_cap"]
-    rows += [f"{START + timedelta(days=i)},200000.00,200000.00,30000.00,18.00,160000.00" for i in range(days)]
+    rows += [f"{START + timedelta(days=i)},{nlv:.2f},200000.00,30000.00,18.00,160000.00" for i in range(days)]
+    if held is not None:
+        write_csv(tmp_path / OPEN_POSITIONS, list(held))
     (tmp_path / "equity.csv").write_text("\n".join(rows) + "\n")
     (tmp_path / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
     write_parameters(tmp_path / "parameters.json", settings or Settings())
@@ -192,3 +196,52 @@ def test_without_the_report_extra_the_summary_says_the_tail_is_not_computed(tmp_
     monkeypatch.setitem(sys.modules, "empyrical", None)  # as on LEAN's image: import fails
     text = render(figures(load(_folder(tmp_path, []))))
     assert "daily return distribution" in text and "empyrical-reloaded is not installed" in text
+
+
+def _held(group_id, strategy, entry, mark, qty=1):
+    return OpenPosition(group_id, strategy, group_id, "", datetime(2025, 3, 3, 10), qty, 100.0, "-1xSPY",
+                        entry, 1.0, mark)  # fmt: skip
+
+
+def test_strategy_pnl_is_realised_plus_open_in_both_files(tmp_path):
+    """A probe with +300 closed and one position held at +149 (sold 2.00, marked 0.50, $1 fee); a
+    strategy holding only an unmarked position; NLV rose by exactly the marked P&L."""
+    wins = [_closed(f"w{i}", -1.0, datetime(2025, 3, 3, 10), datetime(2025, 3, 4 + i, 11)) for i in range(3)]
+    held = [_held("probe-open", "probe", -2.0, -0.5), _held("rung", "leap_ladder", -7.0, None)]
+    folder = _folder(tmp_path, wins, held=held, nlv=200_449.0)
+    f = figures(load(folder))
+    rows = {r.name: r.cells for r in f.strategies}
+    assert [rows["probe"][k].text for k in ("trades", "realized", "open", "pnl")] == [
+        "3",
+        "300.00",
+        "149.00",
+        "449.00",
+    ]
+    assert [rows["leap_ladder"][k].text for k in ("trades", "realized", "open", "pnl")] == [
+        "0", "0.00", "0.00 (1 unmarked)", "0.00",
+    ]  # fmt: skip
+    shown = _by_label(f)
+    assert shown["strategy P&L (realised + open)"] == "300.00 realised + 149.00 open = 449.00"
+    assert shown["NLV change not in strategy P&L"] == "0.00"
+    assert shown["open positions at the end"] == "2 (1 unmarked: no quote at the last close)"
+    text = write_summary(folder).read_text()
+    assert "300.00 realised + 149.00 open = 449.00" in text and "(1 unmarked)" in text
+
+
+def test_a_folder_without_open_positions_says_so_instead_of_showing_zero(tmp_path):
+    wins = [_closed("w", -1.0, datetime(2025, 3, 3, 10), datetime(2025, 3, 4, 11))]
+    f = figures(load(_folder(tmp_path, wins, held=None)))
+    probe = next(r for r in f.strategies if r.name == "probe").cells
+    assert (probe["realized"].text, probe["open"].text, probe["pnl"].text) == ("100.00", "n/a", "n/a")
+    assert _by_label(f)["open positions at the end"] == "not recorded (open_positions.csv absent)"
+
+
+def test_a_scratch_trade_is_shown_and_left_out_of_the_win_rate(tmp_path):
+    trades = [_closed("w", -1.0, datetime(2025, 3, 3, 10), datetime(2025, 3, 4, 11)),
+              _closed("s", 0.0, datetime(2025, 3, 3, 10), datetime(2025, 3, 5, 11))]  # fmt: skip
+    f = figures(load(_folder(tmp_path, trades)))
+    probe = next(r for r in f.strategies if r.name == "probe").cells
+    assert (probe["trades"].text, probe["win_rate"].text, probe["largest_loss"].text) == (
+        "2 (1 scratch)", "100.00%", "no loss",
+    )  # fmt: skip
+    assert _by_label(f)["closed trades"] == "2 (1 scratch)"
