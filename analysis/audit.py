@@ -8,7 +8,8 @@ Checks: strategy allowed in the account phase; entry weekday and time window; DT
 and long deltas within tolerance; exit reason consistent with the trigger values; size within the
 phase and per-strategy caps, and concurrent positions within their limits; the rules of
 2026-12-02 (stress and gamma after the trade, LT112 width, IPMCC break-even and campaign stop,
-LEAP rung margin) in ``analysis.audit_rules``.
+LEAP rung margin) in ``analysis.audit_rules``; each filled profit target against its target less
+one tick per leg in ``analysis.audit_targets`` (the worst one is printed).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from analysis import audit_rules
+from analysis import audit_rules, audit_targets
 from analysis.trade_log import Trade, load_trades
 from core.regime import account_phase
 from core.settings import Settings
@@ -61,6 +62,7 @@ class Auditor:
                 continue
             out += [Violation(t.group_id, rule, msg) for rule, msg in check(t)]
             out += [Violation(t.group_id, rule, msg) for rule, msg in audit_rules.gate_limits(t, self.s)]
+            out += [Violation(t.group_id, rule, msg) for rule, msg in audit_targets.findings(t, self.s)]
         entries: dict[str, list[Trade]] = {}
         for t in trades:
             entries.setdefault(t.entry_id, []).append(t)
@@ -325,6 +327,7 @@ def main(trades_path: Path, settings: Settings, rules_from: str) -> int:
     by_strategy: dict[str, int] = {}
     for t in trades:
         by_strategy[t.strategy] = by_strategy.get(t.strategy, 0) + 1
+    print(audit_targets.worst_line(trades, settings))
     print(
         f"audited {len(trades)} trades ("
         + ", ".join(f"{k} {n}" for k, n in sorted(by_strategy.items()))

@@ -25,6 +25,10 @@ class Trade:
     campaign: str
     part: str
     roots: tuple[str, ...]
+    entry_price: float = math.nan  # net per unit (debit +, credit -), as filled
+    exit_price: float = math.nan
+    fees: float = 0.0  # entry + exit, dollars
+    pnl: float = math.nan  # dollars after fees
 
     @property
     def entry_id(self) -> str:
@@ -49,14 +53,15 @@ class Trade:
 
 
 # The columns sim/report.py writes (tests/analysis/test_audit.py keeps the two lists equal); the
-# auditor reads all but the prices and fees.  ``campaign`` and ``part`` may be absent (older runs).
+# auditor reads them all (the prices, fees and P&L for the profit-target fills).  ``campaign`` and
+# ``part`` may be absent (older runs).
 TRADE_COLUMNS = (
     "group_id", "strategy", "opened_at", "closed_at", "quantity", "legs", "entry_price", "exit_price",
     "entry_fees", "exit_fees", "pnl", "exit_reason", "max_loss_per_unit", "notes", "campaign", "part",
 )  # fmt: skip
 _OPTIONAL = {"campaign", "part"}
 _READ = {"group_id", "strategy", "opened_at", "closed_at", "quantity", "legs", "exit_reason"}
-_READ |= {"max_loss_per_unit", "notes"}
+_READ |= {"max_loss_per_unit", "notes", "entry_price", "exit_price", "entry_fees", "exit_fees", "pnl"}
 
 
 def load_trades(path: Path) -> list[Trade]:
@@ -109,12 +114,23 @@ def _trade(row: dict[str | None, str | None]) -> Trade:
         campaign=text.get("campaign") or text["group_id"],
         part=text.get("part") or "",
         roots=tuple(_LEG_ROOT.findall(text["legs"])),
+        entry_price=_finite(text["entry_price"]),
+        exit_price=_finite(text["exit_price"]),
+        fees=_finite(text["entry_fees"]) + _finite(text["exit_fees"]),
+        pnl=_finite(text["pnl"]),
     )
     try:
         trade.signal_day  # noqa: B018 - the id carries the signal day the entry rules check
     except (IndexError, ValueError):
         raise ValueError(f"group_id {trade.group_id!r} is not STRATEGY-YYYYMMDD-N") from None
     return trade
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
 
 
 _LEG_ROOT = re.compile(r"[+-]\d+x([A-Z]+)\d{6}[CP]")
