@@ -228,8 +228,8 @@ _DESCRIPTION = (
     "trades against the rulebook, list the parameters."
 )
 _BACKTEST = (
-    "Run the trading system offline and write trades.csv, equity.csv, summary.txt, report.html and "
-    "run.log to --out.  Parameters come from config.json, then --set, --start and --end; every "
+    "Run the trading system offline and write trades.csv, open_positions.csv, equity.csv, summary.txt, "
+    "report.html and run.log to --out.  Parameters come from config.json, then --set, --start and --end; every "
     "problem is reported at once before anything runs."
 )
 _AUDIT = "Check every trade of a backtest's trades.csv against the rulebook; exit 1 on any violation."
