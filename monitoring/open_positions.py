@@ -21,7 +21,7 @@ from core.costs import net_mid
 from core.types import GroupStatus, MarketSnapshot, OptionQuote, PositionGroup
 
 OPEN_POSITIONS = "open_positions.csv"
-COLUMNS = (
+COLUMNS: tuple[str, ...] = (
     "group_id", "strategy", "campaign", "part", "opened_at", "quantity", "multiplier", "legs",
     "entry_price", "entry_fees", "cost_basis", "mark", "market_value", "unrealized_pnl",
 )  # fmt: skip

@@ -65,7 +65,8 @@ def test_the_auditor_prints_the_worst_profit_target(tmp_path, capsys):
         _strangle(1.0 - FEE_POINTS + 0.5, group_id="strangle-20250311-001"),
     ]
     _audit(tmp_path, *rows)
-    assert worst(load_trades(tmp_path / "trades.csv"), S).group_id == "strangle-20250311-001"
+    found = worst(load_trades(tmp_path / "trades.csv"), S)
+    assert found is not None and found.group_id == "strangle-20250311-001"
     assert main(tmp_path / "trades.csv", S, "test") == 0
     out = capsys.readouterr().out
     assert "worst profit_target exit: strangle-20250311-001, realised 0.5000 of its 1.0000 target" in out

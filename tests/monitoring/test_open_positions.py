@@ -18,12 +18,10 @@ EXP = NOW.date() + timedelta(days=40)
 PUT, CALL = spxw(4900, Right.PUT, EXP), spxw(5100, Right.CALL, EXP)
 
 
-def _snap(put=(9.0, 10.0), call=(3.9, 4.1)):
-    quotes = (
-        [quote(PUT, NOW, *put, -0.2), quote(CALL, NOW, *call, 0.15)]
-        if call
-        else [quote(PUT, NOW, *put, -0.2)]
-    )
+def _snap(put=(9.0, 10.0), call: tuple[float, float] | None = (3.9, 4.1)):
+    quotes = [quote(PUT, NOW, put[0], put[1], -0.2)]
+    if call is not None:
+        quotes.append(quote(CALL, NOW, call[0], call[1], 0.15))
     return snapshot(NOW, [OptionChain("SPXW", EXP, "SPX", 5000.0, tuple(quotes))])
 
 
