@@ -70,10 +70,10 @@ STRATEGY_COLUMNS: list[tuple[str, str]] = [
     ("gross", "gross P&L"), ("concession", "entry concession"),
 ]  # fmt: skip
 
-# both files print the strategy figures as two tables: performance, then costs (and exits)
-PERFORMANCE_COLUMNS = ["trades", "win_rate", "expected", "realized", "open", "pnl", "average_win",
-                       "average_loss", "largest_loss", "profit_factor"]  # fmt: skip
-COST_COLUMNS = ["fees", "slippage", "gross", "concession"]
+# both files print the strategy figures as two tables: performance, then averages and costs (and exits)
+PERFORMANCE_COLUMNS = ["trades", "win_rate", "expected", "realized", "open", "pnl", "largest_loss",
+                       "profit_factor"]  # fmt: skip
+COST_COLUMNS = ["average_win", "average_loss", "fees", "slippage", "gross", "concession"]
 PNL_NOTE = (
     "P&L = realised (closed trades) + open (positions held at the end, marked at mid at the last "
     "close). Win rate: won / (won + lost) closed trades; a scratch (P&L 0.00 after fees) is neither."

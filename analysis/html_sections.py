@@ -38,7 +38,8 @@ def summary(f: RunFigures) -> str:
 
 
 def strategies(f: RunFigures, d: ReportData) -> str:
-    """Two tables, as in summary.txt: performance, then costs and exits (one would not fit 1024 px)."""
+    """Two tables, as in summary.txt: performance, then averages, costs and exits (one would not fit
+    1024 px)."""
     labels = dict(STRATEGY_COLUMNS)
     out = ""
     for table_id, columns, exits in (

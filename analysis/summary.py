@@ -36,7 +36,7 @@ def render(f: RunFigures) -> str:
     lines = ["Backtest summary", "================", *_block(f.header)]
     lines += _section("Portfolio", _block(f.portfolio))
     lines += _section("Strategies", _table(f.strategies, PERFORMANCE_COLUMNS, exits=False))
-    lines += _section("Costs by strategy", _table(f.strategies, COST_COLUMNS, exits=True))
+    lines += _section("Averages and costs by strategy", _table(f.strategies, COST_COLUMNS, exits=True))
     lines += _section("Daily returns (tail)", _block(f.tail))
     lines += _section("Risk and alerts", _block(f.activity) + _risk_actions(f))
     lines += _section("Execution", _block(f.execution))

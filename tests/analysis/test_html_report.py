@@ -125,6 +125,7 @@ def test_a_report_with_wide_numbers_still_fits_1024_px(tmp_path):
     from datetime import datetime, timedelta
 
     from analysis.html_report import write_html_report
+    from monitoring.open_positions import OpenPosition
     from tests.analysis.test_report_figures import _closed, _folder
 
     pytest.importorskip("matplotlib", reason="charts need the report extra (matplotlib)")
@@ -135,7 +136,23 @@ def test_a_report_with_wide_numbers_still_fits_1024_px(tmp_path):
                 datetime(2025, 3, 3, 10), datetime(2025, 3, 3, 10) + timedelta(days=i % 5, hours=3), name)
         for i, name in enumerate(names * 4)
     ]  # fmt: skip
-    path = write_html_report(_folder(tmp_path, trades))
+    held = [
+        OpenPosition(
+            f"{name}-20250303-9{i}-held",
+            name,
+            f"{name}-c",
+            "",
+            datetime(2025, 3, 3, 10),
+            9,
+            100.0,
+            "-1xSPY",
+            -2.0,
+            9.0,
+            1_234.5 * (i + 1) if i else None,
+        )
+        for i, name in enumerate(names)
+    ]  # fmt: skip  seven-figure open P&L, and one unmarked position
+    path = write_html_report(_folder(tmp_path, trades, held=held))
     with HeadlessChromium(binary, width=1024, height=900) as browser:
         browser.open(path.resolve().as_uri())
         layout = json.loads(browser.evaluate(_TOO_WIDE))

@@ -102,7 +102,7 @@ def _summary_tables(lines):
     """Rows of the Strategies and Costs tables by strategy and column header."""
     rows: dict[str, dict[str, str]] = defaultdict(dict)
     last = ""
-    for title in ("Strategies", "Costs by strategy"):
+    for title in ("Strategies", "Averages and costs by strategy"):
         start = lines.index(title) + 2
         header = re.split(r" {2,}", lines[start])
         for line in lines[start + 1 :]:
