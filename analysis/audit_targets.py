@@ -58,7 +58,7 @@ class Shortfall:
         return (
             f"realised {self.realized:.4f} of its {self.target:.4f} target per unit: "
             f"${abs(self.dollars):,.2f} {side}, {abs(self.ticks_per_leg):.2f} ticks per leg "
-            f"({self.legs} legs x {self.tick:g})"
+            f"({self.legs} leg{'s' if self.legs > 1 else ''} x {self.tick:g})"
         )
 
 
