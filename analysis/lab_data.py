@@ -100,8 +100,8 @@ def percentiles(xs: Sequence[float]) -> dict[int, float]:
 
 
 def strategy_pnl(tasks: Sequence[LabTask]) -> dict[str, list[float]]:
-    """P&L of closed trades per strategy per task; a task where a strategy never closed a trade
-    counts 0 for it, so every strategy has one value per task."""
+    """P&L per strategy per task (realised + open at the task's end, as the backtest reports); a
+    task where a strategy never traded counts 0 for it, so every strategy has one value per task."""
     names = sorted({name for t in tasks for name in (t.result or {}).get("strategy_pnl", {})})
     return {n: [float((t.result or {}).get("strategy_pnl", {}).get(n, 0.0)) for t in tasks] for n in names}
 

@@ -83,7 +83,7 @@ def render(study: LabStudy, redact: Redactor) -> str:
     body = _percentile_table({k: (v, False) for k, v in pnl.items()}, who, money=True)
     if charts and pnl:
         body += lab_charts.histograms({f"{k} ($)": v for k, v in pnl.items()}, {}, cols=3)
-    sections.append(("strategies", "P&L of closed trades per strategy", body))
+    sections.append(("strategies", "P&L per strategy (realised + open)", body))
     sections.append(("breakers", "Circuit breakers", _breakers(study, tasks)))
     if not charts:
         sections.append(("charts", "Charts", f'<p class="note">{html.escape(report_charts.available())}</p>'))
