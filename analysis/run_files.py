@@ -1,7 +1,8 @@
 """Readers for the files of a backtest's output folder, each failing with a one-line error that names
 the file and line.  Everything the reports show comes through here: events.jsonl (every event),
-equity.csv (one row per session), open_positions.csv (what was held at the end), execution.json (the executor's counters), parameters.json (the
-settings used) and run.json (what was run: market source, period, overrides, code version)."""
+equity.csv (one row per session), open_positions.csv (what was held at the end, marked),
+execution.json (the executor's counters), parameters.json (the settings used) and run.json (what
+was run: market source, period, overrides, code version)."""
 
 from __future__ import annotations
 
