@@ -99,9 +99,11 @@ def stress_loss(
     grids = {c: scenarios.grid(c == EQUITY) for c in names}
     moves = np.stack([grids[c][0] for c in classes], axis=1)  # (scenario, leg)
     vols = np.stack([grids[c][1] for c in classes], axis=1)
-    now_value = _price(spot, strike, years, iv, calls, futures)
-    shocked = _price(spot * (1.0 + moves), strike, years, iv * vols, calls, futures)
-    pnl = (shocked - now_value) * scale  # dollars per scenario and leg
+    # row 0: every leg now; rows 1..: the scenarios (one pricing pass for all of them)
+    spots = np.concatenate([spot[np.newaxis, :], spot * (1.0 + moves)])
+    ivs = np.concatenate([iv[np.newaxis, :], iv * vols])
+    values = _price(spots, strike, years, ivs, calls, futures)
+    pnl = (values[1:] - values[0]) * scale  # dollars per scenario and leg
     by_class: dict[str, float] = {}
     worst: dict[str, str] = {}
     for i, name in enumerate(names):
@@ -133,11 +135,16 @@ def _price(
     spot: np.ndarray, strike: np.ndarray, years: np.ndarray, iv: np.ndarray, calls: np.ndarray,
     futures: np.ndarray,
 ) -> np.ndarray:  # fmt: skip
-    return np.where(
-        futures,
-        black76_price(spot, strike, years, RATE, iv, calls),
-        bs_price(spot, strike, years, RATE, 0.0, iv, calls),
-    )
+    """Model values of (row, leg) arrays: Black-76 for the futures-option legs, Black-Scholes for the
+    rest, each model run only on the legs it applies to (the same numbers as pricing all legs with
+    both and picking, at half the cost or less)."""
+    out = np.empty(np.broadcast_shapes(spot.shape, iv.shape), dtype=np.float64)
+    for legs, black in ((futures, True), (~futures, False)):
+        if not legs.any():
+            continue
+        s, k, t, v, c = spot[:, legs], strike[legs], years[legs], iv[:, legs], calls[legs]
+        out[:, legs] = black76_price(s, k, t, RATE, v, c) if black else bs_price(s, k, t, RATE, 0.0, v, c)
+    return out
 
 
 def positions_of(

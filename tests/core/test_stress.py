@@ -64,3 +64,27 @@ def test_long_options_only_lose_in_the_up_move_and_nothing_held_loses_nothing():
 def test_a_leg_without_a_usable_iv_cannot_be_judged():
     with pytest.raises(StressUnknown, match="iv"):
         stress_loss([(_spx_put(iv=float("nan")), -1.0)], NOW, Scenarios())
+
+
+def test_a_mixed_book_loses_exactly_its_legs_priced_one_by_one_with_their_own_model():
+    """One pricing pass over now + every scenario, each model only on its legs: the same numbers,
+    to the last bit, as each leg repriced alone (index legs Black-Scholes, futures legs Black-76)."""
+    put, call = _spx_put(4800.0, 0.21), _spx_put(4700.0, 0.24)
+    es = _future(_spx_put(4900.0, 0.19), "ES", "ESM25", 50.0)
+    legs = [(put, -2.0), (es, 1.0), (call, 1.0)]
+    s = Scenarios()
+    expected = 0.0
+    for move, vol in [(-s.equity_down, 1.0), (-s.equity_down, s.iv_multiplier), (s.equity_up, 1.0),
+                      (s.equity_up, s.iv_multiplier)]:  # fmt: skip
+        total = 0.0
+        for q, n in legs:
+            k, iv = q.contract.strike, q.iv
+            if q.contract.kind is SecurityKind.FUTURE_OPTION:
+                now, shocked = (float(black76_price(x, k, YEARS, RATE, v, False)[()])
+                                for x, v in ((5000.0, iv), (5000.0 * (1.0 + move), iv * vol)))  # fmt: skip
+            else:
+                now, shocked = (float(bs_price(x, k, YEARS, RATE, 0.0, v, False)[()])
+                                for x, v in ((5000.0, iv), (5000.0 * (1.0 + move), iv * vol)))  # fmt: skip
+            total += (shocked - now) * n * q.contract.multiplier
+        expected = max(expected, -total)
+    assert stress_loss(legs, NOW, Scenarios()).loss == expected
