@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import cache
 
 from core.book import Book
 from core.ports import Platform, Severity, StrategyContext
@@ -65,8 +66,9 @@ class RiskMonitors:
         now = snapshot.time
         self._manual_reset(now)
         self._emit_all(self.risk.breaker.observe(now, context.account.net_liquidation, self.s))
-        self._watch_market(snapshot, book)
-        self._watch_data(snapshot, book)
+        watched = self._watched(snapshot, book)  # once per step: both watches read the same list
+        self._watch_market(snapshot, watched)
+        self._watch_data(snapshot, book, watched)
         exits = self._assignments(snapshot, context, book, close)
         exits += self._expiries(snapshot, context, book)
         exits += self._requested_exits(snapshot, book)
@@ -130,9 +132,9 @@ class RiskMonitors:
         self._alert(now, Severity.WARNING, "Risk breakers reset manually", source)
 
     # --- market watch ------------------------------------------------------------------------------
-    def _watch_market(self, snapshot: MarketSnapshot, book: Book) -> None:
+    def _watch_market(self, snapshot: MarketSnapshot, watched: Sequence[str]) -> None:
         now = snapshot.time
-        for symbol in self._watched(snapshot, book):
+        for symbol in watched:
             quote = snapshot.underlyings[symbol]
             message = self.risk.jumps.observe(symbol, quote.price, now, self.s, self.platform.calendar)
             if message:
@@ -154,12 +156,12 @@ class RiskMonitors:
             self.risk.alerts.day = now.date()
             self.risk.quotes.forget_before(now - timedelta(days=1))
 
-    def _watch_data(self, snapshot: MarketSnapshot, book: Book) -> None:
+    def _watch_data(self, snapshot: MarketSnapshot, book: Book, watched: Sequence[str]) -> None:
         """Bad market data is alerted once per instrument (or position group) and day."""
         now = snapshot.time
         vix = check_vix(snapshot.vix)
         found = [] if vix.approved else [("VIX", vix.message)]
-        for symbol in self._watched(snapshot, book):
+        for symbol in watched:
             decision = check_underlying(snapshot.underlyings[symbol])
             if not decision.approved:
                 found.append((symbol, decision.message))
@@ -379,6 +381,7 @@ class RiskMonitors:
             )
 
 
+@cache  # asked for every listed symbol at every step; the symbols are few
 def _strip_month(symbol: str) -> str:
     """``ESH26`` -> ``ES`` (futures contract -> root); anything else unchanged."""
     return symbol[:-3] if len(symbol) > 3 and symbol[-2:].isdigit() and symbol[-3].isalpha() else symbol

@@ -212,17 +212,19 @@ def pending_rolls(
     ``roll_entry`` note and their predecessor's campaign; within a campaign the n-th roll of the
     day is answered by the n-th roll entry opened that day (ids carry their date).  ``part``
     restricts both to one role of a campaign (the IPMCC long call)."""
-    stamp = f"{strategy}-{today:%Y%m%d}-"
-    answered: dict[str, int] = {}
-    for g in (*context.open_groups(strategy), *context.closed_groups(strategy)):
-        if g.group_id.startswith(stamp) and g.notes.get("roll_entry") == 1.0 and part in (None, g.part):
-            answered[g.campaign_id] = answered.get(g.campaign_id, 0) + 1
     rolled = sorted(
         (g for g in context.closed_groups(strategy)
          if g.exit_reason == "roll" and g.closed_at is not None and g.closed_at.date() == today
          and part in (None, g.part)),
         key=lambda g: (g.closed_at, g.group_id),
     )  # fmt: skip
+    if not rolled:  # most steps: no roll today, nothing to match (asked every step)
+        return []
+    stamp = f"{strategy}-{today:%Y%m%d}-"
+    answered: dict[str, int] = {}
+    for g in (*context.open_groups(strategy), *context.closed_groups(strategy)):
+        if g.group_id.startswith(stamp) and g.notes.get("roll_entry") == 1.0 and part in (None, g.part):
+            answered[g.campaign_id] = answered.get(g.campaign_id, 0) + 1
     pending = []
     for g in rolled:
         if answered.get(g.campaign_id, 0) > 0:
