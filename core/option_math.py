@@ -93,9 +93,9 @@ def _prepare(
     sig_ok = sigma > 0.0
     good = (spot > 0.0) & (k > 0.0) & np.isfinite(spot) & np.isfinite(k) & np.isfinite(carry)
     good = good & np.isfinite(t) & np.isfinite(sigma)
-    all_t = bool(np.all(t_ok))
-    all_sig = bool(np.all(sig_ok))
-    all_good = bool(np.all(good))
+    all_t = bool(t_ok.all())  # the method: np.all adds a Python-level dispatch per call
+    all_sig = bool(sig_ok.all())
+    all_good = bool(good.all())
     t_safe = t if all_t else np.where(t_ok, t, 1.0)
     sig_safe = sigma if all_sig else np.where(sig_ok, sigma, 1.0)
     if not all_good:

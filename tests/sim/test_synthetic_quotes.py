@@ -4,6 +4,7 @@ quotes must be exactly what ``OptionQuote(...)`` builds, and stay frozen."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import date, datetime
 from itertools import repeat
 
@@ -27,7 +28,7 @@ def _rows() -> list[tuple]:
 
 def test_column_built_quotes_equal_the_dataclass_constructor_field_for_field():
     rows = _rows()
-    columns = [list(col) for col in zip(*rows, strict=True)]
+    columns: list[Iterable] = [list(col) for col in zip(*rows, strict=True)]
     columns[1] = repeat(T)  # a constant column may be an endless iterable (the step's time)
     built = quotes_from_columns(columns)
     assert built == tuple(OptionQuote(*row) for row in rows)
