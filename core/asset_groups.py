@@ -8,7 +8,7 @@ removed (``ESH26`` -> ``ES``).  A symbol in no listed group forms a group of its
 
 from __future__ import annotations
 
-import re
+from core.futures_root import futures_root
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "A1": ("ES", "MES", "NQ", "MNQ", "RTY", "M2K"),
@@ -23,7 +23,6 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 EQUITY_INDEX = ("A1", "A2")
 _BY_SYMBOL = {symbol: group for group, symbols in GROUPS.items() for symbol in symbols}
-_FUTURES_MONTH = re.compile(r"^(?P<root>[A-Z0-9]+?)[FGHJKMNQUVXZ]\d{1,2}$")
 # Futures option trading classes that differ from their futures root.
 _OPTION_ROOTS = {"EW": "ES", "EW1": "ES", "EW2": "ES", "EW3": "ES", "E1A": "ES", "LO": "CL", "OG": "GC"}
 
@@ -33,9 +32,9 @@ def symbol_group(symbol: str) -> str:
     s = _OPTION_ROOTS.get(s, s)
     if s in _BY_SYMBOL:
         return _BY_SYMBOL[s]
-    m = _FUTURES_MONTH.match(s)
-    if m and m.group("root") in _BY_SYMBOL:
-        return _BY_SYMBOL[m.group("root")]
+    root = futures_root(s)
+    if root in _BY_SYMBOL:
+        return _BY_SYMBOL[root]
     return f"other:{s}"
 
 

@@ -9,7 +9,7 @@ convention: positive = debit paid, negative = credit received.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -188,6 +188,16 @@ class MarketSnapshot:
     def price(self, symbol: str) -> float | None:
         q = self.underlyings.get(symbol)
         return None if q is None else q.price
+
+    def quotes(self, legs: Sequence[Leg]) -> tuple[OptionQuote, ...] | None:
+        """The current quote of every leg in order, or None if any leg has no quote right now."""
+        out = []
+        for leg in legs:
+            q = self.chains.quote(leg.contract)
+            if q is None:
+                return None
+            out.append(q)
+        return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

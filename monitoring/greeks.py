@@ -12,23 +12,16 @@ Units (per position, signed, long +):
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from core.dollar_greeks import dollar_greeks
+from core.futures_root import futures_root
 from core.types import MarketSnapshot, PositionGroup
 
-_FUTURE_KEY = re.compile(r"^([A-Z0-9]{1,4}?)([FGHJKMNQUVXZ])(\d{1,2})$")
 # STRATEGY_RULES.md, portfolio risk (project choices); Settings carries them as risk_max_*_nlv.
 DEFAULT_LIMITS = {"delta": 0.015, "gamma": 0.01, "short_vega": 0.01, "theta": 0.005}
 NEAR_SHARE = 0.80  # a limit is "near" from 80% of it: time to hedge before the gate starts blocking
-
-
-def underlying_root(key: str) -> str:
-    """``ESH26`` -> ``ES``; index and equity keys are their own root."""
-    m = _FUTURE_KEY.match(key)
-    return m.group(1) if m else key
 
 
 @dataclass(frozen=True)
@@ -78,7 +71,7 @@ class BetaTable:
         return cls(parse_pairs(pairs))
 
     def __call__(self, underlying: str) -> float:
-        return self._betas.get(underlying, self._betas.get(underlying_root(underlying), self._default))
+        return self._betas.get(underlying, self._betas.get(futures_root(underlying), self._default))
 
 
 def parse_pairs(pairs: Iterable[str]) -> dict[str, float]:

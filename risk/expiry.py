@@ -19,18 +19,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 
-from core.costs import net_natural
 from core.ports import TradingCalendar
 from core.settings import Settings
 from core.types import (
     ExerciseStyle,
-    Leg,
     MarketSnapshot,
     OptionContract,
     OptionQuote,
-    OrderIntent,
     PositionGroup,
-    Purpose,
     Settlement,
 )
 
@@ -68,37 +64,6 @@ def deadline(day: date, configured: time, calendar: TradingCalendar) -> datetime
 def _precedes_closure(day: date, calendar: TradingCalendar) -> bool:
     nxt = next_trading_day(day, calendar)
     return nxt is None or (nxt - day).days > 1 or day.weekday() == 4
-
-
-def close_intent(
-    group: PositionGroup,
-    snapshot: MarketSnapshot,
-    reason: str,
-    legs: Sequence[Leg] | None = None,
-    quantity: int | None = None,
-) -> OrderIntent | None:
-    """The intent that flattens ``group`` (or the given remaining legs), priced at natural."""
-    held = group.legs if legs is None else legs
-    closing = tuple(Leg(leg.contract, -leg.ratio) for leg in held)
-    quotes = []
-    for leg in closing:
-        q = snapshot.chains.quote(leg.contract)
-        if q is None:
-            return None
-        quotes.append(q)
-    natural = net_natural(closing, quotes)
-    return OrderIntent(
-        group_id=group.group_id,
-        strategy=group.strategy,
-        purpose=Purpose.CLOSE,
-        legs=closing,
-        quantity=group.quantity if quantity is None else quantity,
-        reference_price=natural,
-        natural_price=natural,
-        max_loss_per_unit=0.0,
-        reason=reason,
-        created=snapshot.time,
-    )
 
 
 def _underlying(q: OptionQuote, snapshot: MarketSnapshot) -> float:

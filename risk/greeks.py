@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.dollar_greeks import dollar_greeks
+from core.futures_root import futures_root
 from core.settings import Settings, named_values
 from core.types import ChainSource, Decision, Leg, MarketSnapshot, OptionQuote
 
@@ -60,15 +61,11 @@ class Betas:
         beta = self._cache.get(key)
         if beta is None:
             beta = next(
-                (self._table[k] for k in (root, underlying, _strip_month(underlying)) if k in self._table),
+                (self._table[k] for k in (root, underlying, futures_root(underlying)) if k in self._table),
                 1.0,
             )
             self._cache[key] = beta
         return beta
-
-
-def _strip_month(symbol: str) -> str:
-    return symbol[:-3] if len(symbol) > 3 and symbol[-1].isdigit() and symbol[-3].isalpha() else symbol
 
 
 def leg_greeks(q: OptionQuote, contracts: float, beta: float) -> Greeks:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from functools import cache
 
 from core.book import Book
+from core.closing import close_intent
+from core.futures_root import futures_root
 from core.ports import Platform, Severity, StrategyContext
 from core.quote_screen import QuoteScreen, raw_chains
 from core.settings import Settings, parse_ex_dividends
@@ -29,7 +30,7 @@ from core.types import GroupStatus, MarketSnapshot, OrderIntent, PositionGroup
 from risk.assignment import ASSIGNED_SUFFIX, delivered_holdings, find_shortfalls, relabel
 from risk.data_quality import check_underlying, check_vix
 from risk.events import Action, RiskEvent, RiskLog
-from risk.expiry import close_intent, expiry_reason
+from risk.expiry import expiry_reason
 from risk.greeks import Betas, GreeksUnknown, Limits, hedge_suggestions
 from risk.portfolio import PortfolioCache
 from risk.state import RiskState
@@ -88,7 +89,7 @@ class RiskMonitors:
                 (wanted[leg.contract.symbol] for leg in group.legs if leg.contract.symbol in wanted), None
             )
             if reason is not None and group.status is GroupStatus.OPEN:
-                intent = close_intent(group, snapshot, reason)
+                intent = close_intent(group, snapshot, reason, urgent=True)
                 if intent is not None:
                     exits.append(intent)
         return exits
@@ -188,7 +189,7 @@ class RiskMonitors:
         roots: set[str] = set()
         out = []
         for symbol in snapshot.underlyings:
-            root = _strip_month(symbol)
+            root = futures_root(symbol)
             if symbol in held or symbol in self._traded:
                 out.append(symbol)
             elif root != symbol and root in self._traded and root not in roots:
@@ -230,7 +231,7 @@ class RiskMonitors:
                 close(relabelled, 0.0, 0.0, now, "assigned")
         for group in book.live():
             if group.strategy.endswith(ASSIGNED_SUFFIX) and group.status is GroupStatus.OPEN:
-                intent = close_intent(group, snapshot, "assignment")
+                intent = close_intent(group, snapshot, "assignment", urgent=True)
                 if intent is None:
                     self._cannot_close(now, group, "assignment")
                 else:
@@ -305,7 +306,7 @@ class RiskMonitors:
             if found is None:
                 continue
             reason, values = found
-            intent = close_intent(group, snapshot, reason)
+            intent = close_intent(group, snapshot, reason, urgent=True)
             if intent is None:
                 self._cannot_close(snapshot.time, group, reason)
                 continue
@@ -379,12 +380,6 @@ class RiskMonitors:
             self.log.sink.record(
                 "alert", when, {"severity": severity.value, "title": title, "message": message}
             )
-
-
-@cache  # asked for every listed symbol at every step; the symbols are few
-def _strip_month(symbol: str) -> str:
-    """``ESH26`` -> ``ES`` (futures contract -> root); anything else unchanged."""
-    return symbol[:-3] if len(symbol) > 3 and symbol[-2:].isdigit() and symbol[-3].isalpha() else symbol
 
 
 def _traded_underlyings(s: Settings) -> frozenset[str]:

@@ -20,50 +20,6 @@ from core.types import (
 )
 
 
-def leg_quotes(snapshot: MarketSnapshot, legs: Sequence[Leg]) -> list[OptionQuote] | None:
-    """Current quotes for every leg, or None if any leg has no quote right now."""
-    quotes = []
-    for leg in legs:
-        q = snapshot.chains.quote(leg.contract)
-        if q is None:
-            return None
-        quotes.append(q)
-    return quotes
-
-
-def close_intent(
-    group: PositionGroup,
-    snapshot: MarketSnapshot,
-    reason: str,
-    notes: dict[str, float] | None = None,
-    worst_price: float | None = None,
-) -> OrderIntent | None:
-    """The intent that flattens ``group``: every leg reversed, priced at the current mid.
-    ``notes`` carry the trigger values (mark, profit, DTE) so an audit can check the reason;
-    ``worst_price`` (net per unit of the closing legs, debit +) is the most the exit may pay (a
-    profit target's: the price that still realises its target)."""
-    legs = tuple(Leg(leg.contract, -leg.ratio) for leg in group.legs)
-    quotes = leg_quotes(snapshot, legs)
-    if quotes is None:
-        return None
-    notes = dict(notes or {})
-    if worst_price is not None:
-        notes[WORST_PRICE] = worst_price
-    return OrderIntent(
-        group_id=group.group_id,
-        strategy=group.strategy,
-        purpose=Purpose.CLOSE,
-        legs=legs,
-        quantity=group.quantity,
-        reference_price=net_mid(legs, quotes),
-        natural_price=net_natural(legs, quotes),
-        max_loss_per_unit=0.0,
-        reason=reason,
-        created=snapshot.time,
-        notes={"minute": minute_of_day(snapshot.time), **notes},
-    )
-
-
 def open_intent(
     context: StrategyContext,
     snapshot: MarketSnapshot,
@@ -116,7 +72,7 @@ def open_intent(
 
 def group_mark(group: PositionGroup, snapshot: MarketSnapshot) -> float | None:
     """Net value per unit at mid of holding the group now (credit structures are negative)."""
-    quotes = leg_quotes(snapshot, group.legs)
+    quotes = snapshot.quotes(group.legs)
     return None if quotes is None else net_mid(group.legs, quotes)
 
 
@@ -125,7 +81,7 @@ def exit_mark(group: PositionGroup, snapshot: MarketSnapshot) -> float | None:
     ``core.costs.expected_exit_value``): what targets and stops trigger on (STRATEGY_RULES.md,
     "How targets, stops and trades are measured").  The snapshot's quotes are the system's
     screened ones: a position is never judged on a quote that failed the sanity rules."""
-    quotes = leg_quotes(snapshot, group.legs)
+    quotes = snapshot.quotes(group.legs)
     return None if quotes is None else expected_exit_value(group.legs, quotes)
 
 

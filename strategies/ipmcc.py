@@ -21,16 +21,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from core.closing import close_intent
 from core.ports import StrategyContext
 from core.regime import Regime
 from core.settings import Settings
 from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderIntent, PositionGroup, Right
 from strategies.common import (
     Skipper,
-    close_intent,
     days_to_expiry,
     exit_mark,
-    leg_quotes,
     open_intent,
     pending_rolls,
     phase_of,
@@ -124,7 +123,7 @@ class Ipmcc:
         self, snapshot: MarketSnapshot, context: StrategyContext, long: PositionGroup
     ) -> OrderIntent | None:
         s, today = self.s, snapshot.time.date()
-        quotes = leg_quotes(snapshot, long.legs)
+        quotes = snapshot.quotes(long.legs)
         if quotes is None:
             return None
         long_quote = quotes[0]
@@ -193,7 +192,7 @@ class Ipmcc:
         self, snapshot: MarketSnapshot, group: PositionGroup, context: StrategyContext
     ) -> OrderIntent | None:
         s, today = self.s, snapshot.time.date()
-        quotes = leg_quotes(snapshot, group.legs)
+        quotes = snapshot.quotes(group.legs)
         if quotes is None:
             return None
         mark = exit_mark(group, snapshot)

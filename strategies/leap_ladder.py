@@ -14,13 +14,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from core.closing import close_intent
 from core.costs import expected_entry_credit
 from core.ports import StrategyContext
 from core.settings import Settings
 from core.types import Leg, MarketSnapshot, OrderIntent, PositionGroup, Right
 from strategies.common import (
     Skipper,
-    close_intent,
     days_to_expiry,
     exit_mark,
     open_intent,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.closing import close_intent
 from core.costs import expected_entry_credit
 from core.ports import StrategyContext
 from core.regime import max_bp_fraction
@@ -22,7 +23,6 @@ from core.settings import Settings
 from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderIntent, PositionGroup, Right
 from strategies.common import (
     Skipper,
-    close_intent,
     days_to_expiry,
     exit_mark,
     open_intent,

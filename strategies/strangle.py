@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from core.closing import close_intent
 from core.costs import expected_entry_credit
 from core.ports import StrategyContext
 from core.regime import Regime, max_bp_fraction
 from core.settings import Settings
 from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderIntent, PositionGroup, Right
 from strategies.common import (
-    close_intent,
     days_to_expiry,
     exit_mark,
     open_intent,

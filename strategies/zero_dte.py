@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from core.closing import close_intent
 from core.costs import expected_entry_credit
 from core.dollar_greeks import dollar_greeks
 from core.ports import StrategyContext
@@ -28,7 +29,6 @@ from core.types import (
 )
 from strategies.common import (
     Skipper,
-    close_intent,
     exit_deadline,
     exit_mark,
     in_window,

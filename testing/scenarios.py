@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from assembly import build_system
+from core.closing import close_intent
 from core.costs import net_mid, net_natural
 from core.option_math import bs_greeks
 from core.ports import StateStore, Strategy, StrategyContext, TradingCalendar
@@ -46,7 +47,7 @@ from sim.engine import RunResult, run_backtest
 from sim.platform import SimPlatform
 from sim.recorder import RunRecorder
 from sim.store import MemoryStore
-from strategies.common import close_intent, group_mark
+from strategies.common import group_mark
 
 _TICK = 0.05
 

@@ -26,7 +26,7 @@ from core.types import (
 )
 from sim.broker.book import Book, BookState
 from sim.broker.fees import TastytradeFees, is_opening
-from sim.broker.fills import fill_prices, leg_quotes
+from sim.broker.fills import fill_prices
 from sim.broker.settlement import SettlementRecord, settle_expiries
 
 
@@ -135,7 +135,7 @@ class SimBroker:
                 message = f"cancelled: contract expired ({', '.join(expired)})"
                 events.append(OrderEvent(tag, OrderStatus.CANCELLED, snapshot.time, message=message))
                 continue
-            quotes = leg_quotes(order.legs, snapshot)
+            quotes = snapshot.quotes(order.legs)
             if quotes is None:
                 continue
             prices = fill_prices(order.legs, quotes, order.limit_price)

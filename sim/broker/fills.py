@@ -19,19 +19,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from core.types import Leg, MarketSnapshot, OptionQuote
+from core.types import Leg, OptionQuote
 
 EPS = 1e-9
-
-
-def leg_quotes(legs: Sequence[Leg], snapshot: MarketSnapshot) -> list[OptionQuote] | None:
-    quotes = []
-    for leg in legs:
-        q = snapshot.chains.quote(leg.contract)
-        if q is None:
-            return None
-        quotes.append(q)
-    return quotes
 
 
 def natural_prices(legs: Sequence[Leg], quotes: Sequence[OptionQuote]) -> list[float]:
