@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from core.pauses import Pauses
+from core.portfolio_greeks import BetaTable
 from core.ports import EventSink, Platform, StatePart, StateStore, Strategy, SystemObserver
 from core.quote_screen import LastGood, QuoteScreen
 from core.settings import Settings
@@ -26,7 +27,6 @@ from monitoring.service import MonitoringService, OrderActivity
 from persistence.manager import StateManager
 from risk.events import RiskLog
 from risk.gate import EntryGate
-from risk.greeks import Betas
 from risk.monitors import RiskMonitors
 from risk.portfolio import PortfolioCache
 from risk.state import RiskState
@@ -69,7 +69,7 @@ def build_system(
         platform = RoutedPlatform(platform, router)
     pauses = Pauses()  # raised by persistence, the engine link and the Tastytrade link; read by the gate
     risk_state, risk_log = RiskState(), RiskLog(sink)  # shared by the gate and the monitors
-    portfolio = PortfolioCache(Betas(settings))  # one view of the open portfolio per step
+    portfolio = PortfolioCache(BetaTable.from_settings(settings))  # one view of the open portfolio per step
     screen = QuoteScreen(settings)  # one memory of last good quotes for marks, entries and orders
     orders = state.guard(platform)  # execution and risk: every order journaled before it is sent
     executor = OrderManager(settings, orders, sink=sink, screen=screen)

@@ -13,18 +13,12 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from core.greek_limits import LimitCheck, Limits, check_limits
+from core.portfolio_greeks import BetaTable, GroupGreeks, PortfolioGreeks, portfolio_greeks
 from core.ports import EventSink
+from core.settings import Settings
 from core.stress import Scenarios, StressUnknown, positions_of, stress_loss
 from core.types import AccountState, GroupStatus, MarketSnapshot, PositionGroup
-from monitoring.greeks import (
-    DEFAULT_LIMITS,
-    BetaTable,
-    LimitCheck,
-    PortfolioGreeks,
-    PositionGreeks,
-    check_limits,
-    portfolio_greeks,
-)
 from monitoring.volatility import VolatilityTracker
 
 # Watched underlying -> option root.  "/ES"-style keys are futures: their chains are found by root
@@ -35,46 +29,27 @@ DEFAULT_VOL_ROOTS: Mapping[str, str] = {
 _HELD = (GroupStatus.OPEN, GroupStatus.CLOSING)
 
 
-def limits_from_settings(settings: Any) -> dict[str, float]:
-    """The risk layer's Greek limits (``risk_max_*_nlv``); the rulebook's numbers where absent."""
-    names = {"delta": "risk_max_delta_nlv", "gamma": "risk_max_gamma_nlv",
-             "short_vega": "risk_max_short_vega_nlv", "theta": "risk_max_theta_nlv"}  # fmt: skip
-    return {k: float(getattr(settings, attr, DEFAULT_LIMITS[k])) for k, attr in names.items()}
-
-
 class MonitoringSampler:
+    """Greeks, limits and stress from the same model and settings the risk layer judges with
+    (``core.portfolio_greeks``, ``core.greek_limits``, ``core.stress``)."""
+
     def __init__(
         self,
         sink: EventSink,
-        beta: BetaTable,
-        limits: Mapping[str, float] = DEFAULT_LIMITS,
+        settings: Settings,
         interval: timedelta = timedelta(minutes=30),
         vol_roots: Mapping[str, str] = DEFAULT_VOL_ROOTS,
-        scenarios: Scenarios | None = None,
-        max_stress_nlv: float = 0.20,
     ) -> None:
         self._sink = sink
-        self._scenarios = scenarios or Scenarios()
-        self._max_stress = max_stress_nlv
-        self._beta = beta
-        self._limits = dict(limits)
+        self._settings = settings
+        self._scenarios = Scenarios.from_settings(settings)
+        self._beta = BetaTable.from_settings(settings)
         self._interval = interval
         self._vol_roots = dict(vol_roots)
         self._vol = VolatilityTracker()
         self._last_sample: datetime | None = None
         self._suggested: set[tuple[date, str, str]] = set()
         self.on_suggestion: Callable[[LimitCheck], None] | None = None  # e.g. a live alert
-
-    @classmethod
-    def from_settings(cls, sink: EventSink, settings: Any, **kw: Any) -> MonitoringSampler:
-        return cls(
-            sink,
-            BetaTable.from_pairs(getattr(settings, "risk_betas", ())),
-            limits_from_settings(settings),
-            scenarios=Scenarios.from_settings(settings),
-            max_stress_nlv=float(getattr(settings, "risk_max_stress_nlv", 0.20)),
-            **kw,
-        )
 
     def due(self, now: datetime, groups: Sequence[PositionGroup]) -> bool:
         """Whether an intraday sample is due: positions are held and ``interval`` has passed."""
@@ -117,13 +92,11 @@ class MonitoringSampler:
     ) -> None:
         now = snapshot.time
         self._last_sample = now
-        pg = portfolio_greeks(held, snapshot, self._beta)
-        checks = (
-            check_limits(pg, account.net_liquidation, snapshot, self._limits)
-            if account.net_liquidation > 0
-            else []
-        )
-        payload = _payload(pg, checks, account, snapshot, eod)
+        pg = portfolio_greeks(held, snapshot.chains, self._beta, now.date())
+        checks: list[LimitCheck] = []
+        if account.net_liquidation > 0 and not pg.missing:  # no verdict on a partial portfolio
+            checks = check_limits(pg, Limits.for_nlv(account.net_liquidation, self._settings), snapshot)
+        payload = _payload(pg, held, checks, account, snapshot, eod)
         payload.update(self._stress(snapshot, held, account))
         self._sink.record("portfolio_greeks", now, payload)
         for c in checks:
@@ -140,29 +113,36 @@ class MonitoringSampler:
     ) -> dict[str, Any]:
         """``stress_loss`` (dollars lost in the worst scenario, None when a leg has no usable
         quote), its ``stress_limit`` and the loss per class of underlying."""
+        limit = self._settings.risk_max_stress_nlv * account.net_liquidation
         try:
             positions = positions_of([(g.legs, g.quantity) for g in held], snapshot.chains)
             result = stress_loss(positions, snapshot.time, self._scenarios)
         except StressUnknown:
-            return {"stress_loss": None, "stress_limit": self._max_stress * account.net_liquidation}
+            return {"stress_loss": None, "stress_limit": limit}
         return {
             "stress_loss": result.loss,
-            "stress_limit": self._max_stress * account.net_liquidation,
+            "stress_limit": limit,
             "stress_by_class": result.by_class,
         }
 
 
 def _payload(
-    pg: PortfolioGreeks, checks: list[LimitCheck], account: AccountState, snapshot: MarketSnapshot, eod: bool
+    pg: PortfolioGreeks,
+    held: Sequence[PositionGroup],
+    checks: list[LimitCheck],
+    account: AccountState,
+    snapshot: MarketSnapshot,
+    eod: bool,
 ) -> dict[str, Any]:
+    positions = [_position(g, group, snapshot) for g, group in zip(pg.groups, held, strict=True)]
     return {
         "eod": eod,
         "net_liquidation": account.net_liquidation,
         "buying_power_used": account.buying_power_used,
         "vix": snapshot.vix,
-        **asdict(pg.total),
-        "by_strategy": _by_strategy(pg),
-        "positions": [_position(p) for p in pg.positions],
+        **pg.total.as_dict(),
+        "by_strategy": _by_strategy(pg, positions),
+        "positions": positions,
         "limits": [
             {"name": c.name, "value": c.value, "limit": c.limit, "usage": c.usage, "state": c.state}
             for c in checks
@@ -170,29 +150,42 @@ def _payload(
     }
 
 
-def _by_strategy(pg: PortfolioGreeks) -> dict[str, dict[str, Any]]:
+def _by_strategy(pg: PortfolioGreeks, positions: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """Each strategy's Greeks with its open positions' unrealised P&L (marked at mid; positions
     without a full quote are counted in ``unmarked`` and left out of the sum)."""
     out: dict[str, dict[str, Any]] = {
-        k: {**asdict(v), "unrealized_pnl": 0.0, "positions": 0, "unmarked": 0}
-        for k, v in sorted(pg.by_strategy.items())
+        k: {**v.as_dict(), "unrealized_pnl": 0.0, "positions": 0, "unmarked": 0}
+        for k, v in sorted(pg.by_strategy().items())
     }
-    for p in pg.positions:
-        row = out[p.strategy]
+    for p in positions:
+        row = out[p["strategy"]]
         row["positions"] += 1
-        if p.unrealized_pnl is None or not math.isfinite(p.unrealized_pnl):
+        if p["unrealized_pnl"] is None:
             row["unmarked"] += 1
         else:
-            row["unrealized_pnl"] += p.unrealized_pnl
+            row["unrealized_pnl"] += p["unrealized_pnl"]
     return out
 
 
-def _position(p: PositionGreeks) -> dict[str, Any]:
+def _position(g: GroupGreeks, group: PositionGroup, snapshot: MarketSnapshot) -> dict[str, Any]:
+    """One position's Greeks, its mark (net value per unit at mid, credit structures negative) and
+    unrealised P&L after entry fees; both None when a leg has no quote or no Greeks."""
+    quotes = None if g.missing else snapshot.quotes(group.legs)
+    mark = (
+        None if quotes is None else sum(leg.ratio * q.mid for leg, q in zip(group.legs, quotes, strict=True))
+    )
+    if mark is not None and not math.isfinite(mark):
+        mark = None
+    unrealized = (
+        None
+        if mark is None
+        else (mark - group.entry_price) * group.quantity * group.multiplier - group.entry_fees
+    )
     return {
-        "group_id": p.group_id,
-        "strategy": p.strategy,
-        **asdict(p.greeks),
-        "mark": p.mark,
-        "unrealized_pnl": p.unrealized_pnl,
-        "missing_quotes": list(p.missing_quotes),
+        "group_id": g.group_id,
+        "strategy": g.strategy,
+        **g.greeks.as_dict(),
+        "mark": mark,
+        "unrealized_pnl": unrealized,
+        "missing_quotes": list(g.unquoted),
     }

@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from core.greek_limits import LimitCheck
 from core.ports import EventSink, Severity, StateStore
 from core.types import AccountState, MarketSnapshot, OrderStatus, PositionGroup
 from monitoring.alerts import AlertRouter, Outcome
 from monitoring.export import DailyMetricsExporter, daily_summary
-from monitoring.greeks import LimitCheck
 from monitoring.health import HealthInputs, HealthMonitor, HealthServer, HealthSnapshot
 from monitoring.open_positions import mark_positions
 from monitoring.performance import expected_win_rates
@@ -93,7 +93,7 @@ class MonitoringService:
             else None
         )
         return cls(
-            MonitoringSampler.from_settings(sink, settings),
+            MonitoringSampler(sink, settings),
             exporter,
             HealthMonitor(clock, store, health_interval),
             router,

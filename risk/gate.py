@@ -22,7 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 from core.costs import expected_entry_credit
+from core.greek_limits import Limits, check_greeks, hedge_suggestions
 from core.pauses import Pauses
+from core.portfolio_greeks import BetaTable, Greeks, GreeksUnknown, legs_greeks
 from core.ports import StrategyContext, TradingCalendar
 from core.quote_screen import QuoteScreen, raw_chains
 from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
@@ -32,15 +34,6 @@ from core.types import Decision, MarketSnapshot, OrderIntent, Purpose
 from risk.correlation import check_correlation
 from risk.data_quality import check_entry_quote, check_underlying, observe_vix
 from risk.events import Action, RiskEvent, RiskLog
-from risk.greeks import (
-    Betas,
-    Greeks,
-    GreeksUnknown,
-    Limits,
-    check_greeks,
-    hedge_suggestions,
-    legs_greeks,
-)
 from risk.portfolio import PortfolioCache, PortfolioView
 from risk.state import RiskState
 
@@ -66,7 +59,7 @@ class EntryGate:
         self.is_live = is_live
         self.state = state if state is not None else RiskState()
         self.log = log
-        self._betas = Betas(settings)
+        self._betas = BetaTable.from_settings(settings)
         self._scenarios = Scenarios.from_settings(settings)
         self._portfolio = portfolio if portfolio is not None else PortfolioCache(self._betas)
         self._pauses = pauses if pauses is not None else Pauses()
@@ -355,21 +348,23 @@ class EntryGate:
     def _greeks(
         self, intent: OrderIntent, snapshot: MarketSnapshot, context: StrategyContext, values: Values
     ) -> Decision:
+        view = self._view(snapshot, context)
         try:
-            before = self._view(snapshot, context).greeks()
+            before = view.greeks()
             trade = legs_greeks(intent.legs, intent.quantity, snapshot.chains, self._betas)
         except GreeksUnknown as exc:
             return Decision.block("greeks_unknown", f"portfolio Greeks cannot be computed: {exc}")
-        values.update({f"before_{k}": v for k, v in before.as_dict().items()})
-        values.update({f"trade_{k}": v for k, v in trade.as_dict().items()})
+        values.update({f"before_{k}": v for k, v in _named(before).items()})
+        values.update({f"trade_{k}": v for k, v in _named(trade).items()})
         limits = Limits.for_nlv(context.account.net_liquidation, self.s)
-        values.update({"gamma_after": before.gamma + trade.gamma, "gamma_limit": limits.gamma})
+        values.update({"gamma_after": before.gamma_1pct + trade.gamma_1pct, "gamma_limit": limits.gamma})
         if _intraday(intent, snapshot):  # only the gamma limit, on the portfolio after the trade
-            trade = Greeks(gamma=trade.gamma)
-            before = Greeks(gamma=before.gamma)
+            trade = Greeks(gamma_1pct=trade.gamma_1pct)
+            before = Greeks(gamma_1pct=before.gamma_1pct)
         decision = check_greeks(before, trade, limits)
         if not decision.approved:
-            values["hedge"] = "; ".join(hedge_suggestions(before + trade, limits, snapshot))
+            advice = hedge_suggestions(before + trade, limits, view.portfolio_greeks(), snapshot)
+            values["hedge"] = "; ".join(advice)
         return decision
 
     def _stress(
@@ -393,6 +388,11 @@ class EntryGate:
                 f"{self.s.risk_max_stress_nlv:.0%} of NLV (${limit:,.0f}); before it ${before.loss:,.0f}",
             )
         return Decision.ok()
+
+
+def _named(g: Greeks) -> dict[str, float]:
+    """The Greeks by their limits' names (the risk event's ``before_delta`` is beta-weighted)."""
+    return {"delta": g.bw_delta_1pct, "gamma": g.gamma_1pct, "vega": g.vega_1pt, "theta": g.theta_day}
 
 
 def _intraday(intent: OrderIntent, snapshot: MarketSnapshot) -> bool:

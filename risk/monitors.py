@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from core.book import Book
 from core.closing import close_intent
 from core.futures_root import futures_root
+from core.greek_limits import Limits, hedge_suggestions
+from core.portfolio_greeks import BetaTable, GreeksUnknown
 from core.ports import Platform, Severity, StrategyContext
 from core.quote_screen import QuoteScreen, raw_chains
 from core.settings import Settings, parse_ex_dividends
@@ -31,7 +33,6 @@ from risk.assignment import ASSIGNED_SUFFIX, delivered_holdings, find_shortfalls
 from risk.data_quality import check_underlying, check_vix
 from risk.events import Action, RiskEvent, RiskLog
 from risk.expiry import expiry_reason
-from risk.greeks import Betas, GreeksUnknown, Limits, hedge_suggestions
 from risk.portfolio import PortfolioCache
 from risk.state import RiskState
 from risk.stress_watch import stress_breach
@@ -56,7 +57,9 @@ class RiskMonitors:
         self.risk = state  # shared with the gate
         self.log = log
         self.dividends = parse_ex_dividends(settings.risk_ex_dividends)
-        self._portfolio = portfolio if portfolio is not None else PortfolioCache(Betas(settings))
+        self._portfolio = (
+            portfolio if portfolio is not None else PortfolioCache(BetaTable.from_settings(settings))
+        )
         self._requested: dict[str, str] = {}  # symbol -> exit reason (request_exits)
         self._traded = _traded_underlyings(settings)
 
@@ -329,8 +332,9 @@ class RiskMonitors:
         groups = book.live()  # the same list the gate sees, so its view is built once per step
         if not groups:
             return
+        view = self._portfolio.view(groups, snapshot)
         try:
-            greeks = self._portfolio.view(groups, snapshot).greeks()
+            greeks = view.greeks()
         except GreeksUnknown:
             return  # the gate blocks entries on unknown Greeks; a missing quote is not a breach
         nlv = self.risk.breaker.last_nlv  # this step's NLV, as the breaker just saw it
@@ -344,7 +348,7 @@ class RiskMonitors:
         fresh = breached - memory.greeks_alerted  # alert once per Greek per day, not on every wobble
         if fresh:
             memory.greeks_alerted |= fresh
-            advice = hedge_suggestions(greeks, limits, snapshot)
+            advice = hedge_suggestions(greeks, limits, view.portfolio_greeks(), snapshot)
             message = f"portfolio Greeks outside limits ({', '.join(sorted(breached))}): " + "; ".join(advice)
             self._emit(
                 RiskEvent(

@@ -10,12 +10,12 @@ kept on ``RiskState``, serves both).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
+from core.portfolio_greeks import BetaTable, Greeks, PortfolioGreeks, is_intraday, portfolio_greeks
 from core.stress import Scenarios, StressResult, positions_of, stress_loss
 from core.types import Leg, MarketSnapshot, PositionGroup
 from risk.correlation import CorrelationCounts, count_positions
-from risk.greeks import Betas, Greeks, GreeksUnknown, groups_greeks
 from risk.strategy_guard import base_strategy
 
 MARGIN_REFRESH = timedelta(minutes=15)
@@ -24,7 +24,11 @@ MarginFn = Callable[[Sequence[Leg], int, MarketSnapshot], float]
 
 class PortfolioView:
     def __init__(
-        self, groups: Sequence[PositionGroup], snapshot: MarketSnapshot, betas: Betas, cache: PortfolioCache
+        self,
+        groups: Sequence[PositionGroup],
+        snapshot: MarketSnapshot,
+        betas: BetaTable,
+        cache: PortfolioCache,
     ) -> None:
         self.groups = groups
         self._cache = cache
@@ -33,30 +37,23 @@ class PortfolioView:
         self.overnight = [g for g in groups if not is_intraday(g, today)]
         self.correlation: CorrelationCounts = count_positions(self.overnight)
         self._betas = betas
-        self._greeks: Greeks | None = None
-        self._greeks_error = ""
+        self._greeks: PortfolioGreeks | None = None
         self._stress: StressResult | None = None
         self._positions: list | None = None
         self._margin: dict[str, float] = {}
 
-    def greeks(self) -> Greeks:
-        """The Greeks the limits are judged on: delta and gamma of every open group, vega and theta
-        of the groups held overnight (an intraday position's vega and theta are gone by the close).
-        Raises ``GreeksUnknown`` when any open leg has no usable quote."""
-        if self._greeks is None and not self._greeks_error:
-            try:
-                chains = self.snapshot.chains
-                held = groups_greeks([(g.legs, g.quantity) for g in self.overnight], chains, self._betas)
-                intraday = [
-                    (g.legs, g.quantity) for g in self.groups if is_intraday(g, self.snapshot.time.date())
-                ]
-                day = groups_greeks(intraday, chains, self._betas)
-                self._greeks = Greeks(held.delta + day.delta, held.gamma + day.gamma, held.vega, held.theta)
-            except GreeksUnknown as exc:
-                self._greeks_error = str(exc)
+    def portfolio_greeks(self) -> PortfolioGreeks:
+        """Every open group's Greeks (``core.portfolio_greeks``), computed once per view."""
         if self._greeks is None:
-            raise GreeksUnknown(self._greeks_error)
+            self._greeks = portfolio_greeks(
+                self.groups, self.snapshot.chains, self._betas, self.snapshot.time.date()
+            )
         return self._greeks
+
+    def greeks(self) -> Greeks:
+        """The Greeks the limits are judged on (intraday groups' vega and theta left out).  Raises
+        ``GreeksUnknown`` when any open leg has no usable quote."""
+        return self.portfolio_greeks().judged()
 
     def positions(self) -> list:
         """(quote, signed contracts) of every open leg; raises ``StressUnknown`` on a missing quote."""
@@ -78,15 +75,8 @@ class PortfolioView:
         return self._margin[name]
 
 
-def is_intraday(group: PositionGroup, today: date) -> bool:
-    """Opened today (or opening) with every leg expiring today: gone by the close, so outside the
-    overnight caps (correlation groups) and the theta and vega limits (STRATEGY_RULES.md, 0DTE)."""
-    opened_today = group.opened_at is None or group.opened_at.date() == today
-    return opened_today and all(leg.contract.expiry <= today for leg in group.legs)
-
-
 class PortfolioCache:
-    def __init__(self, betas: Betas) -> None:
+    def __init__(self, betas: BetaTable) -> None:
         self._betas = betas
         self._key: tuple[datetime, tuple[int, ...]] | None = None
         self._view: PortfolioView | None = None

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from core.closing import close_intent
 from core.costs import expected_entry_credit
-from core.dollar_greeks import dollar_greeks
+from core.portfolio_greeks import BetaTable, GreeksUnknown, legs_greeks, portfolio_greeks
 from core.ports import StrategyContext
 from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
 from core.settings import Settings
@@ -46,6 +46,7 @@ class ZeroDteIronCondor:
 
     def __init__(self, settings: Settings) -> None:
         self.s = settings
+        self._betas = BetaTable.from_settings(settings)
 
     # --- entries ---------------------------------------------------------------------------------
     def propose(self, snapshot: MarketSnapshot, context: StrategyContext) -> Sequence[OrderIntent]:
@@ -99,7 +100,7 @@ class ZeroDteIronCondor:
                 )
                 continue
             max_loss = _max_loss_per_unit(legs, credit_after_costs)
-            quantity, binding = self._size(snapshot, context, legs, quotes, max_loss)
+            quantity, binding = self._size(snapshot, context, legs, max_loss)
             if quantity < 1:
                 why = ("size_zero", f"{root}: not one condor fits {binding}")
                 continue
@@ -147,29 +148,44 @@ class ZeroDteIronCondor:
         snapshot: MarketSnapshot,
         context: StrategyContext,
         legs: tuple[Leg, ...],
-        quotes: Sequence[OptionQuote],
         max_loss: float,
     ) -> tuple[int, str]:
-        """Condors within the phase cap, the day's BP share, the max risk per position and, alone,
-        the gamma limit (the gate then judges gamma on the portfolio after the trade; theta and
-        vega of an intraday position are not held against their caps).  Rounded down; with the
-        name of the binding limit."""
+        """Condors within the phase cap, the day's BP share, the max risk per position and the gamma
+        limit on the portfolio after the trade, as the gate judges it (theta and vega of an
+        intraday position are not held against their caps).  Rounded down; with the name of the
+        binding limit."""
         s = self.s
         nlv = context.account.net_liquidation
         cap = 1 if account_phase(nlv, s) == 1 else s.zero_dte_max_condors  # phase 1: one lot
         margin = context.margin_required(legs, 1, snapshot)
         budget = s.zero_dte_max_bp_share * max_bp_fraction(nlv, snapshot.vix, s) * nlv
-        gamma = _unit_gamma(legs, quotes)
         limits = {
             "the condor cap": cap,
             "the day's BP share": math.floor(budget / margin) if margin > 0 else cap,
             "the max risk per position": math.floor(s.risk_max_position_risk * nlv / max_loss)
             if max_loss > 0
             else cap,
-            "the gamma limit": math.floor(s.risk_max_gamma_nlv * nlv / gamma) if gamma > 0 else cap,
+            "the gamma limit": self._gamma_fit(snapshot, context, legs, s.risk_max_gamma_nlv * nlv, cap),
         }
         binding = min(limits, key=lambda k: limits[k])
         return max(0, limits[binding]), binding
+
+    def _gamma_fit(
+        self, snapshot: MarketSnapshot, context: StrategyContext, legs: Sequence[Leg], limit: float, cap: int
+    ) -> int:
+        """Condors whose gamma the portfolio's room under the gamma limit holds (the gate blocks
+        a trade that leaves |gamma| beyond it, not a smaller one that fits).  0 when a Greek is
+        unknown: the gate would block the entry anyway."""
+        try:
+            unit = legs_greeks(legs, 1, snapshot.chains, self._betas).gamma_1pct
+            held = portfolio_greeks(context.open_groups(), snapshot.chains, self._betas, snapshot.time.date())
+            before = held.judged().gamma_1pct
+        except GreeksUnknown:
+            return 0
+        if unit == 0:
+            return cap
+        room = limit - before * math.copysign(1.0, unit)  # how far gamma may still move the condor's way
+        return max(0, math.floor(room / abs(unit)))
 
     # --- management ------------------------------------------------------------------------------
     def manage(
@@ -202,8 +218,3 @@ def _max_loss_per_unit(legs: Sequence[Leg], credit: float) -> float:
         if len(strikes) == 2:
             widths.append(abs(strikes[0] - strikes[1]))
     return max(0.0, (max(widths) - credit) * legs[0].contract.multiplier)
-
-
-def _unit_gamma(legs: Sequence[Leg], quotes: Sequence[OptionQuote]) -> float:
-    """|$ delta change per 1% move| of one condor."""
-    return abs(sum(dollar_greeks(q, leg.ratio)[1] for leg, q in zip(legs, quotes, strict=True)))

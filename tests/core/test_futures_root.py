@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from core.futures_root import futures_root
+from core.portfolio_greeks import BetaTable
 from core.settings import Settings
 from risk.correlation import symbol_group
-from risk.greeks import Betas
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,7 @@ def test_futures_root(symbol, root):
 
 def test_risk_beta_of_a_one_digit_year_contract_is_its_roots():
     """Was 1.0: the gate's own month stripper turned ``CLZ5`` into ``C`` and missed CL's 0.3."""
-    betas = Betas(Settings())
+    betas = BetaTable.from_settings(Settings())
     assert betas.of("LO", "CLZ5") == betas.of("LO", "CLZ25") == 0.3
     assert betas.of("MES", "MESZ5") == 1.0 and betas.of("NQ", "NQH6") == 1.15
 

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 import pytest
 
 from core.settings import Settings
-from monitoring.greeks import BetaTable
 from monitoring.health import HealthInputs
 from monitoring.sampler import DEFAULT_VOL_ROOTS, MonitoringSampler
 from monitoring.service import MonitoringService, OrderActivity
@@ -29,7 +28,7 @@ class Events:
 
 def test_each_strategy_sample_carries_its_unrealised_pnl_and_unmarked_positions():
     sink = Events()
-    sampler = MonitoringSampler(sink, BetaTable(), vol_roots={})
+    sampler = MonitoringSampler(sink, Settings(), vol_roots={})
     two = [_strangle(), _strangle(qty=1, group_id="strangle-20250307-002")]
     sampler.on_step(_snapshot(), two, account(100_000.0))
     ((_, _, sample),) = [e for e in sink.events if e[0] == "portfolio_greeks"]
@@ -49,7 +48,7 @@ def test_futures_roots_get_implied_vol_context_like_the_index():
     day = market.trading_days()[0]
     snap = market.snapshot_at(market.step_times(day)[-1])
     sink = Events()
-    MonitoringSampler(sink, BetaTable()).on_end_of_day(day, snap, [], account(100_000.0))
+    MonitoringSampler(sink, Settings()).on_end_of_day(day, snap, [], account(100_000.0))
     ctx = {p["underlying"]: p for k, _, p in sink.events if k == "vol_context"}
     assert {"/ES", "/CL", "/GC", "SPX"} <= set(ctx) and set(ctx) <= set(DEFAULT_VOL_ROOTS)
     for root in ("/ES", "/CL", "/GC"):

@@ -66,7 +66,7 @@ def test_service_samples_exports_keeps_health_and_sends_the_daily_summary_live()
         "Greek limit short_vega breach",
         "Greek limit theta breach",
     }, "live: every breached limit reaches a human once, with its hedge"
-    assert all(a.severity is Severity.CRITICAL and "reduce strangle" in a.message for a in hedges)
+    assert all(a.severity is Severity.CRITICAL and "largest: strangle" in a.message for a in hedges)
     close = dataclasses.replace(_snapshot(), time=NOW.replace(hour=16))
     service.on_end_of_day(NOW.date(), close, [_strangle()], [], account(100_500.0))
     assert json.loads(store.load(LATEST_KEY))["net_liquidation"] == 100_500.0

@@ -8,12 +8,12 @@ import dataclasses
 
 import pytest
 
+from core.portfolio_greeks import BetaTable
 from core.settings import Settings
 from core.stress import Scenarios, positions_of, stress_loss
 from core.types import GroupStatus, Leg, PositionGroup
 from risk.events import Action
 from risk.gate import EntryGate
-from risk.greeks import Betas
 from risk.portfolio import PortfolioCache
 from risk.state import RiskState
 from risk.stress_watch import stress_breach
@@ -65,7 +65,7 @@ def test_the_monitors_alert_when_the_open_portfolio_is_beyond_the_limit():
     intent, snap = _intent()
     held = [PositionGroup("h", "zero_dte", intent.legs, intent.quantity, GroupStatus.OPEN)]
     loss = _loss([(intent.legs, intent.quantity)], snap)
-    view = PortfolioCache(Betas(S)).view(held, snap)
+    view = PortfolioCache(BetaTable.from_settings(S)).view(held, snap)
     within = S.with_overrides(risk_max_stress_nlv=loss / 100_000)
     assert stress_breach(view, 100_000, within) is None
     beyond = S.with_overrides(risk_max_stress_nlv=loss / 100_000 - 1e-6)

@@ -282,8 +282,8 @@ def test_greeks_breach_alerts_once_a_day_per_greek_with_a_hedge_suggestion():
         snap = _spy_snapshot(now, 500.0, puts, {500.0: 8.0})  # delta -0.5 per put, short 10 -> +$2,500
         monitors.on_step(snap, FakeContext(account(now=now)), book, lambda *a: None)
     alerts = [e for e in log.events if e.rule == "greeks_limits"]
-    assert len(alerts) == 1 and "sell $1,000 of beta-weighted delta" in alerts[0].message
-    assert "MES" in alerts[0].message
+    assert len(alerts) == 1 and "sell 4 /MES or 200 SPY shares to bring it inside" in alerts[0].message
+    assert "contributing most; largest: g1" in alerts[0].message
     assert json.dumps(alerts[0].payload())
 
 

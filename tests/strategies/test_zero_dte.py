@@ -172,3 +172,48 @@ def test_mini_spx_when_one_full_condor_would_break_the_gamma_limit():
         )
         == []
     )
+
+
+def test_size_fits_the_gamma_room_the_portfolio_leaves():
+    """The condor used to be sized to the gamma limit alone; the gate judges gamma on the
+    portfolio after the trade, so with short gamma already held it blocked the whole entry
+    (12 Fridays of the default one-year run: ``greeks_gamma``).  Now fewer condors fit and pass."""
+    from core.greek_limits import Limits, check_greeks
+    from core.portfolio_greeks import BetaTable, Greeks, legs_greeks, portfolio_greeks
+    from core.types import Leg
+    from testing.chains import bsm_chain, market
+
+    now = friday(10, 30)
+    chain = bsm_chain("SPXW", now.date(), now, 5800.0, vol=0.25)
+    snap = dataclasses.replace(market(now, [chain], vix=24.0), day_open={"SPX": 5800.0})
+    s = dataclasses.replace(S, zero_dte_mini_root="")
+    nlv, betas = 1_000_000.0, BetaTable.from_settings(s)
+
+    def size(held):
+        ctx = FakeContext(account(nlv, now=now), groups=held, margin_per_unit=500.0)
+        (intent,) = ZeroDteIronCondor(s).propose(snap, ctx)
+        return intent, ctx
+
+    alone, _ = size([])
+    unit = legs_greeks(alone.legs, 1, snap.chains, betas).gamma_1pct
+    assert unit < 0 and alone.quantity >= 4, (unit, alone.quantity)
+    put = chain.nearest_delta(Right.PUT, 0.30)
+    short_puts = PositionGroup(
+        "strangle-20250306-001", "strangle", (Leg(put.contract, -1),), 1, GroupStatus.OPEN,
+        opened_at=now.replace(day=now.day - 1),
+    )  # fmt: skip
+    per_put = legs_greeks(short_puts.legs, 1, snap.chains, betas).gamma_1pct
+    n_puts = max(1, round(-2.5 * unit / -per_put))  # about 2.5 condors' worth of short gamma
+    held = [dataclasses.replace(short_puts, quantity=n_puts)]
+    before = portfolio_greeks(held, snap.chains, betas, now.date()).judged()
+    limits = Limits.for_nlv(nlv, s)
+
+    def gate(intent, quantity):  # an intraday entry: the gamma limit only, after the trade
+        trade = legs_greeks(intent.legs, quantity, snap.chains, betas)
+        return check_greeks(Greeks(gamma_1pct=before.gamma_1pct), Greeks(gamma_1pct=trade.gamma_1pct), limits)
+
+    assert gate(alone, alone.quantity).code == "greeks_gamma", "the old size is blocked"
+    fitted, _ = size(held)
+    assert 0 < fitted.quantity < alone.quantity
+    assert gate(fitted, fitted.quantity).approved, "the fitted size passes the gate's rule"
+    assert gate(fitted, fitted.quantity + 1).code == "greeks_gamma", "and is the largest that does"
