@@ -79,6 +79,12 @@ class StressResult:
         return ", ".join(parts) or "no loss in any scenario"
 
 
+def breaches_limit(before: StressResult, after: StressResult, limit: float) -> bool:
+    """An entry that takes the worst case past ``limit`` dollars; one that lowers a loss already
+    beyond it (a hedge) does not (half a cent of rounding is no increase)."""
+    return after.loss > limit and after.loss > before.loss + 0.005
+
+
 def stress_class(quote: OptionQuote) -> str:
     group = contract_group(quote.contract.root, quote.contract.underlying)
     return EQUITY if group in EQUITY_INDEX else group

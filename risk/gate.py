@@ -29,7 +29,7 @@ from core.ports import StrategyContext, TradingCalendar
 from core.quote_screen import QuoteScreen, raw_chains
 from core.regime import Regime, account_phase, max_bp_fraction, vix_regime
 from core.settings import Settings, named_values
-from core.stress import Scenarios, StressUnknown, positions_of, stress_loss
+from core.stress import Scenarios, StressUnknown, breaches_limit, positions_of, stress_loss
 from core.types import Decision, MarketSnapshot, OrderIntent, Purpose
 from risk.correlation import check_correlation
 from risk.data_quality import check_entry_quote, check_underlying, observe_vix
@@ -381,7 +381,7 @@ class EntryGate:
             return Decision.block("stress_unknown", f"portfolio stress loss cannot be computed: {exc}")
         limit = self.s.risk_max_stress_nlv * context.account.net_liquidation
         values.update({"stress_before": before.loss, "stress_after": after.loss, "stress_limit": limit})
-        if after.loss > limit and after.loss > before.loss + 0.005:
+        if breaches_limit(before, after, limit):
             return Decision.block(
                 "stress_limit",
                 f"stress loss after the trade ${after.loss:,.0f} ({after.describe()}) exceeds "

@@ -1,14 +1,14 @@
 """LT112: the long-term 1-1-2 put ratio (STRATEGY_RULES.md §2).
 
 First Wednesday of the month at 10:00 (and the third Wednesday from phase 3), on /ES options, or
-/MES (a tenth, quoted at the ES level) when one /ES unit breaks the max risk per position or the BP
-cap: buy the ~25Δ put, sell the put 50 points lower (the nearest strike within ±10 points, else
-skip and say why: the debit spread), sell two ~5Δ puts (the naked part), expiry nearest 120 DTE
-within 110-150.  One unit is one 1-1-2; the fill
-is split into two parts managed separately inside one campaign: the naked puts close at 90% of
-their credit, the spread when it is worth 150% of its cost; everything closes at 21 DTE; the whole
-unit stops when its loss reaches the smaller of 200% of its net credit and 2% of NLV.  Targets trigger on the expected exit fill
-and cap the exit at the price that realises them.
+/MES (a tenth, quoted at the ES level) when one /ES unit breaks the max risk per position, the BP
+cap or the portfolio stress limit: buy the ~25Δ put, sell the put 50 points lower (the nearest
+strike within ±10 points, else skip and say why: the debit spread), sell two ~5Δ puts (the naked
+part), expiry nearest 120 DTE within 110-150.  One unit is one 1-1-2; the fill is split into two
+parts managed separately inside one campaign: the naked puts close at 90% of their credit, the
+spread when it is worth 150% of its cost; everything closes at 21 DTE; the whole unit stops when
+its loss reaches the smaller of 200% of its net credit and 2% of NLV.  Targets trigger on the
+expected exit fill and cap the exit at the price that realises them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from core.costs import expected_entry_credit
 from core.ports import StrategyContext
 from core.regime import max_bp_fraction
 from core.settings import Settings
+from core.stress import Scenarios, StressUnknown, breaches_limit, positions_of, stress_loss
 from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderIntent, PositionGroup, Right
 from strategies.common import (
     Skipper,
@@ -62,8 +63,9 @@ class Lt112:
         if open_units(context) >= s.lt112_max_units_by_phase[phase]:
             return skip("max_units", f"{open_units(context)} units open: the phase {phase} maximum")
         why = ("no_chain", f"no {s.lt112_futures_root} chain within {s.lt112_min_dte}-{s.lt112_max_dte} DTE")
+        too_large: list[str] = []  # each root's cap that one unit breaks, for the skip record
         # A full-size /ES unit first; /MES (a tenth, quoted at the ES level) when one /ES unit
-        # does not fit the max risk per position or the BP cap.
+        # does not fit the max risk per position, the BP cap or the portfolio stress limit.
         for root in (s.lt112_futures_root, s.lt112_micro_root):
             expiry = (
                 pick_expiry(
@@ -89,7 +91,8 @@ class Lt112:
             intent, problem = self._unit_intent(snapshot, context, chain, legs, quotes, phase)
             if intent is not None:
                 return [intent]
-            why = ("unit_too_large", f"one {root} unit {problem}")
+            too_large.append(f"one {root} unit {problem}")
+            why = ("unit_too_large", "; ".join(too_large))
         return skip(*why)
 
     def _unit_intent(
@@ -118,6 +121,9 @@ class Lt112:
                 None,
                 f"needs ${margin:,.0f} of buying power; the cap ${cap:,.0f} is used to ${context.account.buying_power_used:,.0f}",
             )
+        problem = self._stress_problem(snapshot, context, legs)
+        if problem:
+            return None, problem
         notes = {
             "underlying": chain.underlying_price,
             "credit_after_costs": net_credit,
@@ -128,6 +134,28 @@ class Lt112:
         }
         parts = ((SPREAD, (0, 1)), (NAKED, (2,)))
         return open_intent(context, snapshot, NAME, legs, quotes, 1, stop, notes, parts=parts), ""
+
+    def _stress_problem(
+        self, snapshot: MarketSnapshot, context: StrategyContext, legs: tuple[Leg, ...]
+    ) -> str:
+        """Why one unit takes the portfolio's stress loss past its limit, else "" (the gate's own
+        rule, ``core.stress``; a stress that cannot be computed is left to the gate to block)."""
+        scenarios = Scenarios.from_settings(self.s)
+        try:
+            held = positions_of([(g.legs, g.quantity) for g in context.open_groups()], snapshot.chains)
+            before = stress_loss(held, snapshot.time, scenarios)
+            after = stress_loss(
+                [*held, *positions_of([(legs, 1)], snapshot.chains)], snapshot.time, scenarios
+            )
+        except StressUnknown:
+            return ""
+        limit = self.s.risk_max_stress_nlv * context.account.net_liquidation
+        if not breaches_limit(before, after, limit):
+            return ""
+        return (
+            f"takes the stress loss to ${after.loss:,.0f} > the stress limit ${limit:,.0f} "
+            f"({self.s.risk_max_stress_nlv:.0%} of NLV; ${before.loss:,.0f} before it)"
+        )
 
     def pick_legs(self, chain: OptionChain) -> tuple[tuple[tuple[Leg, ...], list[OptionQuote]] | None, str]:
         """+1 put at ~25Δ, -1 put ``lt112_spread_width_es`` lower (the nearest listed strike within

@@ -8,12 +8,14 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from core.settings import Settings
+from core.stress import Scenarios, positions_of, stress_loss
 from core.types import GroupStatus, PositionGroup, Right
 from strategies.lt112 import NAKED, SPREAD, Lt112
 from testing.chains import bsm_chain, market
 from testing.factories import FakeContext, WeekdayCalendar, account
 
 S = Settings()
+NO_STRESS_LIMIT = dataclasses.replace(S, risk_max_stress_nlv=10.0)  # to isolate the other caps
 FIRST_WED = datetime(2025, 3, 5, 10, 0)
 THIRD_WED = datetime(2025, 3, 19, 10, 0)
 
@@ -50,19 +52,46 @@ class RootMargin(FakeContext):
 
 
 def test_es_when_one_unit_fits_else_mes_else_nothing_and_the_skip_names_the_cap():
-    (intent,) = propose(nlv=40_000)
+    (intent,) = propose(nlv=40_000, settings=NO_STRESS_LIMIT)
     assert {leg.contract.root for leg in intent.legs} == {"ES"}, "phase 1 no longer trades SPX"
-    assert propose(nlv=37_999) == []
+    assert propose(nlv=37_999, settings=NO_STRESS_LIMIT) == []
 
     def roots(by_root):
         ctx = RootMargin(account(40_000, now=FIRST_WED), by_root=by_root)
-        intents = propose(ctx=ctx)
+        intents = propose(ctx=ctx, settings=NO_STRESS_LIMIT)
         return [i.legs[0].contract.root for i in intents], ctx.skipped
 
     assert roots({"ES": 30_000.0, "MES": 3_000.0}) == (["MES"], [])
     (chosen, skipped) = roots({"ES": 30_000.0, "MES": 30_000.0})
     assert chosen == [] and [code for _, code, _ in skipped] == ["unit_too_large"]
     assert "buying power" in skipped[0][2]
+
+
+def _unit_stress(root: str, now=FIRST_WED) -> float:
+    """The stress loss of one unit on ``root`` alone, as the gate's rule (``core.stress``) sees it."""
+    snap = market(now, chains(now))
+    chain = next(c for c in chains(now) if c.root == root)
+    picked, _ = Lt112(S).pick_legs(chain)
+    assert picked is not None
+    positions = positions_of([(picked[0], 1)], snap.chains)
+    return stress_loss(positions, now, Scenarios.from_settings(S)).loss
+
+
+@pytest.mark.parametrize(("room", "root"), [(+1.0, "ES"), (-1.0, "MES"), (None, None)])
+def test_mes_when_one_es_unit_breaks_the_stress_limit_else_no_entry_naming_it(room, root):
+    """The rulebook's "/MES when one /ES unit does not fit the phase's caps" holds for the portfolio
+    stress limit too: a limit $1 above one /ES unit's stress takes /ES, $1 below it takes /MES (a
+    tenth), and below one /MES unit's stress nothing, the skip naming the stress limit."""
+    nlv = 100_000.0
+    es, mes = _unit_stress("ES"), _unit_stress("MES")
+    assert mes == pytest.approx(es / 10, rel=1e-9) and es > 0
+    limit = es + room if room is not None else mes - 1.0
+    ctx = FakeContext(account(nlv, now=FIRST_WED))
+    intents = propose(ctx=ctx, settings=dataclasses.replace(S, risk_max_stress_nlv=limit / nlv))
+    assert [i.legs[0].contract.root for i in intents] == ([root] if root else [])
+    if root is None:
+        ((_, code, message),) = ctx.skipped
+        assert code == "unit_too_large" and message.count("stress limit") == 2, message
 
 
 def _without(chain, keep):
@@ -139,11 +168,10 @@ def test_max_open_units_by_phase(nlv, cap):
     def unit(n):
         return _group(f"lt112-20250205-{n:03d}-naked", NAKED, campaign=f"lt112-20250205-{n:03d}")
 
-    assert propose(
-        nlv=nlv, ctx=FakeContext(account(nlv, now=FIRST_WED), groups=[unit(i) for i in range(cap - 1)])
-    )
+    below = FakeContext(account(nlv, now=FIRST_WED), groups=[unit(i) for i in range(cap - 1)])
+    assert propose(nlv=nlv, ctx=below, settings=NO_STRESS_LIMIT)
     full = FakeContext(account(nlv, now=FIRST_WED), groups=[unit(i) for i in range(cap)])
-    assert propose(nlv=nlv, ctx=full) == []
+    assert propose(nlv=nlv, ctx=full, settings=NO_STRESS_LIMIT) == []
 
 
 # --- management -----------------------------------------------------------------------------------
