@@ -187,13 +187,27 @@ def test_futures_leave_the_board_after_their_last_trade(market: SyntheticMarket)
     assert "ESH25" not in _at(market, date(2025, 3, 24), 0).underlyings
 
 
+def test_mes_lists_as_es_at_the_es_level_and_a_tenth_of_its_size(market: SyntheticMarket) -> None:
+    """The rulebook's LT112 and strangle fallback root: the same expiries, strikes and prices as ES
+    (MES is quoted at the ES level) on MES futures, with a multiplier of 5 instead of 50."""
+    snap = _at(market, date(2025, 3, 5), 6)
+    assert snap.chains.expiries("MES") == snap.chains.expiries("ES")
+    assert snap.price("MESM25") == snap.price("ESM25")
+    expiry = next(e for e in snap.chains.expiries("ES") if (e - snap.time.date()).days >= 100)
+    es, mes = snap.chains.chain("ES", expiry), snap.chains.chain("MES", expiry)
+    assert es is not None and mes is not None
+    assert [q.contract.strike for q in mes.quotes] == [q.contract.strike for q in es.quotes]
+    assert {q.contract.multiplier for q in mes.quotes} == {5.0} and mes.quotes[0].contract.underlying == "MESM25"
+    assert [q.mid for q in mes.quotes] == pytest.approx([q.mid for q in es.quotes], abs=0.5)
+
+
 # ------------------------------------------------------------------------------------------ the book
 
 
-@pytest.mark.parametrize("root", ["SPXW", "SPX", "XSP", "SPY", "QQQ", "IWM", "ES", "CL", "GC"])
+@pytest.mark.parametrize("root", ["SPXW", "SPX", "XSP", "SPY", "QQQ", "IWM", "ES", "MES", "CL", "GC"])
 def test_books_are_never_crossed_and_respect_ticks(market: SyntheticMarket, root: str) -> None:
     ticks = {"SPXW": (0.05, 0.10, 3.0), "SPX": (0.05, 0.10, 3.0), "XSP": (0.01, 0.05, 3.0),
-             "ES": (0.05, 0.25, 5.0), "CL": (0.01, 0.01, 3.0), "GC": (0.10, 0.10, 3.0)}  # fmt: skip
+             "ES": (0.05, 0.25, 5.0), "MES": (0.05, 0.25, 5.0), "CL": (0.01, 0.01, 3.0), "GC": (0.10, 0.10, 3.0)}  # fmt: skip
     small, large, switch = ticks.get(root, (0.01, 0.01, 3.0))
     for day, step in ((date(2025, 2, 10), 10), (date(2025, 8, 15), 60)):
         snap = _at(market, day, step)

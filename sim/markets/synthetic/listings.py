@@ -5,7 +5,8 @@ The whole schedule is computed once for the run (expiry, first listed day, under
 
 Simplifications, documented so nobody mistakes them for exchange rules: every option stops trading
 at the session close of its expiry day (SPX monthlies are really AM-settled); ES options add
-serial-month third-Friday expiries (as CME lists them) on the next quarterly future; crude and gold
+serial-month third-Friday expiries (as CME lists them) on the next quarterly future, and MES lists
+exactly as ES (a tenth of its size, at the same price); crude and gold
 options use the futures roots ``CL`` and ``GC`` (the exchange's ``LO`` and ``OG``).
 """
 
@@ -76,11 +77,12 @@ class Listings:
         self._add("SPX", self._spot_dates(days, months, daily=0, weekly=0, monthly=730, january=0))
         for root in ("SPY", "QQQ", "IWM"):
             self._add(root, self._spot_dates(days, months, daily=14, weekly=60, monthly=400, january=790))
-        es = [f for f in self.futures if f.root == "ES"]
-        es_dates = self._spot_dates(days, months, daily=0, weekly=35, monthly=400, january=0)
-        for f in es:  # quarterly options expire with their future
-            es_dates[f.last_trade] = min(es_dates.get(f.last_trade, f.listed_from), f.listed_from)
-        self._add("ES", es_dates, futures=es)
+        for root in ("ES", "MES"):  # MES lists as ES does, a tenth of its size
+            es = [f for f in self.futures if f.root == root]
+            es_dates = self._spot_dates(days, months, daily=0, weekly=35, monthly=400, january=0)
+            for f in es:  # quarterly options expire with their future
+                es_dates[f.last_trade] = min(es_dates.get(f.last_trade, f.listed_from), f.listed_from)
+            self._add(root, es_dates, futures=es)
         self._add_commodity_options(months)
         self._day_cache: dict[date, dict[str, tuple[Expiry, ...]]] = {}
         self._future_cache: dict[date, tuple[FutureSpec, ...]] = {}
@@ -88,10 +90,11 @@ class Listings:
     def _futures(self, months: list[tuple[int, int]]) -> list[FutureSpec]:
         s, out = self.sessions, []
         for y, m in months:
-            if m % 3 == 0:  # ES quarterly: third Friday of H/M/U/Z
+            if m % 3 == 0:  # ES and MES quarterly: third Friday of H/M/U/Z
                 lt = s.roll_back(third_friday(y, m))
-                out.append(FutureSpec(future_key("ES", y, m), "ES", lt, lt - timedelta(days=460), 50.0, 0.25,
-                                      "spx", "spx"))  # fmt: skip
+                for root, multiplier in (("ES", 50.0), ("MES", 5.0)):
+                    out.append(FutureSpec(future_key(root, y, m), root, lt, lt - timedelta(days=460), multiplier,
+                                          0.25, "spx", "spx"))  # fmt: skip
             py, pm = _prev_month(y, m)  # CL: 3 trading days before the 25th of the prior month
             lt = s.shift(s.roll_back(date(py, pm, 25)), -3)  # (4 before it when the 25th is a holiday)
             out.append(FutureSpec(future_key("CL", y, m), "CL", lt, lt - timedelta(days=400), 1000.0, 0.01,

@@ -3,7 +3,7 @@
 Strike grids follow what the exchanges list (and LEAN's real chains show, see tests/calibration):
 fine steps near the money, coarser steps further out, each band's reach set in standard deviations
 of the expiry's move and clamped to a range of distances.  SPX/SPXW: 5 points, then 25, then 100;
-ES: 5 points, then 25, then 100; SPY/QQQ/IWM: $1 (down to -30 % for expiries within a week, as the
+ES and MES: 5 points, then 25, then 100; SPY/QQQ/IWM: $1 (down to -30 % for expiries within a week, as the
 weeklies list), then $5; XSP $1 then $5; crude $0.50 then $2.50; gold $5 then $25.
 """
 
@@ -95,6 +95,8 @@ ROOTS: dict[str, RootSpec] = {
     "IWM": _equity("IWM", "iwm"),
     # CME: 0.25 index points, 0.05 for premiums up to 5.00
     "ES": _future("ES", "spx", 50.0, _ES_BANDS, (0.05, 0.25, 5.0), 0.001),
+    # Micro E-mini: a tenth of ES, listed and quoted at the ES level (the rulebook's /MES fallback)
+    "MES": _future("MES", "spx", 5.0, _ES_BANDS, (0.05, 0.25, 5.0), 0.001),
     "CL": _future("CL", "cl", 1000.0, _CL_BANDS, (0.01, 0.01, 3.0), 0.003),
     "GC": _future("GC", "gc", 100.0, _GC_BANDS, (0.10, 0.10, 3.0), 0.003),
 }
