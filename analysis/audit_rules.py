@@ -1,7 +1,8 @@
 """The rulebook's checks added on 2026-12-02 (STRATEGY_RULES.md, "Changes of 2026-12-02"), judged
 from a trade's notes like the rest of ``analysis.audit``: the portfolio stress limit and the 0DTE
 gamma limit after the trade (the figures the gate approved it on, ``gate_*``), the LT112 width
-and contract, the IPMCC weekly break-even and campaign stop, and the LEAP rung's margin share of NLV.
+and contract, the IPMCC weekly break-even and campaign stop, and the LEAP rung's and ladder's margin
+shares of NLV.
 A note that is missing (a run written before these rules) is not judged.
 """
 
@@ -76,11 +77,18 @@ def ipmcc(t: Trade, s: Settings) -> Iterable[Finding]:
 
 
 def leap(t: Trade, s: Settings) -> Iterable[Finding]:
-    margin, nlv = t.note("margin"), t.note("nlv")
+    """A rung's margin within its share of NLV, and the ladder's with it (both as sized at entry;
+    a rung left smaller by a partial fill is within both)."""
+    margin, nlv, ladder = t.note("margin"), t.note("nlv"), t.note("ladder_margin")
     if _known(margin, nlv) and margin * t.quantity > s.leap_rung_margin_nlv * nlv + 0.01:
         yield (
             "size",
             f"rung margin ${margin * t.quantity:,.0f} above {s.leap_rung_margin_nlv:.0%} of NLV (${nlv:,.0f})",
+        )
+    if _known(ladder, nlv) and ladder > s.leap_ladder_margin_nlv * nlv + 0.01:
+        yield (
+            "size",
+            f"ladder margin ${ladder:,.0f} with this rung above {s.leap_ladder_margin_nlv:.0%} of NLV (${nlv:,.0f})",
         )
 
 

@@ -140,6 +140,7 @@ class LeapPutLadder:
             "underlying": put.underlying_price,
             "target_delta": self.rung_delta(today.day),
             "margin": margin,
+            "ladder_margin": used + quantity * margin,  # the whole ladder's with this rung (audits)
         }
         intent = open_intent(
             context, snapshot, NAME, legs, [put], quantity, max_loss, notes, campaign=campaign, reason=reason

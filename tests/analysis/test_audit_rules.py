@@ -59,3 +59,12 @@ def test_leap_rung_margin_3_percent_of_nlv(tmp_path, margin, bad):
     row = {"strategy": "leap_ladder", "group_id": "leap_ladder-20250303-001", "opened_at": "2025-03-03T10:05:00",
            "campaign": "leap_ladder-SPY", "exit_reason": "roll", "legs": "-1xSPY260320P00500000"}  # fmt: skip
     assert ("size" in _rules(tmp_path, notes={**notes, "exit_dte": 150}, **row)) is bad
+
+
+@pytest.mark.parametrize(("ladder", "bad"), [(25_000.0, False), (25_000.02, True)])
+def test_leap_ladder_margin_with_the_new_rung_25_percent_of_nlv(tmp_path, ladder, bad):
+    notes = {"margin": 2_000.0, "ladder_margin": ladder, "nlv": 100_000, "dte": 365, "delta_0": -0.12,
+             "target_delta": 0.12, "signal_minute": 600, "exit_dte": 150}  # fmt: skip
+    row = {"strategy": "leap_ladder", "group_id": "leap_ladder-20250303-001", "opened_at": "2025-03-03T10:05:00",
+           "campaign": "leap_ladder-SPY", "exit_reason": "roll", "legs": "-1xSPY260320P00500000"}  # fmt: skip
+    assert ("size" in _rules(tmp_path, notes=notes, **row)) is bad

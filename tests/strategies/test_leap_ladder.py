@@ -83,7 +83,8 @@ def test_rung_margin_3_percent_of_nlv_and_ladder_25_percent_rounded_down():
             account(80_000, now=MONDAY), margin_per_unit=margin, groups=[_rung(i) for i in range(n)]
         )
 
-    assert propose(ctx=held(9))  # 9 x 2,000 + 2,000 = 20,000: exactly the ladder's 25%
+    (ninth,) = propose(ctx=held(9))  # 9 x 2,000 + 2,000 = 20,000: exactly the ladder's 25%
+    assert ninth.notes["ladder_margin"] == 20_000.0, "the audited figure: the ladder with this rung"
     assert propose(ctx=held(10)) == []  # ten rungs
     assert propose(ctx=held(9, margin=2_001.0)) == []  # over the 25% total
 
