@@ -112,7 +112,9 @@ class Auditor:
         profit, credit = t.note("exit_profit"), t.note("exit_credit")
         if t.exit_reason == "profit_target" and not profit >= target * credit - EPS:
             yield "exit_reason", f"profit_target with profit {profit:.4f} < {target:g} x credit {credit:.4f}"
-        if t.exit_reason == "stop_loss" and not -profit >= stop * credit - EPS:
+        # an undefined-risk stop also fires at the max risk per position of its entry NLV
+        at_limit = t.note("exit_loss_usd") >= self.s.risk_max_position_risk * t.note("nlv") - 0.01
+        if t.exit_reason == "stop_loss" and not (-profit >= stop * credit - EPS or at_limit):
             yield "exit_reason", f"stop_loss with loss {-profit:.4f} < {stop:g} x credit {credit:.4f}"
 
     def _exit_dte(self, t: Trade, reasons: tuple[str, ...], max_dte: float) -> Iterable[tuple[str, str]]:

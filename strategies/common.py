@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
@@ -94,6 +95,16 @@ def profit_points(group: PositionGroup, mark: float) -> float:
     """Profit per unit in price points at ``mark``, net of round-trip fees.  Works for credit
     (entry < 0) and debit (entry > 0) structures."""
     return mark - group.entry_price - fee_points(group)
+
+
+def stop_reached(group: PositionGroup, profit: float, multiple: float, max_risk: float) -> bool:
+    """An undefined-risk position's stop: its loss (``-profit`` points per unit, net of fees) reaches
+    ``multiple`` x its credit, or the max risk per position (``max_risk`` of the NLV it was approved
+    at, its ``nlv`` note).  The entry was judged on the stop at its expected credit; a fill for more
+    credit widens the multiple's stop, never the loss past that limit (limits are limits)."""
+    if -profit >= multiple * group.credit:
+        return True
+    return -profit * group.multiplier * group.quantity >= max_risk * group.notes.get("nlv", math.inf)
 
 
 def target_exit_price(group: PositionGroup, profit: float) -> float:

@@ -4,7 +4,8 @@ From phase 3, Mondays at 10:00, one rung a week: sell one ~365-DTE put at 12/13/
 the month on SPY, or (phase 4) on QQQ, then IWM, only when SPY is at its cap or does not fit.  Skip
 the week when VIX < 15; sell two when VIX > 20.  A rung's margin stays within 3% of NLV, the
 ladder's within 25%, at most 10 rungs (quantities rounded down; every skipped week says why).
-Exits: 30% of the credit, a stop at a loss of 200% of the credit, and a roll when DTE <= 150 (closed
+Exits: 30% of the credit, a stop at a loss of 200% of the credit (or of the max risk per
+position, ``stop_reached``), and a roll when DTE <= 150 (closed
 with reason ``roll``; a new ~365-DTE rung is sold the same day).  All rungs on one underlying
 form one campaign, the ladder.
 """
@@ -29,6 +30,7 @@ from strategies.common import (
     pick_expiry,
     profit_points,
     scheduled,
+    stop_reached,
     target_exit_price,
 )
 
@@ -162,8 +164,9 @@ class LeapPutLadder:
         target = s.leap_profit_target * credit
         if profit >= target:
             return close_intent(group, snapshot, "profit_target", notes, target_exit_price(group, target))
-        if -profit >= s.leap_stop_loss * credit:
-            return close_intent(group, snapshot, "stop_loss", notes)
+        if stop_reached(group, profit, s.leap_stop_loss, s.risk_max_position_risk):
+            loss = -profit * group.multiplier * group.quantity
+            return close_intent(group, snapshot, "stop_loss", {**notes, "loss_usd": loss})
         if dte <= s.leap_roll_dte:
             return close_intent(group, snapshot, "roll", notes)
         return None

@@ -3,7 +3,7 @@
 Tuesdays at 10:00 from phase 2: for each underlying with no strangle in the target expiry cycle
 (nearest 90 DTE within 80-100) and fewer than three open, sell the ~6Δ put (5-7Δ) and the ~6Δ call
 (5-6Δ).  In the EXTREME regime only the put is sold.  Exits: 50% of the credit, a stop at a loss of
-250% of the credit, and 21 DTE — where a strangle that is not at a loss is rolled: closed with
+250% of the credit (or of the max risk per position, ``stop_reached``), and 21 DTE — where a strangle that is not at a loss is rolled: closed with
 reason ``roll`` and the next cycle opened on the same underlying the same day, in the same campaign.
 Micro options (MES, MCL, MGC) are used when one full-size strangle would break the buying-power cap.
 """
@@ -29,6 +29,7 @@ from strategies.common import (
     profit_points,
     regime_of,
     scheduled,
+    stop_reached,
     target_exit_price,
     tolerance_note,
 )
@@ -152,8 +153,9 @@ class FuturesStrangle:
         target = s.strangle_profit_target * credit
         if profit >= target:
             return close_intent(group, snapshot, "profit_target", notes, target_exit_price(group, target))
-        if -profit >= s.strangle_stop_loss * credit:
-            return close_intent(group, snapshot, "stop_loss", notes)
+        if stop_reached(group, profit, s.strangle_stop_loss, s.risk_max_position_risk):
+            loss = -profit * group.multiplier * group.quantity
+            return close_intent(group, snapshot, "stop_loss", {**notes, "loss_usd": loss})
         if dte <= s.strangle_exit_dte:
             return close_intent(group, snapshot, "roll" if profit >= 0 else "dte_exit", notes)
         return None

@@ -68,3 +68,11 @@ def test_leap_ladder_margin_with_the_new_rung_25_percent_of_nlv(tmp_path, ladder
     row = {"strategy": "leap_ladder", "group_id": "leap_ladder-20250303-001", "opened_at": "2025-03-03T10:05:00",
            "campaign": "leap_ladder-SPY", "exit_reason": "roll", "legs": "-1xSPY260320P00500000"}  # fmt: skip
     assert ("size" in _rules(tmp_path, notes=notes, **row)) is bad
+
+
+@pytest.mark.parametrize(("loss_usd", "bad"), [(5_000.0, False), (4_999.98, True)])
+def test_a_stop_short_of_its_multiple_is_right_only_at_the_max_risk_of_the_entry_nlv(tmp_path, loss_usd, bad):
+    """A strangle stopped at a loss of 1.5 credits (its rule: 2.5) is right only when the loss reached
+    5% of the NLV the entry was approved at ($100,000)."""
+    notes = {"exit_profit": -3.0, "exit_credit": 2.0, "exit_loss_usd": loss_usd}
+    assert ("exit_reason" in _rules(tmp_path, exit_reason="stop_loss", notes=notes)) is bad

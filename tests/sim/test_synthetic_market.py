@@ -197,7 +197,9 @@ def test_mes_lists_as_es_at_the_es_level_and_a_tenth_of_its_size(market: Synthet
     es, mes = snap.chains.chain("ES", expiry), snap.chains.chain("MES", expiry)
     assert es is not None and mes is not None
     assert [q.contract.strike for q in mes.quotes] == [q.contract.strike for q in es.quotes]
-    assert {q.contract.multiplier for q in mes.quotes} == {5.0} and mes.quotes[0].contract.underlying == "MESM25"
+    assert {q.contract.multiplier for q in mes.quotes} == {5.0} and mes.quotes[
+        0
+    ].contract.underlying == "MESM25"
     assert [q.mid for q in mes.quotes] == pytest.approx([q.mid for q in es.quotes], abs=0.5)
 
 

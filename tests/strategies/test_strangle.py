@@ -9,7 +9,7 @@ import pytest
 
 from core.settings import Settings
 from core.types import GroupStatus, PositionGroup, Right
-from strategies.common import exit_mark
+from strategies.common import exit_mark, profit_points
 from strategies.strangle import FuturesStrangle
 from testing.chains import bsm_chain, market
 from testing.factories import FakeContext, account
@@ -144,3 +144,23 @@ def test_roll_opens_the_next_cycle_the_same_day_in_the_same_campaign():
         propose(now + timedelta(days=1), ctx=FakeContext(account(now=now), closed=[rolled]), roots=("ES",))
         == []
     )
+
+
+@pytest.mark.parametrize(("limit_vs_loss", "stops"), [(-1.0, True), (+1.0, False)])
+def test_stop_never_lets_the_loss_past_the_max_risk_of_the_entry_nlv(limit_vs_loss, stops):
+    """Limits are limits: the entry was approved on 250% of its expected credit within 5% of NLV; a
+    fill for more credit widens the 250% stop, so the stop also fires when the loss reaches 5% of the
+    NLV the entry was approved at ($1 below the loss: stopped; $1 above it: held)."""
+    g, now = _at_mark()
+    later, spot = now + timedelta(days=1), 5500.0
+    snap = market(later, [bsm_chain("ES", g.legs[0].contract.expiry, later, spot, vol=0.25)])
+    mark = exit_mark(g, snap)
+    assert mark is not None
+    loss = -profit_points(g, mark) * g.multiplier * g.quantity
+    assert 0 < loss < 2.5 * g.credit * g.multiplier, "a loss short of the 250% stop"
+    nlv = (loss + limit_vs_loss) / S.risk_max_position_risk
+    intent = manage(dataclasses.replace(g, notes={**g.notes, "nlv": nlv}), later, spot)
+    assert (intent is not None and intent.reason == "stop_loss") is stops
+    if stops:
+        assert intent.notes["loss_usd"] == pytest.approx(loss)
+    assert manage(g, later, spot) is None, "without its entry NLV only the 250% stop applies"
