@@ -67,14 +67,27 @@ def test_es_when_one_unit_fits_else_mes_else_nothing_and_the_skip_names_the_cap(
     assert "buying power" in skipped[0][2]
 
 
-def _unit_stress(root: str, now=FIRST_WED) -> float:
-    """The stress loss of one unit on ``root`` alone, as the gate's rule (``core.stress``) sees it."""
+def _unit_stress(root: str, now=FIRST_WED, legs=slice(None)) -> float:
+    """The stress loss of one unit on ``root`` alone (or of some of its ``legs``), as the gate's
+    rule (``core.stress``) sees it."""
     snap = market(now, chains(now))
     chain = next(c for c in chains(now) if c.root == root)
     picked, _ = Lt112(S).pick_legs(chain)
     assert picked is not None
-    positions = positions_of([(picked[0], 1)], snap.chains)
+    positions = positions_of([(picked[0][legs], 1)], snap.chains)
     return stress_loss(positions, now, Scenarios.from_settings(S)).loss
+
+
+def test_unit_stress_is_the_naked_puts_offset_by_the_long_put():
+    """One unit's worst case (-8% with vols x1.5) is the two naked puts' loss less the debit
+    spread's gain; the spread alone loses at most what it cost (on the +6% rally)."""
+    naked, spread, unit = (_unit_stress("ES", legs=part) for part in (slice(2, 3), slice(0, 2), slice(None)))
+    (es,) = chains(FIRST_WED, roots=("ES",))
+    picked, _ = Lt112(S).pick_legs(es)
+    assert picked is not None
+    long, short, _ = picked[1]
+    assert 0 < spread <= (long.mid - short.mid) * 50
+    assert 0 < unit < naked
 
 
 @pytest.mark.parametrize(("room", "root"), [(+1.0, "ES"), (-1.0, "MES"), (None, None)])
