@@ -6,8 +6,8 @@ The whole schedule is computed once for the run (expiry, first listed day, under
 Simplifications, documented so nobody mistakes them for exchange rules: every option stops trading
 at the session close of its expiry day (SPX monthlies are really AM-settled); ES options add
 serial-month third-Friday expiries (as CME lists them) on the next quarterly future, and MES lists
-exactly as ES (a tenth of its size, at the same price); crude and gold
-options use the futures roots ``CL`` and ``GC`` (the exchange's ``LO`` and ``OG``).
+exactly as ES (a tenth of its size, at the same price); crude and gold options use the futures
+roots ``CL`` and ``GC`` (the exchange's ``LO`` and ``OG``).
 """
 
 from __future__ import annotations
