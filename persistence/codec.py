@@ -41,14 +41,14 @@ def encode(kind: str, schema: int, body: Any) -> bytes:
 
 def encode_payload(kind: str, schema: int, payload: bytes) -> bytes:
     """``encode`` for a body already in canonical form (``dumps``)."""
-    header = {
-        "format": FORMAT,
-        "kind": kind,
-        "schema": schema,
-        "length": len(payload),
-        "sha256": hashlib.sha256(payload).hexdigest(),
-    }
-    return json.dumps(header, sort_keys=True).encode("utf-8") + b"\n" + payload
+    return header_line(kind, schema, len(payload), hashlib.sha256(payload).hexdigest()) + payload
+
+
+def header_line(kind: str, schema: int, length: int, sha256: str) -> bytes:
+    """The header (newline included) of a ``length``-byte payload whose checksum the caller has
+    already computed (the journal keeps a running hash instead of re-hashing on every append)."""
+    header = {"format": FORMAT, "kind": kind, "schema": schema, "length": length, "sha256": sha256}
+    return json.dumps(header, sort_keys=True).encode("utf-8") + b"\n"
 
 
 def decode(raw: bytes, kind: str, supported: int, key: str = "") -> tuple[int, Any]:

@@ -4,20 +4,22 @@ Entries are ``commit`` (a stable point: the state delta since the previous commi
 (an order about to be sent, cancelled or liquidated; written *before* the engine is called, so
 after a crash the system knows what may have reached the broker).  The journal is one document,
 rewritten atomically on every append (the state store's only write is a whole key); each entry is
-encoded once and kept as text, and compaction (a new snapshot, then an empty journal of the next
-epoch) keeps the document small.  Entries are typed (``Entry``): one whose fields have the wrong
+encoded once and appended to the kept body text, whose checksum is a running hash (the header's
+sha256 of the whole body costs one hash of the new entry, not of the document), and compaction (a
+new snapshot, then an empty journal of the next epoch) keeps the document small.  Entries are typed (``Entry``): one whose fields have the wrong
 types is a corrupt journal, never a traceback.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.ports import StateStore
-from persistence.codec import StateError, decode, dumps, encode_payload
+from persistence.codec import StateError, decode, dumps, header_line
 from persistence.schema import SCHEMA_VERSION
 from persistence.typed import DecodeError, from_plain
 
@@ -76,18 +78,22 @@ class Journal:
         self.key = key
         self.epoch = 0
         self.entries: list[Entry] = []
-        self._texts: list[bytes] = []
         self.next_seq = 1
         self.bytes = 0
+        self._body = bytearray(_OPEN)  # the canonical body without its closing ``_tail``
+        self._hash = hashlib.sha256(_OPEN)  # of ``_body``: extended by each append
 
     def resume(self, epoch: int, entries: list[Entry], next_seq: int) -> None:
         """Continue an existing journal (recovery keeps it: its acts may still be in flight)."""
-        self.epoch, self.entries, self.next_seq = epoch, list(entries), next_seq
-        self._texts = [dumps(_plain(e)) for e in entries]
+        self.epoch, self.next_seq = epoch, next_seq
+        self._restart()
+        for entry in entries:
+            self._add(entry, dumps(_plain(entry)))
 
     def start(self, epoch: int, next_seq: int) -> None:
         """A new, empty journal following a snapshot of ``epoch``."""
-        self.epoch, self.entries, self._texts, self.next_seq = epoch, [], [], next_seq
+        self.epoch, self.next_seq = epoch, next_seq
+        self._restart()
         self._write()
 
     def append(self, type_: str, kind: str, time: str | None, **body: Any) -> int:
@@ -95,16 +101,34 @@ class Journal:
         delta = tuple(tuple(op) for op in body.get("delta", ()))
         entry = Entry(self.next_seq, type_, kind, time, delta, body.get("payload", {}))
         self.next_seq += 1
-        self.entries.append(entry)
-        self._texts.append(dumps(plain))
+        self._add(entry, dumps(plain))
         self._write()
         return entry.seq
 
+    def _restart(self) -> None:
+        self.entries = []
+        self._body = bytearray(_OPEN)
+        self._hash = hashlib.sha256(_OPEN)
+
+    def _add(self, entry: Entry, text: bytes) -> None:
+        piece = b"," + text if self.entries else text
+        self.entries.append(entry)
+        self._body += piece
+        self._hash.update(piece)
+
     def _write(self) -> None:
-        payload = b'{"entries":[' + b",".join(self._texts) + b'],"epoch":%d}' % self.epoch
-        data = encode_payload(KIND, SCHEMA_VERSION, payload)  # canonical: equal to dumps(body)
+        """The canonical document (equal to ``codec.encode`` of the body): the running hash of the
+        body so far, finished with the closing tail on a copy."""
+        tail = b'],"epoch":%d}' % self.epoch
+        digest = self._hash.copy()
+        digest.update(tail)
+        length = len(self._body) + len(tail)
+        data = header_line(KIND, SCHEMA_VERSION, length, digest.hexdigest()) + self._body + tail
         self.bytes = len(data)
         self.store.save(self.key, data)
+
+
+_OPEN = b'{"entries":['
 
 
 def _plain(entry: Entry) -> dict[str, Any]:
