@@ -4,7 +4,11 @@ A delta is a list of operations on paths of dict keys / list indexes:
 ``["set", path, value]``, ``["del", path]`` (dict key) and ``["cut", path, length]`` (shorten a
 list).  Lists are compared index by index, which suits the append-mostly lists state is made of.
 A value whose id is in ``atoms`` (the encoder's flat frozen values, e.g. a quote) is set whole when
-it changes: one short operation instead of one per field.
+it changes: one short operation instead of one per field.  So is a flat list (scalars only, e.g. a
+stuck-quote record) of which more than one item and more than half of them changed: each step
+rewrites most of such a value, and one operation with one path is a fraction of the bytes of one per
+item.  Dicts are never set whole for size: the journal's JSON sorts keys, and a dict rebuilt from it
+would lose the insertion order the live one iterates in (records written from it would differ).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ def diff(
     if isinstance(old, list) and isinstance(new, list):
         if old == new:
             return []
+        if _mostly_rewritten(old, new):
+            return [["set", path, new]]
         ops = []
         for i in range(min(len(old), len(new))):
             if old[i] is not new[i] and old[i] != new[i]:
@@ -49,6 +55,21 @@ def diff(
     if old == new and type(old) is type(new):
         return []
     return [["set", path, new]]
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _mostly_rewritten(old: list[Any], new: list[Any]) -> bool:
+    """Whether ``new`` holds scalars only and more than one, and more than half, of its items
+    differ from ``old``'s (a cut item counts as one)."""
+    changed = max(0, len(old) - len(new))
+    for i, value in enumerate(new):
+        if type(value) not in _SCALARS:
+            return False
+        if i >= len(old) or type(old[i]) is not type(value) or old[i] != value:
+            changed += 1
+    return changed > 1 and 2 * changed > len(new)
 
 
 def apply(doc: Any, ops: list[list[Any]]) -> Any:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from persistence.codec import dumps
 from persistence.delta import apply, diff
 
 json_values = st.recursive(
@@ -32,3 +35,27 @@ def test_a_delta_that_does_not_fit_is_an_error_not_a_crash():
         apply({}, [["set", ["missing", "key"], 1]])
     with pytest.raises(ValueError):
         apply({"a": 1}, [["explode", ["a"]]])
+
+
+def test_a_flat_list_mostly_rewritten_is_set_whole_in_one_operation():
+    old = {"seen": {"SPY P485": [8.05, 8.14, "2025-01-07T13:15:00", 578.77]}}
+    new = {"seen": {"SPY P485": [8.03, 8.12, "2025-01-07T13:20:00", 579.07]}}
+    assert diff(old, new) == [["set", ["seen", "SPY P485"], new["seen"]["SPY P485"]]]
+    assert apply(old, diff(old, new)) == new
+
+
+def test_a_single_change_in_a_flat_list_stays_one_small_operation():
+    old = {"digests": [f"d{i}" for i in range(50)], "quote": [1.0, 2.0, 3.0]}
+    appended = {"digests": [*old["digests"], "d50"], "quote": old["quote"]}
+    assert diff(old, appended) == [["set", ["digests", 50], "d50"]]
+    moved = {"digests": old["digests"], "quote": [1.5, 2.0, 3.0]}
+    assert diff(old, moved) == [["set", ["quote", 0], 1.5]]
+
+
+def test_key_order_of_a_dict_survives_the_journal_text():
+    """Group notes gain their exit keys at the end; a restart must iterate them in the same order
+    (the trade record is written from the dict), though the journal's JSON sorts keys."""
+    old = {"notes": {"b": 1.0, "c": 2.0}}
+    new = {"notes": {"b": 1.0, "c": 2.0, "z": 3.0, "a": 4.0, "m": 5.0}}
+    replayed = apply(old, json.loads(dumps(diff(old, new))))
+    assert list(replayed["notes"]) == ["b", "c", "z", "a", "m"]
