@@ -6,8 +6,8 @@ after a crash the system knows what may have reached the broker).  The journal i
 rewritten atomically on every append (the state store's only write is a whole key); each entry is
 encoded once and appended to the kept body text, whose checksum is a running hash (the header's
 sha256 of the whole body costs one hash of the new entry, not of the document), and compaction (a
-new snapshot, then an empty journal of the next epoch) keeps the document small.  Entries are typed (``Entry``): one whose fields have the wrong
-types is a corrupt journal, never a traceback.
+new snapshot, then an empty journal of the next epoch) keeps the document small.  Entries are
+typed (``Entry``): one whose fields have the wrong types is a corrupt journal, never a traceback.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class Journal:
         self.entries: list[Entry] = []
         self.next_seq = 1
         self.bytes = 0
-        self._body = bytearray(_OPEN)  # the canonical body without its closing ``_tail``
+        self._body = bytearray(_OPEN)  # the canonical body without its closing epoch tail
         self._hash = hashlib.sha256(_OPEN)  # of ``_body``: extended by each append
 
     def resume(self, epoch: int, entries: list[Entry], next_seq: int) -> None:
