@@ -288,7 +288,7 @@ def _generic(tp: Any, origin: Any) -> Decoder:
             if type(data) is not dict:
                 raise DecodeError("", f"expected a mapping, got {_kind(data)}")
             out = {}
-            for k, v in data.items():
+            for k, v in sorted(data.items()):  # the order a snapshot's sorted keys give, replayed or not
                 try:
                     out[k] = value(v)
                 except DecodeError as exc:
