@@ -137,12 +137,14 @@ class _Server:
 
 
 async def _bare(url: str, secret: str, refresh: str, drain: bool) -> tuple[float, float]:
-    import tastytrade.session as sdk_session
     from tastytrade import DXLinkStreamer, Session
     from tastytrade.dxfeed import Greeks
 
-    sdk_session.API_URL = url
-    async with Session(secret, refresh, trust_env=False) as session, DXLinkStreamer(session) as streamer:
+    from testing.loopback.broker import point_sdk_at
+
+    with point_sdk_at(url):
+        session = Session(secret, refresh, trust_env=False)  # the SDK reads its URL here only
+    async with session, DXLinkStreamer(session) as streamer:
         await streamer.subscribe(Greeks, _symbols())
         count, t0, c0 = 0, 0.0, 0.0
         if drain:
@@ -166,24 +168,23 @@ async def _bare(url: str, secret: str, refresh: str, drain: bool) -> tuple[float
 def _with_feed(
     url: str, secret: str, refresh: str, on_update: Any, until: Any, limit_s: float, kind: str = "Greeks"
 ) -> None:
-    import tastytrade.session as sdk_session
-
     from brokers.credentials import Credentials
     from brokers.feed import FeedSupervisor
     from brokers.feed_status import FeedConfig
     from brokers.quote_cache import Kind, QuoteCache
+    from testing.loopback.broker import point_sdk_at
 
-    sdk_session.API_URL = url
     cache = QuoteCache(datetime.now, on_update=on_update)
     feed = FeedSupervisor(
         Credentials(secret, refresh), cache, FeedConfig(watchdog_s=30.0), client_kwargs={"trust_env": False}
     )
-    feed.subscribe(_symbols(), kinds=(Kind(kind),))
-    feed.start()
-    deadline = time.perf_counter() + limit_s
-    while not until() and time.perf_counter() < deadline:
-        time.sleep(0.01)
-    feed.stop()
+    with point_sdk_at(url):  # the supervisor builds (and may rebuild) its sessions while running
+        feed.subscribe(_symbols(), kinds=(Kind(kind),))
+        feed.start()
+        deadline = time.perf_counter() + limit_s
+        while not until() and time.perf_counter() < deadline:
+            time.sleep(0.01)
+        feed.stop()
 
 
 def _ours(url: str, secret: str, refresh: str, kind: str = "Greeks") -> tuple[float, float]:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+from core.ports import Severity
 from core.settings import Settings
 from core.types import (
     AccountState,
+    ComboOrder,
     ExerciseStyle,
     Holding,
     Leg,
@@ -33,6 +36,7 @@ from core.types import (
     Settlement,
 )
 from execution.order_manager import OrderManager
+from testing.factories import WeekdayCalendar
 
 GROUPS = 200
 
@@ -63,14 +67,14 @@ class _Store:
 
 
 class _Platform:
-    """Records orders; the benchmark plays the broker's events itself."""
+    """The ``core.ports.Platform`` port: records orders; the benchmark plays the broker's events itself."""
 
     is_live = False
-    calendar = None
 
     def __init__(self, snap: MarketSnapshot) -> None:
         self.snap, self.store = snap, _Store()
-        self.sent: dict[str, object] = {}
+        self.calendar = WeekdayCalendar()
+        self.sent: dict[str, ComboOrder] = {}
         self.positions: dict[str, float] = {}
 
     def now(self) -> datetime:
@@ -83,19 +87,31 @@ class _Platform:
         holdings = {s: Holding(s, q, 0.0) for s, q in self.positions.items() if q}
         return AccountState(self.snap.time, 1e7, 1e7, 0.0, holdings)
 
-    def margin_required(self, legs, quantity, snapshot) -> float:  # type: ignore[no-untyped-def]
+    def margin_required(self, legs: Sequence[Leg], quantity: int, snapshot: MarketSnapshot) -> float:
         return 0.0
 
-    def submit_combo(self, order) -> None:  # type: ignore[no-untyped-def]
+    def submit_combo(self, order: ComboOrder) -> None:
         self.sent[order.tag] = order
 
     def cancel(self, tag: str) -> None:
         pass
 
+    def liquidate(self, symbol: str, quantity: float, tag: str) -> None:
+        raise AssertionError("the benchmark holds no stock or futures to flatten")
+
     def open_order_tags(self) -> list[str]:
         return list(self.sent)
 
-    def notify(self, severity, title: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    def known_order_tags(self) -> None:
+        return None
+
+    def pending_events(self) -> tuple[OrderEvent, ...]:
+        return ()  # the benchmark hands every event to the manager itself
+
+    def consumed(self, event: OrderEvent) -> None:
+        pass
+
+    def notify(self, severity: Severity, title: str, message: str) -> None:
         pass
 
     def log(self, message: str) -> None:
@@ -148,11 +164,12 @@ def _setup() -> tuple[_Platform, OrderManager, list[OrderIntent]]:
 def _fill(platform: _Platform, tag: str, leg_indices: list[int] | None = None) -> OrderEvent:
     order = platform.sent[tag]
     fills = []
-    for i, leg in enumerate(order.legs):  # type: ignore[attr-defined]
+    for i, leg in enumerate(order.legs):
         if leg_indices is not None and i not in leg_indices:
             continue
         q = platform.snap.chains.quote(leg.contract)
-        qty = leg.ratio * order.quantity  # type: ignore[attr-defined]
+        assert q is not None, f"the benchmark quoted every leg it built: {leg.contract.symbol}"
+        qty = leg.ratio * order.quantity
         fills.append(LegFill(leg.contract, qty, q.ask if qty > 0 else q.bid, abs(qty) * 1.0))
         platform.positions[leg.contract.symbol] = platform.positions.get(leg.contract.symbol, 0.0) + qty
     done = leg_indices is None

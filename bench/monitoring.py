@@ -13,10 +13,13 @@ from pathlib import Path
 from analysis.html_report import write_html_report
 from assembly import build_monitoring
 from core.settings import Settings
+from monitoring.alerts import AlertRouter
 from monitoring.health import HealthInputs, HealthMonitor, HealthServer
+from monitoring.observer import SystemMonitor
 from sim.calendar import ExchangeCalendar
-from sim.engine import run_backtest
+from sim.engine import RunResult, run_backtest
 from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
+from sim.platform import SimPlatform
 from sim.recorder import RunRecorder
 from sim.report import write_reports
 from sim.store import FileStore, MemoryStore
@@ -24,14 +27,14 @@ from sim.store import FileStore, MemoryStore
 START, END = date(2025, 1, 2), date(2025, 3, 31)
 
 
-def _backtest(out: Path, monitored: bool) -> tuple[float, object, Settings]:
+def _backtest(out: Path, monitored: bool) -> tuple[float, RunResult, Settings]:
     settings = Settings().with_overrides(start_date=START.isoformat(), end_date=END.isoformat())
     calendar = ExchangeCalendar(START - timedelta(days=7), END + timedelta(days=800))
     market = SyntheticMarket(SyntheticConfig(seed=7, start=START, end=END), calendar)
     recorder = RunRecorder(out / "events.jsonl")
     store = FileStore(out, durable=False)
 
-    def monitor(platform, sink):  # type: ignore[no-untyped-def]
+    def monitor(platform: SimPlatform, sink: RunRecorder) -> tuple[AlertRouter, SystemMonitor]:
         return build_monitoring(
             platform, settings, sink, {}, live=False, health_interval=timedelta(hours=12), store=store
         )

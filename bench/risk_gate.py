@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from core.settings import Settings
@@ -38,8 +39,11 @@ from core.types import (
     UnderlyingQuote,
 )
 from risk.gate import EntryGate
+from risk.greeks import Betas
+from risk.portfolio import PortfolioCache
 from risk.state import RiskState
 from sim.broker.margin import SimMargin
+from testing.factories import WeekdayCalendar
 
 POSITIONS = 200
 DECISIONS_PER_STEP = 5
@@ -53,49 +57,40 @@ class _Chains:
         self._chains = {(c.root, c.expiry): c for c in chains}
         self._quotes = {q.contract: q for c in chains for q in c.quotes}
 
-    def expiries(self, root):  # type: ignore[no-untyped-def]
+    def expiries(self, root: str) -> tuple[date, ...]:
         return tuple(sorted(e for r, e in self._chains if r == root))
 
-    def chain(self, root, expiry):  # type: ignore[no-untyped-def]
+    def chain(self, root: str, expiry: date) -> OptionChain | None:
         return self._chains.get((root, expiry))
 
-    def quote(self, contract):  # type: ignore[no-untyped-def]
+    def quote(self, contract: OptionContract) -> OptionQuote | None:
         return self._quotes.get(contract)
 
 
-class _Calendar:
-    def is_trading_day(self, day) -> bool:  # type: ignore[no-untyped-def]
-        return day.weekday() < 5
-
-    def session_open(self, day):  # type: ignore[no-untyped-def]
-        return datetime.combine(day, datetime.min.time()).replace(hour=9, minute=30)
-
-    def session_close(self, day):  # type: ignore[no-untyped-def]
-        return datetime.combine(day, datetime.min.time()).replace(hour=16)
-
-    def is_early_close(self, day) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-
 class _Context:
+    """The ``core.ports.StrategyContext`` port over a fixed book."""
+
     def __init__(self, account: AccountState, groups: list[PositionGroup], margin: SimMargin) -> None:
         self.account, self._groups, self._margin = account, groups, margin
-        self.calendar = _Calendar()
+        self.calendar = WeekdayCalendar()
 
-    def open_groups(self, strategy=None):  # type: ignore[no-untyped-def]
+    def open_groups(self, strategy: str | None = None) -> list[PositionGroup]:
         return self._groups if strategy is None else [g for g in self._groups if g.strategy == strategy]
 
-    def groups_opened_on(self, day, strategy):  # type: ignore[no-untyped-def]
+    def groups_opened_on(self, day: date, strategy: str) -> list[PositionGroup]:
         return []
 
-    def closed_groups(self, strategy):  # type: ignore[no-untyped-def]
+    def closed_groups(self, strategy: str) -> list[PositionGroup]:
         return []
 
     def new_group_id(self, strategy: str) -> str:
         return f"{strategy}-new"
 
-    def margin_required(self, legs, quantity, snapshot) -> float:  # type: ignore[no-untyped-def]
+    def margin_required(self, legs: Sequence[Leg], quantity: int, snapshot: MarketSnapshot) -> float:
         return self._margin.margin_required(legs, quantity, snapshot)
+
+    def skip(self, strategy: str, code: str, message: str) -> None:
+        raise AssertionError(f"the benchmark's entry was skipped: {strategy} {code} {message}")
 
 
 def _base_chain(now: datetime, spot: float = 5000.0) -> OptionChain:
@@ -169,8 +164,8 @@ def run() -> list[dict]:
     context = _Context(account, groups, SimMargin())
     intent = OrderIntent("zero_dte-new", "zero_dte", Purpose.OPEN, _condor(chains[0], 3), 2, -1.0, -1.2, 800.0,
                          "entry", NOW)  # fmt: skip
-    state = RiskState()
-    gate = EntryGate(wide, _Calendar(), False, state)
+    portfolio = PortfolioCache(Betas(wide))  # shared with the gate, as the monitors share it
+    gate = EntryGate(wide, WeekdayCalendar(), False, RiskState(), portfolio=portfolio)
     snap = _snapshot(NOW, chains)
     first = gate.evaluate(intent, snap, context)
     assert first.approved, f"the bench must run every rule, got {first}"
@@ -182,14 +177,14 @@ def run() -> list[dict]:
     for fresh in steps:
         # What the monitors do at the start of each step: build the portfolio view (Greeks).
         t = _clock()
-        state.portfolio.view(context.open_groups(), fresh).greeks()
+        portfolio.view(context.open_groups(), fresh).greeks()
         builds.append(_clock() - t)
         for _ in range(DECISIONS_PER_STEP):
             t, w = _clock(), time.perf_counter()
             decision = gate.evaluate(intent, fresh, context)
             decisions.append(_clock() - t)
             wall.append(time.perf_counter() - w)
-        assert decision.approved, decision
+            assert decision.approved, decision
     d50, d99 = _percentiles(decisions)
     b50, b99 = _percentiles(builds)
     _, w99 = _percentiles(wall)

@@ -6,12 +6,15 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from core.ports import Severity
 from core.types import (
     AccountState,
     ComboOrder,
     Holding,
+    Leg,
     LegFill,
     MarketSnapshot,
     OrderEvent,
@@ -20,6 +23,7 @@ from core.types import (
 from execution.order_manager import OrderManager
 from execution.state import ExecutionState
 from persistence.typed import from_plain, to_plain
+from testing.factories import WeekdayCalendar
 
 
 class MemStore:
@@ -36,6 +40,8 @@ class MemStore:
 
 
 class ManualBroker:
+    """The ``core.ports.Platform`` port, structurally (pyright checks it wherever it is passed as one)."""
+
     is_live = False
 
     def __init__(self, snap: MarketSnapshot, store: MemStore | None = None) -> None:
@@ -49,7 +55,7 @@ class ManualBroker:
         self.fees = 0.0
         self.cancels: list[str] = []
         self.alerts: list[tuple[str, str, str]] = []
-        self.calendar = None
+        self.calendar = WeekdayCalendar()
 
     # --- Platform ---------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -62,7 +68,7 @@ class ManualBroker:
         holdings = {s: Holding(s, float(q), 0.0) for s, q in self.positions.items() if q}
         return AccountState(self.snap.time, 1e6, 1e6, 0.0, holdings)
 
-    def margin_required(self, legs, quantity, snapshot) -> float:  # type: ignore[no-untyped-def]
+    def margin_required(self, legs: Sequence[Leg], quantity: int, snapshot: MarketSnapshot) -> float:
         return 0.0
 
     def submit_combo(self, order: ComboOrder) -> None:
@@ -90,7 +96,7 @@ class ManualBroker:
     def consumed(self, event: OrderEvent) -> None:
         return None
 
-    def notify(self, severity, title: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    def notify(self, severity: Severity, title: str, message: str) -> None:
         self.alerts.append((severity.value, title, message))
 
     def log(self, message: str) -> None:

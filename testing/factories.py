@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from core.types import (
     AccountState,
     ExerciseStyle,
+    Holding,
     Leg,
     MarketSnapshot,
     OptionChain,
@@ -157,9 +158,12 @@ class FakeContext:
 
 
 def account(
-    nlv: float = 100_000.0, bp_used: float = 0.0, now: datetime | None = None, holdings: Mapping = ()
+    nlv: float = 100_000.0,
+    bp_used: float = 0.0,
+    now: datetime | None = None,
+    holdings: Mapping[str, Holding] | None = None,
 ) -> AccountState:
-    return AccountState(now or datetime(2025, 1, 3, 10, 30), nlv, nlv, bp_used, dict(holdings))
+    return AccountState(now or datetime(2025, 1, 3, 10, 30), nlv, nlv, bp_used, dict(holdings or {}))
 
 
 def friday(hh: int = 10, mm: int = 30) -> datetime:

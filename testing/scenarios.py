@@ -25,7 +25,7 @@ from assembly import build_system
 from core.closing import close_intent
 from core.costs import net_mid, net_natural
 from core.option_math import bs_greeks
-from core.ports import StateStore, Strategy, StrategyContext, TradingCalendar
+from core.ports import StatePart, StateStore, Strategy, StrategyContext, SystemObserver, TradingCalendar
 from core.settings import Settings
 from core.system import TradingSystem
 from core.types import (
@@ -43,6 +43,8 @@ from core.types import (
     Settlement,
     UnderlyingQuote,
 )
+from monitoring.alerts import AlertRouter
+from persistence.manager import StateManager
 from sim.engine import RunResult, run_backtest
 from sim.platform import SimPlatform
 from sim.recorder import RunRecorder
@@ -319,9 +321,17 @@ def run_scenario(
 
     script = script or Script()
 
-    def build(platform: SimPlatform, s: Settings, sink: RunRecorder, **wiring: Any) -> TradingSystem:
+    def build(  # sim.engine.Build: assembly's system with the scenario's strategies
+        platform: SimPlatform,
+        settings: Settings,
+        sink: RunRecorder,
+        state: StateManager | None = None,
+        observers: Sequence[SystemObserver] = (),
+        parts: Sequence[StatePart[Any]] = (),
+        router: AlertRouter | None = None,
+    ) -> TradingSystem:
         script.platform = platform
-        system = build_system(platform, s, sink, **wiring)
+        system = build_system(platform, settings, sink, state, observers, parts, router)
         system.strategies = {st.name: st for st in chosen}
         return system
 

@@ -35,12 +35,13 @@ def tomking(
     market: Market | None = None,
     live: bool = False,
     store: LocalObjectStore | None = None,
+    cash: float = 150_000.0,
     **overrides: str,
 ) -> tuple[Engine, Any]:
     """``main.TomKingAlgorithm`` on the double (``main`` from ``testing.lean.installed()``)."""
     algo = main.TomKingAlgorithm()
     algo.live_mode = algo.transactions.live = live
-    engine = Engine(algo, market or Market(), hours, parameters(start, end, **overrides), store)
+    engine = Engine(algo, market or Market(), hours, parameters(start, end, cash, **overrides), store)
     return engine, algo
 
 

@@ -156,6 +156,7 @@ class Engine:
         local = convert(utc, UTC, sec.exchange.time_zone)
         ny = convert(utc, UTC, NEW_YORK)
         if symbol.security_type in OPTION_TYPES:
+            assert symbol.underlying is not None, f"an option symbol always has its underlying: {symbol}"
             group = (symbol.underlying, symbol.id.date)
             members = self._groups.get(group, [symbol])
             under = self.algorithm.securities[symbol.underlying]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Coroutine, Iterator
 from typing import Any
+from unittest import mock
 
 from brokers.credentials import Credentials
 from brokers.loop_thread import LoopThread
@@ -62,12 +63,6 @@ class LoopbackBroker:
 
 @contextlib.contextmanager
 def point_sdk_at(url: str) -> Iterator[None]:
-    """Make new SDK sessions (production and sandbox) talk to ``url``."""
-    import tastytrade.session as sdk_session
-
-    saved = sdk_session.API_URL, sdk_session.CERT_URL
-    sdk_session.API_URL = sdk_session.CERT_URL = url
-    try:
+    """Make new SDK sessions (production and sandbox) talk to ``url``; restored on exit."""
+    with mock.patch.multiple("tastytrade.session", API_URL=url, CERT_URL=url):
         yield
-    finally:
-        sdk_session.API_URL, sdk_session.CERT_URL = saved

@@ -31,7 +31,7 @@ import socket
 import struct
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +114,7 @@ class DxState:
     keepalives_received: int = 0
     errors_sent: list[str] = field(default_factory=list)  # ERROR messages, as sent
     # Called once per connection when a channel gets its first subscription (bench publishers).
-    publisher: Callable[[Conn, str], Awaitable[None]] | None = None
+    publisher: Callable[[Conn, str], Coroutine[Any, Any, None]] | None = None
 
 
 class Conn:
@@ -181,8 +181,8 @@ class Conn:
                 }
             )
         elif t == "FEED_SETUP":
-            (kind, fields), *_ = msg["acceptEventFields"].items()
-            fields = st.announce.get(kind, fields)
+            (kind, accepted), *_ = msg["acceptEventFields"].items()
+            fields = st.announce[kind] if kind in st.announce else list(accepted)
             self.channels[ch], self.fields[ch] = kind, list(fields)
             await self.send(
                 {

@@ -234,7 +234,7 @@ def _placed(account: str, order: dict[str, Any], dry_run: bool, n: int) -> dict[
     }
     if not dry_run:
         placed["id"] = 1000 + n
-    bpe = {
+    bpe: dict[str, Any] = {
         k: "0.0"
         for k in [
             "change-in-margin-requirement",

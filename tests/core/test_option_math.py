@@ -1,5 +1,5 @@
 """core.option_math: parity, implied-vol round trips, Greeks against finite differences, edge cases,
-and agreement with LEAN's own universe Greeks and with py_vollib."""
+and agreement with LEAN's own universe Greeks and with vollib."""
 
 from __future__ import annotations
 

@@ -1,9 +1,7 @@
-"""Cross-check of our Black-Scholes-Merton prices, Greeks and implied vols against py_vollib (a
-dev-only reference implementation; LEAN's image has no py_vollib)."""
+"""Cross-check of our Black-Scholes-Merton prices, Greeks and implied vols against vollib (a
+dev-only reference implementation; LEAN's image has no vollib)."""
 
 from __future__ import annotations
-
-import warnings
 
 import pytest
 
@@ -11,15 +9,13 @@ from core.option_math import bs_greeks, implied_vol
 from tests.core.test_option_math import _random_contracts
 
 
-def test_matches_py_vollib() -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            from py_vollib.black_scholes_merton import black_scholes_merton
-            from py_vollib.black_scholes_merton.greeks import analytical
-            from py_vollib.black_scholes_merton.implied_volatility import implied_volatility
-        except ImportError:
-            pytest.skip("py_vollib not installed (dev-only cross-check; LEAN's image has no py_vollib)")
+def test_matches_vollib() -> None:
+    try:
+        from vollib.black_scholes_merton import black_scholes_merton
+        from vollib.black_scholes_merton.greeks import analytical
+        from vollib.black_scholes_merton.implied_volatility import implied_volatility
+    except ImportError:
+        pytest.skip("vollib not installed (dev-only cross-check; LEAN's image has no vollib)")
     c = _random_contracts(300, seed=9)
     ours = bs_greeks(**c)
     iv = implied_vol(ours.price, c["S"], c["K"], c["T"], c["r"], c["q"], c["is_call"])
