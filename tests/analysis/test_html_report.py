@@ -20,6 +20,8 @@ import pytest
 
 from testing.headless import HeadlessChromium, find_browser
 
+pytestmark = pytest.mark.slow  # reads the session's two-month backtest; renders in Chromium
+
 CHART_IDS = [
     "chart-equity", "chart-buying-power", "chart-theta", "chart-unrealized", "chart-pnl-by-strategy",
     "chart-monthly-returns", "chart-pnl-heatmap", "chart-distribution", "chart-rolling", "chart-greeks",

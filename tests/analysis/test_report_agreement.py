@@ -11,6 +11,8 @@ import re
 from collections import defaultdict
 from html.parser import HTMLParser
 
+import pytest
+
 from analysis.figures import EXECUTION_LABELS
 
 # Figures that must be in both files whatever the run (execution counters and repairs vary).
@@ -120,6 +122,7 @@ def _summary_tables(lines):
     return rows
 
 
+@pytest.mark.slow  # the session's two-month backtest
 def test_summary_and_report_agree_on_every_shared_figure(backtest):
     out, _, _ = backtest
     page, strategy = _page(out)
@@ -143,6 +146,7 @@ def test_summary_and_report_agree_on_every_shared_figure(backtest):
     assert compared >= 13 * len(rows), "every summary column is on the page"
 
 
+@pytest.mark.slow  # the session's two-month backtest
 def test_shared_figures_match_the_run_files(backtest):
     out, _, _ = backtest
     page, strategy = _page(out)

@@ -25,6 +25,8 @@ from sim.recorder import RunRecorder
 from sim.report import summary_text, write_reports
 from sim.store import MemoryStore
 
+pytestmark = pytest.mark.slow  # two months of backtest with broker faults
+
 START, END = date(2025, 1, 2), date(2025, 2, 28)
 FAULTS = FaultConfig(partial=0.3, reject=0.08, drop=0.04, duplicate=0.05, delay=0.1, cancel_race=0.1, seed=5)
 

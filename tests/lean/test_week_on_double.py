@@ -21,6 +21,8 @@ import pytest
 from testing.lean.bench import tomking
 from testing.lean.market import Market, Shock
 
+pytestmark = pytest.mark.slow  # a week of minute steps through the LEAN double
+
 MONDAY, FRIDAY = date(2026, 10, 5), date(2026, 10, 9)
 
 

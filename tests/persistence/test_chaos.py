@@ -4,8 +4,12 @@ uninterrupted process gets.  Short here (5 kills, two weeks); ``make chaos`` run
 
 from __future__ import annotations
 
+import pytest
+
 from sim.chaos import run
 from tests.persistence.test_sim_resume import END, START, ZERO_DTE_VIX
+
+pytestmark = pytest.mark.slow  # SIGKILLs and resumes a two-week backtest in child processes
 
 
 def test_killed_and_resumed_run_is_identical_to_uninterrupted(tmp_path):

@@ -67,12 +67,14 @@ def both_runs(tmp_path_factory):  # type: ignore[no-untyped-def]
     return plain, durable, state_dir
 
 
+@pytest.mark.slow  # two weeks, plain and kill-safe
 def test_kill_safe_run_trades_exactly_like_the_plain_run(both_runs):  # type: ignore[no-untyped-def]
     plain, durable, _ = both_runs
     assert plain.recorder.trades, "the period must trade for this test to mean anything"
     assert final_state(plain) == final_state(durable)
 
 
+@pytest.mark.slow  # two weeks, plain and kill-safe
 def test_finished_run_resumed_again_changes_nothing(both_runs):  # type: ignore[no-untyped-def]
     _, durable, state_dir = both_runs
     settings = Settings().with_overrides(

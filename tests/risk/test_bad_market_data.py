@@ -28,6 +28,8 @@ from sim.store import MemoryStore
 from testing.bad_quotes import ATTACKS, Attack, BadFeedPlatform, BadQuoteMarket
 from testing.scenarios import ScenarioRecorder
 
+pytestmark = pytest.mark.slow  # two and a half weeks of backtest per kind of bad data
+
 START, END = date(2025, 1, 2), date(2025, 1, 17)
 SETTINGS = Settings().with_overrides(
     start_date=START.isoformat(), end_date=END.isoformat(), starting_cash=250_000.0

@@ -75,6 +75,7 @@ def _ramp_fridays(fridays: set[date]):
     return spx
 
 
+@pytest.mark.slow  # weeks of 0DTE days
 def test_three_losing_zero_dte_trades_pause_zero_dte_only_then_it_resumes_at_reduced_size(calendar):
     losing = {date(2025, 3, 7), date(2025, 3, 14), date(2025, 3, 21)}
     market = ScenarioMarket(calendar, _days(date(2025, 3, 7), date(2025, 4, 4)), _ramp_fridays(losing))

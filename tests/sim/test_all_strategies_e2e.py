@@ -18,6 +18,8 @@ from sim.recorder import RunRecorder
 from sim.report import write_reports
 from sim.store import MemoryStore
 
+pytestmark = pytest.mark.slow  # a three-month backtest
+
 START, END = date(2025, 1, 2), date(2025, 3, 31)
 CASH = 250_000.0  # phase 4 with room for a 0DTE condor inside the Greeks limits
 

@@ -16,6 +16,8 @@ from sim.recorder import RunRecorder
 from sim.report import write_reports
 from sim.store import MemoryStore
 
+pytestmark = pytest.mark.slow  # a six-month backtest
+
 START, END = date(2025, 1, 2), date(2025, 6, 30)
 
 

@@ -131,6 +131,7 @@ def quiet_run(tmp_path_factory):
     return done, out, hook.received
 
 
+@pytest.mark.slow  # a week of backtest
 def test_quiet_prints_nothing_and_still_writes_every_report(quiet_run):
     done, out, _ = quiet_run
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
@@ -142,6 +143,7 @@ def _alerts(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "events.jsonl").open() if '"kind": "alert"' in line]
 
 
+@pytest.mark.slow  # a week of backtest
 def test_run_log_lines_carry_wall_and_simulated_time(quiet_run):
     _, out, _ = quiet_run
     lines = (out / "run.log").read_text().splitlines()
@@ -157,6 +159,7 @@ def test_run_log_lines_carry_wall_and_simulated_time(quiet_run):
         assert any(stamp in line for line in lines), stamp
 
 
+@pytest.mark.slow  # a week of backtest
 def test_asked_for_backtest_alerts_are_labelled_with_the_simulated_time(quiet_run):
     _, out, received = quiet_run
     sent = {
@@ -166,6 +169,7 @@ def test_asked_for_backtest_alerts_are_labelled_with_the_simulated_time(quiet_ru
     assert received and {m["title"] for m in received} <= sent
 
 
+@pytest.mark.slow  # a kill-safe backtest
 def test_quiet_is_quiet_in_the_resumable_mode_too(tmp_path, monkeypatch, capfd):
     monkeypatch.setenv("TOMKING_STATE_FSYNC", "0")  # a test needs no power-loss safety
     out = tmp_path / "out"

@@ -114,6 +114,7 @@ def test_windows_outside_the_real_data_are_refused() -> None:
     assert date(2014, 1, 3) == FIRST
 
 
+@pytest.mark.slow  # a crisis replay with months of warm-up
 def test_a_crisis_window_reports_its_figures(tmp_path, monkeypatch) -> None:
     import sim.crisis as crisis
     import sim.markets.history as history

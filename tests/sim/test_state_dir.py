@@ -18,6 +18,8 @@ from sim.run import StateDirLock
 from sim.world import WORLD_KEY, WORLD_KIND, WORLD_SCHEMA
 from testing.loopback.webhook import WebhookReceiver
 
+pytestmark = pytest.mark.slow  # each test runs the CLI's kill-safe backtest for days
+
 DAYS = ["--start", "2025-03-03", "--end", "2025-03-04"]
 
 
