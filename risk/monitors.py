@@ -159,6 +159,7 @@ class RiskMonitors:
         if self.risk.alerts.day != now.date():
             self.risk.alerts.day = now.date()
             self.risk.quotes.forget_before(now - timedelta(days=1))
+            self.risk.alerts.forget_before(now.date())
 
     def _watch_data(self, snapshot: MarketSnapshot, book: Book, watched: Sequence[str]) -> None:
         """Bad market data is alerted once per instrument (or position group) and day."""

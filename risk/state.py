@@ -28,6 +28,18 @@ class AlertMemory:
     day: date | None = None  # the session the quote memory was last trimmed for
     reset_requests: list[str] = field(default_factory=list)  # operator resets not applied yet
 
+    def forget_before(self, day: date) -> None:
+        """Drop once-a-day keys (``...:YYYY-MM-DD``) of sessions before ``day``: they can never
+        match again, and kept they would grow the saved state every day for ever."""
+        self.reported = {key for key in self.reported if not _dated_before(key, day)}
+
+
+def _dated_before(key: str, day: date) -> bool:
+    try:
+        return date.fromisoformat(key.rsplit(":", 1)[-1]) < day
+    except ValueError:  # not a once-a-day key (e.g. one alert per unexplained difference)
+        return False
+
 
 @dataclass
 class RiskState:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from core.book import Book
 from core.ports import Severity
@@ -303,3 +303,28 @@ def test_missing_contracts_without_a_delivery_are_not_treated_as_an_assignment()
     assert group.strategy == "lt112" and len(group.legs) == 2, "no guessed repair"
     assert platform.liquidated == []
     assert [e.rule for e in log.events if e.rule != "greeks_limits"] == ["holdings_mismatch"], "alerted once"
+
+
+def test_once_a_day_alert_memory_stays_bounded_and_still_dedupes_across_a_restart():
+    platform = FakePlatform()
+    monitors, _ = _monitors(platform)
+
+    def step(m: RiskMonitors, now: datetime) -> None:  # VIX unusable: one data alert per day
+        platform.clock = now
+        m.on_step(snapshot(now, [], vix=float("nan")), FakeContext(account(now=now)), Book(), lambda *a: None)
+
+    days = [d for d in (date(2025, 3, 3) + timedelta(days=i) for i in range(90)) if d.weekday() < 5]
+    for day in days:
+        step(monitors, datetime.combine(day, time(10)))
+        step(monitors, datetime.combine(day, time(10, 5)))
+    vix_alerts = [a for a in platform.alerts if a[1] == "Bad market data: VIX"]
+    assert len(vix_alerts) == len(days), "one alert per day"
+    assert monitors.risk.alerts.reported == {f"dq:VIX:{days[-1]}"}, "earlier days are forgotten"
+
+    monitors.risk.alerts.reported.add("unexplained:g1")  # not once-a-day: kept
+    again = _restarted(monitors, platform)
+    step(again, datetime.combine(days[-1], time(10, 10)))
+    assert len([a for a in platform.alerts if a[1] == "Bad market data: VIX"]) == len(days), "no repeat"
+    step(again, datetime.combine(days[-1] + timedelta(days=3), time(10)))
+    assert [a[1] for a in platform.alerts].count("Bad market data: VIX") == len(days) + 1
+    assert again.risk.alerts.reported == {"unexplained:g1", f"dq:VIX:{days[-1] + timedelta(days=3)}"}
