@@ -1,14 +1,15 @@
 # Two commands do everything on a fresh machine:
 #   make backtest   one-year synthetic backtest with a readable report in reports/
-#   make test       every check: ruff, pyright (LEAN API), layer contracts, pytest, and the unit
-#                   tests again under LEAN's image versions
+#   make test       every check: ruff, vulture, pyright, layer contracts, the whole pytest suite
+#                   (slow tests included), and the unit tests again under LEAN's image versions
+#   make unit       the fast tests only (no backtests of weeks, no child processes): a minute or two
 PYTHON ?= python3.11
 VENV := .venv
 LEAN_VENV := .venv-lean
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: backtest test lint typecheck contracts unit unit-lean bench clean browser lean-project
+.PHONY: backtest test lint typecheck contracts pytest unit unit-lean bench clean browser lean-project
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +26,7 @@ $(LEAN_VENV)/bin/.installed: constraints/lean-image.txt
 backtest: $(BIN)/.installed
 	$(BIN)/python -m sim backtest $(ARGS)
 
-test: lint typecheck contracts unit unit-lean
+test: lint typecheck contracts pytest unit-lean
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -37,8 +38,13 @@ typecheck: $(BIN)/.installed
 contracts: $(BIN)/.installed
 	$(BIN)/lint-imports
 
-unit: $(BIN)/.installed browser
+# Every test, the slow ones included.
+pytest: $(BIN)/.installed browser
 	$(BIN)/python -m pytest
+
+# The fast set while working: everything not marked slow (see [tool.pytest.ini_options] markers).
+unit: $(BIN)/.installed
+	$(BIN)/python -m pytest -m "not slow"
 
 # Headless Chromium for the rendered-report test (Debian package; about 20 s on first install).
 # Idempotent; TOMKING_SKIP_BROWSER=1 skips the install and the test.

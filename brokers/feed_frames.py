@@ -43,7 +43,6 @@ class FrameReader:
         self._expected = expected
         self._order: dict[str, tuple[int, list[int | None]]] = {}  # type -> (row width, source index)
         self._warned: set[tuple[str, tuple[str, ...]]] = set()
-        self.remapped_rows = 0
         self.oversized_inbound = False  # the connection ended on an inbound frame over the limit
 
     def read(self, text: str) -> str:
@@ -105,7 +104,6 @@ class FrameReader:
                 continue  # not whole rows: leave it to the SDK, which refuses it
             rows = [values[r : r + width] for r in range(0, len(values), width)]
             data[i + 1] = [row[j] if j is not None else "NaN" for row in rows for j in source]
-            self.remapped_rows += len(rows)
             changed = True
         return json.dumps(msg) if changed else text
 

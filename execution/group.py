@@ -15,7 +15,6 @@ Groups are plain dataclasses: they are part of execution's saved state (``execut
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -117,9 +116,6 @@ class OrderRecord:
     def complete(self) -> bool:
         return all(self.filled.get(s, 0) == q for s, q in self.legs.items())
 
-    def has_fills(self) -> bool:
-        return any(self.filled.values())
-
 
 @dataclass(frozen=True, slots=True)
 class FillRecord:
@@ -211,10 +207,6 @@ class OrderGroup:
     def target(self, units: int | None = None) -> dict[str, int]:
         n = self.intent.quantity if units is None else units
         return {s: r * n for s, r in self._legs()[1].items()}
-
-    def units_per_leg(self) -> dict[str, float]:
-        ratios = self.ratios()
-        return {s: q / ratios[s] if s in ratios else math.inf for s, q in self.filled().items()}
 
     def balanced_units(self) -> int | None:
         """Whole units held with every leg in proportion (0 = flat), or None if the legs disagree."""

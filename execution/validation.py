@@ -17,8 +17,6 @@ from typing import Any
 from core.types import LegFill
 from execution.group import OrderRecord
 
-PRICE_TOLERANCE = 1e-6
-
 
 def fill_problems(order: OrderRecord, fills: Sequence[LegFill]) -> list[str]:
     """Why these fills do not fit ``order`` (empty when they do)."""

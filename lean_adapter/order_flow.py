@@ -309,10 +309,6 @@ class OrderFlow:
             )
         return new
 
-    @property
-    def suspects(self) -> frozenset[str]:
-        return frozenset(self._suspects)
-
 
 def _group(tag: str) -> str:
     """The group of an order tag (``group|purpose|n``, execution.group.order_tag)."""

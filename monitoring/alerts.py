@@ -253,14 +253,3 @@ def alert_urls(environ: Mapping[str, str]) -> list[str]:
     """Apprise URLs from ``TOMKING_ALERT_URLS`` (whitespace or comma separated)."""
     raw = environ.get(ALERT_URLS_ENV, "")
     return [u for u in raw.replace(",", " ").split() if u]
-
-
-def build_channels(
-    notify: Callable[[Severity, str, str], None], cloud: bool, environ: Mapping[str, str]
-) -> list[AlertChannel]:
-    """QuantConnect Cloud: LEAN's notify.  Local LEAN and the sim: apprise URLs from the environment
-    (and LEAN's notify too when a URL list is not configured, so alerts still reach the log)."""
-    if cloud:
-        return [PlatformChannel(notify)]
-    urls = alert_urls(environ)
-    return [AppriseChannel(urls)] if urls else [PlatformChannel(notify)]

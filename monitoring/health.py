@@ -294,7 +294,6 @@ class HealthServer:
         if max_connections < 1 or not idle_timeout > 0:
             raise ValueError("max_connections must be >= 1 and idle_timeout positive")
         family, address = loopback_address(host, port, resolver)
-        self._monitor = monitor
         self._server = _BoundedServer(family, address, _handler(monitor, idle_timeout), max_connections)
         self.address = str(self._server.server_address[0])
         self.port = int(self._server.server_address[1])

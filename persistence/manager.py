@@ -98,10 +98,6 @@ class StateManager:
     def ack_key(self) -> str:
         return self.safe.ack_key
 
-    @property
-    def in_safe_mode(self) -> bool:
-        return self.books.incident is not None
-
     # --- StateKeeper -------------------------------------------------------------------------------
     def recover(self, system: Any) -> None:
         self.system = system

@@ -24,8 +24,6 @@ from typing import Any
 
 from core.settings import Settings
 
-RUN_FILE = "run.json"
-
 
 def write_run_description(path: Path, market: Mapping[str, Any], settings: Settings, *, parameters_from: str,
                           overrides: Sequence[str] = (), faults: str | None = None,

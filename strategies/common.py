@@ -168,10 +168,6 @@ def exit_deadline(calendar: TradingCalendar, now: datetime, close_time: time) ->
     return deadline
 
 
-def campaign_groups(context: StrategyContext, strategy: str, campaign: str) -> list[PositionGroup]:
-    return [g for g in context.open_groups(strategy) if g.campaign_id == campaign]
-
-
 def pending_rolls(
     context: StrategyContext, strategy: str, today: date, part: str | None = None
 ) -> list[PositionGroup]:

@@ -84,6 +84,7 @@ def test_no_module_is_over_450_lines():
     assert too_long == [], "split these modules:\n" + "\n".join(too_long)
 
 
+@pytest.mark.slow  # parses every module's AST
 def test_no_private_attribute_of_another_module_is_read():
     found = []
     for path in _python_files():

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from execution.report import report_text
 from sim.broker.faults import FaultyBroker
 
 
@@ -27,17 +26,6 @@ def execution_report(result: Any) -> dict[str, Any] | None:
             "injected": dict(sorted(broker.injected.items())),
         }
     return doc
-
-
-def summary_lines(result: Any) -> list[str]:
-    doc = execution_report(result)
-    if doc is None:
-        return []
-    lines = ["", report_text(doc)]
-    if "faults" in doc:
-        injected = doc["faults"]["injected"]
-        lines.append("faults injected   " + (", ".join(f"{k} {v}" for k, v in injected.items()) or "none"))
-    return lines
 
 
 def write_execution_report(out_dir: Path, result: Any) -> dict[str, Path]:

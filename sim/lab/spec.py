@@ -117,10 +117,6 @@ def grid_points(grid: Mapping[str, list[str]]) -> list[dict[str, str]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grid.values())]
 
 
-def point_label(point: Mapping[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in point.items()) or "base"
-
-
 # --- periods and windows ----------------------------------------------------------------------------
 
 _PERIOD = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")

@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -28,6 +29,8 @@ from execution.group import GroupState, parse_tag
 from execution.order_manager import OrderManager
 from testing.execution_fakes import ManualBroker, restarted
 from testing.factories import friday, snapshot, spxw, zero_dte_chain
+
+pytestmark = pytest.mark.slow  # hypothesis state machine: hundreds of broker histories
 
 S = Settings()
 STRUCTURES = {

@@ -137,6 +137,7 @@ def test_a_margin_call_goes_through_the_risk_layer_with_our_tags(lean, hours):
     assert closes and all(o.tag.startswith("zero_dte-") for o in closes)
 
 
+@pytest.mark.slow  # fsyncs every journal write
 def test_journal_writes_reach_the_disk_at_once_and_backtests_share_one_namespace(lean, hours):
     store = LocalObjectStore(datetime(2026, 10, 9))
     engine, algo, _ = _run(lean, hours, datetime(2026, 10, 9, 9, 50), live=False, store=store)

@@ -16,7 +16,6 @@ from monitoring.alerts import (
     PlatformChannel,
     RateLimit,
     alert_urls,
-    build_channels,
 )
 from monitoring.redact import Redactor, secrets_from_environment
 from testing.loopback.webhook import WebhookReceiver
@@ -131,17 +130,8 @@ def test_errors_in_the_last_hour_count_routed_alerts_including_suppressed_ones()
     assert router.count_since(clock() - timedelta(hours=2)) == 3
 
 
-def test_channels_by_deployment():
+def test_alert_urls_and_the_platform_channel():
     calls = []
-    cloud = build_channels(
-        lambda s, t, m: calls.append(t), cloud=True, environ={"TOMKING_ALERT_URLS": "json://x"}
-    )
-    assert [c.name for c in cloud] == ["platform"]
-    local = build_channels(
-        lambda s, t, m: None, cloud=False, environ={"TOMKING_ALERT_URLS": "json://127.0.0.1:9/"}
-    )
-    assert [c.name for c in local] == ["apprise"]
-    assert [c.name for c in build_channels(lambda s, t, m: None, cloud=False, environ={})] == ["platform"]
     assert alert_urls({"TOMKING_ALERT_URLS": "json://a/, mailto://b  tgram://c"}) == [
         "json://a/",
         "mailto://b",

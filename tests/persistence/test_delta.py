@@ -20,6 +20,7 @@ json_values = st.recursive(
 
 @settings(max_examples=300, deadline=None)
 @given(json_values, json_values)
+@pytest.mark.slow  # hypothesis: hundreds of generated states
 def test_apply_of_diff_gives_the_new_state(old, new):
     assert apply(old, diff(old, new)) == new
 

@@ -16,6 +16,8 @@ from sim.report import summary_text
 from strategies.zero_dte import ZeroDteIronCondor
 from testing.scenarios import Probe, ScenarioMarket, Script, run_scenario
 
+pytestmark = pytest.mark.slow  # scenario backtests over days to weeks through the whole system
+
 # probes are not in the budget table
 S = Settings(risk_strategy_bp_default_share=0.8, starting_cash=100_000.0)
 
@@ -75,7 +77,6 @@ def _ramp_fridays(fridays: set[date]):
     return spx
 
 
-@pytest.mark.slow  # weeks of 0DTE days
 def test_three_losing_zero_dte_trades_pause_zero_dte_only_then_it_resumes_at_reduced_size(calendar):
     losing = {date(2025, 3, 7), date(2025, 3, 14), date(2025, 3, 21)}
     market = ScenarioMarket(calendar, _days(date(2025, 3, 7), date(2025, 4, 4)), _ramp_fridays(losing))

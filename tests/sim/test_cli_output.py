@@ -22,7 +22,7 @@ from assembly import build_monitoring
 from core.ports import Severity
 from core.settings import Settings
 from lean_adapter.translate import ADAPTER_PARAMETERS
-from monitoring.alerts import Alert, AppriseChannel, build_channels
+from monitoring.alerts import Alert, AppriseChannel
 from sim.cli import build_parser, main
 from sim.cli_logging import LOG_FORMAT, SimTimeFilter
 from sim.recorder import RunRecorder
@@ -108,8 +108,7 @@ def test_live_alerts_never_carry_the_backtest_label():
     alert = Alert(Severity.WARNING, "Greeks", "theta", datetime(2025, 1, 27, 14, 45), "k")
     with WebhookReceiver() as hook:
         url = f"json://127.0.0.1:{hook.port}/"
-        (live,) = build_channels(lambda s, t, m: None, cloud=False, environ={"TOMKING_ALERT_URLS": url})
-        live.send(alert)
+        AppriseChannel([url]).send(alert)
         AppriseChannel([url], backtest=True).send(alert)
     assert [m["title"] for m in hook.received] == [
         "[WARNING] Greeks",

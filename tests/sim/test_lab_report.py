@@ -69,6 +69,7 @@ def sweep(tmp_path):
     return tmp_path / "sweep"
 
 
+@pytest.mark.slow  # renders the sweep report's charts (matplotlib)
 def test_a_sweep_report_has_every_task_percentiles_breakers_and_the_pair_heat_map(sweep):
     html_path, csv_path = write_lab_report(sweep)
     with csv_path.open() as fh:
@@ -106,6 +107,7 @@ def _equity(days: list[str], values: list[float]) -> list:
     return [[d, v] for d, v in zip(days, values, strict=True)]
 
 
+@pytest.mark.slow  # renders the walk-forward report's charts (matplotlib)
 def test_walk_forward_folds_degradation_and_the_stitched_out_of_sample_curve(tmp_path):
     folds = [
         {"fold": 1, "train": ["2025-01-01", "2025-01-31"], "test": ["2025-02-01", "2025-02-14"], "params": {"a": "1"},

@@ -16,6 +16,8 @@ from sim.cli import main
 from sim.markets.lean_data import LeanDataError, LeanDataMarket, MarketHoursDatabase
 from tests.sim.test_lean_data import LEAN, _mini_data_root, _zip
 
+pytestmark = pytest.mark.slow  # each test runs the CLI's backtest over days of LEAN data
+
 BAR = "30600000,4700,4701,4699,4700.5,0\n"  # 08:30 Chicago = 09:30 New York
 
 

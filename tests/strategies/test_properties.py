@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,8 @@ from strategies.strangle import FuturesStrangle
 from strategies.zero_dte import ZeroDteIronCondor
 from testing.chains import bsm_chain, market
 from testing.factories import FakeContext, account
+
+pytestmark = pytest.mark.slow  # hypothesis: hundreds of generated markets per strategy
 
 S = Settings()
 TOL = 0.05  # discrete strikes: the nearest listed delta is within this of the target on these chains

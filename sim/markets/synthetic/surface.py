@@ -104,7 +104,3 @@ def iv_calendar(iv_trading: np.ndarray, tau_var: np.ndarray, t_cal: np.ndarray) 
     tc = np.maximum(t_cal, MIN_TAU * 252.0 / 365.0 / 2.0)
     ratio = np.where(t_cal > 0.0, np.sqrt(tv / tc), 1.0)
     return np.minimum(iv_trading * ratio, IV_MAX)
-
-
-def sd_floor(tau_var: float) -> float:
-    return math.sqrt(max(tau_var, MIN_TAU))
