@@ -25,4 +25,3 @@ class ExecutionStats:
             "fill_problems": self.problems[-100:],
             "residual_unhedged": residual or [],
         }
-
