@@ -9,6 +9,8 @@ import subprocess
 import sys
 from datetime import date
 
+import pytest
+
 from core.types import Right
 from testing.factories import spxw
 
@@ -27,6 +29,7 @@ def test_hash_is_the_hash_of_the_compared_fields_and_equal_contracts_hash_alike(
     assert hash(dataclasses.replace(c)) == hash(c) and hash(c) != hash(dataclasses.replace(c, strike=4905))
 
 
+@pytest.mark.slow  # starts a Python child process (imports numpy/pandas anew)
 def test_a_contract_pickled_into_another_process_still_finds_its_quotes():
     contract = spxw(4900, Right.PUT, date(2025, 3, 7))
     env = {**os.environ, "PYTHONHASHSEED": "12345"}  # string hashes differ from this process's

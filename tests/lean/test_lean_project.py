@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lean_adapter.project import build
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +53,7 @@ def test_a_rebuild_keeps_the_cli_links_the_results_and_the_filled_in_lean_json(t
     assert (project / "backtests").is_dir() and not (project / "stale.py").exists()
 
 
+@pytest.mark.slow  # starts a Python child process (imports numpy/pandas anew)
 def test_main_imports_from_the_project_copy_alone(tmp_path):
     """Every module of ours that main.py loads comes from the project folder (LEAN's only path)."""
     project = build(tmp_path / "ws")

@@ -247,6 +247,7 @@ CHILD = textwrap.dedent(
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to count descriptors")
+@pytest.mark.slow  # starts a Python child process (imports numpy/pandas anew)
 def test_idle_connections_never_starve_the_trading_process_of_descriptors(tmp_path):
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(tmp_path)],
