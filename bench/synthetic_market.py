@@ -11,7 +11,8 @@ import time
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 
-from core.types import Right
+from core.ports import TradingCalendar
+from core.types import MarketSnapshot, OptionContract, Right
 from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
 
 
@@ -31,7 +32,7 @@ class _Weekdays:
         return False
 
 
-def _calendar(start: date, end: date):  # type: ignore[no-untyped-def]
+def _calendar(start: date, end: date) -> tuple[TradingCalendar, str]:
     try:
         from sim.calendar import ExchangeCalendar
 
@@ -40,11 +41,13 @@ def _calendar(start: date, end: date):  # type: ignore[no-untyped-def]
         return _Weekdays(), "weekdays"
 
 
-def _year(config: SyntheticConfig, calendar, chain: bool, legs: int) -> tuple[float, int, int]:  # type: ignore[no-untyped-def]
+def _year(
+    config: SyntheticConfig, calendar: TradingCalendar, chain: bool, legs: int
+) -> tuple[float, int, int]:
     """Seconds for a fresh market's year of steps, the steps, and the chains built."""
     began = time.perf_counter()
     market = SyntheticMarket(config, calendar)
-    held: list = []
+    held: list[OptionContract] = []
     steps = 0
     for day in market.trading_days():
         for t in market.step_times(day):
@@ -61,11 +64,14 @@ def _year(config: SyntheticConfig, calendar, chain: bool, legs: int) -> tuple[fl
     return time.perf_counter() - began, steps, market.chain_builds
 
 
-def _pick_legs(snap, day: date, n: int) -> list:  # type: ignore[no-untyped-def]
+def _pick_legs(snap: MarketSnapshot, day: date, n: int) -> list[OptionContract]:
     """A realistic open book: an ES strangle ~90 DTE and SPY options ~1 year out."""
     es = snap.chains.chain("ES", next(e for e in snap.chains.expiries("ES") if (e - day).days > 80))
     spy = snap.chains.chain("SPY", next(e for e in snap.chains.expiries("SPY") if (e - day).days > 300))
-    legs = [es.nearest_delta(Right.PUT, 0.06).contract, es.nearest_delta(Right.CALL, 0.06).contract]
+    assert es is not None and spy is not None, f"the synthetic market lists ES and SPY chains on {day}"
+    put, call = es.nearest_delta(Right.PUT, 0.06), es.nearest_delta(Right.CALL, 0.06)
+    assert put is not None and call is not None, f"the ES chain has quotes on {day}"
+    legs = [put.contract, call.contract]
     mid = len(spy.quotes) // 2
     return (legs + [q.contract for q in spy.quotes[mid : mid + n]])[:n]
 

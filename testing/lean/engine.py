@@ -103,7 +103,10 @@ class Engine:
         if symbol in algo.securities:
             return algo.securities[symbol]
         kind = HOURS_KIND[symbol.security_type]
-        ticker = symbol.id.symbol if kind != "FutureOption" else symbol.underlying.id.symbol  # type: ignore[union-attr]
+        ticker = symbol.id.symbol
+        if kind == "FutureOption":
+            assert symbol.underlying is not None, f"a future option has its future: {symbol}"
+            ticker = symbol.underlying.id.symbol
         entry = self.hours.get_entry(symbol.id.market, ticker, kind)
         sec = Security(symbol, entry.exchange_hours, multiplier, lambda: algo.utc_time)
         sec.underlying = underlying
@@ -208,7 +211,8 @@ class Engine:
             mult = MULTIPLIER.get(under_symbol.id.symbol, 100.0)
             for s in handle.selected:
                 self._security(s, mult, under)
-                self._groups.setdefault((s.underlying, s.id.date), []).append(s)  # type: ignore[arg-type]
+                assert s.underlying is not None, f"an option symbol has its underlying: {s}"
+                self._groups.setdefault((s.underlying, s.id.date), []).append(s)
 
     def _slice(self, utc: datetime) -> Slice:
         algo = self.algorithm
