@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make backtest   one-year synthetic backtest with a readable report in reports/
-#   make test       every check: ruff, vulture, pyright, layer contracts, the whole pytest suite
-#                   (slow tests included), and the unit tests again under LEAN's image versions
+#   make test       every check: ruff, pyright, layer contracts, the whole pytest suite (vulture
+#                   dead-code check and slow tests included), and the unit tests again under LEAN's image versions
 #   make unit       the fast tests only (no backtests of weeks, no child processes): a minute or two
 PYTHON ?= python3.11
 VENV := .venv
