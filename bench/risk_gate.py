@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+from core.portfolio_greeks import BetaTable
 from core.settings import Settings
 from core.types import (
     AccountState,
@@ -39,7 +40,6 @@ from core.types import (
     UnderlyingQuote,
 )
 from risk.gate import EntryGate
-from risk.greeks import Betas
 from risk.portfolio import PortfolioCache
 from risk.state import RiskState
 from sim.broker.margin import SimMargin
@@ -164,7 +164,9 @@ def run() -> list[dict]:
     context = _Context(account, groups, SimMargin())
     intent = OrderIntent("zero_dte-new", "zero_dte", Purpose.OPEN, _condor(chains[0], 3), 2, -1.0, -1.2, 800.0,
                          "entry", NOW)  # fmt: skip
-    portfolio = PortfolioCache(Betas(wide))  # shared with the gate, as the monitors share it
+    portfolio = PortfolioCache(
+        BetaTable.from_settings(wide)
+    )  # shared with the gate, as the monitors share it
     gate = EntryGate(wide, WeekdayCalendar(), False, RiskState(), portfolio=portfolio)
     snap = _snapshot(NOW, chains)
     first = gate.evaluate(intent, snap, context)
