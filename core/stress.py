@@ -28,6 +28,7 @@ import numpy as np
 
 from core.asset_groups import EQUITY_INDEX, contract_group
 from core.option_math import black76_price, bs_price
+from core.settings import Settings
 from core.types import ChainSource, Leg, OptionQuote, SecurityKind
 
 RATE = 0.04  # the loss is a price difference at one rate: its level barely matters
@@ -48,12 +49,12 @@ class Scenarios:
     commodity_move: float = 0.15
 
     @staticmethod
-    def from_settings(s: object) -> Scenarios:
+    def from_settings(s: Settings) -> Scenarios:
         return Scenarios(
-            float(getattr(s, "risk_stress_equity_down", 0.08)),
-            float(getattr(s, "risk_stress_equity_up", 0.06)),
-            float(getattr(s, "risk_stress_iv_multiplier", 1.5)),
-            float(getattr(s, "risk_stress_commodity_move", 0.15)),
+            s.risk_stress_equity_down,
+            s.risk_stress_equity_up,
+            s.risk_stress_iv_multiplier,
+            s.risk_stress_commodity_move,
         )
 
     def grid(self, equity: bool) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
