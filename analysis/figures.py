@@ -76,7 +76,9 @@ PERFORMANCE_COLUMNS = ["trades", "win_rate", "expected", "realized", "open", "pn
 COST_COLUMNS = ["average_win", "average_loss", "fees", "slippage", "gross", "concession"]
 PNL_NOTE = (
     "P&L = realised (closed trades) + open (positions held at the end, marked at mid at the last "
-    "close). Win rate: won / (won + lost) closed trades; a scratch (P&L 0.00 after fees) is neither."
+    "close). Trades, win rate and averages count finished trades as the rulebook does: an LT112 unit "
+    "or an IPMCC campaign (with its weeklies) is one trade, and one still held is not finished. "
+    "Win rate: won / (won + lost); a scratch (P&L 0.00 after fees) is neither."
 )
 
 EXECUTION_LABELS = {

@@ -15,6 +15,7 @@ from datetime import date
 
 import numpy as np
 
+from core.trades import trade_key
 from core.types import PositionGroup
 from monitoring.open_positions import OpenPosition
 
@@ -282,6 +283,7 @@ class ClosedTrade:
     pnl: float  # after fees
     fees: float
     slippage: float = 0.0  # dollars paid against the mid when the order was proposed (cost > 0)
+    trade: str = ""  # the rulebook trade it is part of (``core.trades.trade_key``); "" = itself
 
     @classmethod
     def of(cls, group: PositionGroup, slippage: float = 0.0, closed: date | None = None) -> ClosedTrade:
@@ -290,15 +292,18 @@ class ClosedTrade:
         if day is None:
             raise ValueError(f"{group.group_id} has no close time")
         fees = group.entry_fees + group.exit_fees
-        return cls(group.group_id, group.strategy, day, group.realized_pnl(), fees, slippage)
+        trade = trade_key(group.strategy, group.campaign_id, group.group_id)
+        return cls(group.group_id, group.strategy, day, group.realized_pnl(), fees, slippage, trade)
 
 
 @dataclass(frozen=True)
 class StrategyStats:
     """A strategy's figures.  P&L is realised (closed trades) plus open (held positions at their
-    marks): the one definition every report and summary uses.  The trade figures (win rate,
-    averages, profit factor, costs) are of closed trades.  A scratch trade (P&L 0.00 after fees) is
-    neither a win nor a loss: the win rate is wins over decided (won or lost) trades."""
+    marks): the one definition every report and summary uses.  The trade figures (count, win rate,
+    averages, profit factor) are of finished trades as the rulebook counts them (``core.trades``:
+    an LT112 unit, an IPMCC campaign); realised P&L and costs are of every closed group.  A scratch
+    trade (P&L 0.00 after fees) is neither a win nor a loss: the win rate is wins over decided
+    (won or lost) trades."""
 
     strategy: str
     trades: int
@@ -363,16 +368,27 @@ def _open_pnl(held: list[OpenPosition]) -> float:
     return sum(u for p in held if (u := p.unrealized_pnl) is not None)
 
 
+def _trade_pnls(groups: list[ClosedTrade], held: list[OpenPosition]) -> list[float]:
+    """P&L of each finished rulebook trade: a campaign or unit with a part still held is not a
+    trade yet (its closed parts' P&L is realised all the same)."""
+    unfinished = {trade_key(p.strategy, p.campaign, p.group_id) for p in held}
+    by_trade: dict[str, float] = {}
+    for t in groups:
+        key = t.trade or t.group_id
+        by_trade[key] = by_trade.get(key, 0.0) + t.pnl
+    return [pnl for key, pnl in by_trade.items() if key not in unfinished]
+
+
 def _stats(
     name: str, trades: list[ClosedTrade], held: list[OpenPosition], expected: float | None, abs_total: float
 ) -> StrategyStats:
-    pnls = [t.pnl for t in trades]
+    pnls = _trade_pnls(trades, held)
     wins = [p for p in pnls if outcome(p) > 0]
     losses = [p for p in pnls if outcome(p) < 0]
     n = len(pnls)
     decided = len(wins) + len(losses)
     win_rate = len(wins) / decided if decided else math.nan
-    realized = sum(pnls)
+    realized = sum(t.pnl for t in trades)
     open_pnl = _open_pnl(held)
     total = realized + open_pnl
     fees = sum(t.fees for t in trades)
@@ -405,7 +421,7 @@ def _stats(
         average_loss=sum(losses) / len(losses) if losses else math.nan,
         largest_loss=min(losses) if losses else math.nan,  # no losing trade: no largest loss
         profit_factor=(sum(wins) / loss_sum) if loss_sum > 0 else (math.inf if wins else math.nan),
-        expectancy=realized / n if n else math.nan,
+        expectancy=sum(pnls) / n if n else math.nan,
         fees=fees,
         slippage=slip,
         gross_pnl=gross,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.trades import CAMPAIGN_TRADES
 from core.types import PositionGroup
 from risk.strategy_guard import base_strategy
 
@@ -33,7 +34,7 @@ class TradeUnits:
         """The trade's P&L when ``group`` completes it, else None (its P&L is kept for later)."""
         name = base_strategy(group.strategy)
         pnl = group.realized_pnl()
-        if name not in ("lt112", "ipmcc") or group.strategy != name:
+        if group.strategy not in CAMPAIGN_TRADES:
             return pnl  # a condor, strangle or rung; an assigned remainder stands alone
         key = f"{name}:{group.campaign_id}"
         so_far = self.pending.get(key, OpenTrade(0.0, 0))

@@ -158,3 +158,25 @@ def test_daily_pnl_correlation_matches_numpy():
     assert names == ["a", "b", "flat"]
     assert corr[0, 1] == pytest.approx(np.corrcoef(a, b)[0, 1])
     assert corr[2, 2] == 1.0 and math.isnan(corr[0, 2])
+
+
+def test_an_ipmcc_campaign_and_an_lt112_unit_are_one_trade_each_once_nothing_of_them_is_held():
+    """Rulebook counting: a campaign whose weeklies won (+120, +80) and whose long call lost (-500)
+    is one losing trade of -300, not two wins and a loss; a unit whose spread lost (-50) and whose
+    naked puts won (+400) is one win; a campaign with its long call still held is no trade yet,
+    though its closed weekly's +90 is realised."""
+    from monitoring.open_positions import OpenPosition
+
+    def part(strategy: str, campaign: str, gid: str, pnl: float) -> pf.ClosedTrade:
+        return pf.ClosedTrade(gid, strategy, date(2025, 1, 9), pnl, 1.0, 0.0, campaign)
+
+    closed = [part("ipmcc", "ipmcc-1", g, p) for g, p in (("w1", 120.0), ("w2", 80.0), ("lc1", -500.0))]
+    closed += [part("lt112", "lt112-1", "sp", -50.0), part("lt112", "lt112-1", "np", 400.0)]
+    closed += [part("ipmcc", "ipmcc-2", "w3", 90.0)]
+    held = [OpenPosition("lc2", "ipmcc", "ipmcc-2", "long_call", None, 1, 100, "+1xSPY", 80.0, 1.0, 80.0)]
+    stats = pf.strategy_stats(closed, None, held)
+    ipmcc, lt112 = stats["ipmcc"], stats["lt112"]
+    assert (ipmcc.trades, ipmcc.wins, ipmcc.losses) == (1, 0, 1)
+    assert ipmcc.largest_loss == pytest.approx(-300.0) and ipmcc.realized_pnl == pytest.approx(-210.0)
+    assert (lt112.trades, lt112.wins, lt112.win_rate) == (1, 1, 1.0)
+    assert stats["portfolio"].trades == 2
