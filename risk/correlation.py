@@ -34,7 +34,7 @@ class CorrelationCounts:
 def count_positions(groups: Iterable[PositionGroup]) -> CorrelationCounts:
     campaigns: dict[str, set[str]] = {}
     for g in groups:
-        campaign = getattr(g, "campaign", "") or g.group_id
+        campaign = g.campaign_id
         for name in legs_groups(g.legs):
             campaigns.setdefault(name, set()).add(campaign)
     return CorrelationCounts({k: len(v) for k, v in campaigns.items()}, campaigns)
@@ -52,7 +52,7 @@ def check_correlation(
     intent: OrderIntent, counts: CorrelationCounts, phase: int, regime: Regime, s: Settings
 ) -> Decision:
     per_group, combined = limits(phase, regime, s)
-    campaign = getattr(intent, "campaign", "") or ""
+    campaign = intent.campaign
     touched = legs_groups(intent.legs)
     added: dict[str, int] = {}
     for name in touched:

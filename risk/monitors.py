@@ -390,7 +390,6 @@ class RiskMonitors:
 def _traded_underlyings(s: Settings) -> frozenset[str]:
     """Underlyings (and futures roots) the strategies may open positions on."""
     names = {"SPX", s.zero_dte_underlying, *s.ipmcc_underlyings, *s.leap_underlyings, *s.strangle_underlyings}
-    for optional in ("leap_phase4_underlyings",):
-        names.update(getattr(s, optional, ()))
+    names.update(s.leap_phase4_underlyings)
     names.add(s.lt112_futures_root)
     return frozenset(names)
