@@ -19,8 +19,8 @@ Stock or futures holdings (an assignment being flattened) are not part of it.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
@@ -29,7 +29,7 @@ import numpy as np
 from core.asset_groups import EQUITY_INDEX, contract_group
 from core.option_math import black76_price, bs_price
 from core.settings import Settings
-from core.types import ChainSource, Leg, OptionQuote, SecurityKind
+from core.types import ChainSource, Leg, OptionContract, OptionQuote, SecurityKind
 
 RATE = 0.04  # the loss is a price difference at one rate: its level barely matters
 EXPIRY_TIME = time(16, 0)  # options are valued to the close of their expiry day
@@ -86,56 +86,93 @@ def breaches_limit(before: StressResult, after: StressResult, limit: float) -> b
     return after.loss > limit and after.loss > before.loss + 0.005
 
 
-def stress_class(quote: OptionQuote) -> str:
-    group = contract_group(quote.contract.root, quote.contract.underlying)
-    return EQUITY if group in EQUITY_INDEX else group
-
-
 def stress_loss(
     positions: Iterable[tuple[OptionQuote, float]], now: datetime, scenarios: Scenarios
 ) -> StressResult:
     """Worst-case loss of ``positions`` ((quote, signed contracts) per leg) under ``scenarios``.
-    Raises ``StressUnknown`` naming the first leg whose quote cannot be repriced."""
+    Raises ``StressUnknown`` naming the first leg whose quote cannot be repriced.
+
+    Every step reprices the same held legs (the monitors, the gate and the sampler each ask), so
+    what depends only on the legs (``_Layout``) is built once per set of legs; a call reads only
+    the quotes' spot and implied vol and the time to expiry."""
     legs = [(q, n) for q, n in positions if n]
     if not legs:
         return StressResult()
-    classes = [stress_class(q) for q, _ in legs]
-    names = sorted(set(classes))
-    index = np.array([names.index(c) for c in classes])
-    spot, strike, years, iv, calls, futures, scale = _arrays(legs, now)
-    grids = {c: scenarios.grid(c == EQUITY) for c in names}
-    moves = np.stack([grids[c][0] for c in classes], axis=1)  # (scenario, leg)
-    vols = np.stack([grids[c][1] for c in classes], axis=1)
+    layout = _layout(scenarios, tuple(q.contract for q, _ in legs), tuple(n for _, n in legs))
+    spot = np.array([q.underlying_price for q, _ in legs], dtype=float)
+    iv = np.array([q.iv for q, _ in legs], dtype=float)
+    bad = ~(np.isfinite(spot) & (spot > 0) & np.isfinite(iv) & (iv > 0))
+    if bad.any():
+        q = legs[int(np.argmax(bad))][0]
+        raise StressUnknown(
+            f"{q.contract.symbol}: underlying {q.underlying_price} / iv {q.iv} cannot be repriced"
+        )
     # row 0: every leg now; rows 1..: the scenarios (one pricing pass for all of them)
-    spots = np.concatenate([spot[np.newaxis, :], spot * (1.0 + moves)])
-    ivs = np.concatenate([iv[np.newaxis, :], iv * vols])
-    values = _price(spots, strike, years, ivs, calls, futures)
-    pnl = (values[1:] - values[0]) * scale  # dollars per scenario and leg
+    spots = np.concatenate([spot[np.newaxis, :], spot * layout.growth])
+    ivs = np.concatenate([iv[np.newaxis, :], iv * layout.vols])
+    values = _price(spots, layout.strike, layout.years(now), ivs, layout.calls, layout.futures)
+    pnl = (values[1:] - values[0]) * layout.scale  # dollars per scenario and leg
     by_class: dict[str, float] = {}
     worst: dict[str, str] = {}
-    for i, name in enumerate(names):
-        totals = pnl[:, index == i].sum(axis=1)
+    for name, members, labels in layout.classes:
+        totals = pnl[:, members].sum(axis=1)
         k = int(np.argmin(totals))
         by_class[name] = max(0.0, -float(totals[k]))
-        worst[name] = grids[name][2][k]
+        worst[name] = labels[k]
     return StressResult(sum(by_class.values()), by_class, worst)
 
 
-def _arrays(legs: Sequence[tuple[OptionQuote, float]], now: datetime) -> tuple[np.ndarray, ...]:
-    rows = []
-    for q, n in legs:
-        c = q.contract
-        years = (datetime.combine(c.expiry, EXPIRY_TIME) - now).total_seconds() / (365.0 * 86400)
-        if not (
-            math.isfinite(q.underlying_price) and q.underlying_price > 0 and math.isfinite(q.iv) and q.iv > 0
-        ):
-            raise StressUnknown(f"{c.symbol}: underlying {q.underlying_price} / iv {q.iv} cannot be repriced")
-        futures = c.kind is SecurityKind.FUTURE_OPTION
-        rows.append(
-            (q.underlying_price, c.strike, max(years, MIN_YEARS), q.iv, c.is_call, futures, n * c.multiplier)
+@dataclass(frozen=True)
+class _Layout:
+    """What the stress of one set of legs needs besides the quotes: per leg its strike, expiry,
+    right, model and dollars per point; per scenario and leg the spot growth and the iv multiplier;
+    per class its legs and scenario names.  Read-only arrays: one layout serves many calls."""
+
+    strike: np.ndarray
+    expiries: tuple[datetime, ...]
+    calls: np.ndarray
+    futures: np.ndarray
+    scale: np.ndarray
+    growth: np.ndarray  # (scenario, leg): 1 + the move
+    vols: np.ndarray  # (scenario, leg): the iv multiplier
+    classes: tuple[tuple[str, np.ndarray, tuple[str, ...]], ...]  # (name, leg mask, scenario names)
+
+    def years(self, now: datetime) -> np.ndarray:
+        """Years from ``now`` to each leg's expiry close, at least ``MIN_YEARS``."""
+        return np.array(
+            [max((e - now).total_seconds() / (365.0 * 86400), MIN_YEARS) for e in self.expiries], dtype=float
         )
-    cols = list(zip(*rows, strict=True))
-    return tuple(np.asarray(col, dtype=bool if i in (4, 5) else float) for i, col in enumerate(cols))
+
+
+@functools.lru_cache(maxsize=256)
+def _layout(scenarios: Scenarios, contracts: tuple[OptionContract, ...], ns: tuple[float, ...]) -> _Layout:
+    """Keyed by the legs themselves (contracts are immutable) and the scenarios: other legs or
+    other scenarios are another layout, so nothing cached can go stale."""
+    classes = [stress_class(c) for c in contracts]
+    names = sorted(set(classes))
+    index = np.array([names.index(c) for c in classes])
+    grids = {c: scenarios.grid(c == EQUITY) for c in names}
+    layout = _Layout(
+        strike=np.array([c.strike for c in contracts], dtype=float),
+        expiries=tuple(datetime.combine(c.expiry, EXPIRY_TIME) for c in contracts),
+        calls=np.array([c.is_call for c in contracts], dtype=bool),
+        futures=np.array([c.kind is SecurityKind.FUTURE_OPTION for c in contracts], dtype=bool),
+        scale=np.array([n * c.multiplier for c, n in zip(contracts, ns, strict=True)], dtype=float),
+        growth=1.0 + np.stack([grids[c][0] for c in classes], axis=1),
+        vols=np.stack([grids[c][1] for c in classes], axis=1),
+        classes=tuple((name, index == i, grids[name][2]) for i, name in enumerate(names)),
+    )
+    for a in (layout.strike, layout.calls, layout.futures, layout.scale, layout.growth, layout.vols):
+        a.flags.writeable = False
+    for _, members, _ in layout.classes:
+        members.flags.writeable = False
+    return layout
+
+
+def stress_class(contract: OptionContract) -> str:
+    """The stress class of an option: the equity-index groups together, else its own group."""
+    group = contract_group(contract.root, contract.underlying)
+    return EQUITY if group in EQUITY_INDEX else group
 
 
 def _price(

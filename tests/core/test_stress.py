@@ -88,3 +88,30 @@ def test_a_mixed_book_loses_exactly_its_legs_priced_one_by_one_with_their_own_mo
             total += (shocked - now) * n * q.contract.multiplier
         expected = max(expected, -total)
     assert stress_loss(legs, NOW, Scenarios()).loss == expected
+
+
+def _put_loss(q, n, when, scenarios):
+    """One Black-Scholes put's worst loss repriced by hand (the scenarios' four rows)."""
+    years = (datetime.combine(EXPIRY, time(16, 0)) - when).total_seconds() / (365.0 * 86400)
+    k, iv, s = q.contract.strike, q.iv, scenarios
+    value = float(bs_price(5000.0, k, years, RATE, 0.0, iv, False))
+    totals = [
+        (float(bs_price(5000.0 * (1.0 + m), k, years, RATE, 0.0, iv * v, False)) - value) * n * 100
+        for m, v in ((-s.equity_down, 1.0), (-s.equity_down, s.iv_multiplier), (s.equity_up, 1.0),
+                     (s.equity_up, s.iv_multiplier))
+    ]  # fmt: skip
+    return max(0.0, -min(totals))
+
+
+def test_the_legs_layout_is_rebuilt_when_the_quantity_or_the_scenarios_change_never_reused_stale():
+    """What depends only on the legs is kept between calls (``_layout``); another quantity of the
+    same contracts, other scenarios or a later time must each give their own loss."""
+    q = _spx_put()
+    one = stress_loss([(q, -1.0)], NOW, Scenarios())
+    assert stress_loss([(q, -3.0)], NOW, Scenarios()).loss == pytest.approx(3 * one.loss, rel=1e-12)
+    wider = Scenarios(equity_down=0.15)
+    assert stress_loss([(q, -1.0)], NOW, wider).loss == pytest.approx(_put_loss(q, -1.0, NOW, wider))
+    assert stress_loss([(q, -1.0)], NOW, wider).worst == {"equity_index": "-15% iv x1.5"}
+    later = datetime(2025, 4, 10, 15, 0)  # the same layout a month on: less time value to lose
+    moved = stress_loss([(q, -1.0)], later, Scenarios()).loss
+    assert moved == pytest.approx(_put_loss(q, -1.0, later, Scenarios())) and moved != one.loss
