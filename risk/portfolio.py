@@ -9,6 +9,7 @@ kept on ``RiskState``, serves both).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -33,14 +34,18 @@ class PortfolioView:
         self.groups = groups
         self._cache = cache
         self.snapshot = snapshot
-        today = snapshot.time.date()
-        self.overnight = [g for g in groups if not is_intraday(g, today)]
-        self.correlation: CorrelationCounts = count_positions(self.overnight)
         self._betas = betas
         self._greeks: PortfolioGreeks | None = None
         self._stress: StressResult | None = None
         self._positions: list | None = None
         self._margin: dict[str, float] = {}
+
+    @functools.cached_property
+    def correlation(self) -> CorrelationCounts:
+        """Open positions per correlation group, overnight groups only (the 0DTE condor is outside
+        the caps); counted when an entry asks, not on every step the monitors build the view."""
+        today = self.snapshot.time.date()
+        return count_positions([g for g in self.groups if not is_intraday(g, today)])
 
     def portfolio_greeks(self) -> PortfolioGreeks:
         """Every open group's Greeks (``core.portfolio_greeks``), computed once per view."""

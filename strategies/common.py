@@ -86,6 +86,25 @@ def exit_mark(group: PositionGroup, snapshot: MarketSnapshot) -> float | None:
     return None if quotes is None else expected_exit_value(group.legs, quotes)
 
 
+class StepMarks:
+    """``exit_mark`` once per group and step: a campaign's P&L (IPMCC, LT112) marks every part of
+    the campaign from each of its parts, so the same group was marked several times a step.  The
+    memory is the current snapshot's (a new snapshot starts afresh) and keyed by the group object
+    (groups are immutable: a changed group is a new object, marked anew)."""
+
+    def __init__(self) -> None:
+        self._snapshot: MarketSnapshot | None = None
+        self._marks: dict[int, tuple[PositionGroup, float | None]] = {}
+
+    def __call__(self, group: PositionGroup, snapshot: MarketSnapshot) -> float | None:
+        if snapshot is not self._snapshot:  # the snapshot is kept, so its identity is not reused
+            self._snapshot, self._marks = snapshot, {}
+        found = self._marks.get(id(group))
+        if found is None or found[0] is not group:
+            found = self._marks[id(group)] = (group, exit_mark(group, snapshot))
+        return found[1]
+
+
 def fee_points(group: PositionGroup) -> float:
     """Round-trip fees per unit in price points (opening fees paid, closing fees ahead)."""
     return (group.entry_fees / group.quantity + fees_per_unit(group.legs, opening=False)) / group.multiplier

@@ -28,8 +28,8 @@ from core.settings import Settings
 from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderIntent, PositionGroup, Right
 from strategies.common import (
     Skipper,
+    StepMarks,
     days_to_expiry,
-    exit_mark,
     open_intent,
     pending_rolls,
     phase_of,
@@ -50,6 +50,7 @@ class Ipmcc:
 
     def __init__(self, settings: Settings) -> None:
         self.s = settings
+        self._mark = StepMarks()  # a campaign's parts are marked once per step
 
     # --- entries ---------------------------------------------------------------------------------
     def propose(self, snapshot: MarketSnapshot, context: StrategyContext) -> Sequence[OrderIntent]:
@@ -181,7 +182,7 @@ class Ipmcc:
         for g in context.open_groups(NAME):
             if g.campaign_id != long.campaign_id or g.opened_at is None:
                 continue
-            mark = exit_mark(g, snapshot)
+            mark = self._mark(g, snapshot)
             if mark is None:
                 return None
             pnl += profit_points(g, mark) * g.quantity * g.multiplier
@@ -195,7 +196,7 @@ class Ipmcc:
         quotes = snapshot.quotes(group.legs)
         if quotes is None:
             return None
-        mark = exit_mark(group, snapshot)
+        mark = self._mark(group, snapshot)
         assert mark is not None
         dte = days_to_expiry(group.legs[0].contract.expiry, today)
         profit = profit_points(group, mark)

@@ -24,8 +24,8 @@ from core.stress import Scenarios, StressUnknown, breaches_limit, positions_of, 
 from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderIntent, PositionGroup, Right
 from strategies.common import (
     Skipper,
+    StepMarks,
     days_to_expiry,
-    exit_mark,
     open_intent,
     phase_of,
     pick_expiry,
@@ -44,6 +44,7 @@ class Lt112:
 
     def __init__(self, settings: Settings) -> None:
         self.s = settings
+        self._mark = StepMarks()  # a campaign's parts are marked once per step
 
     # --- entries ---------------------------------------------------------------------------------
     def propose(self, snapshot: MarketSnapshot, context: StrategyContext) -> Sequence[OrderIntent]:
@@ -190,7 +191,7 @@ class Lt112:
         self, snapshot: MarketSnapshot, group: PositionGroup, context: StrategyContext
     ) -> OrderIntent | None:
         s, today = self.s, snapshot.time.date()
-        mark = exit_mark(group, snapshot)
+        mark = self._mark(group, snapshot)
         if mark is None:
             return None
         dte = days_to_expiry(group.legs[0].contract.expiry, today)
@@ -229,7 +230,7 @@ class Lt112:
         for g in members:
             if g.opened_at is None:
                 continue
-            mark = exit_mark(g, snapshot)
+            mark = self._mark(g, snapshot)
             if mark is None:
                 return None, 0.0
             pnl += profit_points(g, mark) * g.quantity * g.multiplier

@@ -9,7 +9,7 @@ import pytest
 
 from core.settings import Settings
 from core.types import GroupStatus, Leg, PositionGroup, Right
-from strategies.common import exit_mark, fee_points
+from strategies.common import StepMarks, exit_mark, fee_points
 from strategies.ipmcc import LONG, SHORT, Ipmcc, extrinsic
 from testing.chains import bsm_chain, market
 from testing.factories import FakeContext, account
@@ -210,3 +210,25 @@ def test_campaign_stop_at_20_percent_of_the_long_call_s_cost_counts_the_weeklies
     ctx = FakeContext(account(now=now), groups=[long], closed=[weekly])
     out = Ipmcc(S).manage(snap, long, ctx)
     assert (out is not None and out.reason == "stop_loss") is stops
+
+
+def test_one_strategy_object_marks_each_step_afresh_and_a_changed_group_anew():
+    """Marks are kept for the step only (``StepMarks``): the same Ipmcc managing the same short on
+    the next step's market sees that market, and a replaced group is marked on its own legs."""
+    long = _long()
+    short = _short(long)
+    ipmcc, marks = Ipmcc(S), StepMarks()
+
+    def step(now, spot):
+        snap = market(now, [bsm_chain("IWM", leg.contract.expiry, now, spot, vol=0.18, skew=0.0, width_sd=15)
+                            for g in (short, long) for leg in g.legs])  # fmt: skip
+        return snap, FakeContext(account(100_000.0, now=now), groups=[short, long])
+
+    calm, ctx = step(FRIDAY + timedelta(days=1), SPOT)
+    assert ipmcc.manage(calm, short, ctx) is None
+    assert marks(short, calm) == exit_mark(short, calm) and marks(long, calm) == exit_mark(long, calm)
+    fallen, ctx = step(FRIDAY + timedelta(days=3), SPOT * 0.975)
+    assert ipmcc.manage(fallen, short, ctx).reason == "profit_target"
+    assert marks(short, fallen) == exit_mark(short, fallen) != exit_mark(short, calm)
+    doubled = dataclasses.replace(short, legs=(Leg(short.legs[0].contract, -2),))
+    assert marks(doubled, fallen) == pytest.approx(2 * marks(short, fallen))
