@@ -87,22 +87,37 @@ def exit_mark(group: PositionGroup, snapshot: MarketSnapshot) -> float | None:
 
 
 class StepMarks:
-    """``exit_mark`` once per group and step: a campaign's P&L (IPMCC, LT112) marks every part of
-    the campaign from each of its parts, so the same group was marked several times a step.  The
-    memory is the current snapshot's (a new snapshot starts afresh) and keyed by the group object
-    (groups are immutable: a changed group is a new object, marked anew)."""
+    """``exit_mark`` once per group and step, and each campaign's realised P&L once per step: a
+    campaign's P&L (IPMCC, LT112) is asked for by each of its parts, and the closed parts grow with
+    the run.  The memory is the current snapshot's (a new snapshot starts afresh); marks are keyed
+    by the group object (groups are immutable: a changed group is a new object, marked anew), the
+    realised sums by the number of closed groups (groups only ever join the closed ones)."""
 
     def __init__(self) -> None:
         self._snapshot: MarketSnapshot | None = None
         self._marks: dict[int, tuple[PositionGroup, float | None]] = {}
+        self._realised: tuple[int, dict[str, float]] = (-1, {})
 
     def __call__(self, group: PositionGroup, snapshot: MarketSnapshot) -> float | None:
-        if snapshot is not self._snapshot:  # the snapshot is kept, so its identity is not reused
-            self._snapshot, self._marks = snapshot, {}
+        self._step(snapshot)
         found = self._marks.get(id(group))
         if found is None or found[0] is not group:
             found = self._marks[id(group)] = (group, exit_mark(group, snapshot))
         return found[1]
+
+    def realised(self, closed: Sequence[PositionGroup], campaign: str, snapshot: MarketSnapshot) -> float:
+        """The realised P&L of ``campaign``'s groups among ``closed`` (a strategy's closed groups)."""
+        self._step(snapshot)
+        if self._realised[0] != len(closed):
+            sums: dict[str, float] = {}
+            for g in closed:
+                sums[g.campaign_id] = sums.get(g.campaign_id, 0) + g.realized_pnl()
+            self._realised = (len(closed), sums)
+        return self._realised[1].get(campaign, 0)
+
+    def _step(self, snapshot: MarketSnapshot) -> None:
+        if snapshot is not self._snapshot:  # the snapshot is kept, so its identity is not reused
+            self._snapshot, self._marks, self._realised = snapshot, {}, (-1, {})
 
 
 def fee_points(group: PositionGroup) -> float:

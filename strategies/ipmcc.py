@@ -50,7 +50,7 @@ class Ipmcc:
 
     def __init__(self, settings: Settings) -> None:
         self.s = settings
-        self._mark = StepMarks()  # a campaign's parts are marked once per step
+        self._memo = StepMarks()  # a campaign's parts are marked once per step
 
     # --- entries ---------------------------------------------------------------------------------
     def propose(self, snapshot: MarketSnapshot, context: StrategyContext) -> Sequence[OrderIntent]:
@@ -178,11 +178,11 @@ class Ipmcc:
     ) -> float | None:
         """The campaign's dollar P&L: its closed parts realised, its open parts at the expected
         exit fill net of fees (None when an open part has no quote)."""
-        pnl = sum(g.realized_pnl() for g in context.closed_groups(NAME) if g.campaign_id == long.campaign_id)
+        pnl = self._memo.realised(context.closed_groups(NAME), long.campaign_id, snapshot)
         for g in context.open_groups(NAME):
             if g.campaign_id != long.campaign_id or g.opened_at is None:
                 continue
-            mark = self._mark(g, snapshot)
+            mark = self._memo(g, snapshot)
             if mark is None:
                 return None
             pnl += profit_points(g, mark) * g.quantity * g.multiplier
@@ -196,7 +196,7 @@ class Ipmcc:
         quotes = snapshot.quotes(group.legs)
         if quotes is None:
             return None
-        mark = self._mark(group, snapshot)
+        mark = self._memo(group, snapshot)
         assert mark is not None
         dte = days_to_expiry(group.legs[0].contract.expiry, today)
         profit = profit_points(group, mark)

@@ -66,8 +66,7 @@ class LeapPutLadder:
             intent, _ = self._rung(snapshot, context, underlying, campaign, size, reason, intents)
             if intent is not None:
                 intents.append(intent)
-        fresh = [g for g in context.groups_opened_on(today, NAME) if "roll_entry" not in g.notes]
-        if weekly and not fresh:
+        if weekly and not any("roll_entry" not in g.notes for g in context.groups_opened_on(today, NAME)):
             intent = self._weekly_rung(snapshot, context, phase, intents)
             if intent is not None:
                 intents.append(intent)

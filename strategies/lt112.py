@@ -44,7 +44,7 @@ class Lt112:
 
     def __init__(self, settings: Settings) -> None:
         self.s = settings
-        self._mark = StepMarks()  # a campaign's parts are marked once per step
+        self._memo = StepMarks()  # a campaign's parts are marked once per step
 
     # --- entries ---------------------------------------------------------------------------------
     def propose(self, snapshot: MarketSnapshot, context: StrategyContext) -> Sequence[OrderIntent]:
@@ -191,7 +191,7 @@ class Lt112:
         self, snapshot: MarketSnapshot, group: PositionGroup, context: StrategyContext
     ) -> OrderIntent | None:
         s, today = self.s, snapshot.time.date()
-        mark = self._mark(group, snapshot)
+        mark = self._memo(group, snapshot)
         if mark is None:
             return None
         dte = days_to_expiry(group.legs[0].contract.expiry, today)
@@ -230,7 +230,7 @@ class Lt112:
         for g in members:
             if g.opened_at is None:
                 continue
-            mark = self._mark(g, snapshot)
+            mark = self._memo(g, snapshot)
             if mark is None:
                 return None, 0.0
             pnl += profit_points(g, mark) * g.quantity * g.multiplier

@@ -232,3 +232,12 @@ def test_one_strategy_object_marks_each_step_afresh_and_a_changed_group_anew():
     assert marks(short, fallen) == exit_mark(short, fallen) != exit_mark(short, calm)
     doubled = dataclasses.replace(short, legs=(Leg(short.legs[0].contract, -2),))
     assert marks(doubled, fallen) == pytest.approx(2 * marks(short, fallen))
+
+
+def test_a_campaign_s_realised_pnl_counts_a_part_closed_since_it_was_last_asked_for():
+    long = _long()
+    closed = dataclasses.replace(_short(long), status=GroupStatus.CLOSED, exit_price=-0.5, closed_at=FRIDAY)
+    marks, snap = StepMarks(), market(FRIDAY, chains(FRIDAY))
+    assert marks.realised([], long.campaign_id, snap) == 0
+    assert marks.realised([closed], long.campaign_id, snap) == closed.realized_pnl() != 0
+    assert marks.realised([closed], "another-campaign", snap) == 0
