@@ -116,9 +116,10 @@ class JumpWatch:
         ``calendar`` says which day the previous session was (without it: the previous weekday)."""
         if symbol.startswith("VIX") or not math.isfinite(price) or price <= 0:
             return ""
-        previous, seen = self.last.get(symbol), self.seen.get(symbol)
-        self.last[symbol], self.seen[symbol] = price, now.date()
-        if previous is None or seen is None or seen < previous_session(now.date(), calendar):
+        previous, seen, today = self.last.get(symbol), self.seen.get(symbol), now.date()
+        self.last[symbol], self.seen[symbol] = price, today
+        # a baseline from today is always recent enough (the previous session is before today)
+        if previous is None or seen is None or (seen != today and seen < previous_session(today, calendar)):
             return ""
         move = price / previous - 1.0
         if abs(move) <= settings.dq_underlying_jump:
