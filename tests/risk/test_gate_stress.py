@@ -5,6 +5,7 @@ market takes the open portfolio there."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 
@@ -72,3 +73,21 @@ def test_the_monitors_alert_when_the_open_portfolio_is_beyond_the_limit():
     event = stress_breach(view, 100_000, beyond)
     assert event is not None and event.rule == "stress_limit" and event.action is Action.ALERT
     assert event.values["stress_loss"] == pytest.approx(loss)
+
+
+def test_one_view_per_step_and_groups_its_figures_are_rebuilt_when_the_book_or_the_step_changes():
+    """The monitors and the gate share one ``PortfolioView`` per step (stress, Greeks and the
+    correlation counts computed once); another set of groups or the next step is a new view."""
+    intent, snap = _intent()
+    yesterday = snap.time - timedelta(days=1)  # held overnight: inside the correlation counts
+    one = [PositionGroup("a", "lt112", intent.legs, 1, GroupStatus.OPEN, opened_at=yesterday)]
+    two = [*one, PositionGroup("b", "strangle", intent.legs, 1, GroupStatus.OPEN, opened_at=yesterday)]
+    cache = PortfolioCache(BetaTable.from_settings(S))
+    view = cache.view(one, snap)
+    assert cache.view(one, snap) is view and view.stress(Scenarios()) is view.stress(Scenarios())
+    assert view.correlation.per_group == {"A2": 1}
+    grown = cache.view(two, snap)
+    assert grown is not view and grown.correlation.per_group == {"A2": 2}
+    assert grown.stress(Scenarios()).loss == pytest.approx(2 * view.stress(Scenarios()).loss)
+    later = cache.view(two, dataclasses.replace(snap, time=snap.time.replace(minute=35)))
+    assert later is not grown
