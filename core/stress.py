@@ -182,10 +182,12 @@ def _price(
     """Model values of (row, leg) arrays: Black-76 for the futures-option legs, Black-Scholes for the
     rest, each model run only on the legs it applies to (the same numbers as pricing all legs with
     both and picking, at half the cost or less)."""
+    if not futures.any():  # one model for every leg: nothing to split
+        return bs_price(spot, strike, years, RATE, 0.0, iv, calls)
+    if futures.all():
+        return black76_price(spot, strike, years, RATE, iv, calls)
     out = np.empty(np.broadcast_shapes(spot.shape, iv.shape), dtype=np.float64)
     for legs, black in ((futures, True), (~futures, False)):
-        if not legs.any():
-            continue
         s, k, t, v, c = spot[:, legs], strike[legs], years[legs], iv[:, legs], calls[legs]
         out[:, legs] = black76_price(s, k, t, RATE, v, c) if black else bs_price(s, k, t, RATE, 0.0, v, c)
     return out
