@@ -193,11 +193,9 @@ class Ipmcc:
         self, snapshot: MarketSnapshot, group: PositionGroup, context: StrategyContext
     ) -> OrderIntent | None:
         s, today = self.s, snapshot.time.date()
-        quotes = snapshot.quotes(group.legs)
-        if quotes is None:
+        mark = self._memo(group, snapshot)  # None: a leg has no quote
+        if mark is None:
             return None
-        mark = self._memo(group, snapshot)
-        assert mark is not None
         dte = days_to_expiry(group.legs[0].contract.expiry, today)
         profit = profit_points(group, mark)
         notes = {"mark": mark, "profit": profit, "dte": float(dte)}
