@@ -202,19 +202,36 @@ def exit_deadline(calendar: TradingCalendar, now: datetime, close_time: time) ->
     return deadline
 
 
+class RolledToday:
+    """A strategy's groups closed today for a roll, asked for at every step: the closed groups are
+    scanned again only when the day or the closed groups change (groups only ever join the closed
+    ones, so their number and the last one say whether they did)."""
+
+    def __init__(self) -> None:
+        self._key: tuple[date, int, int] | None = None
+        self._rolled: list[PositionGroup] = []
+
+    def __call__(self, closed: Sequence[PositionGroup], today: date) -> list[PositionGroup]:
+        key = (today, len(closed), id(closed[-1]) if closed else 0)
+        if key != self._key:
+            self._key, self._rolled = key, [
+                g for g in closed
+                if g.exit_reason == "roll" and g.closed_at is not None and g.closed_at.date() == today
+            ]  # fmt: skip
+        return self._rolled
+
+
 def pending_rolls(
-    context: StrategyContext, strategy: str, today: date, part: str | None = None
-) -> list[PositionGroup]:
+    context: StrategyContext, strategy: str, today: date, part: str | None = None,
+    rolled_today: RolledToday | None = None,
+) -> list[PositionGroup]:  # fmt: skip
     """Groups closed today for a roll that have no successor yet.  Successors carry the
     ``roll_entry`` note and their predecessor's campaign; within a campaign the n-th roll of the
     day is answered by the n-th roll entry opened that day (ids carry their date).  ``part``
-    restricts both to one role of a campaign (the IPMCC long call)."""
-    rolled = sorted(
-        (g for g in context.closed_groups(strategy)
-         if g.exit_reason == "roll" and g.closed_at is not None and g.closed_at.date() == today
-         and part in (None, g.part)),
-        key=lambda g: (g.closed_at, g.group_id),
-    )  # fmt: skip
+    restricts both to one role of a campaign (the IPMCC long call); ``rolled_today`` is the
+    strategy's memory of today's rolls."""
+    closed = (rolled_today or RolledToday())(context.closed_groups(strategy), today)
+    rolled = sorted((g for g in closed if part in (None, g.part)), key=lambda g: (g.closed_at, g.group_id))
     if not rolled:  # most steps: no roll today, nothing to match (asked every step)
         return []
     stamp = f"{strategy}-{today:%Y%m%d}-"

@@ -27,6 +27,7 @@ from core.regime import Regime
 from core.settings import Settings
 from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderIntent, PositionGroup, Right
 from strategies.common import (
+    RolledToday,
     Skipper,
     StepMarks,
     days_to_expiry,
@@ -50,6 +51,7 @@ class Ipmcc:
 
     def __init__(self, settings: Settings) -> None:
         self.s = settings
+        self._rolled = RolledToday()  # today's rolls, asked for at every step
         self._memo = StepMarks()  # a campaign's parts are marked once per step
 
     # --- entries ---------------------------------------------------------------------------------
@@ -62,7 +64,7 @@ class Ipmcc:
         intents: list[OrderIntent] = []
         live = context.open_groups(NAME)
         # A rolled long call is replaced at once, in its campaign.
-        for rolled in pending_rolls(context, NAME, today, part=LONG):
+        for rolled in pending_rolls(context, NAME, today, LONG, self._rolled):
             intent = self._long(snapshot, context, rolled.legs[0].contract.underlying, rolled.campaign_id)
             intents += [intent] if intent is not None else []
         if not scheduled(now, s.ipmcc_weekday, s.ipmcc_entry_time, s.entry_window_minutes):

@@ -21,6 +21,7 @@ from core.ports import StrategyContext
 from core.settings import Settings
 from core.types import Leg, MarketSnapshot, OrderIntent, PositionGroup, Right
 from strategies.common import (
+    RolledToday,
     Skipper,
     days_to_expiry,
     exit_mark,
@@ -42,6 +43,7 @@ class LeapPutLadder:
 
     def __init__(self, settings: Settings) -> None:
         self.s = settings
+        self._rolled = RolledToday()  # today's rolls, asked for at every step
 
     def underlyings(self, phase: int) -> tuple[str, ...]:
         extra = self.s.leap_phase4_underlyings if phase >= 4 else ()
@@ -58,7 +60,7 @@ class LeapPutLadder:
         phase = phase_of(context, s)
         if phase < s.leap_min_phase or not context.calendar.is_trading_day(today):
             return []
-        rolls = pending_rolls(context, NAME, today)
+        rolls = pending_rolls(context, NAME, today, None, self._rolled)
         wanted = [(g.legs[0].contract.underlying, g.campaign_id, g.quantity, "roll_entry") for g in rolls]
         weekly = scheduled(now, s.leap_weekday, s.leap_entry_time, s.entry_window_minutes)
         intents: list[OrderIntent] = []

@@ -20,6 +20,7 @@ from core.regime import Regime, max_bp_fraction
 from core.settings import Settings
 from core.types import Leg, MarketSnapshot, OptionChain, OptionQuote, OrderIntent, PositionGroup, Right
 from strategies.common import (
+    RolledToday,
     days_to_expiry,
     exit_mark,
     open_intent,
@@ -42,6 +43,7 @@ class FuturesStrangle:
 
     def __init__(self, settings: Settings) -> None:
         self.s = settings
+        self._rolled = RolledToday()  # today's rolls, asked for at every step
         self.micro = dict(pair.split(":", 1) for pair in settings.strangle_micro_roots if ":" in pair)
         self.full = {micro: full for full, micro in self.micro.items()}
 
@@ -54,7 +56,7 @@ class FuturesStrangle:
         intents: list[OrderIntent] = []
         wanted = [
             (self.underlying_root(g), g.campaign_id, "roll_entry")
-            for g in pending_rolls(context, NAME, today)
+            for g in pending_rolls(context, NAME, today, None, self._rolled)
         ]
         if scheduled(now, s.strangle_weekday, s.strangle_entry_time, s.entry_window_minutes):
             opened_today = {self.underlying_root(g) for g in context.groups_opened_on(today, NAME)}

@@ -164,3 +164,22 @@ def test_stop_never_lets_the_loss_past_the_max_risk_of_the_entry_nlv(limit_vs_lo
     if stops:
         assert intent.notes["loss_usd"] == pytest.approx(loss)
     assert manage(g, later, spot) is None, "without its entry NLV only the 250% stop applies"
+
+
+def test_one_strangle_object_sees_a_roll_closed_since_its_last_step_and_forgets_it_the_next_day():
+    """Today's rolls are remembered between steps (``RolledToday``): a roll closed after the last
+    step must still be answered, and yesterday's roll is not today's."""
+    now = TUESDAY + timedelta(days=2)  # a Thursday: no regular entry
+    strangle = FuturesStrangle(S)
+    snap = market(now, chains(now, 90, ("ES",)), vix=18.0)
+    ctx = FakeContext(account(now=now))
+    assert strangle.propose(snap, ctx) == []
+    ctx.closed.append(dataclasses.replace(_open(), status=GroupStatus.CLOSED, closed_at=now, exit_reason="roll",
+                                          campaign="strangle-20241203-001"))  # fmt: skip
+    (intent,) = strangle.propose(snap, ctx)
+    assert intent.campaign == "strangle-20241203-001"
+    tomorrow = now + timedelta(days=1)
+    snap = market(
+        tomorrow, [bsm_chain("ES", TUESDAY.date() + timedelta(days=90), tomorrow, 5800.0, vol=0.25)]
+    )
+    assert strangle.propose(snap, FakeContext(account(now=tomorrow), closed=ctx.closed)) == []
