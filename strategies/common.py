@@ -91,12 +91,12 @@ class StepMarks:
     campaign's P&L (IPMCC, LT112) is asked for by each of its parts, and the closed parts grow with
     the run.  The memory is the current snapshot's (a new snapshot starts afresh); marks are keyed
     by the group object (groups are immutable: a changed group is a new object, marked anew), the
-    realised sums by the number of closed groups (groups only ever join the closed ones)."""
+    realised sums by the number of closed groups and the last one (groups only ever join them)."""
 
     def __init__(self) -> None:
         self._snapshot: MarketSnapshot | None = None
         self._marks: dict[int, tuple[PositionGroup, float | None]] = {}
-        self._realised: tuple[int, dict[str, float]] = (-1, {})
+        self._realised: tuple[tuple[int, int], dict[str, float]] = ((-1, 0), {})
 
     def __call__(self, group: PositionGroup, snapshot: MarketSnapshot) -> float | None:
         self._step(snapshot)
@@ -108,16 +108,17 @@ class StepMarks:
     def realised(self, closed: Sequence[PositionGroup], campaign: str, snapshot: MarketSnapshot) -> float:
         """The realised P&L of ``campaign``'s groups among ``closed`` (a strategy's closed groups)."""
         self._step(snapshot)
-        if self._realised[0] != len(closed):
+        key = (len(closed), id(closed[-1]) if closed else 0)
+        if self._realised[0] != key:
             sums: dict[str, float] = {}
             for g in closed:
                 sums[g.campaign_id] = sums.get(g.campaign_id, 0) + g.realized_pnl()
-            self._realised = (len(closed), sums)
+            self._realised = (key, sums)
         return self._realised[1].get(campaign, 0)
 
     def _step(self, snapshot: MarketSnapshot) -> None:
         if snapshot is not self._snapshot:  # the snapshot is kept, so its identity is not reused
-            self._snapshot, self._marks, self._realised = snapshot, {}, (-1, {})
+            self._snapshot, self._marks, self._realised = snapshot, {}, ((-1, 0), {})
 
 
 def fee_points(group: PositionGroup) -> float:
