@@ -1,14 +1,16 @@
 """Small JSON deltas, so the journal records what changed rather than the whole state.
 
 A delta is a list of operations on paths of dict keys / list indexes:
-``["set", path, value]``, ``["del", path]`` (dict key) and ``["cut", path, length]`` (shorten a
-list).  Lists are compared index by index, which suits the append-mostly lists state is made of.
-A value whose id is in ``atoms`` (the encoder's flat frozen values, e.g. a quote) is set whole when
-it changes: one short operation instead of one per field.  So is a flat list (scalars only, e.g. a
-stuck-quote record) of which more than one item and more than half of them changed: each step
-rewrites most of such a value, and one operation with one path is a fraction of the bytes of one per
-item.  Dicts are never set whole for size: the journal's JSON sorts keys, and a dict rebuilt from it
-would lose the insertion order the live one iterates in (records written from it would differ).
+``["set", path, value]``, ``["put", path, {key: value, ...}]`` (several existing keys of one dict
+replaced at once: one path instead of one per key), ``["del", path]`` (dict key) and
+``["cut", path, length]`` (shorten a list).  Lists are compared index by index, which suits the
+append-mostly lists state is made of.  A value whose id is in ``atoms`` (the encoder's flat frozen
+values, e.g. a quote) is not walked: its changed fields are put whole (a quote's unchanged contract
+is not written again).  A flat list (scalars only, e.g. a stuck-quote record) of which more than one
+item and more than half of them changed is set whole: each step rewrites most of such a value, and
+one operation with one path is a fraction of the bytes of one per item.  Dicts are never set whole
+for size, and a ``put`` only replaces keys the dict already has: the journal's JSON sorts keys, and
+a dict rebuilt from it, or grown by it, would lose the insertion order the live one iterates in.
 """
 
 from __future__ import annotations
@@ -29,16 +31,7 @@ def diff(
     if isinstance(old, dict) and isinstance(new, dict):
         if old == new:  # one comparison in C instead of a walk when nothing below changed
             return []
-        if id(new) in atoms:
-            return [["set", path, new]]
-        ops: list[list[Any]] = []
-        for key, value in new.items():
-            if key not in old:
-                ops.append(["set", [*path, key], value])
-            elif old[key] is not value and old[key] != value:
-                ops.extend(diff(old[key], value, [*path, key], atoms))
-        ops.extend(["del", [*path, key]] for key in old if key not in new)
-        return ops
+        return _dict_diff(old, new, path, atoms)
     if isinstance(old, list) and isinstance(new, list):
         if old == new:
             return []
@@ -58,6 +51,33 @@ def diff(
 
 
 _SCALARS = (str, int, float, bool, type(None))
+
+
+def _dict_diff(
+    old: dict[str, Any], new: dict[str, Any], path: Path, atoms: AbstractSet[int]
+) -> list[list[Any]]:
+    whole = id(new) in atoms  # a flat frozen value: its changed fields are replaced, not walked
+    ops: list[list[Any]] = []
+    put: dict[str, Any] = {}  # existing keys replaced whole, written as one operation
+    depth = len(path) + 1
+    for key, value in new.items():
+        if key not in old:
+            ops.append(["set", [*path, key], value])
+            continue
+        before = old[key]
+        if before is value or before == value:
+            continue
+        sub = [["set", [*path, key], value]] if whole else diff(before, value, [*path, key], atoms)
+        if len(sub) == 1 and sub[0][0] == "set" and len(sub[0][1]) == depth:
+            put[key] = value
+        else:
+            ops.extend(sub)
+    if len(put) > 1:
+        ops.append(["put", path, put])
+    else:
+        ops.extend(["set", [*path, key], value] for key, value in put.items())
+    ops.extend(["del", [*path, key]] for key in old if key not in new)
+    return ops
 
 
 def _mostly_rewritten(old: list[Any], new: list[Any]) -> bool:
@@ -85,6 +105,9 @@ def apply_in_place(doc: Any, ops: list[list[Any]]) -> Any:
     for op in ops:
         try:
             name, path = op[0], op[1]
+            if name == "put":
+                _put(_at(doc, path), op[2])
+                continue
             if not path:
                 if name == "set":
                     doc = copy.deepcopy(op[2])
@@ -93,9 +116,7 @@ def apply_in_place(doc: Any, ops: list[list[Any]]) -> Any:
                 else:
                     raise ValueError(f"cannot {name} the root")
                 continue
-            parent = doc
-            for part in path[:-1]:
-                parent = parent[part]
+            parent = _at(doc, path[:-1])
             last = path[-1]
             if name == "set":
                 if isinstance(parent, list) and last == len(parent):
@@ -112,3 +133,20 @@ def apply_in_place(doc: Any, ops: list[list[Any]]) -> Any:
         except (KeyError, IndexError, TypeError) as exc:
             raise ValueError(f"delta operation {op[:2]} does not fit the state: {exc!r}") from None
     return doc
+
+
+def _at(doc: Any, path: Path) -> Any:
+    for part in path:
+        doc = doc[part]
+    return doc
+
+
+def _put(target: Any, values: Any) -> None:
+    """Replace existing keys only: a key the state does not have means the delta is not its own."""
+    if not isinstance(target, dict) or not isinstance(values, dict):
+        raise TypeError("put needs a mapping of values into a mapping")
+    unknown = [key for key in values if key not in target]
+    if unknown:
+        raise KeyError(f"put of keys the state lacks: {unknown[:3]}")
+    for key, value in values.items():
+        target[key] = copy.deepcopy(value)

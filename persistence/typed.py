@@ -15,6 +15,7 @@ Fields declared ``field(init=False)`` (derived, like a contract's OCC symbol) or
 from __future__ import annotations
 
 import dataclasses
+import operator
 import types
 import typing
 from collections import Counter
@@ -45,17 +46,23 @@ class DecodeError(ValueError):
 
 
 # --- encoding ----------------------------------------------------------------------------------------
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_PLANS: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
 
 
 def _state_fields(cls: type) -> tuple[str, ...]:
-    names = _FIELDS.get(cls)
-    if names is None:
+    return _plan(cls)[0]
+
+
+def _plan(cls: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """A dataclass's state field names and one getter reading all of them at once (in C)."""
+    plan = _PLANS.get(cls)
+    if plan is None:
         names = tuple(
             f.name for f in dataclasses.fields(cls) if f.init and not f.metadata.get("transient", False)
         )
-        _FIELDS[cls] = names
-    return names
+        getter = operator.attrgetter(*names) if names else (lambda value: ())
+        plan = _PLANS[cls] = (names, (lambda value: (getter(value),)) if len(names) == 1 else getter)
+    return plan
 
 
 def _frozen(cls: type) -> bool:
@@ -112,19 +119,18 @@ class Encoder:
         cls = type(value)
         if cls in _SCALARS:
             return value
-        kind = _kind_of(cls)
+        kind = _KINDS.get(cls) or _kind_of(cls)
         if kind == "frozen":
             key = id(value)
             hit = self._memo.get(key) or self._next.get(key)
             if hit is None or hit[0] is not value:
-                plain = self._fields(value, cls)
-                hit = (value, plain, all(type(v) in _SCALARS or id(v) in self.atoms for v in plain.values()))
+                hit = (value, *self._fields(value, cls))
             self._next[key] = hit
             if hit[2]:
                 self.atoms.add(id(hit[1]))
             return hit[1]
         if kind == "dataclass":
-            return self._fields(value, cls)
+            return self._fields(value, cls)[0]
         if kind == "list":
             return [v if type(v) in _SCALARS else self._plain(v) for v in value]
         if kind == "mapping":
@@ -140,12 +146,17 @@ class Encoder:
             return value.isoformat()
         return sorted((self._plain(v) for v in value), key=_sort_key)  # set
 
-    def _fields(self, value: Any, cls: type) -> dict[str, Any]:
-        out = {}
-        for name in _state_fields(cls):
-            v = getattr(value, name)
-            out[name] = v if type(v) in _SCALARS else self._plain(v)
-        return out
+    def _fields(self, value: Any, cls: type) -> tuple[dict[str, Any], bool]:
+        """The plain form of a dataclass, and whether it is flat (every field a scalar or an atom)."""
+        names, getter = _plan(cls)
+        values = getter(value)
+        out = dict(zip(names, values, strict=True))
+        flat = True
+        for name, v in zip(names, values, strict=True):
+            if type(v) not in _SCALARS:
+                plain = out[name] = self._plain(v)
+                flat = flat and (type(plain) in _SCALARS or id(plain) in self.atoms)
+        return out, flat
 
 
 def _sort_key(value: Any) -> str:

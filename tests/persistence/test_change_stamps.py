@@ -1,5 +1,5 @@
-"""Commits skip parts whose change stamp stands still and set flat frozen values whole; both must
-leave recovery exact (the speed-ups of issue 17 may not lose a change)."""
+"""Commits skip parts whose change stamp stands still and write only the changed fields of flat
+frozen values; both must leave recovery exact (the speed-ups of issue 17 may not lose a change)."""
 
 from __future__ import annotations
 
@@ -33,13 +33,17 @@ class Marks:
     last: dict[str, Mark] = dataclasses.field(default_factory=dict)
 
 
-def test_a_changed_flat_frozen_value_is_set_whole_and_applies_exactly():
+def test_a_changed_flat_frozen_value_writes_only_its_changed_fields_and_applies_exactly():
     encoder = Encoder()
-    t = datetime(2025, 3, 7, 10, 0)
+    t, later = datetime(2025, 3, 7, 10, 0), datetime(2025, 3, 7, 10, 5)
     old = encoder.encode(Marks({"SPX": Mark("SPX", 1.0, t), "QQQ": Mark("QQQ", 2.0, t)}))
-    new = encoder.encode(Marks({"SPX": Mark("SPX", 1.5, t), "QQQ": Mark("QQQ", 2.0, t)}))
+    new = encoder.encode(Marks({"SPX": Mark("SPX", 1.5, t), "QQQ": Mark("QQQ", 2.5, later)}))
     ops = diff(old, new, atoms=encoder.atoms)
-    assert ops == [["set", ["last", "SPX"], {"symbol": "SPX", "price": 1.5, "time": t.isoformat()}]]
+    # one field: one set; several fields of one value: one put (the symbol is not written again)
+    assert ops == [
+        ["set", ["last", "SPX", "price"], 1.5],
+        ["put", ["last", "QQQ"], {"price": 2.5, "time": later.isoformat()}],
+    ]
     assert apply(old, ops) == new
 
 
