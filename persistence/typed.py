@@ -72,6 +72,7 @@ def _frozen(cls: type) -> bool:
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _KINDS: dict[type, str] = {}  # type -> how it encodes (dataclass types split by frozen-ness)
+_IMMUTABLE = ("enum", "time")  # kinds whose values never change in place (besides scalars)
 
 
 def _kind_of(cls: type) -> str:
@@ -96,8 +97,9 @@ def _kind_of(cls: type) -> str:
 
 
 class Encoder:
-    """``to_plain`` with a memory of frozen dataclasses already encoded (by identity; the memory
-    keeps only what the latest call used, so it never grows past the state itself).
+    """``to_plain`` with a memory of frozen dataclasses and flat tuples already encoded (by
+    identity, holding the value so its id stays its own; the memory keeps only what the latest call
+    used, so it never grows past the state itself).
 
     ``atoms`` holds the ids of the latest call's objects that are the plain form of a *flat* frozen
     value (every field a scalar, enum, time or flat frozen value, e.g. a quote): such a value is
@@ -132,6 +134,8 @@ class Encoder:
         if kind == "dataclass":
             return self._fields(value, cls)[0]
         if kind == "list":
+            if cls is tuple:
+                return self._tuple(value)
             return [v if type(v) in _SCALARS else self._plain(v) for v in value]
         if kind == "mapping":
             out = {}
@@ -145,6 +149,19 @@ class Encoder:
         if kind == "time":
             return value.isoformat()
         return sorted((self._plain(v) for v in value), key=_sort_key)  # set
+
+    def _tuple(self, value: tuple[Any, ...]) -> list[Any]:
+        """A tuple of scalars, enums and times is immutable all the way down (e.g. a stuck-quote
+        record): its plain form is reused by identity like a frozen value's."""
+        key = id(value)
+        hit = self._memo.get(key) or self._next.get(key)
+        if hit is None or hit[0] is not value:
+            plain = [v if type(v) in _SCALARS else self._plain(v) for v in value]
+            if not all(type(v) in _SCALARS or _KINDS.get(type(v)) in _IMMUTABLE for v in value):
+                return plain  # holds a list, a dataclass, ...: may change in place, never reused
+            hit = (value, plain, False)
+        self._next[key] = hit
+        return hit[1]
 
     def _fields(self, value: Any, cls: type) -> tuple[dict[str, Any], bool]:
         """The plain form of a dataclass, and whether it is flat (every field a scalar or an atom)."""

@@ -120,3 +120,16 @@ def test_book_and_pauses_move_their_stamps_on_every_change():
     pauses.restore(pauses.state())
     stamps.append(pauses.version)
     assert len(set(stamps)) == len(stamps)
+
+
+def test_a_flat_tuple_is_reused_by_identity_but_one_holding_a_list_is_encoded_afresh():
+    encoder = Encoder()
+    t = datetime(2025, 3, 7, 10, 0)
+    record = (1.0, 2.0, t)
+    first = encoder.encode({"SPX": record})
+    assert encoder.encode({"SPX": record})["SPX"] is first["SPX"]  # unchanged record: not re-encoded
+    legs = [1.0]
+    holder = (legs, t)
+    encoder.encode({"SPX": holder})
+    legs.append(2.0)  # the tuple is the same object, its list changed in place
+    assert encoder.encode({"SPX": holder}) == {"SPX": [[1.0, 2.0], t.isoformat()]}
