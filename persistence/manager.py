@@ -168,7 +168,7 @@ class StateManager:
                 {"acts": [list(a) for a in orphans]},
             )
         current = self._collect()
-        ops = delta.diff(self._committed, current, atoms=self._atoms())
+        ops = self._diff(current)
         if ops and kind == "step":
             now_step = self.system.platform.now()
             self.books.last_step = now_step
@@ -277,9 +277,17 @@ class StateManager:
         """Every part encoded from scratch (no stamps, no memory): what ``_collect`` must equal."""
         return {**self._orphans, **{part.name: to_plain(part.owner.state()) for part in self._parts}}
 
-    def _atoms(self) -> set[int]:
-        """Flat frozen values of the latest encodings (``delta.diff`` sets them whole)."""
-        return set().union(*(e.atoms for e in self._encoders.values()))
+    def _diff(self, current: dict[str, Any]) -> list[list[Any]]:
+        """The delta from the last commit, part by part with each part's own encoder's atoms (the
+        flat frozen values ``delta.diff`` puts field by field instead of walking)."""
+        if current.keys() != self._committed.keys():  # a part appeared or went: diff the whole
+            atoms = set().union(*(e.atoms for e in self._encoders.values()))
+            return delta.diff(self._committed, current, atoms=atoms)
+        ops: list[list[Any]] = []
+        for name, value in current.items():
+            encoder = self._encoders.get(name)
+            ops += delta.diff(self._committed[name], value, [name], encoder.atoms if encoder else frozenset())
+        return ops
 
     def _quarantine_and_restart(self, problems: list[StateError], epoch: int) -> None:
         kept = self.safe.quarantine([p.key or self.snapshot_key for p in problems] + [self.journal.key])

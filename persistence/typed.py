@@ -96,26 +96,44 @@ def _kind_of(cls: type) -> str:
     return kind
 
 
+# A remembered encoding: (value, its plain form, flat?, the remembered values directly inside it).
+_Hit = tuple[Any, Any, bool, tuple[Any, ...]]
+
+
 class Encoder:
     """``to_plain`` with a memory of frozen dataclasses and flat tuples already encoded (by
-    identity, holding the value so its id stays its own; the memory keeps only what the latest call
-    used, so it never grows past the state itself).
+    identity, holding the value so its id stays its own).  The memory keeps what the latest call
+    used - a reused value together with the values inside it (a quote's contract), which the call
+    did not visit but will need when the quote next changes - so it never grows past the state.
 
     ``atoms`` holds the ids of the latest call's objects that are the plain form of a *flat* frozen
-    value (every field a scalar, enum, time or flat frozen value, e.g. a quote): such a value is
-    replaced as a whole when it changes, so a diff need not walk its fields (``delta.diff``)."""
+    value (every field a scalar, enum, time or flat frozen value, e.g. a quote): a diff need not
+    walk such a value, only compare its fields (``delta.diff``)."""
 
     def __init__(self) -> None:
-        self._memo: dict[int, tuple[Any, Any, bool]] = {}
-        self._next: dict[int, tuple[Any, Any, bool]] = {}
+        self._memo: dict[int, _Hit] = {}
+        self._next: dict[int, _Hit] = {}
+        self._inside: list[_Hit] = []  # remembered values met inside the one being encoded
         self.atoms: set[int] = set()
 
     def encode(self, value: Any) -> Any:
-        self._next, self.atoms = {}, set()  # atoms: filled only with plains ``_next`` keeps alive
+        self._next, self.atoms, self._inside = {}, set(), []  # atoms: plains ``_next`` keeps alive
         try:
             return self._plain(value)
         finally:
             self._memo, self._next = self._next, {}
+
+    def _remembered(self, value: Any) -> _Hit | None:
+        hit = self._memo.get(id(value)) or self._next.get(id(value))
+        return hit if hit is not None and hit[0] is value else None
+
+    def _keep(self, hit: _Hit) -> None:
+        """Carry ``hit`` and everything inside it into the next call's memory."""
+        self._next[id(hit[0])] = hit
+        if hit[2]:
+            self.atoms.add(id(hit[1]))
+        for inner in hit[3]:
+            self._keep(inner)
 
     def _plain(self, value: Any) -> Any:
         cls = type(value)
@@ -123,13 +141,20 @@ class Encoder:
             return value
         kind = _KINDS.get(cls) or _kind_of(cls)
         if kind == "frozen":
-            key = id(value)
-            hit = self._memo.get(key) or self._next.get(key)
-            if hit is None or hit[0] is not value:
-                hit = (value, *self._fields(value, cls))
-            self._next[key] = hit
-            if hit[2]:
-                self.atoms.add(id(hit[1]))
+            hit = self._remembered(value)
+            if hit is None:
+                outer, self._inside = self._inside, []
+                try:
+                    plain, flat = self._fields(value, cls)
+                    hit = (value, plain, flat, tuple(self._inside))
+                finally:
+                    self._inside = outer
+                self._next[id(value)] = hit
+                if flat:
+                    self.atoms.add(id(plain))
+            else:
+                self._keep(hit)
+            self._inside.append(hit)
             return hit[1]
         if kind == "dataclass":
             return self._fields(value, cls)[0]
@@ -153,14 +178,14 @@ class Encoder:
     def _tuple(self, value: tuple[Any, ...]) -> list[Any]:
         """A tuple of scalars, enums and times is immutable all the way down (e.g. a stuck-quote
         record): its plain form is reused by identity like a frozen value's."""
-        key = id(value)
-        hit = self._memo.get(key) or self._next.get(key)
-        if hit is None or hit[0] is not value:
+        hit = self._remembered(value)
+        if hit is None:
             plain = [v if type(v) in _SCALARS else self._plain(v) for v in value]
             if not all(type(v) in _SCALARS or _KINDS.get(type(v)) in _IMMUTABLE for v in value):
                 return plain  # holds a list, a dataclass, ...: may change in place, never reused
-            hit = (value, plain, False)
-        self._next[key] = hit
+            hit = (value, plain, False, ())
+        self._keep(hit)
+        self._inside.append(hit)
         return hit[1]
 
     def _fields(self, value: Any, cls: type) -> tuple[dict[str, Any], bool]:
