@@ -133,3 +133,25 @@ def test_a_flat_tuple_is_reused_by_identity_but_one_holding_a_list_is_encoded_af
     encoder.encode({"SPX": holder})
     legs.append(2.0)  # the tuple is the same object, its list changed in place
     assert encoder.encode({"SPX": holder}) == {"SPX": [[1.0, 2.0], t.isoformat()]}
+
+
+@dataclasses.dataclass(frozen=True)
+class Held:
+    mark: Mark
+    bid: float
+
+
+def test_a_value_inside_a_reused_frozen_value_stays_remembered_for_its_next_holder():
+    """A quote unchanged for a step is reused whole (its contract not visited); when it then
+    changes, its contract - the same object - is still remembered, and a new one is encoded."""
+    encoder = Encoder()
+    t = datetime(2025, 3, 7, 10, 0)
+    spx = Mark("SPX", 1.0, t)
+    first = encoder.encode({"q": Held(spx, 1.0)})
+    held = Held(spx, 1.0)
+    encoder.encode({"q": held})
+    encoder.encode({"q": held})  # reused whole: ``spx`` is not visited in this call
+    moved = encoder.encode({"q": Held(spx, 2.0)})
+    assert moved["q"]["mark"] is first["q"]["mark"]  # not encoded again
+    other = encoder.encode({"q": Held(Mark("SPX", 9.0, t), 2.0)})
+    assert other == {"q": {"mark": {"symbol": "SPX", "price": 9.0, "time": t.isoformat()}, "bid": 2.0}}

@@ -26,10 +26,20 @@ T0 = datetime(2025, 3, 7, 10, 0)
 
 
 @dataclasses.dataclass(frozen=True)
+class Venue:
+    name: str
+    lot: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Mark:
     symbol: str
     price: float
     time: datetime
+    venue: Venue  # a frozen value inside a frozen value (a quote's contract)
+
+
+VENUES = [Venue("cboe", 100), Venue("cme", 50)]  # shared objects, as contracts are across quotes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +116,7 @@ _SYMBOLS = st.sampled_from(["SPX", "SPY", "QQQ", "IWM"])
 # ``delta.diff``; the check mode compares bytes, so a real part hitting it fails the backtest below).
 _PRICES = st.sampled_from([1.0, 1.5, 2.0, 0.0, -3.25])
 _MUTATIONS = st.one_of(
-    st.tuples(st.just("mark"), _SYMBOLS, _PRICES, st.integers(0, 3)),
+    st.tuples(st.just("mark"), _SYMBOLS, _PRICES, st.integers(0, 3), st.integers(0, 2)),
     st.tuples(st.just("drop_mark"), _SYMBOLS),
     st.tuples(st.just("level"), _SYMBOLS, _PRICES),
     st.tuples(st.just("drop_level"), _SYMBOLS),
@@ -121,8 +131,9 @@ _MUTATIONS = st.one_of(
 def _mutate(board: Board, mutation: tuple[Any, ...]) -> None:
     name, *args = mutation
     if name == "mark":
-        symbol, price, minutes = args
-        board.marks[symbol] = Mark(symbol, price, T0 + timedelta(minutes=minutes))
+        symbol, price, minutes, venue = args
+        where = VENUES[venue] if venue < len(VENUES) else Venue("ice", minutes)  # or a new object
+        board.marks[symbol] = Mark(symbol, price, T0 + timedelta(minutes=minutes), where)
     elif name == "drop_mark":
         board.marks.pop(args[0], None)
     elif name == "level":
