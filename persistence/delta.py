@@ -26,27 +26,17 @@ def diff(
     old: Any, new: Any, path: Path | None = None, atoms: AbstractSet[int] = frozenset()
 ) -> list[list[Any]]:
     path = path or []
-    if old is new:  # the encoder hands back the same object for an unchanged immutable value
-        return []
-    if isinstance(old, dict) and isinstance(new, dict):
-        if old == new:  # one comparison in C instead of a walk when nothing below changed
-            return []
+    if old is new or (old == new and type(old) is type(new)):  # the encoder hands back the same
+        return []  # object for an unchanged immutable value; else one comparison in C, not a walk
+    return _changed(old, new, path, atoms)
+
+
+def _changed(old: Any, new: Any, path: Path, atoms: AbstractSet[int]) -> list[list[Any]]:
+    """The operations turning ``old`` into ``new``, which differ."""
+    if type(old) is dict and type(new) is dict:
         return _dict_diff(old, new, path, atoms)
-    if isinstance(old, list) and isinstance(new, list):
-        if old == new:
-            return []
-        if _mostly_rewritten(old, new):
-            return [["set", path, new]]
-        ops = []
-        for i in range(min(len(old), len(new))):
-            if old[i] is not new[i] and old[i] != new[i]:
-                ops.extend(diff(old[i], new[i], [*path, i], atoms))
-        ops.extend(["set", [*path, i], new[i]] for i in range(len(old), len(new)))
-        if len(new) < len(old):
-            ops.append(["cut", path, len(new)])
-        return ops
-    if old == new and type(old) is type(new):
-        return []
+    if type(old) is list and type(new) is list:
+        return _list_diff(old, new, path, atoms)
     return [["set", path, new]]
 
 
@@ -59,7 +49,6 @@ def _dict_diff(
     whole = id(new) in atoms  # a flat frozen value: its changed fields are replaced, not walked
     ops: list[list[Any]] = []
     put: dict[str, Any] = {}  # existing keys replaced whole, written as one operation
-    depth = len(path) + 1
     for key, value in new.items():
         if key not in old:
             ops.append(["set", [*path, key], value])
@@ -67,9 +56,13 @@ def _dict_diff(
         before = old[key]
         if before is value or before == value:
             continue
-        sub = [["set", [*path, key], value]] if whole else diff(before, value, [*path, key], atoms)
-        if len(sub) == 1 and sub[0][0] == "set" and len(sub[0][1]) == depth:
-            put[key] = value
+        kind = type(value)
+        if whole or kind is not type(before) or (kind is not dict and kind is not list):
+            put[key] = value  # a scalar, a new type, a field of a flat value: replaced whole
+            continue
+        sub = _changed(before, value, [*path, key], atoms)
+        if len(sub) == 1 and sub[0][0] == "set" and len(sub[0][1]) == len(path) + 1:
+            put[key] = value  # a list rewritten whole
         else:
             ops.extend(sub)
     if len(put) > 1:
@@ -77,6 +70,19 @@ def _dict_diff(
     else:
         ops.extend(["set", [*path, key], value] for key, value in put.items())
     ops.extend(["del", [*path, key]] for key in old if key not in new)
+    return ops
+
+
+def _list_diff(old: list[Any], new: list[Any], path: Path, atoms: AbstractSet[int]) -> list[list[Any]]:
+    if _mostly_rewritten(old, new):
+        return [["set", path, new]]
+    ops = []
+    for i in range(min(len(old), len(new))):
+        if old[i] is not new[i] and old[i] != new[i]:
+            ops.extend(_changed(old[i], new[i], [*path, i], atoms))
+    ops.extend(["set", [*path, i], new[i]] for i in range(len(old), len(new)))
+    if len(new) < len(old):
+        ops.append(["cut", path, len(new)])
     return ops
 
 
