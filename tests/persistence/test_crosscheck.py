@@ -197,4 +197,5 @@ def test_a_backtest_with_every_real_part_passes_the_check(monkeypatch: pytest.Mo
     market = SyntheticMarket(SyntheticConfig(seed=7, start=start, end=end), calendar)
     result = run_backtest(settings_, market, calendar, MemoryStore(), RunRecorder())
     assert result.system is not None and result.system.book.live(), "the week must trade"
-    assert result.system.state.check  # the run's own manager checked every commit
+    state = result.system.state
+    assert isinstance(state, StateManager) and state.check  # the run's own manager checked every commit
