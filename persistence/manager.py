@@ -31,7 +31,7 @@ from typing import Any
 
 from core.ports import EventSink, Platform, Severity, StatePart, StateStore
 from core.types import ComboOrder, OrderEvent, OrderStatus
-from persistence import delta
+from persistence import crosscheck, delta
 from persistence.bookkeeping import Bookkeeping, WorkingOrder, event_digest
 from persistence.codec import StateError, encode
 from persistence.guard import AuditSink, GuardedPlatform
@@ -48,8 +48,12 @@ OWN_PART = "persistence"
 
 
 class StateManager:
-    def __init__(self, store: StateStore, prefix: str = "state", compact_after: int = 32) -> None:
+    def __init__(
+        self, store: StateStore, prefix: str = "state", compact_after: int = 32, check: bool | None = None
+    ) -> None:
         self.store = store
+        # Cross-check every commit against a full encoding (``persistence.crosscheck``; slow).
+        self.check = crosscheck.enabled_by_environment() if check is None else check
         self.prefix = prefix
         self.snapshot_key = f"{prefix}/snapshot"
         self.journal = Journal(store, f"{prefix}/journal")
@@ -164,16 +168,18 @@ class StateManager:
                 {"acts": [list(a) for a in orphans]},
             )
         current = self._collect()
-        ops = delta.diff(self._committed, current, atoms=self._atoms())
-        if not ops:
-            return
-        if kind == "step":
+        ops = self._diff(current)
+        if ops and kind == "step":
             now_step = self.system.platform.now()
             self.books.last_step = now_step
             stamp = now_step.isoformat()
             current[OWN_PART]["last_step"] = stamp  # freshly built (no change stamp): ours to edit
             path = [OWN_PART, "last_step"]
             ops = [op for op in ops if op[1] != path] + [["set", path, stamp]]
+        if self.check:
+            crosscheck.verify(self._committed, ops, current, self._full())
+        if not ops:
+            return
         self._seq = self.journal.append("commit", kind, self._now(), delta=ops)
         self._committed = current
         if len(self.journal.entries) >= self.compact_after and not self._in_flight:
@@ -267,9 +273,21 @@ class StateManager:
                 self._encoded[part.name] = (stamp, out[part.name])
         return out
 
-    def _atoms(self) -> set[int]:
-        """Flat frozen values of the latest encodings (``delta.diff`` sets them whole)."""
-        return set().union(*(e.atoms for e in self._encoders.values()))
+    def _full(self) -> dict[str, Any]:
+        """Every part encoded from scratch (no stamps, no memory): what ``_collect`` must equal."""
+        return {**self._orphans, **{part.name: to_plain(part.owner.state()) for part in self._parts}}
+
+    def _diff(self, current: dict[str, Any]) -> list[list[Any]]:
+        """The delta from the last commit, part by part with each part's own encoder's atoms (the
+        flat frozen values ``delta.diff`` puts field by field instead of walking)."""
+        if current.keys() != self._committed.keys():  # a part appeared or went: diff the whole
+            atoms = set().union(*(e.atoms for e in self._encoders.values()))
+            return delta.diff(self._committed, current, atoms=atoms)
+        ops: list[list[Any]] = []
+        for name, value in current.items():
+            encoder = self._encoders.get(name)
+            ops += delta.diff(self._committed[name], value, [name], encoder.atoms if encoder else frozenset())
+        return ops
 
     def _quarantine_and_restart(self, problems: list[StateError], epoch: int) -> None:
         kept = self.safe.quarantine([p.key or self.snapshot_key for p in problems] + [self.journal.key])

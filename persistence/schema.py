@@ -11,6 +11,8 @@ Version history:
   (``book``, ``pauses``, ``execution``, ``risk``, ...) plus ``persistence`` (steps done, events
   applied, counters, the safe-mode incident, our orders still working), each the plain form of its
   owner's state dataclass (``persistence.typed``).
+* **4** - the same snapshot; journal deltas may hold ``put`` operations (``persistence.delta``),
+  which code of version 3 cannot replay, so it refuses them as a newer version instead.
 
 A migration turns version ``n`` into ``n + 1``; ``migrate`` chains them.  Versions newer than
 ``SCHEMA_VERSION`` are refused (see ``codec.decode``), never guessed at.
@@ -24,7 +26,7 @@ from typing import Any
 
 from persistence.codec import StateError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 LEGACY_BOOK_KEY = "trading_system/book.json"
 _V2_RISK = "risk/state.json"
 _V2_EXECUTION_INDEX = "execution/index.json"
@@ -113,7 +115,12 @@ def _v2_risk(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-MIGRATIONS: dict[int, Callable[[Any], Any]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(body: Any) -> Any:
+    """Nothing to change: version 4 only adds a journal operation."""
+    return body
+
+
+MIGRATIONS: dict[int, Callable[[Any], Any]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def migrate(schema: int, body: Any) -> dict[str, Any]:

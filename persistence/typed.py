@@ -15,6 +15,7 @@ Fields declared ``field(init=False)`` (derived, like a contract's OCC symbol) or
 from __future__ import annotations
 
 import dataclasses
+import operator
 import types
 import typing
 from collections import Counter
@@ -45,17 +46,23 @@ class DecodeError(ValueError):
 
 
 # --- encoding ----------------------------------------------------------------------------------------
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_PLANS: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
 
 
 def _state_fields(cls: type) -> tuple[str, ...]:
-    names = _FIELDS.get(cls)
-    if names is None:
+    return _plan(cls)[0]
+
+
+def _plan(cls: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """A dataclass's state field names and one getter reading all of them at once (in C)."""
+    plan = _PLANS.get(cls)
+    if plan is None:
         names = tuple(
             f.name for f in dataclasses.fields(cls) if f.init and not f.metadata.get("transient", False)
         )
-        _FIELDS[cls] = names
-    return names
+        getter = operator.attrgetter(*names) if names else (lambda value: ())
+        plan = _PLANS[cls] = (names, (lambda value: (getter(value),)) if len(names) == 1 else getter)
+    return plan
 
 
 def _frozen(cls: type) -> bool:
@@ -65,6 +72,7 @@ def _frozen(cls: type) -> bool:
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _KINDS: dict[type, str] = {}  # type -> how it encodes (dataclass types split by frozen-ness)
+_IMMUTABLE = ("enum", "time")  # kinds whose values never change in place (besides scalars)
 
 
 def _kind_of(cls: type) -> str:
@@ -88,44 +96,71 @@ def _kind_of(cls: type) -> str:
     return kind
 
 
+# A remembered encoding: (value, its plain form, flat?, the remembered values directly inside it).
+_Hit = tuple[Any, Any, bool, tuple[Any, ...]]
+
+
 class Encoder:
-    """``to_plain`` with a memory of frozen dataclasses already encoded (by identity; the memory
-    keeps only what the latest call used, so it never grows past the state itself).
+    """``to_plain`` with a memory of frozen dataclasses and flat tuples already encoded (by
+    identity, holding the value so its id stays its own).  The memory keeps what the latest call
+    used - a reused value together with the values inside it (a quote's contract), which the call
+    did not visit but will need when the quote next changes - so it never grows past the state.
 
     ``atoms`` holds the ids of the latest call's objects that are the plain form of a *flat* frozen
-    value (every field a scalar, enum, time or flat frozen value, e.g. a quote): such a value is
-    replaced as a whole when it changes, so a diff need not walk its fields (``delta.diff``)."""
+    value (every field a scalar, enum, time or flat frozen value, e.g. a quote): a diff need not
+    walk such a value, only compare its fields (``delta.diff``)."""
 
     def __init__(self) -> None:
-        self._memo: dict[int, tuple[Any, Any, bool]] = {}
-        self._next: dict[int, tuple[Any, Any, bool]] = {}
+        self._memo: dict[int, _Hit] = {}
+        self._next: dict[int, _Hit] = {}
+        self._inside: list[_Hit] = []  # remembered values met inside the one being encoded
         self.atoms: set[int] = set()
 
     def encode(self, value: Any) -> Any:
-        self._next, self.atoms = {}, set()  # atoms: filled only with plains ``_next`` keeps alive
+        self._next, self.atoms, self._inside = {}, set(), []  # atoms: plains ``_next`` keeps alive
         try:
             return self._plain(value)
         finally:
             self._memo, self._next = self._next, {}
 
+    def _remembered(self, value: Any) -> _Hit | None:
+        hit = self._memo.get(id(value)) or self._next.get(id(value))
+        return hit if hit is not None and hit[0] is value else None
+
+    def _keep(self, hit: _Hit) -> None:
+        """Carry ``hit`` and everything inside it into the next call's memory."""
+        self._next[id(hit[0])] = hit
+        if hit[2]:
+            self.atoms.add(id(hit[1]))
+        for inner in hit[3]:
+            self._keep(inner)
+
     def _plain(self, value: Any) -> Any:
         cls = type(value)
         if cls in _SCALARS:
             return value
-        kind = _kind_of(cls)
+        kind = _KINDS.get(cls) or _kind_of(cls)
         if kind == "frozen":
-            key = id(value)
-            hit = self._memo.get(key) or self._next.get(key)
-            if hit is None or hit[0] is not value:
-                plain = self._fields(value, cls)
-                hit = (value, plain, all(type(v) in _SCALARS or id(v) in self.atoms for v in plain.values()))
-            self._next[key] = hit
-            if hit[2]:
-                self.atoms.add(id(hit[1]))
+            hit = self._remembered(value)
+            if hit is None:
+                outer, self._inside = self._inside, []
+                try:
+                    plain, flat = self._fields(value, cls)
+                    hit = (value, plain, flat, tuple(self._inside))
+                finally:
+                    self._inside = outer
+                self._next[id(value)] = hit
+                if flat:
+                    self.atoms.add(id(plain))
+            else:
+                self._keep(hit)
+            self._inside.append(hit)
             return hit[1]
         if kind == "dataclass":
-            return self._fields(value, cls)
+            return self._fields(value, cls)[0]
         if kind == "list":
+            if cls is tuple:
+                return self._tuple(value)
             return [v if type(v) in _SCALARS else self._plain(v) for v in value]
         if kind == "mapping":
             out = {}
@@ -140,12 +175,30 @@ class Encoder:
             return value.isoformat()
         return sorted((self._plain(v) for v in value), key=_sort_key)  # set
 
-    def _fields(self, value: Any, cls: type) -> dict[str, Any]:
-        out = {}
-        for name in _state_fields(cls):
-            v = getattr(value, name)
-            out[name] = v if type(v) in _SCALARS else self._plain(v)
-        return out
+    def _tuple(self, value: tuple[Any, ...]) -> list[Any]:
+        """A tuple of scalars, enums and times is immutable all the way down (e.g. a stuck-quote
+        record): its plain form is reused by identity like a frozen value's."""
+        hit = self._remembered(value)
+        if hit is None:
+            plain = [v if type(v) in _SCALARS else self._plain(v) for v in value]
+            if not all(type(v) in _SCALARS or _KINDS.get(type(v)) in _IMMUTABLE for v in value):
+                return plain  # holds a list, a dataclass, ...: may change in place, never reused
+            hit = (value, plain, False, ())
+        self._keep(hit)
+        self._inside.append(hit)
+        return hit[1]
+
+    def _fields(self, value: Any, cls: type) -> tuple[dict[str, Any], bool]:
+        """The plain form of a dataclass, and whether it is flat (every field a scalar or an atom)."""
+        names, getter = _plan(cls)
+        values = getter(value)
+        out = dict(zip(names, values, strict=True))
+        flat = True
+        for name, v in zip(names, values, strict=True):
+            if type(v) not in _SCALARS:
+                plain = out[name] = self._plain(v)
+                flat = flat and (type(plain) in _SCALARS or id(plain) in self.atoms)
+        return out, flat
 
 
 def _sort_key(value: Any) -> str:

@@ -1,5 +1,5 @@
-"""Commits skip parts whose change stamp stands still and set flat frozen values whole; both must
-leave recovery exact (the speed-ups of issue 17 may not lose a change)."""
+"""Commits skip parts whose change stamp stands still and write only the changed fields of flat
+frozen values; both must leave recovery exact (the speed-ups of issue 17 may not lose a change)."""
 
 from __future__ import annotations
 
@@ -33,13 +33,17 @@ class Marks:
     last: dict[str, Mark] = dataclasses.field(default_factory=dict)
 
 
-def test_a_changed_flat_frozen_value_is_set_whole_and_applies_exactly():
+def test_a_changed_flat_frozen_value_writes_only_its_changed_fields_and_applies_exactly():
     encoder = Encoder()
-    t = datetime(2025, 3, 7, 10, 0)
+    t, later = datetime(2025, 3, 7, 10, 0), datetime(2025, 3, 7, 10, 5)
     old = encoder.encode(Marks({"SPX": Mark("SPX", 1.0, t), "QQQ": Mark("QQQ", 2.0, t)}))
-    new = encoder.encode(Marks({"SPX": Mark("SPX", 1.5, t), "QQQ": Mark("QQQ", 2.0, t)}))
+    new = encoder.encode(Marks({"SPX": Mark("SPX", 1.5, t), "QQQ": Mark("QQQ", 2.5, later)}))
     ops = diff(old, new, atoms=encoder.atoms)
-    assert ops == [["set", ["last", "SPX"], {"symbol": "SPX", "price": 1.5, "time": t.isoformat()}]]
+    # one field: one set; several fields of one value: one put (the symbol is not written again)
+    assert ops == [
+        ["set", ["last", "SPX", "price"], 1.5],
+        ["put", ["last", "QQQ"], {"price": 2.5, "time": later.isoformat()}],
+    ]
     assert apply(old, ops) == new
 
 
@@ -116,3 +120,38 @@ def test_book_and_pauses_move_their_stamps_on_every_change():
     pauses.restore(pauses.state())
     stamps.append(pauses.version)
     assert len(set(stamps)) == len(stamps)
+
+
+def test_a_flat_tuple_is_reused_by_identity_but_one_holding_a_list_is_encoded_afresh():
+    encoder = Encoder()
+    t = datetime(2025, 3, 7, 10, 0)
+    record = (1.0, 2.0, t)
+    first = encoder.encode({"SPX": record})
+    assert encoder.encode({"SPX": record})["SPX"] is first["SPX"]  # unchanged record: not re-encoded
+    legs = [1.0]
+    holder = (legs, t)
+    encoder.encode({"SPX": holder})
+    legs.append(2.0)  # the tuple is the same object, its list changed in place
+    assert encoder.encode({"SPX": holder}) == {"SPX": [[1.0, 2.0], t.isoformat()]}
+
+
+@dataclasses.dataclass(frozen=True)
+class Held:
+    mark: Mark
+    bid: float
+
+
+def test_a_value_inside_a_reused_frozen_value_stays_remembered_for_its_next_holder():
+    """A quote unchanged for a step is reused whole (its contract not visited); when it then
+    changes, its contract - the same object - is still remembered, and a new one is encoded."""
+    encoder = Encoder()
+    t = datetime(2025, 3, 7, 10, 0)
+    spx = Mark("SPX", 1.0, t)
+    first = encoder.encode({"q": Held(spx, 1.0)})
+    held = Held(spx, 1.0)
+    encoder.encode({"q": held})
+    encoder.encode({"q": held})  # reused whole: ``spx`` is not visited in this call
+    moved = encoder.encode({"q": Held(spx, 2.0)})
+    assert moved["q"]["mark"] is first["q"]["mark"]  # not encoded again
+    other = encoder.encode({"q": Held(Mark("SPX", 9.0, t), 2.0)})
+    assert other == {"q": {"mark": {"symbol": "SPX", "price": 9.0, "time": t.isoformat()}, "bid": 2.0}}
