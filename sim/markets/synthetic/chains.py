@@ -1,7 +1,7 @@
 """The lazy ``ChainSource`` of one snapshot: nothing is priced until asked for.
 
 ``expiries`` is a filter of the precomputed schedule; ``chain`` prices one expiry at this step and
-keeps it; ``quote`` prices single contracts.  Open legs are quoted every step, so on the first
+keeps it, its rows built only when read (``rows.ChainRows``); ``quote`` prices single contracts.  Open legs are quoted every step, so on the first
 ``quote`` miss of a step every contract quoted in the previous step is priced with it in one
 vectorised batch; later look-ups that step are dictionary hits.  Unknown roots, unlisted or expired
 expiries and mismatched contracts give ``None`` / empty, never an exception.
@@ -10,11 +10,7 @@ expiries and mismatched contracts give ``None`` / empty, never an exception.
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import fields
 from datetime import date, datetime
-from itertools import repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +18,7 @@ import numpy as np
 from core.types import OptionChain, OptionContract, OptionQuote, Right
 from sim.markets.synthetic.pricing import Priced, group_inputs, price, stack
 from sim.markets.synthetic.roots import ROOTS, strike_grid
+from sim.markets.synthetic.rows import ChainRows, quotes_from_columns
 from sim.markets.synthetic.surface import MIN_TAU
 
 if TYPE_CHECKING:
@@ -39,7 +36,7 @@ class SyntheticChains:
         self._day = market.grid.days[market.grid.point_day[point]]
         self._groups: dict[tuple[str, date], tuple[dict, str] | None] = {}
         self._chains: dict[tuple[str, date], OptionChain | None] = {}
-        self._by_strike: dict[tuple[str, date], dict[tuple[float, Right], OptionQuote]] = {}
+        self._by_strike: dict[tuple[str, date], dict[tuple[float, Right], int]] = {}
         self._quotes: dict[OptionContract, OptionQuote | None] = {}
         self._prefetched = False
 
@@ -112,15 +109,15 @@ class SyntheticChains:
         p = price(inputs)
         pairs = m.contracts(spec, underlying, expiry, strikes.tolist())
         contracts = [c for pair in pairs for c in pair]
-        quotes = self._make(contracts, p, group["spot"])
-        return OptionChain(root, expiry, underlying, group["spot"], quotes)
+        n = len(contracts)
+        rows = ChainRows(self._columns(contracts, p, [self._time] * n, [group["spot"]] * n))
+        return OptionChain(root, expiry, underlying, group["spot"], rows)
 
-    def _make(self, contracts: list[OptionContract], p: Priced, spot: float | list[float]) -> tuple:
-        spots = spot if isinstance(spot, list) else repeat(spot)
-        return quotes_from_columns(
-            (contracts, repeat(self._time), p.bid, p.ask, p.bid_size, p.ask_size, p.volume, p.open_interest,
-             spots, p.iv, p.delta, p.gamma, p.theta, p.vega)
-        )  # fmt: skip
+    @staticmethod
+    def _columns(contracts: list[OptionContract], p: Priced, times: list, spots: list[float]) -> tuple:
+        """The ``OptionQuote`` fields of ``contracts`` as columns, in field order."""
+        return (contracts, times, p.bid, p.ask, p.bid_size, p.ask_size, p.volume, p.open_interest, spots,
+                p.iv, p.delta, p.gamma, p.theta, p.vega)  # fmt: skip
 
     def _from_chain(self, contract: OptionContract) -> OptionQuote | None:
         """The quote of an already-built chain, if it lists exactly this contract."""
@@ -128,10 +125,13 @@ class SyntheticChains:
         chain = self._chains.get(key)
         if chain is None:
             return None
+        rows = chain.quotes
+        assert isinstance(rows, ChainRows)  # built by _build
         index = self._by_strike.get(key)
         if index is None:
-            index = self._by_strike[key] = {(q.contract.strike, q.contract.right): q for q in chain.quotes}
-        q = index.get((contract.strike, contract.right))
+            index = self._by_strike[key] = {(c.strike, c.right): i for i, c in enumerate(rows.contracts)}
+        i = index.get((contract.strike, contract.right))
+        q = None if i is None else rows[i]
         return q if q is not None and q.contract == contract else None
 
     def _price_contracts(self, contracts: list[OptionContract]) -> None:
@@ -166,26 +166,9 @@ class SyntheticChains:
         if keep:
             spots = [g["spot"] for g, n in zip(groups, counts, strict=True) for _ in range(n)]
             priced = price(stack(groups, strikes, calls, counts))
-            for c, q in zip(keep, self._make(keep, priced, spots), strict=True):
+            columns = self._columns(keep, priced, [self._time] * len(keep), spots)
+            for c, q in zip(keep, quotes_from_columns(columns), strict=True):
                 self._quotes[c] = q
-
-
-# The slots' own setters, in field order: building quotes a column at a time through them makes the
-# same objects as ``OptionQuote(*row)`` at under half the cost of the frozen dataclass's __init__
-# (which sets each field through object.__setattr__); chains are thousands of quotes a step.
-_FIELD_SETTERS = tuple(getattr(OptionQuote, f.name).__set__ for f in fields(OptionQuote))
-
-
-def quotes_from_columns(columns: Sequence[Iterable]) -> tuple[OptionQuote, ...]:
-    """OptionQuotes from one iterable per field, in field order (the first column sets the count).
-    Valid because ``OptionQuote`` has no ``__post_init__`` to run (a test checks it)."""
-    if len(columns) != len(_FIELD_SETTERS):
-        raise ValueError(f"{len(columns)} columns for {len(_FIELD_SETTERS)} OptionQuote fields")
-    first = list(columns[0])
-    quotes = [object.__new__(OptionQuote) for _ in first]
-    for setter, column in zip(_FIELD_SETTERS, (first, *columns[1:]), strict=True):
-        deque(map(setter, quotes, column), maxlen=0)  # run the setters, keep nothing
-    return tuple(quotes)
 
 
 def _prices_as(c: OptionContract, underlying: str) -> bool:
