@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.types import OptionChain, OptionContract, OptionQuote, Right
-from sim.markets.synthetic.pricing import Priced, group_inputs, price, stack
+from sim.markets.synthetic.ahead import group_at
+from sim.markets.synthetic.pricing import Priced, price
 from sim.markets.synthetic.roots import ROOTS, strike_grid
-from sim.markets.synthetic.rows import ChainRows, quotes_from_columns
+from sim.markets.synthetic.rows import ChainRows
 from sim.markets.synthetic.surface import MIN_TAU
 
 if TYPE_CHECKING:
@@ -84,16 +85,7 @@ class SyntheticChains:
         key = (root, expiry)
         if key in self._groups:
             return self._groups[key]
-        m, spec, out = self._m, ROOTS.get(root), None
-        listing = None if spec is None else m.listing(self._day, root, expiry)
-        spot = None if listing is None else m.underlying_price(self._point, listing.underlying)
-        if spec is not None and listing is not None and spot is not None and spot > 0.0:
-            grid, point = m.grid, self._point
-            group = group_inputs(
-                spec, spot, m.vol_level(point, spec.family), grid.calendar_time(point, expiry),
-                grid.variance_time(point, expiry), grid.elapsed[point], m.dividend(listing.underlying), m.config,
-            )  # fmt: skip
-            out = (group, listing.underlying)
+        out = group_at(self._m, self._point, root, expiry)
         self._groups[key] = out
         return out
 
@@ -135,8 +127,8 @@ class SyntheticChains:
         return q if q is not None and q.contract == contract else None
 
     def _price_contracts(self, contracts: list[OptionContract]) -> None:
-        """Quotes for ``contracts`` (None where not listed): from a chain built this step, else priced
-        together in one batch, looked up once per (root, expiry)."""
+        """Quotes for ``contracts`` (None where not listed): from a chain built this step, else from the
+        day's rows priced ahead (``ahead.QuotesAhead``), listings looked up once per (root, expiry)."""
         by_expiry: dict[tuple[str, date], list[OptionContract]] = {}
         for c in contracts:
             from_chain = self._from_chain(c)
@@ -147,7 +139,7 @@ class SyntheticChains:
                 by_expiry.setdefault((c.root, c.expiry), []).append(c)
             except (AttributeError, TypeError):
                 self._quotes[c] = None
-        groups, counts, strikes, calls, keep = [], [], [], [], []
+        wanted = []
         for (root, expiry), members in by_expiry.items():
             try:
                 found = self._group(root, expiry)
@@ -156,19 +148,10 @@ class SyntheticChains:
             valid = [] if found is None else [c for c in members if _prices_as(c, found[1])]
             for c in members:
                 self._quotes[c] = None
-            if not valid:
-                continue
-            groups.append(found[0])  # type: ignore[index]
-            counts.append(len(valid))
-            strikes += [float(c.strike) for c in valid]
-            calls += [c.right is Right.CALL for c in valid]
-            keep += valid
-        if keep:
-            spots = [g["spot"] for g, n in zip(groups, counts, strict=True) for _ in range(n)]
-            priced = price(stack(groups, strikes, calls, counts))
-            columns = self._columns(keep, priced, [self._time] * len(keep), spots)
-            for c, q in zip(keep, quotes_from_columns(columns), strict=True):
-                self._quotes[c] = q
+            if valid:
+                wanted.append((root, expiry, valid))
+        if wanted:
+            self._quotes.update(self._m.ahead.quotes(self._point, self._time, wanted))
 
 
 def _prices_as(c: OptionContract, underlying: str) -> bool:

@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from core.ports import TradingCalendar
 from core.types import MarketSnapshot, OptionContract, Right, SecurityKind, UnderlyingQuote
+from sim.markets.synthetic.ahead import QuotesAhead
 from sim.markets.synthetic.chains import SyntheticChains
 from sim.markets.synthetic.config import SyntheticConfig
 from sim.markets.synthetic.daily import DailyPaths, simulate
@@ -51,6 +52,7 @@ class SyntheticMarket:
         }
         self._cl_carry = self.paths.cl_carry.tolist()
         self.chain_builds = 0  # chains priced so far (laziness is testable)
+        self.ahead = QuotesAhead(self)  # open legs' quotes for the rest of the day
         self.watch: dict[OptionContract, int] = {}  # contract -> serial of the step it was last quoted
         self._serial = 0
         self._book_point = -1
@@ -180,6 +182,7 @@ class SyntheticMarket:
     # --- internals --------------------------------------------------------------------------------
     def _new_day(self, day: date) -> None:
         self._day = day
+        self.ahead.forget()
         listed = {(r, x.expiry): x for r in self.listings.schedules for x in self.listings.expiries(day, r)}
         futures = {f.key: f for f in self.listings.futures_on(day)}
         index = self.grid.day_index[day]
