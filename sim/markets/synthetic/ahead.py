@@ -63,25 +63,34 @@ class QuotesAhead:
     def __init__(self, market: SyntheticMarket) -> None:
         self._m = market
         self._rows: dict[OptionContract, tuple[_Batch, int]] = {}
+        self._groups: dict[tuple[str, date, int], tuple[dict, str] | None] = {}
         self.batches = 0  # vectorised pricing calls so far (what pricing ahead saves is testable)
 
     def forget(self) -> None:
-        self._rows = {}
+        self._rows, self._groups = {}, {}
 
-    def quotes(self, point: int, time: datetime, wanted: Wanted) -> dict[OptionContract, OptionQuote]:
-        """Quotes at ``point`` of contracts listed there (the caller checked each expiry is)."""
-        missing = [
-            (r, e, todo) for r, e, cs in wanted if (todo := [c for c in cs if not self._covers(c, point)])
-        ]
-        if missing:
-            self._price_ahead(point, missing)
-        keep = [c for _, _, cs in wanted for c in cs if self._covers(c, point)]
-        at = [
-            (batch, (point - batch.first) * batch.width + j) for batch, j in map(self._rows.__getitem__, keep)
-        ]
+    def group(self, point: int, root: str, expiry: date) -> tuple[dict, str] | None:
+        """``group_at``, once per (root, expiry, point) of the day: chains and batches share it."""
+        key = (root, expiry, point)
+        found = self._groups.get(key, self)
+        if found is self:
+            found = self._groups[key] = group_at(self._m, point, root, expiry)
+        return found  # type: ignore[return-value]
+
+    def covers(self, contract: OptionContract, point: int) -> bool:
+        """Whether ``contract`` has a row priced for ``point`` (it was listed and priced then)."""
+        found = self._rows.get(contract)
+        return found is not None and found[0].first <= point < found[0].end
+
+    def quotes(
+        self, point: int, time: datetime, contracts: list[OptionContract]
+    ) -> dict[OptionContract, OptionQuote]:
+        """Quotes at ``point`` of the ``contracts`` that have rows for it (see ``price``)."""
+        keep = [c for c in contracts if self.covers(c, point)]
+        at = [(b, (point - b.first) * b.width + j) for b, j in map(self._rows.__getitem__, keep)]
 
         def column(name: str) -> list:
-            return [getattr(batch.priced, name)[i] for batch, i in at]
+            return [getattr(b.priced, name)[i] for b, i in at]
 
         columns = (
             keep,
@@ -92,19 +101,16 @@ class QuotesAhead:
         )
         return dict(zip(keep, quotes_from_columns(columns), strict=True))
 
-    def _covers(self, contract: OptionContract, point: int) -> bool:
-        found = self._rows.get(contract)
-        return found is not None and found[0].first <= point < found[0].end
-
-    def _price_ahead(self, point: int, wanted: Wanted) -> None:
-        """Price ``wanted`` at every point from ``point`` to the day's close in one call (stopping
-        early at a point where one of the expiries is not priceable: it is asked again there)."""
+    def price(self, point: int, wanted: Wanted) -> None:
+        """Price ``wanted`` (listed at ``point``: the caller checked) at every point from there to the
+        day's close in one call, stopping early at a point where one of the expiries is not
+        priceable (its contracts are asked again there)."""
         grid = self._m.grid
         day = grid.point_day[point]
         end = grid.day_start[day + 1] if day + 1 < len(grid.days) else len(grid.times)
         groups: list[dict] = []
         for q in range(point, end):
-            found = [group_at(self._m, q, root, expiry) for root, expiry, _ in wanted]
+            found = [self.group(q, root, expiry) for root, expiry, _ in wanted]
             if any(f is None for f in found):
                 end = q
                 break

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.types import OptionChain, OptionContract, OptionQuote, Right
-from sim.markets.synthetic.ahead import group_at
 from sim.markets.synthetic.pricing import Priced, price
 from sim.markets.synthetic.roots import ROOTS, strike_grid
 from sim.markets.synthetic.rows import ChainRows
@@ -85,7 +84,7 @@ class SyntheticChains:
         key = (root, expiry)
         if key in self._groups:
             return self._groups[key]
-        out = group_at(self._m, self._point, root, expiry)
+        out = self._m.ahead.group(self._point, root, expiry)
         self._groups[key] = out
         return out
 
@@ -130,15 +129,19 @@ class SyntheticChains:
         """Quotes for ``contracts`` (None where not listed): from a chain built this step, else from the
         day's rows priced ahead (``ahead.QuotesAhead``), listings looked up once per (root, expiry)."""
         by_expiry: dict[tuple[str, date], list[OptionContract]] = {}
+        ahead, point = self._m.ahead, self._point
+        ready: list[OptionContract] = []  # rows priced ahead for this point: listed and priceable
         for c in contracts:
             from_chain = self._from_chain(c)
             if from_chain is not None:
                 self._quotes[c] = from_chain
-                continue
-            try:
-                by_expiry.setdefault((c.root, c.expiry), []).append(c)
-            except (AttributeError, TypeError):
-                self._quotes[c] = None
+            elif ahead.covers(c, point):
+                ready.append(c)
+            else:
+                try:
+                    by_expiry.setdefault((c.root, c.expiry), []).append(c)
+                except (AttributeError, TypeError):
+                    self._quotes[c] = None
         wanted = []
         for (root, expiry), members in by_expiry.items():
             try:
@@ -151,7 +154,10 @@ class SyntheticChains:
             if valid:
                 wanted.append((root, expiry, valid))
         if wanted:
-            self._quotes.update(self._m.ahead.quotes(self._point, self._time, wanted))
+            ahead.price(point, wanted)
+            ready += [c for _, _, valid in wanted for c in valid]
+        if ready:
+            self._quotes.update(ahead.quotes(point, self._time, ready))
 
 
 def _prices_as(c: OptionContract, underlying: str) -> bool:
