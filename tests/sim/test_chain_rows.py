@@ -69,3 +69,23 @@ def test_rows_are_kept_and_the_table_reads_like_a_tuple(market: SyntheticMarket)
     later = _fresh_chain(market, "SPXW", step=6)
     assert later != chain  # another step, other quotes
     assert all(q.time == CAL_STEP_5 for q in rows[:4])  # the step's time, as every quote of the chain
+
+
+def test_each_strike_grid_lists_its_own_contracts_made_once(market: SyntheticMarket):
+    # The contracts of a chain are kept per strike grid: a grid that moved with the underlying must
+    # list its own strikes (a list kept per expiry alone would repeat the first step's strikes).
+    grids: dict[tuple[float, ...], tuple] = {}
+    for step in range(0, len(market.step_times(DAY)), 3):
+        snap = market.snapshot_at(market.step_times(DAY)[step])
+        chain = snap.chains.chain("SPXW", DAY)  # 0DTE: its grid follows SPX through the day
+        assert chain is not None and isinstance(chain.quotes, ChainRows)
+        contracts = tuple(chain.quotes.contracts)
+        strikes = tuple(c.strike for c in contracts[::2])
+        assert [(c.strike, c.right) for c in contracts] == [
+            (k, r) for k in strikes for r in (Right.CALL, Right.PUT)
+        ]
+        assert all(c.expiry == DAY and c.root == "SPXW" for c in contracts)
+        if strikes in grids:
+            assert all(a is b for a, b in zip(contracts, grids[strikes], strict=True))  # made once
+        grids[strikes] = contracts
+    assert len(grids) > 1  # the grid did move during the day

@@ -98,8 +98,7 @@ class SyntheticChains:
         inputs["strike"] = np.repeat(strikes, 2)
         inputs["is_call"] = np.tile(np.array([True, False]), strikes.shape[0])
         p = price(inputs)
-        pairs = m.contracts(spec, underlying, expiry, strikes.tolist())
-        contracts = [c for pair in pairs for c in pair]
+        contracts = m.contracts(spec, underlying, expiry, strikes)
         n = len(contracts)
         rows = ChainRows(self._columns(contracts, p, [self._time] * n, [group["spot"]] * n))
         return OptionChain(root, expiry, underlying, group["spot"], rows)
