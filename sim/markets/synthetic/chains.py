@@ -1,9 +1,10 @@
 """The lazy ``ChainSource`` of one snapshot: nothing is priced until asked for.
 
 ``expiries`` is a filter of the precomputed schedule; ``chain`` prices one expiry at this step and
-keeps it, its rows built only when read (``rows.ChainRows``); ``quote`` prices single contracts.  Open legs are quoted every step, so on the first
-``quote`` miss of a step every contract quoted in the previous step is priced with it in one
-vectorised batch; later look-ups that step are dictionary hits.  Unknown roots, unlisted or expired
+keeps it, its rows built only when read (``rows.ChainRows``); ``quote`` prices single contracts.
+Open legs are quoted every step, so on the first ``quote`` miss of a step every contract quoted in
+the previous step is priced with it, for the rest of the day, in one vectorised batch
+(``ahead.QuotesAhead``); later look-ups are dictionary hits.  Unknown roots, unlisted or expired
 expiries and mismatched contracts give ``None`` / empty, never an exception.
 """
 
