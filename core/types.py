@@ -9,6 +9,7 @@ convention: positive = debit paid, negative = credit received.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -132,36 +133,64 @@ class UnderlyingQuote:
     multiplier: float = 1.0
 
 
+class QuoteTable(Sequence[OptionQuote]):
+    """A chain's quotes kept as columns, each row built when first read (the offline engine prices
+    whole chains but strategies read a few rows).  ``contracts`` and ``deltas`` are in row order."""
+
+    contracts: Sequence[OptionContract]
+    deltas: Sequence[float]
+
+    @abstractmethod
+    def rows(self, indices: Sequence[int]) -> tuple[OptionQuote, ...]:
+        """The rows at ``indices`` (built together, then kept: a row is always the same object)."""
+
+
 @dataclass(frozen=True, slots=True)
 class OptionChain:
-    """All quoted strikes of one root and expiry at one moment, sorted by strike then right."""
+    """All quoted strikes of one root and expiry at one moment, sorted by strike then right.
+    ``quotes`` is a tuple or a ``QuoteTable``; the look-ups below build only the rows they return."""
 
     root: str
     expiry: date
     underlying: str
     underlying_price: float
-    quotes: tuple[OptionQuote, ...]
+    quotes: Sequence[OptionQuote]
+
+    def _columns(self) -> tuple[Sequence[OptionContract], Sequence[float]]:
+        q = self.quotes
+        if isinstance(q, QuoteTable):
+            return q.contracts, q.deltas
+        return [x.contract for x in q], [x.delta for x in q]
+
+    def _rows(self, indices: Sequence[int]) -> tuple[OptionQuote, ...]:
+        q = self.quotes
+        return q.rows(indices) if isinstance(q, QuoteTable) else tuple(q[i] for i in indices)
 
     def side(self, right: Right) -> tuple[OptionQuote, ...]:
-        return tuple(q for q in self.quotes if q.contract.right is right)
+        q = self.quotes
+        if isinstance(q, QuoteTable):
+            return q.rows([i for i, c in enumerate(q.contracts) if c.right is right])
+        return tuple(x for x in q if x.contract.right is right)
 
     def nearest_delta(self, right: Right, target: float) -> OptionQuote | None:
         """The quote whose |delta| is closest to ``target`` (ties: the further OTM strike)."""
-        best: OptionQuote | None = None
+        best: int | None = None
         best_key: tuple[float, float] | None = None
-        for q in self.side(right):
-            if not math.isfinite(q.delta):
+        contracts, deltas = self._columns()
+        for i, (c, delta) in enumerate(zip(contracts, deltas, strict=True)):
+            if c.right is not right or not math.isfinite(delta):
                 continue
-            otm_rank = q.contract.strike if right is Right.PUT else -q.contract.strike
-            key = (abs(abs(q.delta) - target), otm_rank)
+            otm_rank = c.strike if right is Right.PUT else -c.strike
+            key = (abs(abs(delta) - target), otm_rank)
             if best_key is None or key < best_key:
-                best, best_key = q, key
-        return best
+                best, best_key = i, key
+        return None if best is None else self._rows([best])[0]
 
     def at_strike(self, right: Right, strike: float) -> OptionQuote | None:
-        for q in self.side(right):
-            if abs(q.contract.strike - strike) < 1e-9:
-                return q
+        contracts, _ = self._columns()
+        for i, c in enumerate(contracts):
+            if c.right is right and abs(c.strike - strike) < 1e-9:
+                return self._rows([i])[0]
         return None
 
 

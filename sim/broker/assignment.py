@@ -33,9 +33,7 @@ def assign_early(broker: SimBroker, symbol: str, contracts: int) -> tuple[str, f
     contract = position.contract
     if contract.settlement is Settlement.CASH:
         raise AssignmentError(f"{symbol}: cash-settled options are not assigned early")
-    position.quantity += contracts
-    if abs(position.quantity) < 1e-9:
-        broker.book.remove(symbol)
+    broker.book.reduce(symbol, contracts)
     direction = -1.0 if contract.is_call else 1.0  # short call delivers short stock; short put long
     if contract.settlement is Settlement.SHARES:
         quantity = direction * contracts * contract.multiplier

@@ -50,6 +50,7 @@ class Book:
         self._positions: dict[str, Position] = {}
         self._marks: dict[str, float] = {}  # last price seen per symbol, used when a quote is missing
         self._sorted: list[Position] | None = None  # positions() until the next trade, removal or restore
+        self.version = 0  # bumped by every change of cash or positions: the broker's valuation key
 
     # --- durable state ---------------------------------------------------------------------------
     def state(self) -> BookState:
@@ -61,6 +62,7 @@ class Book:
         self._positions = {p.symbol: Position(**vars(p)) for p in state.positions}
         self._marks = dict(state.marks)
         self._sorted = None
+        self.version += 1
 
     # --- reading ---------------------------------------------------------------------------------
     def quantity(self, symbol: str) -> float:
@@ -98,6 +100,7 @@ class Book:
         if quantity == 0:
             return
         self._sorted = None
+        self.version += 1
         position = self._positions.get(symbol)
         if position is None:
             position = Position(symbol, kind, multiplier, 0.0, 0.0, contract)
@@ -123,9 +126,20 @@ class Book:
     def remove(self, symbol: str) -> None:
         self._positions.pop(symbol, None)
         self._sorted = None
+        self.version += 1
+
+    def reduce(self, symbol: str, contracts: float) -> None:
+        """Add ``contracts`` (signed) to a held position without cash (an early assignment takes the
+        option away; what it delivers is booked as its own trade); flat positions are removed."""
+        position = self._positions[symbol]
+        position.quantity += contracts
+        self.version += 1
+        if abs(position.quantity) < 1e-9:
+            self.remove(symbol)
 
     def add_cash(self, amount: float) -> None:
         self.cash += amount
+        self.version += 1
 
     # --- valuation -------------------------------------------------------------------------------
     def mark(self, position: Position, snapshot: MarketSnapshot) -> float:

@@ -55,8 +55,8 @@ class SimBroker:
         self._working: dict[str, Working] = {}
         self._known_tags: set[str] = set()
         self._snapshot: MarketSnapshot | None = None
-        self._account_cache: tuple[tuple, AccountState] | None = None
-        self._margin_cache: tuple[MarketSnapshot, tuple, float] | None = None
+        self._account_cache: tuple[tuple[datetime, int], AccountState] | None = None
+        self._margin_cache: tuple[MarketSnapshot, int, float] | None = None
 
     # --- durable state (a brokerage's own records; the sim saves them like a broker would) ---------
     state_type: type[BrokerState] = BrokerState
@@ -68,7 +68,6 @@ class SimBroker:
         self.book.restore(state.book)
         self._working = {w.order.tag: w for w in state.working}
         self._known_tags = set(state.known_tags)
-        self._account_cache = None
 
     def known_order_tags(self) -> frozenset[str]:
         """Every order tag the broker ever accepted (its order history)."""
@@ -159,9 +158,10 @@ class SimBroker:
 
     def account(self, snapshot: MarketSnapshot) -> AccountState:
         """NLV = cash + holdings at mids / prices (futures: open P&L); BP from the option positions.
-        Valued once per step and book state: several layers ask for the account every step."""
+        Valued once per step time and book version (any fill, settlement or assignment bumps it):
+        the engine and several layers ask for the account every step."""
         self._snapshot = snapshot
-        key = (snapshot.time, self.book.cash, tuple((p.symbol, p.quantity) for p in self.book.positions()))
+        key = (snapshot.time, self.book.version)
         cached = self._account_cache
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -201,14 +201,14 @@ class SimBroker:
         return [Leg(p.contract, round(p.quantity)) for p in self.book.options() if p.contract is not None]
 
     def _portfolio_margin(self, snapshot: MarketSnapshot) -> float:
-        """Once per snapshot and set of option positions: the account and every submission ask."""
-        legs = self._option_legs()
-        key = tuple((leg.contract.symbol, leg.ratio) for leg in legs)
+        """Once per snapshot and book version: the account and every submission ask."""
+        version = self.book.version
         cached = self._margin_cache
-        if cached is not None and cached[0] is snapshot and cached[1] == key:
+        if cached is not None and cached[0] is snapshot and cached[1] == version:
             return cached[2]
+        legs = self._option_legs()
         required = self.margin.margin_required(legs, 1, snapshot) if legs else 0.0
-        self._margin_cache = (snapshot, key, required)
+        self._margin_cache = (snapshot, version, required)
         return required
 
     def _reserved(self) -> float:

@@ -403,3 +403,25 @@ def test_buying_power_follows_new_positions_within_one_snapshot():
     b.submit(ComboOrder("ic|open|0", CONDOR, 1, -2.00, T0), T0, s)
     b.process(s)  # fills against the same snapshot: the requirement must not be the cached 0
     assert b.account(s).buying_power_used == pytest.approx(5_000.0)
+
+
+def test_account_at_one_step_follows_an_early_assignment_and_a_settlement():
+    # The account is cached per step time and book version: both changes happen without a new step
+    # and must show in the next valuation (a cache keyed on the time alone would repeat the first).
+    from sim.broker.assignment import assign_early
+
+    b = broker()
+    put = spy(480, P)
+    s = snap(CLOSE, [q(put, 2.00, 2.10, CLOSE)], SPY=470.0)
+    b.submit(ComboOrder("spy|open|0", (Leg(put, -1),), 2, -2.00, CLOSE), CLOSE)
+    b.process(s)
+    assert b.account(s).holdings[put.symbol].quantity == -2  # cash 100,398; NLV 100,398 - 2 x 205
+    assert assign_early(b, put.symbol, 1) == ("SPY", 100.0)  # 100 shares at 480: cash 52,398
+    after = b.account(s)
+    assert after.holdings[put.symbol].quantity == -1 and after.holdings["SPY"].quantity == 100
+    # 52,398 + 100 x 470 - 1 x 2.05 x 100 = 99,193
+    assert after.net_liquidation == pytest.approx(99_193.0)
+    b.settle_expiries(EXP, s)  # the other put assigned at 480: 100 more shares, cash 4,398
+    settled = b.account(s)
+    assert put.symbol not in settled.holdings and settled.holdings["SPY"].quantity == 200
+    assert (settled.cash, settled.net_liquidation) == (pytest.approx(4_398.0), pytest.approx(98_398.0))

@@ -1,4 +1,4 @@
-"""sim.markets.synthetic.chains builds its quotes column by column through the slots' setters: the
+"""sim.markets.synthetic.rows builds its quotes column by column through the slots' setters: the
 quotes must be exactly what ``OptionQuote(...)`` builds, and stay frozen."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from itertools import repeat
 import pytest
 
 from core.types import OptionQuote, Right
-from sim.markets.synthetic.chains import quotes_from_columns
+from sim.markets.synthetic.rows import quotes_from_columns
 from testing.factories import spxw
 
 T = datetime(2025, 3, 7, 10, 0)

@@ -1,27 +1,25 @@
 """The lazy ``ChainSource`` of one snapshot: nothing is priced until asked for.
 
 ``expiries`` is a filter of the precomputed schedule; ``chain`` prices one expiry at this step and
-keeps it; ``quote`` prices single contracts.  Open legs are quoted every step, so on the first
-``quote`` miss of a step every contract quoted in the previous step is priced with it in one
-vectorised batch; later look-ups that step are dictionary hits.  Unknown roots, unlisted or expired
+keeps it, its rows built only when read (``rows.ChainRows``); ``quote`` prices single contracts.
+Open legs are quoted every step, so on the first ``quote`` miss of a step every contract quoted in
+the previous step is priced with it, for the rest of the day, in one vectorised batch
+(``ahead.QuotesAhead``); later look-ups are dictionary hits.  Unknown roots, unlisted or expired
 expiries and mismatched contracts give ``None`` / empty, never an exception.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import fields
 from datetime import date, datetime
-from itertools import repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.types import OptionChain, OptionContract, OptionQuote, Right
-from sim.markets.synthetic.pricing import Priced, group_inputs, price, stack
+from sim.markets.synthetic.pricing import Priced, price
 from sim.markets.synthetic.roots import ROOTS, strike_grid
+from sim.markets.synthetic.rows import ChainRows
 from sim.markets.synthetic.surface import MIN_TAU
 
 if TYPE_CHECKING:
@@ -39,7 +37,7 @@ class SyntheticChains:
         self._day = market.grid.days[market.grid.point_day[point]]
         self._groups: dict[tuple[str, date], tuple[dict, str] | None] = {}
         self._chains: dict[tuple[str, date], OptionChain | None] = {}
-        self._by_strike: dict[tuple[str, date], dict[tuple[float, Right], OptionQuote]] = {}
+        self._by_strike: dict[tuple[str, date], dict[tuple[float, Right], int]] = {}
         self._quotes: dict[OptionContract, OptionQuote | None] = {}
         self._prefetched = False
 
@@ -87,16 +85,7 @@ class SyntheticChains:
         key = (root, expiry)
         if key in self._groups:
             return self._groups[key]
-        m, spec, out = self._m, ROOTS.get(root), None
-        listing = None if spec is None else m.listing(self._day, root, expiry)
-        spot = None if listing is None else m.underlying_price(self._point, listing.underlying)
-        if spec is not None and listing is not None and spot is not None and spot > 0.0:
-            grid, point = m.grid, self._point
-            group = group_inputs(
-                spec, spot, m.vol_level(point, spec.family), grid.calendar_time(point, expiry),
-                grid.variance_time(point, expiry), grid.elapsed[point], m.dividend(listing.underlying), m.config,
-            )  # fmt: skip
-            out = (group, listing.underlying)
+        out = self._m.ahead.group(self._point, root, expiry)
         self._groups[key] = out
         return out
 
@@ -110,17 +99,16 @@ class SyntheticChains:
         inputs["strike"] = np.repeat(strikes, 2)
         inputs["is_call"] = np.tile(np.array([True, False]), strikes.shape[0])
         p = price(inputs)
-        pairs = m.contracts(spec, underlying, expiry, strikes.tolist())
-        contracts = [c for pair in pairs for c in pair]
-        quotes = self._make(contracts, p, group["spot"])
-        return OptionChain(root, expiry, underlying, group["spot"], quotes)
+        contracts = m.contracts(spec, underlying, expiry, strikes)
+        n = len(contracts)
+        rows = ChainRows(self._columns(contracts, p, [self._time] * n, [group["spot"]] * n))
+        return OptionChain(root, expiry, underlying, group["spot"], rows)
 
-    def _make(self, contracts: list[OptionContract], p: Priced, spot: float | list[float]) -> tuple:
-        spots = spot if isinstance(spot, list) else repeat(spot)
-        return quotes_from_columns(
-            (contracts, repeat(self._time), p.bid, p.ask, p.bid_size, p.ask_size, p.volume, p.open_interest,
-             spots, p.iv, p.delta, p.gamma, p.theta, p.vega)
-        )  # fmt: skip
+    @staticmethod
+    def _columns(contracts: list[OptionContract], p: Priced, times: list, spots: list[float]) -> tuple:
+        """The ``OptionQuote`` fields of ``contracts`` as columns, in field order."""
+        return (contracts, times, p.bid, p.ask, p.bid_size, p.ask_size, p.volume, p.open_interest, spots,
+                p.iv, p.delta, p.gamma, p.theta, p.vega)  # fmt: skip
 
     def _from_chain(self, contract: OptionContract) -> OptionQuote | None:
         """The quote of an already-built chain, if it lists exactly this contract."""
@@ -128,26 +116,33 @@ class SyntheticChains:
         chain = self._chains.get(key)
         if chain is None:
             return None
+        rows = chain.quotes
+        assert isinstance(rows, ChainRows)  # built by _build
         index = self._by_strike.get(key)
         if index is None:
-            index = self._by_strike[key] = {(q.contract.strike, q.contract.right): q for q in chain.quotes}
-        q = index.get((contract.strike, contract.right))
+            index = self._by_strike[key] = {(c.strike, c.right): i for i, c in enumerate(rows.contracts)}
+        i = index.get((contract.strike, contract.right))
+        q = None if i is None else rows[i]
         return q if q is not None and q.contract == contract else None
 
     def _price_contracts(self, contracts: list[OptionContract]) -> None:
-        """Quotes for ``contracts`` (None where not listed): from a chain built this step, else priced
-        together in one batch, looked up once per (root, expiry)."""
+        """Quotes for ``contracts`` (None where not listed): from a chain built this step, else from the
+        day's rows priced ahead (``ahead.QuotesAhead``), listings looked up once per (root, expiry)."""
         by_expiry: dict[tuple[str, date], list[OptionContract]] = {}
+        ahead, point = self._m.ahead, self._point
+        ready: list[OptionContract] = []  # rows priced ahead for this point: listed and priceable
         for c in contracts:
             from_chain = self._from_chain(c)
             if from_chain is not None:
                 self._quotes[c] = from_chain
-                continue
-            try:
-                by_expiry.setdefault((c.root, c.expiry), []).append(c)
-            except (AttributeError, TypeError):
-                self._quotes[c] = None
-        groups, counts, strikes, calls, keep = [], [], [], [], []
+            elif ahead.covers(c, point):
+                ready.append(c)
+            else:
+                try:
+                    by_expiry.setdefault((c.root, c.expiry), []).append(c)
+                except (AttributeError, TypeError):
+                    self._quotes[c] = None
+        wanted = []
         for (root, expiry), members in by_expiry.items():
             try:
                 found = self._group(root, expiry)
@@ -156,36 +151,13 @@ class SyntheticChains:
             valid = [] if found is None else [c for c in members if _prices_as(c, found[1])]
             for c in members:
                 self._quotes[c] = None
-            if not valid:
-                continue
-            groups.append(found[0])  # type: ignore[index]
-            counts.append(len(valid))
-            strikes += [float(c.strike) for c in valid]
-            calls += [c.right is Right.CALL for c in valid]
-            keep += valid
-        if keep:
-            spots = [g["spot"] for g, n in zip(groups, counts, strict=True) for _ in range(n)]
-            priced = price(stack(groups, strikes, calls, counts))
-            for c, q in zip(keep, self._make(keep, priced, spots), strict=True):
-                self._quotes[c] = q
-
-
-# The slots' own setters, in field order: building quotes a column at a time through them makes the
-# same objects as ``OptionQuote(*row)`` at under half the cost of the frozen dataclass's __init__
-# (which sets each field through object.__setattr__); chains are thousands of quotes a step.
-_FIELD_SETTERS = tuple(getattr(OptionQuote, f.name).__set__ for f in fields(OptionQuote))
-
-
-def quotes_from_columns(columns: Sequence[Iterable]) -> tuple[OptionQuote, ...]:
-    """OptionQuotes from one iterable per field, in field order (the first column sets the count).
-    Valid because ``OptionQuote`` has no ``__post_init__`` to run (a test checks it)."""
-    if len(columns) != len(_FIELD_SETTERS):
-        raise ValueError(f"{len(columns)} columns for {len(_FIELD_SETTERS)} OptionQuote fields")
-    first = list(columns[0])
-    quotes = [object.__new__(OptionQuote) for _ in first]
-    for setter, column in zip(_FIELD_SETTERS, (first, *columns[1:]), strict=True):
-        deque(map(setter, quotes, column), maxlen=0)  # run the setters, keep nothing
-    return tuple(quotes)
+            if valid:
+                wanted.append((root, expiry, valid))
+        if wanted:
+            ahead.price(point, wanted)
+            ready += [c for _, _, valid in wanted for c in valid]
+        if ready:
+            self._quotes.update(ahead.quotes(point, self._time, ready))
 
 
 def _prices_as(c: OptionContract, underlying: str) -> bool:

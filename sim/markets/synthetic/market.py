@@ -12,8 +12,11 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from types import MappingProxyType
 
+import numpy as np
+
 from core.ports import TradingCalendar
 from core.types import MarketSnapshot, OptionContract, Right, SecurityKind, UnderlyingQuote
+from sim.markets.synthetic.ahead import QuotesAhead
 from sim.markets.synthetic.chains import SyntheticChains
 from sim.markets.synthetic.config import SyntheticConfig
 from sim.markets.synthetic.daily import DailyPaths, simulate
@@ -51,6 +54,7 @@ class SyntheticMarket:
         }
         self._cl_carry = self.paths.cl_carry.tolist()
         self.chain_builds = 0  # chains priced so far (laziness is testable)
+        self.ahead = QuotesAhead(self)  # open legs' quotes for the rest of the day
         self.watch: dict[OptionContract, int] = {}  # contract -> serial of the step it was last quoted
         self._serial = 0
         self._book_point = -1
@@ -58,6 +62,7 @@ class SyntheticMarket:
         self._day: date | None = None
         self._day_state: tuple[dict[tuple[str, date], Expiry], dict[str, FutureSpec], Mapping[str, float]]
         self._contracts: dict[tuple[str, date], dict[float, tuple[OptionContract, OptionContract]]] = {}
+        self._grids: dict[tuple[str, date, bytes], list[OptionContract]] = {}
 
     def _skeleton(self, days: list[date]) -> DailyPaths:
         """Each session's open and close of every series (replayed history overrides this)."""
@@ -152,11 +157,19 @@ class SyntheticMarket:
         p, bid, ask = self._future_book(point, f)
         return UnderlyingQuote(key, SecurityKind.FUTURE, t, p, bid, ask, f.multiplier)
 
-    def contracts(self, spec: RootSpec, underlying: str, expiry: date, strikes: list[float]) -> list:
-        """(call, put) per strike, reused across steps: contracts are values, building them is not free."""
+    def contracts(
+        self, spec: RootSpec, underlying: str, expiry: date, strikes: np.ndarray
+    ) -> list[OptionContract]:
+        """(call, put) per strike, flattened, for a chain's strike grid; contracts are values, building
+        them is not free, so each is made once per run and each grid's list once (a grid moves
+        only when the underlying moves a strike or more)."""
+        key = (spec.root, expiry, strikes.tobytes())
+        listed = self._grids.get(key)
+        if listed is not None:
+            return listed
         cache = self._contracts.setdefault((spec.root, expiry), {})
-        out = []
-        for k in strikes:
+        listed = []
+        for k in strikes.tolist():
             pair = cache.get(k)
             if pair is None:
                 call, put = (
@@ -165,8 +178,9 @@ class SyntheticMarket:
                     for right in (Right.CALL, Right.PUT)
                 )  # fmt: skip
                 pair = cache[k] = (call, put)
-            out.append(pair)
-        return out
+            listed += pair
+        self._grids[key] = listed
+        return listed
 
     def recently_watched(self, serial: int) -> list[OptionContract]:
         """Contracts asked for in the previous step (the open legs); contracts nobody asked for
@@ -180,6 +194,7 @@ class SyntheticMarket:
     # --- internals --------------------------------------------------------------------------------
     def _new_day(self, day: date) -> None:
         self._day = day
+        self.ahead.forget()
         listed = {(r, x.expiry): x for r in self.listings.schedules for x in self.listings.expiries(day, r)}
         futures = {f.key: f for f in self.listings.futures_on(day)}
         index = self.grid.day_index[day]
@@ -189,6 +204,7 @@ class SyntheticMarket:
         }
         self._day_state = (listed, futures, MappingProxyType(opens))
         self._contracts = {k: v for k, v in self._contracts.items() if k[1] >= day}
+        self._grids = {k: v for k, v in self._grids.items() if k[1] >= day}
         self.watch = {c: s for c, s in self.watch.items() if c.expiry >= day}
 
 
