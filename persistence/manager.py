@@ -49,9 +49,18 @@ OWN_PART = "persistence"
 
 class StateManager:
     def __init__(
-        self, store: StateStore, prefix: str = "state", compact_after: int = 32, check: bool | None = None
+        self,
+        store: StateStore,
+        prefix: str = "state",
+        compact_after: int = 32,
+        check: bool | None = None,
+        every_step: bool = True,
     ) -> None:
         self.store = store
+        # False for a store no process will ever recover from (the sim's plain backtest keeps its
+        # brokerage in memory): a step's commit then only advances the bookkeeping, and the state
+        # is encoded and journaled at order events, expiries and checkpoints (each end of day).
+        self.every_step = every_step
         # Cross-check every commit against a full encoding (``persistence.crosscheck``; slow).
         self.check = crosscheck.enabled_by_environment() if check is None else check
         self.prefix = prefix
@@ -167,6 +176,9 @@ class StateManager:
                 "Orders sent before the crash were not re-derived after it",
                 {"acts": [list(a) for a in orphans]},
             )
+        if kind == "step" and not (self.every_step or self.check):
+            self.books.last_step = self.system.platform.now()
+            return
         current = self._collect()
         ops = self._diff(current)
         if ops and kind == "step":

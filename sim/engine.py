@@ -9,6 +9,9 @@ step or event is delivered again and the system, recovered from its journal to i
 point and reconciled with the broker, re-derives the same decisions (orders the broker already
 has are re-attached, never sent twice).  The market is a pure function of its configuration and
 the time, so a resumed run sees exactly the quotes the first run saw.
+
+A plain run can never resume, so it journals its state at order events, expiries and each end of
+day instead of every step (``StateManager(every_step=False)``): the same decisions, less work.
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ def run_backtest(
     platform = SimPlatform(calendar, store, broker, margin, crash)
     world = World(world_store, broker, platform, identity or {})
     resumed = world.load()
-    state = StateManager(store)
+    state = StateManager(store, every_step=world_store is not None)  # a plain run cannot resume
     recorder.begin(fresh=not (resumed or state.has_saved_state()))
     router, watchers = None, list(observers)
     if monitor is not None:
