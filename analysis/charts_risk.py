@@ -108,9 +108,6 @@ def stress_loss(d: ReportData) -> str | None:
 def return_distribution(d: ReportData) -> str:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 3))
-    if tail.missing():
-        no_data(ax, tail.missing())
-        return svg(fig)
     r = tail.daily_returns(d.nlv, d.start_value)
     dist = None if r is None else tail.distribution(r)
     if r is None or dist is None:
@@ -127,11 +124,11 @@ def return_distribution(d: ReportData) -> str:
 
 def rolling_stats(d: ReportData) -> str:
     plt = pyplot()
-    returns = None if tail.missing() else tail.daily_returns(d.nlv, d.start_value)
+    returns = tail.daily_returns(d.nlv, d.start_value)
     roll = None if returns is None else tail.rolling(d.days, returns, d.benchmark)
     if roll is None:
         fig, ax = plt.subplots(figsize=(10, 1.6))
-        no_data(ax, tail.missing() or f"fewer than {2 * tail.MIN_WINDOW} sessions: no rolling window")
+        no_data(ax, f"fewer than {2 * tail.MIN_WINDOW} sessions: no rolling window")
         return svg(fig)
     fig, axes = plt.subplots(3, 1, figsize=(10, 5.5), sharex=True)
     rows = [
