@@ -19,7 +19,7 @@ from sim.cli_config import RunInputs, UsageError, audit_settings, backtest_input
 from sim.cli_logging import ClockedMarket, SimTimeFilter, run_log
 from sim.lab.cli import add_parser as add_lab_parser
 from sim.markets.choose import MarketChoice, build_market
-from sim.markets.lean_data import LeanDataError
+from sim.markets.lean_errors import LeanDataError
 from sim.report import summary_text, write_reports
 from sim.run_info import EventTally, why_nothing_traded, write_run_description
 

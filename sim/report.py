@@ -8,13 +8,16 @@ import csv
 import json
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.regime import max_bp_fraction
 from core.settings import Settings
 from core.types import PositionGroup
 from monitoring import open_positions
 from sim.broker.fault_report import write_execution_report
-from sim.engine import EquityPoint, RunResult
+
+if TYPE_CHECKING:
+    from sim.engine import EquityPoint, RunResult
 
 TRADE_COLUMNS = [
     "group_id", "strategy", "opened_at", "closed_at", "quantity", "legs", "entry_price", "exit_price",
