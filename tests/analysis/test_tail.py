@@ -79,7 +79,9 @@ def test_rolling_matches_empyrical_with_benchmark_gaps_and_a_flat_stretch(refere
     returns = rng.normal(0.0005, 0.01, n)
     returns[20:85] = 0.001  # a flat stretch: zero dispersion, an infinite Sharpe, not 1e15
     closes = (400 * np.cumprod(1 + rng.normal(0, 0.01, n))).tolist()
-    bench = {d: c for i, (d, c) in enumerate(zip(days, closes, strict=True)) if i % 7 != 3 and not 50 <= i < 115}
+    bench = {
+        d: c for i, (d, c) in enumerate(zip(days, closes, strict=True)) if i % 7 != 3 and not 50 <= i < 115
+    }
     roll = tail.rolling(days, returns, bench)
     assert roll is not None and roll.window == 60
     assert np.isinf(roll.sharpe[25]) and np.isnan(roll.beta[53]), "flat window; no benchmark closes"
