@@ -97,8 +97,8 @@ def _backtest(args: argparse.Namespace, inputs: RunInputs, out: Path, sim_time: 
     write_final(out / "final.json", result)
     outcome = _outcome(result, choice, tally)
     run_file = _write_run_description(out / "run.json", args, inputs, choice, outcome)
-    paths = {**write_reports(out, result, wall), "run": run_file}
-    html = _html_report(out, settings)
+    paths = {**write_reports(out, result, wall, html=True), "run": run_file}
+    html = paths.pop("html")
     _say(args, summary_text(result, wall))
     for line in outcome.get("why_nothing_traded", []):
         _say(args, f"nothing traded: {line}")
@@ -152,12 +152,6 @@ def _fail(problems: list[str]) -> int:
 def _say(args: argparse.Namespace, text: str) -> None:
     if not args.quiet:
         print(text)
-
-
-def _html_report(out: Path, settings: Settings) -> Path:
-    from analysis.html_report import write_html_report
-
-    return write_html_report(out, settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
