@@ -58,10 +58,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _backtest(args: argparse.Namespace, inputs: RunInputs, out: Path, sim_time: SimTimeFilter) -> int:
     from sim.calendar import ExchangeCalendar
+    from sim.calendar_cache import default_cache_dir
 
     settings = inputs.settings
     start, end = date.fromisoformat(settings.start_date), date.fromisoformat(settings.end_date)
-    calendar = ExchangeCalendar(start - timedelta(days=7), end + timedelta(days=800))
+    calendar = ExchangeCalendar(
+        start - timedelta(days=7), end + timedelta(days=800), cache_dir=default_cache_dir()
+    )
     try:
         choice = market_choice(args, inputs, calendar)
     except (OSError, ValueError, RuntimeError) as exc:
