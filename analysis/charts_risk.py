@@ -10,6 +10,7 @@ from collections import defaultdict
 from typing import Any
 
 from analysis import tail
+from analysis.chart_points import thin
 from analysis.report_charts import no_data, subplots, svg
 from analysis.report_data import BENCHMARK, ReportData, stress_points
 
@@ -48,7 +49,7 @@ def theta_share(d: ReportData) -> str:
     if not points:
         no_data(ax, "no positions sampled")
         return svg(fig)
-    ax.plot([p[0] for p in points], [p[1] for p in points], lw=0.9, color="#2ca02c", label="Θ / NLV")
+    ax.plot(*thin([p[0] for p in points], [p[1] for p in points]), lw=0.9, color="#2ca02c", label="Θ / NLV")
     limit = 100.0 * float(d.settings.risk_max_theta_nlv)
     ax.axhline(limit, color="#d62728", lw=0.7, ls="--", label=f"cap {limit:.2f}%")
     ax.axhline(0, color="#999", lw=0.6)
@@ -91,7 +92,7 @@ def stress_loss(d: ReportData) -> str | None:
     fig, ax = subplots(figsize=(10, 2.8))
     in_share = all(p[2] is not None for p in points)
     ys = [100.0 * p[2] if in_share and p[2] is not None else p[1] for p in points]
-    ax.plot([p[0] for p in points], ys, color="#8c564b", lw=1.1, label="worst-case stress loss")
+    ax.plot(*thin([p[0] for p in points], ys), color="#8c564b", lw=1.1, label="worst-case stress loss")
     limits = [100.0 * p[3] if p[3] is not None else math.nan for p in points]
     if in_share and any(p[3] is not None for p in points):
         ax.step([p[0] for p in points], limits, where="post", color="#d62728", lw=0.7, ls="--", label="limit")

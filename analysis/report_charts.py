@@ -15,6 +15,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+from analysis.chart_points import thin
 from analysis.report_data import BENCHMARK, ReportData, event_label
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri"]
@@ -33,7 +34,7 @@ def available() -> str:
 SVG_DPI = 72  # SVG user units are points
 IMAGE_DPI = 100  # heat maps and colour bars are embedded rasters, at savefig's default resolution
 PAD_INCHES = 0.1  # the margin around the drawn content (savefig's pad_inches)
-_STYLE = {
+_STYLE: dict[Any, Any] = {
     "svg.fonttype": "none",  # text stays text: smaller files, selectable labels
     "svg.hashsalt": "tomking-report",  # deterministic element ids
     "font.size": 9,
@@ -245,7 +246,7 @@ def greeks_over_time(d: ReportData) -> str:
         return svg(fig)
     times = [e["_time"] for e in d.greeks]
     for ax, (key, label, limit_name) in zip(axes, series, strict=True):
-        ax.plot(times, [e.get(key, 0.0) for e in d.greeks], lw=0.9, marker=".", ms=2)
+        ax.plot(*thin(times, [e.get(key, 0.0) for e in d.greeks]), lw=0.9, marker=".", ms=2)
         limits = [_limit(e, limit_name) for e in d.greeks]
         if any(v is not None for v in limits):
             ys = [math.nan if v is None else v for v in limits]

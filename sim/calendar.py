@@ -123,8 +123,9 @@ class ExchangeCalendar:
         if missing:  # one library build for the span of the missing years
             built = _from_library(self._exchange, date(min(missing), 1, 1), date(max(missing), 12, 31))
             for y in missing:
-                years[y] = {d: s for d, s in built.items() if d.year == y}
-                cache.store(self._exchange, y, years[y])
+                year = {d: s for d, s in built.items() if d.year == y}
+                cache.store(self._exchange, y, year)
+                years[y] = year
         return {d: s for y in sorted(years) for d, s in (years[y] or {}).items()}
 
 
