@@ -70,6 +70,7 @@ def svg(fig: Any) -> str:
     from matplotlib.backends.backend_svg import RendererSVG
 
     buf = io.StringIO()
+    fig.patch.set_visible(False)  # the whole-figure background would reach past the crop: CSS paints it
     fig_w, fig_h = fig.get_size_inches()
     vector = RendererSVG(fig_w * SVG_DPI, fig_h * SVG_DPI, buf, image_dpi=IMAGE_DPI, metadata={"Date": None})
     renderer = MixedModeRenderer(fig, fig_w, fig_h, IMAGE_DPI, vector)  # rasterises colour bars
@@ -79,7 +80,7 @@ def svg(fig: Any) -> str:
     x, y, w, h = (SVG_DPI * v for v in (box.x0, fig_h - box.y1, box.width, box.height))
     text = buf.getvalue()
     text = text[text.index("<svg") :]
-    size = f'width="{w:.6g}pt" height="{h:.6g}pt" viewBox="{x:.6g} {y:.6g} {w:.6g} {h:.6g}"'
+    size = f'width="{w:.6g}pt" height="{h:.6g}pt" viewBox="{x:.6g} {y:.6g} {w:.6g} {h:.6g}" style="background:#fff"'
     text = re.sub(r'width="[^"]*" height="[^"]*" viewBox="[^"]*"', size, text, count=1)
     start, end = text.find("<metadata>"), text.find("</metadata>")
     if start >= 0 and end > start:  # RDF authoring metadata: not needed inline
