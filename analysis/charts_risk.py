@@ -10,13 +10,13 @@ from collections import defaultdict
 from typing import Any
 
 from analysis import tail
-from analysis.report_charts import no_data, pyplot, svg
+from analysis.chart_points import thin
+from analysis.report_charts import no_data, subplots, svg
 from analysis.report_data import BENCHMARK, ReportData, stress_points
 
 
 def buying_power(d: ReportData) -> str:
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True, height_ratios=[2, 1])
+    fig, (ax1, ax2) = subplots(2, 1, figsize=(10, 4.5), sharex=True, height_ratios=[2, 1])
     if not d.days:
         no_data(ax1, "no sessions")
         no_data(ax2, "no sessions")
@@ -40,8 +40,7 @@ def buying_power(d: ReportData) -> str:
 
 
 def theta_share(d: ReportData) -> str:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(10, 2.6))
+    fig, ax = subplots(figsize=(10, 2.6))
     points = [
         (e["_time"], 100.0 * e["theta_day"] / e["net_liquidation"])
         for e in d.greeks
@@ -50,7 +49,7 @@ def theta_share(d: ReportData) -> str:
     if not points:
         no_data(ax, "no positions sampled")
         return svg(fig)
-    ax.plot([p[0] for p in points], [p[1] for p in points], lw=0.9, color="#2ca02c", label="Θ / NLV")
+    ax.plot(*thin([p[0] for p in points], [p[1] for p in points]), lw=0.9, color="#2ca02c", label="Θ / NLV")
     limit = 100.0 * float(d.settings.risk_max_theta_nlv)
     ax.axhline(limit, color="#d62728", lw=0.7, ls="--", label=f"cap {limit:.2f}%")
     ax.axhline(0, color="#999", lw=0.6)
@@ -61,8 +60,7 @@ def theta_share(d: ReportData) -> str:
 
 
 def unrealized_by_strategy(d: ReportData) -> str:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(10, 3))
+    fig, ax = subplots(figsize=(10, 3))
     series: dict[str, list[tuple[Any, float]]] = defaultdict(list)
     closes = [e for e in d.greeks if e.get("eod")]
     names = sorted({p["strategy"] for e in closes for p in e.get("positions", [])})
@@ -91,11 +89,10 @@ def stress_loss(d: ReportData) -> str | None:
     points = stress_points(d)
     if not points:
         return None
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(10, 2.8))
+    fig, ax = subplots(figsize=(10, 2.8))
     in_share = all(p[2] is not None for p in points)
     ys = [100.0 * p[2] if in_share and p[2] is not None else p[1] for p in points]
-    ax.plot([p[0] for p in points], ys, color="#8c564b", lw=1.1, label="worst-case stress loss")
+    ax.plot(*thin([p[0] for p in points], ys), color="#8c564b", lw=1.1, label="worst-case stress loss")
     limits = [100.0 * p[3] if p[3] is not None else math.nan for p in points]
     if in_share and any(p[3] is not None for p in points):
         ax.step([p[0] for p in points], limits, where="post", color="#d62728", lw=0.7, ls="--", label="limit")
@@ -106,11 +103,7 @@ def stress_loss(d: ReportData) -> str | None:
 
 
 def return_distribution(d: ReportData) -> str:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(10, 3))
-    if tail.missing():
-        no_data(ax, tail.missing())
-        return svg(fig)
+    fig, ax = subplots(figsize=(10, 3))
     r = tail.daily_returns(d.nlv, d.start_value)
     dist = None if r is None else tail.distribution(r)
     if r is None or dist is None:
@@ -126,14 +119,13 @@ def return_distribution(d: ReportData) -> str:
 
 
 def rolling_stats(d: ReportData) -> str:
-    plt = pyplot()
-    returns = None if tail.missing() else tail.daily_returns(d.nlv, d.start_value)
+    returns = tail.daily_returns(d.nlv, d.start_value)
     roll = None if returns is None else tail.rolling(d.days, returns, d.benchmark)
     if roll is None:
-        fig, ax = plt.subplots(figsize=(10, 1.6))
-        no_data(ax, tail.missing() or f"fewer than {2 * tail.MIN_WINDOW} sessions: no rolling window")
+        fig, ax = subplots(figsize=(10, 1.6))
+        no_data(ax, f"fewer than {2 * tail.MIN_WINDOW} sessions: no rolling window")
         return svg(fig)
-    fig, axes = plt.subplots(3, 1, figsize=(10, 5.5), sharex=True)
+    fig, axes = subplots(3, 1, figsize=(10, 5.5), sharex=True)
     rows = [
         (roll.sharpe, "Sharpe", "#1f77b4"),
         ([100 * v for v in roll.volatility], "volatility %", "#ff7f0e"),

@@ -262,8 +262,6 @@ def _theta_share(d: ReportData) -> str:
 
 
 def _tail(d: ReportData) -> list[Figure]:
-    if tail.missing():
-        return [_fig("distribution", "daily return distribution", tail.missing())]
     returns = tail.daily_returns(d.nlv, d.start_value)
     if returns is None:
         return [_fig("distribution", "daily return distribution", "undefined: net liquidation fell to zero")]

@@ -91,10 +91,13 @@ SCRIPT = """
 Section = tuple[str, str, str]  # id, heading, HTML body
 
 
-def write_html_report(out_dir: Path, settings: Any = None, title: str = "Backtest report") -> Path:
+def write_html_report(
+    out_dir: Path, settings: Any = None, title: str = "Backtest report", data: ReportData | None = None
+) -> Path:
     """Write ``report.html`` into ``out_dir`` and return its path.  The folder's parameters.json
-    gives the settings; ``settings`` is only the fallback for a folder without one."""
-    data = load(out_dir, settings)
+    gives the settings; ``settings`` is only the fallback for a folder without one.  ``data``: the
+    folder already read (``report_data.load``), as for summary.txt."""
+    data = data if data is not None else load(out_dir, settings)
     redact = Redactor(secrets_from_environment(os.environ))
     path = out_dir / REPORT_NAME
     path.write_text(render(data, title, redact), encoding="utf-8")

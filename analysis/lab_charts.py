@@ -8,15 +8,14 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from analysis.lab_data import FoldRow, HeatMap, percentiles
-from analysis.report_charts import label_colour, no_data, pyplot, svg
+from analysis.report_charts import colormap, label_colour, no_data, subplots, svg
 
 
 def histograms(series: Mapping[str, Sequence[float]], percent: Mapping[str, bool], cols: int = 2) -> str:
     """One histogram per series, with dashed lines at the 5th, 50th and 95th percentiles."""
-    plt = pyplot()
     names = list(series)
     rows = max(1, math.ceil(len(names) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.6 * rows), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(10, 2.6 * rows), squeeze=False)
     for k, ax in enumerate(axes.flat):
         if k >= len(names):
             ax.set_visible(False)
@@ -40,12 +39,11 @@ def histograms(series: Mapping[str, Sequence[float]], percent: Mapping[str, bool
 def heat_map(median: HeatMap, p5: HeatMap, label: str, percent: bool) -> str:
     """Median and 5th percentile side by side on one colour scale centred on zero (red a loss,
     green a gain, as in the backtest report), each cell labelled with its value."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.6 * len(median.y_values) + 2.2), squeeze=False)
+    fig, axes = subplots(1, 2, figsize=(10, 0.6 * len(median.y_values) + 2.2), squeeze=False)
     scale = 100.0 if percent else 1.0
     grids = [[[math.nan if v is None else v * scale for v in row] for row in hm.cells] for hm in (median, p5)]
     lim = max((abs(v) for g in grids for row in g for v in row if not math.isnan(v)), default=1.0) or 1.0
-    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#ececec")
+    cmap = colormap("RdYlGn").with_extremes(bad="#ececec")
     for ax, hm, grid, title in zip(axes[0], (median, p5), grids, ("median", "5th percentile"), strict=True):
         image = ax.imshow(grid, cmap=cmap, vmin=-lim, vmax=lim, aspect="auto", origin="lower")
         ax.set_xticks(range(len(hm.x_values)), hm.x_values, rotation=30, ha="right")
@@ -66,8 +64,7 @@ def heat_map(median: HeatMap, p5: HeatMap, label: str, percent: bool) -> str:
 
 def point_lines(labels: Sequence[str], series: Sequence[Sequence[float]], label: str, percent: bool) -> str:
     """A one-parameter sweep: median and the 5-95 percentile band of ``label`` per grid point."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(10, 3))
+    fig, ax = subplots(figsize=(10, 3))
     scale = 100.0 if percent else 1.0
     xs = list(range(len(labels)))
     stats = [percentiles([v * scale for v in s]) for s in series]
@@ -81,8 +78,7 @@ def point_lines(labels: Sequence[str], series: Sequence[Sequence[float]], label:
 
 
 def out_of_sample_curve(curve: Sequence[tuple[date, float]], rows: Sequence[FoldRow]) -> str:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(10, 3.5))
+    fig, ax = subplots(figsize=(10, 3.5))
     if not curve:
         no_data(ax, "no out-of-sample fold finished")
         return svg(fig)
@@ -95,8 +91,7 @@ def out_of_sample_curve(curve: Sequence[tuple[date, float]], rows: Sequence[Fold
 
 
 def fold_bars(rows: Sequence[FoldRow], metric: str) -> str:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(10, 3))
+    fig, ax = subplots(figsize=(10, 3))
     xs = list(range(len(rows)))
     ins = [r.metric(metric, "in_sample") or 0.0 for r in rows]
     oos = [r.metric(metric, "out_of_sample") or 0.0 for r in rows]

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+from analysis.chart_points import thin
 from analysis.report_data import BENCHMARK, ReportData, event_label
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri"]
@@ -29,33 +31,57 @@ def available() -> str:
     return ""
 
 
-def pyplot() -> Any:
+SVG_DPI = 72  # SVG user units are points
+IMAGE_DPI = 100  # heat maps and colour bars are embedded rasters, at savefig's default resolution
+PAD_INCHES = 0.1  # the margin around the drawn content (savefig's pad_inches)
+_STYLE: dict[Any, Any] = {
+    "svg.fonttype": "none",  # text stays text: smaller files, selectable labels
+    "svg.hashsalt": "tomking-report",  # deterministic element ids
+    "font.size": 9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def subplots(*grid: int, figsize: tuple[float, float], **kwargs: Any) -> tuple[Any, Any]:
+    """A figure of its own and its axes (``Figure.subplots`` arguments).  No pyplot: nothing to
+    close, no global figure list, and a lighter import."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    matplotlib.rcParams.update(_STYLE)
+    fig = Figure(figsize=figsize, dpi=SVG_DPI)
+    return fig, fig.subplots(*grid, **kwargs)
+
+
+def colormap(name: str) -> Any:
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update(
-        {
-            "svg.fonttype": "none",  # text stays text: smaller files, selectable labels
-            "svg.hashsalt": "tomking-report",  # deterministic element ids
-            "font.size": 9,
-            "axes.grid": True,
-            "grid.alpha": 0.3,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-        }
-    )
-    return plt
+    return matplotlib.colormaps[name]
 
 
 def svg(fig: Any) -> str:
-    plt = pyplot()
+    """``fig`` as inline SVG, cropped to what is drawn plus PAD_INCHES: what
+    ``savefig(bbox_inches="tight")`` gives, from one draw instead of its measuring draw and then
+    the real one (the crop only sets the SVG's size and viewBox)."""
+    from matplotlib.backends.backend_mixed import MixedModeRenderer
+    from matplotlib.backends.backend_svg import RendererSVG
+
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
+    fig.patch.set_visible(False)  # the whole-figure background would reach past the crop: CSS paints it
+    fig_w, fig_h = fig.get_size_inches()
+    vector = RendererSVG(fig_w * SVG_DPI, fig_h * SVG_DPI, buf, image_dpi=IMAGE_DPI, metadata={"Date": None})
+    renderer = MixedModeRenderer(fig, fig_w, fig_h, IMAGE_DPI, vector)  # rasterises colour bars
+    fig.draw(renderer)
+    renderer.finalize()
+    box = fig.get_tightbbox(renderer).padded(PAD_INCHES)
+    x, y, w, h = (SVG_DPI * v for v in (box.x0, fig_h - box.y1, box.width, box.height))
     text = buf.getvalue()
     text = text[text.index("<svg") :]
+    size = f'width="{w:.6g}pt" height="{h:.6g}pt" viewBox="{x:.6g} {y:.6g} {w:.6g} {h:.6g}" style="background:#fff"'
+    text = re.sub(r'width="[^"]*" height="[^"]*" viewBox="[^"]*"', size, text, count=1)
     start, end = text.find("<metadata>"), text.find("</metadata>")
     if start >= 0 and end > start:  # RDF authoring metadata: not needed inline
         text = text[:start] + text[end + len("</metadata>") :]
@@ -69,8 +95,7 @@ def no_data(ax: Any, text: str) -> None:
 
 
 def equity_and_drawdown(d: ReportData) -> str:
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 5), sharex=True, height_ratios=[3, 1.3])
+    fig, (ax1, ax2) = subplots(2, 1, figsize=(10, 5), sharex=True, height_ratios=[3, 1.3])
     if d.days:
         peak, dd = -math.inf, []
         for v in [d.start_value, *d.nlv]:
@@ -104,8 +129,7 @@ def benchmark_line(d: ReportData) -> list[tuple[Any, float]]:
 
 
 def pnl_by_strategy(d: ReportData) -> str:
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), width_ratios=[2.2, 1])
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(10, 3.8), width_ratios=[2.2, 1])
     per: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     for t in sorted(d.trades, key=lambda t: t.closed_at or datetime.min):
         if t.closed_at is not None:
@@ -147,16 +171,15 @@ def label_colour(cmap: Any, share: float) -> str:
 def _heat(ax: Any, grid: list[list[float]], lim: float, fmt: str, empty: str) -> Any:
     """A red-green heat map whose labels stay readable and whose empty cells (no data: NaN) are
     hatched grey with a dash or "no data", unlike a zero (the neutral colour, labelled 0)."""
-    plt = pyplot()
-    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#ececec")
+    from matplotlib.patches import Rectangle
+
+    cmap = colormap("RdYlGn").with_extremes(bad="#ececec")
     im = ax.imshow(grid, cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
     ax.grid(False)
     for i, row in enumerate(grid):
         for j, v in enumerate(row):
             if math.isnan(v):
-                ax.add_patch(
-                    plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="//", ec="#c4c4c4", lw=0)
-                )
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="//", ec="#c4c4c4", lw=0))
                 ax.text(j, i, empty, ha="center", va="center", fontsize=7, color="#888")
             else:
                 colour = label_colour(cmap, (v + lim) / (2 * lim))
@@ -165,7 +188,6 @@ def _heat(ax: Any, grid: list[list[float]], lim: float, fmt: str, empty: str) ->
 
 
 def monthly_returns(d: ReportData) -> str:
-    plt = pyplot()
     months: dict[tuple[int, int], tuple[float, float]] = {}
     prev = d.start_value
     for day, v in zip(d.days, d.nlv, strict=True):
@@ -174,7 +196,7 @@ def monthly_returns(d: ReportData) -> str:
         months[key] = (first, v)
         prev = v
     years = sorted({y for y, _ in months})
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.5 * max(1, len(years))))
+    fig, ax = subplots(figsize=(10, 1.2 + 0.5 * max(1, len(years))))
     if not months:
         no_data(ax, "no sessions")
         return svg(fig)
@@ -191,7 +213,6 @@ def monthly_returns(d: ReportData) -> str:
 
 def pnl_heatmap(d: ReportData) -> str:
     """Realised P&L by weekday and hour of the close (US/Eastern exchange time)."""
-    plt = pyplot()
     hours = list(range(9, 17))
     grid = [[math.nan] * len(hours) for _ in WEEKDAYS]
     for t in d.trades:
@@ -200,7 +221,7 @@ def pnl_heatmap(d: ReportData) -> str:
         h = min(max(t.closed_at.hour, hours[0]), hours[-1])
         cell = grid[t.closed_at.weekday()][hours.index(h)]
         grid[t.closed_at.weekday()][hours.index(h)] = (0.0 if math.isnan(cell) else cell) + t.realized_pnl()
-    fig, ax = plt.subplots(figsize=(10, 3))
+    fig, ax = subplots(figsize=(10, 3))
     finite = [abs(v) for row in grid for v in row if not math.isnan(v)]
     if not finite:
         no_data(ax, "no closed trades")
@@ -213,8 +234,7 @@ def pnl_heatmap(d: ReportData) -> str:
 
 
 def greeks_over_time(d: ReportData) -> str:
-    plt = pyplot()
-    fig, axes = plt.subplots(4, 1, figsize=(10, 7), sharex=True)
+    fig, axes = subplots(4, 1, figsize=(10, 7), sharex=True)
     series = [
         ("bw_delta_1pct", "β-weighted Δ\n$ per 1% SPX", "delta"),
         ("gamma_1pct", "Γ\n$Δ per 1%", "gamma"),
@@ -227,7 +247,7 @@ def greeks_over_time(d: ReportData) -> str:
         return svg(fig)
     times = [e["_time"] for e in d.greeks]
     for ax, (key, label, limit_name) in zip(axes, series, strict=True):
-        ax.plot(times, [e.get(key, 0.0) for e in d.greeks], lw=0.9, marker=".", ms=2)
+        ax.plot(*thin(times, [e.get(key, 0.0) for e in d.greeks]), lw=0.9, marker=".", ms=2)
         limits = [_limit(e, limit_name) for e in d.greeks]
         if any(v is not None for v in limits):
             ys = [math.nan if v is None else v for v in limits]
@@ -254,16 +274,15 @@ def _limit(e: dict[str, Any], name: str) -> float | None:
 
 
 def risk_timeline(d: ReportData) -> str:
-    plt = pyplot()
     cats: dict[str, list[datetime]] = defaultdict(list)
     for e in d.timeline:
         cats[event_label(e)].append(e["_time"])
     names = sorted(cats, key=lambda n: (-len(cats[n]), n))[:20]
-    fig, ax = plt.subplots(figsize=(10, 1.5 + 0.3 * max(1, len(names))))
+    fig, ax = subplots(figsize=(10, 1.5 + 0.3 * max(1, len(names))))
     if not names:
         no_data(ax, "no risk events recorded")
         return svg(fig)
-    cmap = plt.get_cmap("tab20")
+    cmap = colormap("tab20")
     for i, n in enumerate(names):
         ax.scatter(
             cats[n], [i] * len(cats[n]), s=28, color=cmap(i % 20), marker="|" if len(cats[n]) > 50 else "o"
@@ -280,13 +299,12 @@ def risk_timeline(d: ReportData) -> str:
 
 
 def pnl_correlation(d: ReportData) -> str:
-    plt = pyplot()
     names, corr = d.correlation
-    fig, ax = plt.subplots(figsize=(1.6 + 0.9 * max(1, len(names)), 0.9 + 0.8 * max(1, len(names))))
+    fig, ax = subplots(figsize=(1.6 + 0.9 * max(1, len(names)), 0.9 + 0.8 * max(1, len(names))))
     if not names:
         no_data(ax, "no strategy P&L")
         return svg(fig)
-    cmap = plt.get_cmap("coolwarm")
+    cmap = colormap("coolwarm")
     im = ax.imshow(corr, cmap=cmap, vmin=-1, vmax=1)
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
     ax.set_yticks(range(len(names)), names)
@@ -302,8 +320,7 @@ def pnl_correlation(d: ReportData) -> str:
 
 
 def volatility_context(d: ReportData) -> str:
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True)
+    fig, (ax1, ax2) = subplots(2, 1, figsize=(10, 4.5), sharex=True)
     per: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for e in d.vol:
         per[e["underlying"]].append(e)

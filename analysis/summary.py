@@ -19,16 +19,20 @@ from analysis.figures import (
     StrategyRow,
     figures,
 )
-from analysis.report_data import load
+from analysis.report_data import ReportData, load
 from core.settings import Settings
 
 SUMMARY_NAME = "summary.txt"
 WIDTH = 110
 
 
-def write_summary(out_dir: Path, fallback_settings: Settings | None = None) -> Path:
+def write_summary(
+    out_dir: Path, fallback_settings: Settings | None = None, data: ReportData | None = None
+) -> Path:
+    """``data``: the folder already read (``report_data.load``), so report.html can share it."""
     path = out_dir / SUMMARY_NAME
-    path.write_text(render(figures(load(out_dir, fallback_settings))) + "\n", encoding="utf-8")
+    data = data if data is not None else load(out_dir, fallback_settings)
+    path.write_text(render(figures(data)) + "\n", encoding="utf-8")
     return path
 
 

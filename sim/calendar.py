@@ -3,7 +3,9 @@
 Why: the engine asks "is it a trading day, when does it open and close" about 20k times per
 backtest year, so sessions are computed once per year range from ``exchange_calendars`` (XNYS)
 and answered from a dict.  ``exchange_calendars`` is imported lazily (it is not in every LEAN
-image); a missing package raises ``CalendarUnavailable`` naming it.
+image); a missing package raises ``CalendarUnavailable`` naming it.  With a ``cache_dir`` the
+library's sessions are kept on disk per year and release (``sim.calendar_cache``), so a process
+whose years are cached never imports the library.
 
 Cboe index options follow the NYSE holiday schedule; on half days they stop at 12:00 Chicago =
 13:00 New York.  ``CBOE_OVERRIDES`` pins the days the strategies depend on (half days and the
@@ -17,6 +19,9 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time
+from pathlib import Path
+
+from sim.calendar_cache import SessionCache, Sessions
 
 log = logging.getLogger("sim.calendar")
 
@@ -62,13 +67,17 @@ class ExchangeCalendar:
 
     Sessions for ``start..end`` (widened to whole years) are built once; asking about a day
     outside that range rebuilds once for the wider range, so any date works and repeated calls
-    stay O(1).
+    stay O(1).  ``cache_dir``: where to keep the library's sessions between processes (None: not
+    kept; ``sim.calendar_cache.default_cache_dir()`` is the user's cache folder).
     """
 
-    def __init__(self, start: date, end: date, *, exchange: str = "XNYS") -> None:
+    def __init__(
+        self, start: date, end: date, *, exchange: str = "XNYS", cache_dir: Path | None = None
+    ) -> None:
         if end < start:
             raise ValueError(f"calendar range is empty: {start} .. {end}")
         self._exchange = exchange
+        self._cache = None if cache_dir is None else SessionCache(cache_dir)
         self._sessions: dict[date, tuple[datetime, datetime]] = {}
         self._first = self._last = start
         self._build(date(start.year, 1, 1), date(end.year, 12, 31))
@@ -98,21 +107,40 @@ class ExchangeCalendar:
         return self._sessions.get(day)
 
     def _build(self, first: date, last: date) -> None:
-        xc = _exchange_calendars()
-        try:
-            cal = xc.get_calendar(self._exchange, start=first.isoformat(), end=last.isoformat())
-        except Exception as exc:  # the library raises several types for out-of-bounds ranges
-            raise CalendarUnavailable(f"{self._exchange} sessions {first}..{last}: {exc}") from exc
-        opens = cal.opens.dt.tz_convert(_EASTERN).dt.tz_localize(None)
-        closes = cal.closes.dt.tz_convert(_EASTERN).dt.tz_localize(None)
-        sessions = {
-            s.date(): (o.to_pydatetime(), c.to_pydatetime())
-            for s, o, c in zip(cal.sessions, opens, closes, strict=True)
-        }
+        sessions = self._library_sessions(first.year, last.year)
         for day, close in CBOE_OVERRIDES.items():
             if first <= day <= last:
                 _apply_override(sessions, day, close, self._exchange)
         self._sessions, self._first, self._last = sessions, first, last
+
+    def _library_sessions(self, first_year: int, last_year: int) -> Sessions:
+        """The library's sessions of whole years, from the cache where it has them."""
+        if self._cache is None:
+            return _from_library(self._exchange, date(first_year, 1, 1), date(last_year, 12, 31))
+        cache = self._cache
+        years = {y: cache.load(self._exchange, y) for y in range(first_year, last_year + 1)}
+        missing = [y for y, got in years.items() if got is None]
+        if missing:  # one library build for the span of the missing years
+            built = _from_library(self._exchange, date(min(missing), 1, 1), date(max(missing), 12, 31))
+            for y in missing:
+                year = {d: s for d, s in built.items() if d.year == y}
+                cache.store(self._exchange, y, year)
+                years[y] = year
+        return {d: s for y in sorted(years) for d, s in (years[y] or {}).items()}
+
+
+def _from_library(exchange: str, first: date, last: date) -> Sessions:
+    xc = _exchange_calendars()
+    try:
+        cal = xc.get_calendar(exchange, start=first.isoformat(), end=last.isoformat())
+    except Exception as exc:  # the library raises several types for out-of-bounds ranges
+        raise CalendarUnavailable(f"{exchange} sessions {first}..{last}: {exc}") from exc
+    opens = cal.opens.dt.tz_convert(_EASTERN).dt.tz_localize(None)
+    closes = cal.closes.dt.tz_convert(_EASTERN).dt.tz_localize(None)
+    return {
+        s.date(): (o.to_pydatetime(), c.to_pydatetime())
+        for s, o, c in zip(cal.sessions, opens, closes, strict=True)
+    }
 
 
 def _apply_override(

@@ -19,7 +19,7 @@ from sim.cli_config import RunInputs, UsageError, audit_settings, backtest_input
 from sim.cli_logging import ClockedMarket, SimTimeFilter, run_log
 from sim.lab.cli import add_parser as add_lab_parser
 from sim.markets.choose import MarketChoice, build_market
-from sim.markets.lean_data import LeanDataError
+from sim.markets.lean_errors import LeanDataError
 from sim.report import summary_text, write_reports
 from sim.run_info import EventTally, why_nothing_traded, write_run_description
 
@@ -58,10 +58,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _backtest(args: argparse.Namespace, inputs: RunInputs, out: Path, sim_time: SimTimeFilter) -> int:
     from sim.calendar import ExchangeCalendar
+    from sim.calendar_cache import default_cache_dir
 
     settings = inputs.settings
     start, end = date.fromisoformat(settings.start_date), date.fromisoformat(settings.end_date)
-    calendar = ExchangeCalendar(start - timedelta(days=7), end + timedelta(days=800))
+    calendar = ExchangeCalendar(
+        start - timedelta(days=7), end + timedelta(days=800), cache_dir=default_cache_dir()
+    )
     try:
         choice = market_choice(args, inputs, calendar)
     except (OSError, ValueError, RuntimeError) as exc:
@@ -97,8 +100,8 @@ def _backtest(args: argparse.Namespace, inputs: RunInputs, out: Path, sim_time: 
     write_final(out / "final.json", result)
     outcome = _outcome(result, choice, tally)
     run_file = _write_run_description(out / "run.json", args, inputs, choice, outcome)
-    paths = {**write_reports(out, result, wall), "run": run_file}
-    html = _html_report(out, settings)
+    paths = {**write_reports(out, result, wall, html=True), "run": run_file}
+    html = paths.pop("html")
     _say(args, summary_text(result, wall))
     for line in outcome.get("why_nothing_traded", []):
         _say(args, f"nothing traded: {line}")
@@ -152,12 +155,6 @@ def _fail(problems: list[str]) -> int:
 def _say(args: argparse.Namespace, text: str) -> None:
     if not args.quiet:
         print(text)
-
-
-def _html_report(out: Path, settings: Settings) -> Path:
-    from analysis.html_report import write_html_report
-
-    return write_html_report(out, settings)
 
 
 def build_parser() -> argparse.ArgumentParser:

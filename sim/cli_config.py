@@ -18,7 +18,6 @@ from typing import Any
 
 from core.settings import Settings, SettingsError, read_parameters_file
 from core.settings_text import parse_number
-from lean_adapter.translate import parse_adapter_options, split_parameters
 from monitoring.alerts import ALERT_URLS_ENV, alert_urls
 from sim.broker.faults import FaultConfig
 
@@ -103,6 +102,8 @@ def settings_from(
     if path.is_file():
         base = read_parameters_file(path)
     source = f"{path.name} parameters" if path.is_file() else "defaults"
+    from lean_adapter.translate import parse_adapter_options, split_parameters  # option maths: not for --help
+
     params, adapter = split_parameters({**base, **overrides})
     problems: list[str] = []
     settings = None

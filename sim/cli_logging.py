@@ -13,9 +13,12 @@ import logging
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.types import MarketSnapshot
-from sim.engine import MarketSource
+
+if TYPE_CHECKING:
+    from sim.engine import MarketSource
 
 LOG_FORMAT = "%(asctime)s sim=%(sim_time)s %(levelname)s %(name)s %(message)s"
 

@@ -8,13 +8,16 @@ import csv
 import json
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.regime import max_bp_fraction
 from core.settings import Settings
 from core.types import PositionGroup
 from monitoring import open_positions
 from sim.broker.fault_report import write_execution_report
-from sim.engine import EquityPoint, RunResult
+
+if TYPE_CHECKING:
+    from sim.engine import EquityPoint, RunResult
 
 TRADE_COLUMNS = [
     "group_id", "strategy", "opened_at", "closed_at", "quantity", "legs", "entry_price", "exit_price",
@@ -67,10 +70,14 @@ def write_parameters(path: Path, settings: Settings) -> None:
     path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 
-def write_reports(out_dir: Path, result: RunResult, wall_seconds: float | None = None) -> dict[str, Path]:
-    """Write the run files and summary.txt into ``out_dir``.  ``wall_seconds`` is accepted for the
-    callers' symmetry with ``summary_text`` and not written: wall time is not a property of the
-    run, so the same run gives byte-identical files."""
+def write_reports(
+    out_dir: Path, result: RunResult, wall_seconds: float | None = None, *, html: bool = False
+) -> dict[str, Path]:
+    """Write the run files and summary.txt (and with ``html`` report.html, from the same reading
+    of the files) into ``out_dir``.  ``wall_seconds`` is accepted for the callers' symmetry with
+    ``summary_text`` and not written: wall time is not a property of the run, so the same run
+    gives byte-identical files."""
+    from analysis.report_data import load
     from analysis.summary import write_summary
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -88,7 +95,12 @@ def write_reports(out_dir: Path, result: RunResult, wall_seconds: float | None =
     result.recorder.write_events(paths["events"])
     write_parameters(paths["parameters"], settings)
     paths.update(write_execution_report(out_dir, result))
-    paths["summary"] = write_summary(out_dir)
+    data = load(out_dir)  # read once: events.jsonl is most of a long run's output
+    paths["summary"] = write_summary(out_dir, data=data)
+    if html:
+        from analysis.html_report import write_html_report
+
+        paths["html"] = write_html_report(out_dir, data=data)
     result.recorder.report_dir = out_dir
     return paths
 

@@ -20,6 +20,7 @@ from typing import Any
 from core.settings import Settings, SettingsError
 from sim import cli
 from sim.calendar import ExchangeCalendar
+from sim.calendar_cache import default_cache_dir
 from sim.cli_config import RunInputs
 from sim.engine import RunResult, run_backtest
 from sim.lab.spec import TaskSpec
@@ -54,7 +55,9 @@ def run_spec(spec: TaskSpec, settings: Settings | None = None, risk: RiskCounts 
     settings = settings or spec.settings()
     args = backtest_args(spec)
     inputs = RunInputs(settings, "lab task", None, None, spec.step_minutes, spec.seed, False)
-    calendar = ExchangeCalendar(spec.start - timedelta(days=7), spec.end + timedelta(days=800))
+    calendar = ExchangeCalendar(
+        spec.start - timedelta(days=7), spec.end + timedelta(days=800), cache_dir=default_cache_dir()
+    )
     market = cli.market_choice(args, inputs, calendar).market
     recorder = RunRecorder()
     if risk is not None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.ports import TradingCalendar
 from core.types import MarketSnapshot
-from sim.markets.lean_data import LeanDataError
+from sim.markets.lean_errors import LeanDataError
 
 if TYPE_CHECKING:
     from sim.engine import MarketSource

@@ -41,6 +41,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from sim.markets.lean_errors import LeanDataError
+
 log = logging.getLogger("sim.markets.lean_data")
 
 MS_PER_DAY = 86_400_000
@@ -63,15 +65,6 @@ ASSET_CLASSES: dict[str, tuple[str, float]] = {
     "future": ("Future", 1.0),
     "futureoption": ("FutureOption", 1.0),
 }
-
-
-class LeanDataError(ValueError):
-    """A LEAN data file is missing or malformed; says which file, member and line."""
-
-    def __init__(self, path: Path | str, problem: str, *, member: str | None = None, line: int | None = None):
-        self.path, self.problem, self.member, self.line = Path(path), problem, member, line
-        where = str(path) + (f" [{member}]" if member else "") + (f" line {line}" if line else "")
-        super().__init__(f"{where}: {problem}")
 
 
 # ------------------------------------------------------------------------------- file names

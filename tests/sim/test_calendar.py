@@ -88,3 +88,77 @@ def test_sessions_agree_with_lean_cboe_index_hours():
             expected = None if day in holidays else datetime.combine(day, early.get(day, time(16, 0)))
             assert cal.session_close(day) == expected, day
         day += timedelta(days=1)
+
+
+def _count_library_builds(monkeypatch) -> list[tuple[date, date]]:
+    import sim.calendar as calendar_module
+
+    calls: list[tuple[date, date]] = []
+    build = calendar_module._from_library
+
+    def counted(exchange, first, last):
+        calls.append((first, last))
+        return build(exchange, first, last)
+
+    monkeypatch.setattr(calendar_module, "_from_library", counted)
+    return calls
+
+
+def test_cached_sessions_equal_the_library_and_skip_it_next_time(tmp_path, monkeypatch):
+    uncached = ExchangeCalendar(date(2024, 1, 1), date(2026, 12, 31))
+    calls = _count_library_builds(monkeypatch)
+    first = ExchangeCalendar(date(2024, 1, 1), date(2026, 12, 31), cache_dir=tmp_path)
+    again = ExchangeCalendar(date(2024, 1, 1), date(2026, 12, 31), cache_dir=tmp_path)
+    assert calls == [(date(2024, 1, 1), date(2026, 12, 31))], "built once, then read from the cache"
+    day = date(2024, 1, 1)
+    while day <= date(2026, 12, 31):
+        expected = (uncached.session_open(day), uncached.session_close(day))
+        assert (first.session_open(day), first.session_close(day)) == expected, day
+        assert (again.session_open(day), again.session_close(day)) == expected, day
+        day += timedelta(days=1)
+    assert not again.is_trading_day(date(2025, 1, 9)), "overrides still apply to cached sessions"
+    assert again.session_close(date(2025, 11, 28)) == datetime(2025, 11, 28, 13)
+
+
+def test_another_library_release_does_not_read_the_old_cache(tmp_path, monkeypatch):
+    import sim.calendar_cache as cache_module
+
+    monkeypatch.setattr(cache_module, "installed_library_version", lambda: "4.0.0")
+    ExchangeCalendar(date(2025, 1, 1), date(2025, 12, 31), cache_dir=tmp_path)
+    calls = _count_library_builds(monkeypatch)
+    monkeypatch.setattr(cache_module, "installed_library_version", lambda: "4.0.1")
+    ExchangeCalendar(date(2025, 1, 1), date(2025, 12, 31), cache_dir=tmp_path)
+    assert calls == [(date(2025, 1, 1), date(2025, 12, 31))], "a new release rebuilds its sessions"
+    assert len(list(tmp_path.glob("sessions-XNYS-2025-*.json"))) == 2
+
+
+def test_a_corrupt_cache_file_is_logged_and_rebuilt(tmp_path, monkeypatch, caplog):
+    ExchangeCalendar(date(2025, 1, 1), date(2025, 12, 31), cache_dir=tmp_path)
+    (path,) = tmp_path.glob("sessions-XNYS-2025-*.json")
+    doc = json.loads(path.read_text())
+    doc["sessions"][10][2] = doc["sessions"][10][1]  # closes when it opens
+    path.write_text(json.dumps(doc))
+    calls = _count_library_builds(monkeypatch)
+    cal = ExchangeCalendar(date(2025, 1, 1), date(2025, 12, 31), cache_dir=tmp_path)
+    assert calls and "unreadable (bad session" in caplog.text and str(path) in caplog.text
+    assert cal.session_close(date(2025, 1, 17)) == datetime(2025, 1, 17, 16)
+    path.write_text("{not json")
+    ExchangeCalendar(date(2025, 1, 1), date(2025, 12, 31), cache_dir=tmp_path)
+    assert len(calls) == 2
+    assert json.loads(path.read_text())["year"] == 2025, "the rebuilt sessions replaced the bad file"
+
+
+def test_an_unwritable_cache_folder_is_logged_once_and_the_run_goes_on(tmp_path, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    cal = ExchangeCalendar(date(2024, 1, 1), date(2025, 12, 31), cache_dir=blocker / "cache")
+    assert cal.is_trading_day(date(2025, 1, 17))
+    assert caplog.text.count("not writable") == 1
+
+
+def test_default_cache_folder():
+    from sim.calendar_cache import default_cache_dir
+
+    assert default_cache_dir({"TOMKING_CACHE_DIR": "/c"}) == Path("/c")
+    assert default_cache_dir({"XDG_CACHE_HOME": "/x"}) == Path("/x/tomking")
+    assert default_cache_dir({}) == Path.home() / ".cache" / "tomking"

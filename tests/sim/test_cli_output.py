@@ -138,6 +138,21 @@ def test_quiet_prints_nothing_and_still_writes_every_report(quiet_run):
         assert (out / name).stat().st_size > 0, name
 
 
+@pytest.mark.slow  # a week of backtest
+def test_the_reports_of_a_run_equal_the_ones_rebuilt_from_its_folder(quiet_run, tmp_path):
+    """The run writes summary.txt and report.html from one reading of its files; rebuilding either
+    from the folder alone gives the same bytes."""
+    import shutil
+
+    from analysis.html_report import write_html_report
+    from analysis.summary import write_summary
+
+    _, out, _ = quiet_run
+    copy = Path(shutil.copytree(out, tmp_path / "copy"))
+    assert write_summary(copy).read_bytes() == (out / "summary.txt").read_bytes()
+    assert write_html_report(copy).read_bytes() == (out / "report.html").read_bytes()
+
+
 def _alerts(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "events.jsonl").open() if '"kind": "alert"' in line]
 
