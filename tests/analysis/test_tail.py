@@ -52,7 +52,7 @@ def test_rolling_window_is_a_quarter_or_half_a_short_run():
 
 @pytest.fixture(scope="module")
 def reference():
-    empyrical = pytest.importorskip("empyrical", reason="empyrical-reloaded is the reference (report extra)")
+    empyrical = pytest.importorskip("empyrical", reason="empyrical-reloaded is the reference (dev extra)")
     stats = pytest.importorskip("scipy.stats", reason="scipy.stats is the reference")
     return empyrical, stats
 

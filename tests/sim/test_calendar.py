@@ -91,16 +91,17 @@ def test_sessions_agree_with_lean_cboe_index_hours():
 
 
 def _count_library_builds(monkeypatch) -> list[tuple[date, date]]:
-    import sim.calendar as calendar_module
+    """Every session build asked of the exchange_calendars library (its public get_calendar)."""
+    import exchange_calendars
 
     calls: list[tuple[date, date]] = []
-    build = calendar_module._from_library
+    build = exchange_calendars.get_calendar
 
-    def counted(exchange, first, last):
-        calls.append((first, last))
-        return build(exchange, first, last)
+    def counted(name, *args, **kwargs):
+        calls.append((date.fromisoformat(kwargs["start"]), date.fromisoformat(kwargs["end"])))
+        return build(name, *args, **kwargs)
 
-    monkeypatch.setattr(calendar_module, "_from_library", counted)
+    monkeypatch.setattr(exchange_calendars, "get_calendar", counted)
     return calls
 
 
