@@ -144,6 +144,11 @@ class QuoteTable(Sequence[OptionQuote]):
     def rows(self, indices: Sequence[int]) -> tuple[OptionQuote, ...]:
         """The rows at ``indices`` (built together, then kept: a row is always the same object)."""
 
+    @abstractmethod
+    def values(self, name: str) -> Sequence[float]:
+        """One numeric field's values in row order (``"bid"``, ``"iv"``, ...), building no rows;
+        read-only.  A name that is not a numeric ``OptionQuote`` field raises ValueError."""
+
 
 @dataclass(frozen=True, slots=True)
 class OptionChain:

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from core.types import MarketSnapshot, OptionChain, Right
+import numpy as np
+
+from core.types import MarketSnapshot, OptionChain, OptionContract, QuoteTable, Right
 
 MIN_HISTORY = 20  # fewer daily observations than this make rank/percentile meaningless
 SKEW_DELTA = 0.25
@@ -34,14 +36,43 @@ def iv_percentile(history: Sequence[float], current: float) -> float | None:
     return sum(1 for v in history if v < current) / len(history)
 
 
+def _values(chain: OptionChain, name: str) -> np.ndarray:
+    """One numeric field of every quote, from the table's column when it has one (no rows built)."""
+    q = chain.quotes
+    return np.asarray(
+        q.values(name) if isinstance(q, QuoteTable) else [getattr(x, name) for x in q], dtype=float
+    )
+
+
+def _contracts(chain: OptionChain) -> Sequence[OptionContract]:
+    q = chain.quotes
+    return q.contracts if isinstance(q, QuoteTable) else [x.contract for x in q]
+
+
 def atm_iv(chain: OptionChain) -> float | None:
-    """Mean IV of the call and put struck nearest the underlying price."""
+    """Mean IV of the call and put struck nearest the underlying price (ties: the first in chain
+    order), over quotes with a usable IV; read from the chain's columns."""
+    contracts = _contracts(chain)
+    if not contracts:
+        return None
+    iv = _values(chain, "iv")
+    distance = np.abs(np.array([c.strike for c in contracts], dtype=float) - chain.underlying_price)
+    usable = np.isfinite(iv) & (iv > 0)
     ivs = []
     for right in (Right.CALL, Right.PUT):
-        side = [q for q in chain.side(right) if math.isfinite(q.iv) and q.iv > 0]
-        if side:
-            ivs.append(min(side, key=lambda q: abs(q.contract.strike - chain.underlying_price)).iv)
+        (candidates,) = np.nonzero(usable & np.array([c.right is right for c in contracts]))
+        if candidates.size:
+            ivs.append(float(iv[candidates[np.argmin(distance[candidates])]]))
     return sum(ivs) / len(ivs) if ivs else None
+
+
+def median_spread_pct(chain: OptionChain) -> float | None:
+    """Median of (ask - bid) / mid over the quotes with a bid, read from the chain's columns."""
+    bid, ask = _values(chain, "bid"), _values(chain, "ask")
+    mid = 0.5 * (bid + ask)
+    quoted = (bid > 0) & (mid > 0)
+    spreads = ((ask - bid)[quoted] / mid[quoted]).tolist()
+    return statistics.median(spreads) if spreads else None
 
 
 def skew_25d(chain: OptionChain) -> float | None:
@@ -96,10 +127,8 @@ class VolatilityTracker:
             rank, pct = iv_rank(history, iv), iv_percentile(history, iv)
             history.append(iv)
             del history[: -self._lookback]
-        spreads = [q.spread / q.mid for q in chain.quotes if q.bid > 0 and q.mid > 0]
         return VolContext(
-            underlying, root, expiry, iv, rank, pct, skew_25d(chain),
-            statistics.median(spreads) if spreads else None, len(chain.quotes),
+            underlying, root, expiry, iv, rank, pct, skew_25d(chain), median_spread_pct(chain), len(chain.quotes)
         )  # fmt: skip
 
 

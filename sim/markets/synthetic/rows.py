@@ -18,7 +18,9 @@ from core.types import OptionContract, OptionQuote, QuoteTable
 # same objects as ``OptionQuote(*row)`` at under half the cost of the frozen dataclass's __init__
 # (which sets each field through object.__setattr__); chains are thousands of quotes a step.
 _FIELD_SETTERS = tuple(getattr(OptionQuote, f.name).__set__ for f in fields(OptionQuote))
-_DELTA = [f.name for f in fields(OptionQuote)].index("delta")
+_INDEX = {f.name: i for i, f in enumerate(fields(OptionQuote))}
+_DELTA = _INDEX["delta"]
+_NUMERIC = frozenset(_INDEX) - {"contract", "time"}
 
 
 def quotes_from_columns(columns: Sequence[Iterable]) -> tuple[OptionQuote, ...]:
@@ -60,6 +62,11 @@ class ChainRows(QuoteTable):
             for i, q in zip(missing, quotes_from_columns(columns), strict=True):
                 built[i] = q
         return tuple(built[i] for i in indices)  # type: ignore[misc]  # every index was built above
+
+    def values(self, name: str) -> Sequence[float]:
+        if name not in _NUMERIC:
+            raise ValueError(f"{name!r} is not a numeric OptionQuote field ({', '.join(sorted(_NUMERIC))})")
+        return self._columns[_INDEX[name]]
 
     def __len__(self) -> int:
         return len(self._built)
