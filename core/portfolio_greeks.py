@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 from core.futures_root import futures_root
@@ -54,7 +54,12 @@ class Greeks:
         return Greeks(self.delta_1pct, self.bw_delta_1pct, self.gamma_1pct)
 
     def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+        """The fields by name, in field order (``dataclasses.asdict`` without its deep copy: the
+        reports sample this for every position many times a day)."""
+        return {name: getattr(self, name) for name in _GREEK_FIELDS}
+
+
+_GREEK_FIELDS = tuple(f.name for f in fields(Greeks))
 
 
 class GreeksUnknown(ValueError):

@@ -203,3 +203,9 @@ def test_beta_weighting_is_linear_in_beta_and_touches_only_delta(d, b1, b2):
     assert g1.bw_delta_1pct == pytest.approx(b1 * g1.delta_1pct, abs=1e-9)
     assert g1.bw_delta_1pct + g2.bw_delta_1pct == pytest.approx((b1 + b2) * g1.delta_1pct, abs=1e-6)
     assert dataclasses.replace(g1, bw_delta_1pct=0.0) == dataclasses.replace(g2, bw_delta_1pct=0.0)
+
+
+def test_as_dict_names_every_greek_in_field_order():
+    g = Greeks(1.5, -2.0, 0.25, -7.0, 3.0)
+    assert g.as_dict() == dataclasses.asdict(g)
+    assert list(g.as_dict()) == [f.name for f in dataclasses.fields(Greeks)]
