@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,7 @@ from core.ports import EventSink
 from core.settings import Settings
 from core.stress import Scenarios, StressUnknown, positions_of, stress_loss
 from core.types import AccountState, GroupStatus, MarketSnapshot, PositionGroup
-from monitoring.volatility import VolatilityTracker
+from monitoring.volatility import VolatilityTracker, VolContext
 
 # Watched underlying -> option root.  "/ES"-style keys are futures: their chains are found by root
 # (the front contract changes), the IV history runs on across contract rolls.
@@ -85,7 +85,7 @@ class MonitoringSampler:
                 continue
             ctx = self._vol.observe(snapshot, underlying, root)
             if ctx is not None:
-                self._sink.record("vol_context", now, {**asdict(ctx), "expiry": ctx.expiry.isoformat()})
+                self._sink.record("vol_context", now, {**_fields(ctx), "expiry": ctx.expiry.isoformat()})
 
     def _sample(
         self, snapshot: MarketSnapshot, held: Sequence[PositionGroup], account: AccountState, eod: bool
@@ -124,6 +124,12 @@ class MonitoringSampler:
             "stress_limit": limit,
             "stress_by_class": result.by_class,
         }
+
+
+def _fields(ctx: VolContext) -> dict[str, Any]:
+    """``dataclasses.asdict`` of a flat record, without its recursive deep copy (every close
+    records one per watched underlying)."""
+    return {f.name: getattr(ctx, f.name) for f in fields(ctx)}
 
 
 def _payload(

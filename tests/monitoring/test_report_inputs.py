@@ -4,6 +4,7 @@ index and ETFs, and every order the engine acknowledges (for ``last_order_time``
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from core.settings import Settings
 from monitoring.health import HealthInputs
 from monitoring.sampler import DEFAULT_VOL_ROOTS, MonitoringSampler
 from monitoring.service import MonitoringService, OrderActivity
+from monitoring.volatility import VolContext
 from sim.store import MemoryStore
 from testing.factories import account
 from tests.monitoring.test_greeks import NOW, _snapshot, _strangle
@@ -51,6 +53,8 @@ def test_futures_roots_get_implied_vol_context_like_the_index():
     MonitoringSampler(sink, Settings()).on_end_of_day(day, snap, [], account(100_000.0))
     ctx = {p["underlying"]: p for k, _, p in sink.events if k == "vol_context"}
     assert {"/ES", "/CL", "/GC", "SPX"} <= set(ctx) and set(ctx) <= set(DEFAULT_VOL_ROOTS)
+    assert list(ctx["SPX"]) == [f.name for f in fields(VolContext)], "every field, in order"
+    assert ctx["SPX"]["expiry"] == date.fromisoformat(ctx["SPX"]["expiry"]).isoformat()
     for root in ("/ES", "/CL", "/GC"):
         assert ctx[root]["root"] == root[1:] and 0.01 < ctx[root]["atm_iv"] < 2.0
         assert ctx[root]["quotes"] > 10
