@@ -42,6 +42,9 @@ class DailyMetricsExporter:
         self._days: list[date] = []
         self._values: list[float] = []
         self._bench: dict[date, float] = {}
+        # Each closed group's trade, kept while the book hands back the same (immutable) group
+        # object: every close would otherwise rebuild the whole history's trades.
+        self._trades: dict[str, tuple[PositionGroup, pf.ClosedTrade]] = {}
 
     def on_close(
         self,
@@ -60,7 +63,7 @@ class DailyMetricsExporter:
         self._values.append(net_liquidation)
         if benchmark_price is not None and benchmark_price > 0:
             self._bench[day] = benchmark_price
-        trades = [pf.ClosedTrade.of(g) for g in closed if g.closed_at is not None]
+        trades = [self._trade(g) for g in closed if g.closed_at is not None]
         portfolio = pf.portfolio_metrics(
             self._days, self._values, self._start, self._bench or None, self.benchmark
         )
@@ -81,6 +84,12 @@ class DailyMetricsExporter:
         self.store.save(day_key(day), data)
         self.store.save(LATEST_KEY, data)
         return doc
+
+    def _trade(self, group: PositionGroup) -> pf.ClosedTrade:
+        kept = self._trades.get(group.group_id)
+        if kept is None or kept[0] is not group:  # new, or the group was replaced (changed)
+            kept = self._trades[group.group_id] = (group, pf.ClosedTrade.of(group))
+        return kept[1]
 
 
 def _json_safe(value: Any) -> Any:

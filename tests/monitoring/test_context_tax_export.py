@@ -195,3 +195,19 @@ def test_daily_export_writes_metrics_to_the_store_each_close():
     assert "UNDERPERFORMING" in body
     with pytest.raises(ValueError, match="forward"):
         exporter.on_close(days[0], 1.0, None, [])
+
+
+def test_daily_export_reads_a_replaced_closed_group_again():
+    """The exporter keeps each closed group's trade between closes; a group the book replaced
+    (same id, new object: a corrected fill) is read again, not served from the kept copy."""
+    exporter = DailyMetricsExporter(MemoryStore(), 100_000.0, {})
+    spx = _contract("SPXW", "SPX", SecurityKind.INDEX_OPTION)
+    first = _group(
+        "zero_dte-1", spx, -1, datetime(2025, 1, 2, 10), datetime(2025, 1, 2, 15), -1.0, 0.2, "zero_dte"
+    )
+    doc = exporter.on_close(date(2025, 1, 2), 100_000.0, None, [first])
+    assert doc["strategies"]["zero_dte"]["realized_pnl"] == pytest.approx(first.realized_pnl())
+    corrected = dataclasses.replace(first, exit_price=0.6)
+    doc = exporter.on_close(date(2025, 1, 3), 100_000.0, None, [corrected])
+    assert corrected.realized_pnl() != first.realized_pnl()
+    assert doc["strategies"]["zero_dte"]["realized_pnl"] == pytest.approx(corrected.realized_pnl())
