@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 import numpy as np
 
-from core.types import MarketSnapshot, OptionChain, OptionContract, QuoteTable, Right
+from core.types import MarketSnapshot, OptionChain, QuoteTable, Right
 
 MIN_HISTORY = 20  # fewer daily observations than this make rank/percentile meaningless
 SKEW_DELTA = 0.25
@@ -44,23 +44,24 @@ def _values(chain: OptionChain, name: str) -> np.ndarray:
     )
 
 
-def _contracts(chain: OptionChain) -> Sequence[OptionContract]:
+def _strikes_and_calls(chain: OptionChain) -> tuple[np.ndarray, np.ndarray]:
+    """Each quote's strike and whether it is a call, in row order."""
     q = chain.quotes
-    return q.contracts if isinstance(q, QuoteTable) else [x.contract for x in q]
+    contracts = q.contracts if isinstance(q, QuoteTable) else [x.contract for x in q]
+    strikes = np.array([c.strike for c in contracts], dtype=float)
+    return strikes, np.array([c.right is Right.CALL for c in contracts], dtype=bool)
 
 
 def atm_iv(chain: OptionChain) -> float | None:
     """Mean IV of the call and put struck nearest the underlying price (ties: the first in chain
     order), over quotes with a usable IV; read from the chain's columns."""
-    contracts = _contracts(chain)
-    if not contracts:
-        return None
+    strikes, calls = _strikes_and_calls(chain)
     iv = _values(chain, "iv")
-    distance = np.abs(np.array([c.strike for c in contracts], dtype=float) - chain.underlying_price)
+    distance = np.abs(strikes - chain.underlying_price)
     usable = np.isfinite(iv) & (iv > 0)
     ivs = []
-    for right in (Right.CALL, Right.PUT):
-        (candidates,) = np.nonzero(usable & np.array([c.right is right for c in contracts]))
+    for side in (calls, ~calls):
+        (candidates,) = np.nonzero(usable & side)
         if candidates.size:
             ivs.append(float(iv[candidates[np.argmin(distance[candidates])]]))
     return sum(ivs) / len(ivs) if ivs else None
