@@ -23,7 +23,6 @@ ALLOWED = {
     "created": "OrderIntent / group record creation time, persisted",
     "outcome_message": "execution group record: why it ended, persisted",
     "daily_pnl": "performance and report records, written to the report",
-    "median_spread_pct": "volatility sample record, written to the run's samples",
     "last_message_age_s": "feed status record, served by the health endpoint",
     "next_retry_s": "feed status record, served by the health endpoint",
     "settlement_price": "sim settlement record, written to the run's events",
