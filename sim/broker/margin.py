@@ -108,6 +108,7 @@ class SimMargin:
         return found
 
     def priced(self, plan: MarginPlan, snapshot: MarketSnapshot) -> float:
+        """The requirement ``plan`` stands for at ``snapshot``'s prices."""
         return sum(self._underlying(u, snapshot) for u in plan.underlyings)
 
     def _underlying(self, plan: _Underlying, snapshot: MarketSnapshot) -> float:
