@@ -8,7 +8,8 @@ How a crash anywhere is survived:
   diffs, journals, snapshots, migrates and quarantines them.  No component touches the store.
 * **Stable commits.**  At the end of every step, applied order event and expiry run, the state is
   diffed against the last commit and the delta journaled.  Recovery = the last snapshot + every
-  commit delta after it: the state as of the last stable point, restored exactly.
+  commit delta after it: the state as of the last stable point, restored exactly.  A store no
+  process will recover from (``recoverable=False``) journals nothing: a snapshot per checkpoint.
 * **Acts are written ahead.**  Every order, cancel and liquidation is journaled before the engine
   is called (``GuardedPlatform``).  Acts after the last commit are *in flight* at recovery: the
   engine re-delivers the interrupted input (an order event, or the step), the system re-derives the
@@ -25,6 +26,7 @@ How a crash anywhere is survived:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -54,13 +56,14 @@ class StateManager:
         prefix: str = "state",
         compact_after: int = 32,
         check: bool | None = None,
-        every_step: bool = True,
+        recoverable: bool = True,
     ) -> None:
         self.store = store
         # False for a store no process will ever recover from (the sim's plain backtest keeps its
-        # brokerage in memory): a step's commit then only advances the bookkeeping, and the state
-        # is encoded and journaled at order events, expiries and checkpoints (each end of day).
-        self.every_step = every_step
+        # brokerage in memory, so no restart could reconcile with it): nothing reads its journal,
+        # so commits and acts journal nothing and only advance the bookkeeping; each checkpoint
+        # (end of day) still encodes the whole state into a snapshot (``_save_only``).
+        self.recoverable = recoverable
         # Cross-check every commit against a full encoding (``persistence.crosscheck``; slow).
         self.check = crosscheck.enabled_by_environment() if check is None else check
         self.prefix = prefix
@@ -166,18 +169,11 @@ class StateManager:
         return True
 
     def commit(self, kind: str) -> None:
-        # An act sent in a step before this one that the re-run did not re-derive is an orphan.
-        now = self._now() or ""
-        orphans = [a for a in self._in_flight if self._in_flight_time.get(a, "") < now]
-        if kind == "step" and orphans:
-            self._in_flight = [a for a in self._in_flight if a not in orphans]
-            self._fail_closed(
-                "orphan_acts",
-                "Orders sent before the crash were not re-derived after it",
-                {"acts": [list(a) for a in orphans]},
-            )
-        if kind == "step" and not (self.every_step or self.check):
-            self.books.last_step = self.system.platform.now()
+        if kind == "step" and self._in_flight:
+            self._fail_orphans()
+        if self._save_only:
+            if kind == "step":
+                self.books.last_step = self.system.platform.now()
             return
         current = self._collect()
         ops = self._diff(current)
@@ -198,9 +194,17 @@ class StateManager:
             self._snapshot()
 
     def checkpoint(self) -> None:
-        self.commit("checkpoint")
+        if self._save_only:  # no journal to follow the snapshot: nothing to commit first
+            self._committed = self._collect()
+        else:
+            self.commit("checkpoint")
         if not self._in_flight:
             self._snapshot()
+
+    @property
+    def _save_only(self) -> bool:
+        """Whether only checkpoints encode the state (an unrecoverable store, not cross-checked)."""
+        return not (self.recoverable or self.check)
 
     # --- acts (called by GuardedPlatform) ------------------------------------------------------------
     def before_submit(self, order: ComboOrder) -> bool:
@@ -208,7 +212,7 @@ class StateManager:
         self.books.working[order.tag] = WorkingOrder(order)
         if not self._sent_before_crash("submit", order.tag, {"order": to_plain(order)}):
             return False
-        self.journal.append("act", "submit", self._now(), payload=to_plain(order))
+        self._act("submit", lambda: to_plain(order))
         return True
 
     def before_cancel(self, tag: str) -> bool:
@@ -220,7 +224,7 @@ class StateManager:
             if tag not in set(self.system.platform.open_order_tags()):
                 self._note("cancel_reattached", {"tag": tag})
                 return False
-        self.journal.append("act", "cancel", self._now(), payload={"tag": tag})
+        self._act("cancel", lambda: {"tag": tag})
         return True
 
     def before_liquidate(self, symbol: str, quantity: float, tag: str) -> bool:
@@ -228,8 +232,13 @@ class StateManager:
         payload = {"tag": tag, "symbol": symbol, "quantity": quantity}
         if not self._sent_before_crash("liquidate", tag, payload):
             return False
-        self.journal.append("act", "liquidate", self._now(), payload=payload)
+        self._act("liquidate", lambda: payload)
         return True
+
+    def _act(self, kind: str, payload: Callable[[], dict[str, Any]]) -> None:
+        """Journal an act before it is sent (unless no process will ever read the journal)."""
+        if not self._save_only:
+            self.journal.append("act", kind, self._now(), payload=payload())
 
     def _sent_before_crash(self, kind: str, tag: str, evidence: dict[str, Any]) -> bool:
         """False when ``tag`` was in flight at the crash and the engine has it, or cannot say."""
@@ -253,6 +262,18 @@ class StateManager:
         return True
 
     # --- internals -----------------------------------------------------------------------------------
+    def _fail_orphans(self) -> None:
+        """An act sent in a step before this one that the re-run did not re-derive is an orphan."""
+        now = self._now() or ""
+        orphans = [a for a in self._in_flight if self._in_flight_time.get(a, "") < now]
+        if orphans:
+            self._in_flight = [a for a in self._in_flight if a not in orphans]
+            self._fail_closed(
+                "orphan_acts",
+                "Orders sent before the crash were not re-derived after it",
+                {"acts": [list(a) for a in orphans]},
+            )
+
     def _restore_parts(self, parts: dict[str, Any]) -> list[StateError]:
         """Decode and restore every saved part; a part that does not decode stays as it started."""
         problems = []

@@ -10,8 +10,9 @@ point and reconciled with the broker, re-derives the same decisions (orders the 
 has are re-attached, never sent twice).  The market is a pure function of its configuration and
 the time, so a resumed run sees exactly the quotes the first run saw.
 
-A plain run can never resume, so it journals its state at order events, expiries and each end of
-day instead of every step (``StateManager(every_step=False)``): the same decisions, less work.
+A plain run can never resume (nothing could reconcile with its in-memory broker), so nothing reads
+its journal: it journals nothing and snapshots its state at each end of day only
+(``StateManager(recoverable=False)``): the same decisions, less work.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def run_backtest(
     platform = SimPlatform(calendar, store, broker, margin, crash)
     world = World(world_store, broker, platform, identity or {})
     resumed = world.load()
-    state = StateManager(store, every_step=world_store is not None)  # a plain run cannot resume
+    state = StateManager(store, recoverable=world_store is not None)  # a plain run cannot resume
     recorder.begin(fresh=not (resumed or state.has_saved_state()))
     router, watchers = None, list(observers)
     if monitor is not None:

@@ -316,7 +316,9 @@ def run_scenario(
     script: Script | None = None,
     store: StateStore | None = None,
 ) -> ScenarioResult:
-    """Run ``market`` through the normal engine loop with ``strategies`` instead of the configured ones."""
+    """Run ``market`` through the normal engine loop with ``strategies`` instead of the configured ones.
+    With a ``store`` to inspect, the run is kill-safe (its world saved in memory beside it), so it
+    journals as one does; without, it is a plain run."""
     chosen = list(strategies)
 
     script = script or Script()
@@ -346,5 +348,6 @@ def run_scenario(
         recorder,
         observers=[script],
         build=build,
+        world_store=MemoryStore() if store is not None else None,
     )
     return ScenarioResult(run, recorder)

@@ -50,7 +50,8 @@ class Book:
         self._positions: dict[str, Position] = {}
         self._marks: dict[str, float] = {}  # last price seen per symbol, used when a quote is missing
         self._sorted: list[Position] | None = None  # positions() until the next trade, removal or restore
-        self.version = 0  # bumped by every change of cash or positions: the broker's valuation key
+        self._holdings: tuple[int, dict[str, Holding]] | None = None  # (version, holdings) last built
+        self.version = 0  # bumped by every change of cash or positions: the valuation caches' key
 
     # --- durable state ---------------------------------------------------------------------------
     def state(self) -> BookState:
@@ -72,15 +73,22 @@ class Book:
     def positions(self) -> list[Position]:
         """Every open position, sorted by symbol so iteration is deterministic (sorted once per change:
         the account is valued every step)."""
+        return list(self._in_order())
+
+    def _in_order(self) -> list[Position]:
         if self._sorted is None:
             self._sorted = [self._positions[s] for s in sorted(self._positions)]
-        return list(self._sorted)
+        return self._sorted
 
     def options(self) -> list[Position]:
-        return [p for p in self.positions() if p.is_option]
+        return [p for p in self._in_order() if p.is_option]
 
     def holdings(self) -> dict[str, Holding]:
-        return {p.symbol: p.holding() for p in self.positions()}
+        """A new dict of the (immutable) holdings, built once per version: every step's account."""
+        cached = self._holdings
+        if cached is None or cached[0] != self.version:
+            cached = self._holdings = (self.version, {p.symbol: p.holding() for p in self._in_order()})
+        return dict(cached[1])
 
     # --- writing ---------------------------------------------------------------------------------
     def trade_option(self, contract: OptionContract, quantity: int, price: float, fee: float) -> None:
@@ -160,7 +168,7 @@ class Book:
         # A plain left-to-right sum in the same order and association as always: a vectorised dot
         # product rounds differently, and the NLV's last bits feed sizing decisions.
         total = 0.0
-        for p in self.positions():
+        for p in self._in_order():
             price = self.mark(p, snapshot)
             if p.kind is SecurityKind.FUTURE:
                 total += (price - p.average_price) * p.quantity * p.multiplier

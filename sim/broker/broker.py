@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from core.ports import MarginModel
 from core.types import (
     AccountState,
     ComboOrder,
@@ -27,6 +26,7 @@ from core.types import (
 from sim.broker.book import Book, BookState
 from sim.broker.fees import TastytradeFees, is_opening
 from sim.broker.fills import fill_prices
+from sim.broker.margin import MarginPlan, SimMargin
 from sim.broker.settlement import SettlementRecord, settle_expiries
 
 
@@ -47,7 +47,7 @@ class BrokerState:
 
 
 class SimBroker:
-    def __init__(self, starting_cash: float, fees: TastytradeFees, margin: MarginModel) -> None:
+    def __init__(self, starting_cash: float, fees: TastytradeFees, margin: SimMargin) -> None:
         self.fees = fees
         self.margin = margin
         self.book = Book(starting_cash)
@@ -57,6 +57,7 @@ class SimBroker:
         self._snapshot: MarketSnapshot | None = None
         self._account_cache: tuple[tuple[datetime, int], AccountState] | None = None
         self._margin_cache: tuple[MarketSnapshot, int, float] | None = None
+        self._portfolio: tuple[int, tuple[Leg, ...], MarginPlan] | None = None  # per book version
 
     # --- durable state (a brokerage's own records; the sim saves them like a broker would) ---------
     state_type: type[BrokerState] = BrokerState
@@ -197,8 +198,19 @@ class SimBroker:
             fills.append(LegFill(contract, quantity, price, fee))
         return tuple(fills)
 
-    def _option_legs(self) -> list[Leg]:
-        return [Leg(p.contract, round(p.quantity)) for p in self.book.options() if p.contract is not None]
+    def _option_legs(self) -> tuple[Leg, ...]:
+        return self._portfolio_plan()[1]
+
+    def _portfolio_plan(self) -> tuple[int, tuple[Leg, ...], MarginPlan]:
+        """The held option legs and their margin plan (netting and pairing), once per book version."""
+        version = self.book.version
+        cached = self._portfolio
+        if cached is None or cached[0] != version:
+            legs = tuple(
+                Leg(p.contract, round(p.quantity)) for p in self.book.options() if p.contract is not None
+            )
+            cached = self._portfolio = (version, legs, self.margin.plan(legs, 1))
+        return cached
 
     def _portfolio_margin(self, snapshot: MarketSnapshot) -> float:
         """Once per snapshot and book version: the account and every submission ask."""
@@ -206,8 +218,8 @@ class SimBroker:
         cached = self._margin_cache
         if cached is not None and cached[0] is snapshot and cached[1] == version:
             return cached[2]
-        legs = self._option_legs()
-        required = self.margin.margin_required(legs, 1, snapshot) if legs else 0.0
+        _, legs, plan = self._portfolio_plan()
+        required = self.margin.priced(plan, snapshot) if legs else 0.0
         self._margin_cache = (snapshot, version, required)
         return required
 
@@ -224,8 +236,7 @@ class SimBroker:
         )
         if closing:
             return True
-        current = self._option_legs()
-        after = current + [Leg(leg.contract, leg.ratio * order.quantity) for leg in order.legs]
+        after = [*self._option_legs(), *(Leg(leg.contract, leg.ratio * order.quantity) for leg in order.legs)]
         return self.margin.margin_required(after, 1, snapshot) <= self._portfolio_margin(snapshot) + 1e-6
 
 

@@ -24,10 +24,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.ports import MarginModel
 from core.types import ComboOrder, MarketSnapshot, OrderEvent, OrderStatus
 from sim.broker.broker import BrokerState, SimBroker
 from sim.broker.fees import TastytradeFees
+from sim.broker.margin import SimMargin
 
 TRANSIENT_REJECTS = ("broker busy, try again", "order routing timeout", "rate limit exceeded")
 PERMANENT_REJECTS = ("order not permitted: account restricted",)
@@ -89,7 +89,7 @@ class FaultyBroker(SimBroker):
     state_type = FaultState
 
     def __init__(
-        self, starting_cash: float, fees: TastytradeFees, margin: MarginModel, config: FaultConfig
+        self, starting_cash: float, fees: TastytradeFees, margin: SimMargin, config: FaultConfig
     ) -> None:
         super().__init__(starting_cash, fees, margin)
         self.config = config
@@ -191,7 +191,7 @@ class FaultyBroker(SimBroker):
 
 
 def make_broker(
-    starting_cash: float, fees: TastytradeFees, margin: MarginModel, faults: FaultConfig | None
+    starting_cash: float, fees: TastytradeFees, margin: SimMargin, faults: FaultConfig | None
 ) -> SimBroker:
     """A plain broker, or one that injects ``faults`` when any rate is set."""
     if faults is None or not faults.active:

@@ -24,6 +24,12 @@ underlying (and multiplier); on each underlying:
 
 Premiums are quote mids (intrinsic value when there is no quote); the underlying price is
 ``snapshot.price(underlying)``, else the quote's underlying price, else the strike (at the money).
+
+Netting, grouping and pairing depend on the legs only, not on prices: ``SimMargin.plan`` does them
+once per set of legs (remembered: the broker's portfolio is priced every step, a strategy's groups
+at every entry check) into a ``MarginPlan``, the exact sequence of additions the requirement is,
+which ``priced`` evaluates at a snapshot's prices - the same operations in the same order as the
+rules above, so the same number to the last bit.
 """
 
 from __future__ import annotations
@@ -33,12 +39,44 @@ from dataclasses import dataclass
 
 from core.types import Leg, MarketSnapshot, OptionContract, Right, SecurityKind
 
+PLANS_KEPT = 4096  # remembered plans; all are dropped when full (the live portfolio's come back)
+
 
 @dataclass
 class _Lot:
     contract: OptionContract
     count: int  # contracts, positive (side is implied by the list it sits in)
-    premium: float  # per share
+    index: int  # of its premium in the underlying's premium list
+
+
+# A side's additions, in order: a pair's width (dollars, price-free), a debit pair's net premium
+# (long lot, short lot, multiplier, contracts), a naked short (lot, contracts).
+_Width = tuple[float]
+_Debit = tuple[int, int, float, int]
+_Naked = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One right's requirement on one underlying as a function of its premiums."""
+
+    steps: tuple[_Width | _Debit | _Naked, ...]
+    longs: tuple[tuple[int, float, int], ...]  # every long after pairing: (lot, multiplier, contracts)
+
+
+@dataclass(frozen=True)
+class _Underlying:
+    first: OptionContract  # the first in symbol order: its strike is the spot of last resort
+    contracts: tuple[OptionContract, ...]  # puts then calls, each in symbol order: premium order
+    put: _Side
+    call: _Side
+
+
+@dataclass(frozen=True)
+class MarginPlan:
+    """The requirement of one set of legs, priced by ``SimMargin.priced``."""
+
+    underlyings: tuple[_Underlying, ...]
 
 
 class SimMargin:
@@ -54,58 +92,57 @@ class SimMargin:
     ) -> None:
         self.index_pct, self.equity_pct, self.minimum_pct = index_pct, equity_pct, minimum_pct
         self.future_scan, self.future_min_share = future_scan, future_min_share
+        self._plans: dict[tuple[tuple[Leg, ...], int], MarginPlan] = {}
 
     def margin_required(self, legs: Sequence[Leg], quantity: int, snapshot: MarketSnapshot) -> float:
-        net: dict[str, tuple[OptionContract, int]] = {}
-        for leg in legs:
-            held = net.get(leg.contract.symbol, (leg.contract, 0))[1]
-            net[leg.contract.symbol] = (leg.contract, held + leg.ratio * quantity)
-        groups: dict[tuple[str, float], list[tuple[OptionContract, int]]] = {}
-        for symbol in sorted(net):
-            contract, count = net[symbol]
-            if count != 0:
-                groups.setdefault((contract.underlying, contract.multiplier), []).append((contract, count))
-        return sum(self._underlying(positions, snapshot) for positions in groups.values())
+        return self.priced(self.plan(legs, quantity), snapshot)
 
-    def _underlying(self, positions: list[tuple[OptionContract, int]], snapshot: MarketSnapshot) -> float:
-        spot = _spot(positions[0][0], snapshot)
-        side_req: dict[Right, float] = {}
-        side_naked_premium: dict[Right, float] = {}
-        debit = 0.0
-        for right in (Right.PUT, Right.CALL):
-            longs, shorts = [], []
-            for contract, count in positions:
-                if contract.right is right:
-                    lot = _Lot(contract, abs(count), _premium(contract, spot, snapshot))
-                    (longs if count > 0 else shorts).append(lot)
-            # Most dangerous shorts first, each covered by the nearest-the-money long available.
-            nearest_first = (lambda lot: -lot.contract.strike) if right is Right.PUT else _strike
-            shorts.sort(key=nearest_first)
-            longs.sort(key=nearest_first)
-            requirement, naked_premium = 0.0, 0.0
-            for short in shorts:
-                for long in longs:
-                    if short.count == 0:
-                        break
-                    if long.count == 0 or long.contract.expiry < short.contract.expiry:
-                        continue
-                    n = min(short.count, long.count)
-                    short.count -= n
-                    long.count -= n
-                    width = _width(short.contract, long.contract)
-                    if width > 0:
-                        requirement += width * short.contract.multiplier * n
-                    else:
-                        debit += max(0.0, long.premium - short.premium) * short.contract.multiplier * n
-                if short.count:
-                    requirement += self._naked(short.contract, spot, short.premium) * short.count
-                    naked_premium += short.premium * short.contract.multiplier * short.count
-            debit += sum(lot.premium * lot.contract.multiplier * lot.count for lot in longs)
-            side_req[right], side_naked_premium[right] = requirement, naked_premium
-        put, call = side_req[Right.PUT], side_req[Right.CALL]
+    def plan(self, legs: Sequence[Leg], quantity: int) -> MarginPlan:
+        """The price-free part of the requirement of ``legs`` x ``quantity`` (remembered)."""
+        key = (tuple(legs), quantity)
+        found = self._plans.get(key)
+        if found is None:
+            if len(self._plans) >= PLANS_KEPT:
+                self._plans.clear()
+            found = self._plans[key] = _plan(legs, quantity)
+        return found
+
+    def priced(self, plan: MarginPlan, snapshot: MarketSnapshot) -> float:
+        """The requirement ``plan`` stands for at ``snapshot``'s prices."""
+        return sum(self._underlying(u, snapshot) for u in plan.underlyings)
+
+    def _underlying(self, plan: _Underlying, snapshot: MarketSnapshot) -> float:
+        spot = _spot(plan.first, snapshot)
+        premiums = [_premium(c, spot, snapshot) for c in plan.contracts]
+        put, put_naked, debit = self._side(plan.put, plan.contracts, spot, premiums, 0.0)
+        call, call_naked, debit = self._side(plan.call, plan.contracts, spot, premiums, debit)
         if put >= call:
-            return put + (side_naked_premium[Right.CALL] if call > 0 else 0.0) + debit
-        return call + (side_naked_premium[Right.PUT] if put > 0 else 0.0) + debit
+            return put + (call_naked if call > 0 else 0.0) + debit
+        return call + (put_naked if put > 0 else 0.0) + debit
+
+    def _side(
+        self,
+        side: _Side,
+        contracts: tuple[OptionContract, ...],
+        spot: float,
+        premiums: list[float],
+        debit: float,
+    ) -> tuple[float, float, float]:
+        """(requirement, naked shorts' premium, debit so far) of one right."""
+        requirement, naked_premium = 0.0, 0.0
+        for step in side.steps:
+            if len(step) == 1:
+                requirement += step[0]
+            elif len(step) == 4:
+                long, short, multiplier, n = step
+                debit += max(0.0, premiums[long] - premiums[short]) * multiplier * n
+            else:
+                short, count = step
+                contract, premium = contracts[short], premiums[short]
+                requirement += self._naked(contract, spot, premium) * count
+                naked_premium += premium * contract.multiplier * count
+        debit += sum(premiums[lot] * multiplier * count for lot, multiplier, count in side.longs)
+        return requirement, naked_premium, debit
 
     def _naked(self, contract: OptionContract, spot: float, premium: float) -> float:
         """Dollars one naked short contract requires."""
@@ -121,6 +158,59 @@ class SimMargin:
         floor_base = contract.strike if contract.right is Right.PUT else spot
         per_share = max(pct * spot - otm + premium, self.minimum_pct * floor_base + premium)
         return per_share * contract.multiplier
+
+
+def _plan(legs: Sequence[Leg], quantity: int) -> MarginPlan:
+    """Net per contract, group by underlying (and multiplier), pair each group's sides."""
+    net: dict[str, tuple[OptionContract, int]] = {}
+    for leg in legs:
+        held = net.get(leg.contract.symbol, (leg.contract, 0))[1]
+        net[leg.contract.symbol] = (leg.contract, held + leg.ratio * quantity)
+    groups: dict[tuple[str, float], list[tuple[OptionContract, int]]] = {}
+    for symbol in sorted(net):
+        contract, count = net[symbol]
+        if count != 0:
+            groups.setdefault((contract.underlying, contract.multiplier), []).append((contract, count))
+    return MarginPlan(tuple(_underlying_plan(positions) for positions in groups.values()))
+
+
+def _underlying_plan(positions: list[tuple[OptionContract, int]]) -> _Underlying:
+    contracts: list[OptionContract] = []
+    sides = []
+    for right in (Right.PUT, Right.CALL):
+        longs, shorts = [], []
+        for contract, count in positions:
+            if contract.right is right:
+                (longs if count > 0 else shorts).append(_Lot(contract, abs(count), len(contracts)))
+                contracts.append(contract)
+        sides.append(_pair(right, longs, shorts))
+    return _Underlying(positions[0][0], tuple(contracts), sides[0], sides[1])
+
+
+def _pair(right: Right, longs: list[_Lot], shorts: list[_Lot]) -> _Side:
+    """Most dangerous shorts first, each covered by the nearest-the-money long available."""
+    nearest_first = (lambda lot: -lot.contract.strike) if right is Right.PUT else _strike
+    shorts.sort(key=nearest_first)
+    longs.sort(key=nearest_first)
+    steps: list[_Width | _Debit | _Naked] = []
+    for short in shorts:
+        for long in longs:
+            if short.count == 0:
+                break
+            if long.count == 0 or long.contract.expiry < short.contract.expiry:
+                continue
+            n = min(short.count, long.count)
+            short.count -= n
+            long.count -= n
+            width = _width(short.contract, long.contract)
+            multiplier = short.contract.multiplier
+            if width > 0:
+                steps.append((width * multiplier * n,))
+            else:
+                steps.append((long.index, short.index, multiplier, n))
+        if short.count:
+            steps.append((short.index, short.count))
+    return _Side(tuple(steps), tuple((lot.index, lot.contract.multiplier, lot.count) for lot in longs))
 
 
 def _strike(lot: _Lot) -> float:
