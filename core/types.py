@@ -8,13 +8,14 @@ convention: positive = debit paid, negative = credit received.
 
 from __future__ import annotations
 
-import math
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
+
+import numpy as np
 
 
 class Right(StrEnum):
@@ -178,18 +179,19 @@ class OptionChain:
         return tuple(x for x in q if x.contract.right is right)
 
     def nearest_delta(self, right: Right, target: float) -> OptionQuote | None:
-        """The quote whose |delta| is closest to ``target`` (ties: the further OTM strike)."""
-        best: int | None = None
-        best_key: tuple[float, float] | None = None
+        """The quote whose |delta| is closest to ``target`` (ties: the further OTM strike); one
+        vectorised pass over the chain's columns (the same float operations as per row)."""
         contracts, deltas = self._columns()
-        for i, (c, delta) in enumerate(zip(contracts, deltas, strict=True)):
-            if c.right is not right or not math.isfinite(delta):
-                continue
-            otm_rank = c.strike if right is Right.PUT else -c.strike
-            key = (abs(abs(delta) - target), otm_rank)
-            if best_key is None or key < best_key:
-                best, best_key = i, key
-        return None if best is None else self._rows([best])[0]
+        side = np.fromiter((c.right is right for c in contracts), dtype=bool, count=len(contracts))
+        delta = np.asarray(deltas, dtype=float)
+        (candidates,) = np.nonzero(side & np.isfinite(delta))
+        if not candidates.size:
+            return None
+        distance = np.abs(np.abs(delta[candidates]) - target)
+        closest = candidates[distance == distance.min()]
+        strikes = np.array([contracts[i].strike for i in closest], dtype=float)
+        best = closest[np.argmin(strikes if right is Right.PUT else -strikes)]  # first of equal keys
+        return self._rows([int(best)])[0]
 
     def at_strike(self, right: Right, strike: float) -> OptionQuote | None:
         contracts, _ = self._columns()
@@ -417,8 +419,13 @@ class Decision:
 
     @staticmethod
     def ok(code: str = "ok", message: str = "approved") -> Decision:
+        if code == "ok" and message == "approved":
+            return _APPROVED  # the plain approval is asked for on every quote check: one shared value
         return Decision(True, code, message)
 
     @staticmethod
     def block(code: str, message: str) -> Decision:
         return Decision(False, code, message)
+
+
+_APPROVED = Decision(True, "ok", "approved")  # shared by every plain approval: never mutate its notes
