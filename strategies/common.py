@@ -87,16 +87,17 @@ def exit_mark(group: PositionGroup, snapshot: MarketSnapshot) -> float | None:
 
 
 class StepMarks:
-    """``exit_mark`` once per group and step, and each campaign's realised P&L once per step: a
-    campaign's P&L (IPMCC, LT112) is asked for by each of its parts, and the closed parts grow with
-    the run.  The memory is the current snapshot's (a new snapshot starts afresh); marks are keyed
-    by the group object (groups are immutable: a changed group is a new object, marked anew), the
-    realised sums by the number of closed groups and the last one (groups only ever join them)."""
+    """``exit_mark`` once per group and step, and each campaign's realised P&L once per change of
+    the closed groups: a campaign's P&L (IPMCC, LT112) is asked for by each of its parts, and the
+    closed parts grow with the run.  Marks are the current snapshot's (a new snapshot starts
+    afresh), keyed by the group object (groups are immutable: a changed group is a new object,
+    marked anew); the realised sums depend on no quote, so they are kept until the closed groups
+    change, keyed by their number and the last one itself (groups only ever join them)."""
 
     def __init__(self) -> None:
         self._snapshot: MarketSnapshot | None = None
         self._marks: dict[int, tuple[PositionGroup, float | None]] = {}
-        self._realised: tuple[tuple[int, int], dict[str, float]] = ((-1, 0), {})
+        self._realised: tuple[tuple[int, PositionGroup | None], dict[str, float]] = ((-1, None), {})
 
     def __call__(self, group: PositionGroup, snapshot: MarketSnapshot) -> float | None:
         self._step(snapshot)
@@ -105,11 +106,11 @@ class StepMarks:
             found = self._marks[id(group)] = (group, exit_mark(group, snapshot))
         return found[1]
 
-    def realised(self, closed: Sequence[PositionGroup], campaign: str, snapshot: MarketSnapshot) -> float:
+    def realised(self, closed: Sequence[PositionGroup], campaign: str) -> float:
         """The realised P&L of ``campaign``'s groups among ``closed`` (a strategy's closed groups)."""
-        self._step(snapshot)
-        key = (len(closed), id(closed[-1]) if closed else 0)
-        if self._realised[0] != key:
+        key = (len(closed), closed[-1] if closed else None)
+        (count, last), _ = self._realised
+        if count != key[0] or last is not key[1]:
             sums: dict[str, float] = {}
             for g in closed:
                 sums[g.campaign_id] = sums.get(g.campaign_id, 0) + g.realized_pnl()
@@ -118,7 +119,7 @@ class StepMarks:
 
     def _step(self, snapshot: MarketSnapshot) -> None:
         if snapshot is not self._snapshot:  # the snapshot is kept, so its identity is not reused
-            self._snapshot, self._marks, self._realised = snapshot, {}, ((-1, 0), {})
+            self._snapshot, self._marks = snapshot, {}
 
 
 def fee_points(group: PositionGroup) -> float:

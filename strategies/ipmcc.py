@@ -180,7 +180,7 @@ class Ipmcc:
     ) -> float | None:
         """The campaign's dollar P&L: its closed parts realised, its open parts at the expected
         exit fill net of fees (None when an open part has no quote)."""
-        pnl = self._memo.realised(context.closed_groups(NAME), long.campaign_id, snapshot)
+        pnl = self._memo.realised(context.closed_groups(NAME), long.campaign_id)
         for g in context.open_groups(NAME):
             if g.campaign_id != long.campaign_id or g.opened_at is None:
                 continue
