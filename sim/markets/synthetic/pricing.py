@@ -9,6 +9,7 @@ BSM with q = r) -- American exercise is priced as European: a small, documented 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from operator import itemgetter
 
 import numpy as np
 
@@ -27,6 +28,8 @@ years to the close of expiry: the Greeks' T), tau_var (trading-time years: the v
 (ATM vol of the expiry, trading time), div (ignored for futures), black (futures option: Black-76),
 the skew shape, tick and spread rules (stress: how much wider than usual books are now), liquidity
 scales and elapsed (share of today's session clock gone)."""
+
+_GROUP_ROW = itemgetter(*GROUP_FIELDS)  # a group's fields as one tuple, in GROUP_FIELDS order
 
 
 def group_inputs(
@@ -68,7 +71,7 @@ def stack(
 ) -> dict[str, np.ndarray]:
     """Inputs for contracts of many expiries: one array per field, element i from ``groups[i]``, or
     with ``counts`` the first counts[0] elements from groups[0], the next counts[1] from groups[1]..."""
-    table = np.array([[g[name] for name in GROUP_FIELDS] for g in groups], dtype=np.float64)
+    table = np.array(list(map(_GROUP_ROW, groups)), dtype=np.float64)
     if counts is not None:
         table = np.repeat(table, counts, axis=0)
     out = {name: table[:, j] for j, name in enumerate(GROUP_FIELDS)}
