@@ -11,7 +11,7 @@ import pytest
 
 from core.types import OptionChain, Right
 from sim.markets.synthetic import SyntheticConfig, SyntheticMarket
-from sim.markets.synthetic.rows import ChainRows
+from sim.markets.synthetic.rows import _INDEX, _NUMERIC, ChainRows
 from tests.sim.test_synthetic_market import CAL
 
 DAY = date(2025, 3, 4)
@@ -89,3 +89,17 @@ def test_each_strike_grid_lists_its_own_contracts_made_once(market: SyntheticMar
             assert all(a is b for a, b in zip(contracts, grids[strikes], strict=True))  # made once
         grids[strikes] = contracts
     assert len(grids) > 1  # the grid did move during the day
+
+
+def test_numpy_columns_give_the_same_python_values_as_lists(market: SyntheticMarket):
+    """A chain priced as numpy arrays converts only what is read, to the same floats and ints."""
+    chain = _fresh_chain(market, "SPXW")
+    rows = chain.quotes
+    assert isinstance(rows, ChainRows)
+    other = _fresh_chain(market, "SPXW").quotes
+    assert isinstance(other, ChainRows)
+    listed = ChainRows([other.values(n) if n in _NUMERIC else other._whole(j) for j, n in enumerate(_INDEX)])
+    some = rows[7]  # read alone: only its elements converted
+    assert some == listed[7] and type(some.bid) is float and type(some.bid_size) is int
+    assert rows.values("ask") == listed.values("ask") and isinstance(rows.values("ask"), list)
+    assert tuple(rows) == tuple(listed)

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from core.types import OptionContract, OptionQuote, Right
-from sim.markets.synthetic.pricing import Priced, group_inputs, price, stack
+from sim.markets.synthetic.pricing import group_inputs, price, stack
 from sim.markets.synthetic.roots import ROOTS
 from sim.markets.synthetic.rows import quotes_from_columns
 
@@ -48,13 +48,13 @@ def group_at(market: SyntheticMarket, point: int, root: str, expiry: date) -> tu
 @dataclass(frozen=True)
 class _Batch:
     """Contracts priced together from point ``first`` to ``end`` (exclusive), point by point:
-    element ``(point - first) * width + j`` is contract j at that point."""
+    element ``(point - first) * width + j`` is contract j at that point; each element's
+    ``OptionQuote`` fields after ``time``, in field order, are one tuple of ``rows``."""
 
     first: int
     end: int
     width: int
-    priced: Priced
-    spots: list[float]
+    rows: list[tuple]
 
 
 class QuotesAhead:
@@ -87,18 +87,10 @@ class QuotesAhead:
     ) -> dict[OptionContract, OptionQuote]:
         """Quotes at ``point`` of the ``contracts`` that have rows for it (see ``price``)."""
         keep = [c for c in contracts if self.covers(c, point)]
-        at = [(b, (point - b.first) * b.width + j) for b, j in map(self._rows.__getitem__, keep)]
-
-        def column(name: str) -> list:
-            return [getattr(b.priced, name)[i] for b, i in at]
-
-        columns = (
-            keep,
-            [time] * len(keep),
-            *map(column, _BOOK),
-            [b.spots[i] for b, i in at],
-            *map(column, _GREEKS),
-        )
+        if not keep:
+            return {}
+        rows = [b.rows[(point - b.first) * b.width + j] for b, j in map(self._rows.__getitem__, keep)]
+        columns = (keep, [time] * len(keep), *zip(*rows, strict=True))
         return dict(zip(keep, quotes_from_columns(columns), strict=True))
 
     def price(self, point: int, wanted: Wanted) -> None:
@@ -124,7 +116,9 @@ class QuotesAhead:
         calls = [c.right is Right.CALL for c in contracts]
         priced = price(stack(groups, strikes * points, calls * points, counts * points))
         spots = [g["spot"] for g, n in zip(groups, counts * points, strict=True) for _ in range(n)]
-        batch = _Batch(point, end, len(contracts), priced, spots)
+        book, greeks = ([getattr(priced, name) for name in names] for names in (_BOOK, _GREEKS))
+        rows = list(zip(*book, spots, *greeks, strict=True))
+        batch = _Batch(point, end, len(contracts), rows)
         self.batches += 1
         for j, c in enumerate(contracts):
             self._rows[c] = (batch, j)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.types import OptionChain, OptionContract, OptionQuote, Right
-from sim.markets.synthetic.pricing import Priced, price
+from sim.markets.synthetic.pricing import Priced, price_arrays
 from sim.markets.synthetic.roots import ROOTS, strike_grid
 from sim.markets.synthetic.rows import ChainRows
 from sim.markets.synthetic.surface import MIN_TAU
@@ -98,7 +98,7 @@ class SyntheticChains:
         inputs = dict(group)
         inputs["strike"] = np.repeat(strikes, 2)
         inputs["is_call"] = np.tile(np.array([True, False]), strikes.shape[0])
-        p = price(inputs)
+        p = price_arrays(inputs)
         contracts = m.contracts(spec, underlying, expiry, strikes)
         n = len(contracts)
         rows = ChainRows(self._columns(contracts, p, [self._time] * n, [group["spot"]] * n))

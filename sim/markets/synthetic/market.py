@@ -15,10 +15,11 @@ from types import MappingProxyType
 import numpy as np
 
 from core.ports import TradingCalendar
-from core.types import MarketSnapshot, OptionContract, Right, SecurityKind, UnderlyingQuote
+from core.types import MarketSnapshot, OptionContract, SecurityKind, UnderlyingQuote
 from sim.markets.synthetic.ahead import QuotesAhead
 from sim.markets.synthetic.chains import SyntheticChains
 from sim.markets.synthetic.config import SyntheticConfig
+from sim.markets.synthetic.contracts import option_pairs
 from sim.markets.synthetic.daily import DailyPaths, simulate
 from sim.markets.synthetic.grid import TimeGrid
 from sim.markets.synthetic.listings import Expiry, FutureSpec, Listings
@@ -161,24 +162,18 @@ class SyntheticMarket:
         self, spec: RootSpec, underlying: str, expiry: date, strikes: np.ndarray
     ) -> list[OptionContract]:
         """(call, put) per strike, flattened, for a chain's strike grid; contracts are values, building
-        them is not free, so each is made once per run and each grid's list once (a grid moves
-        only when the underlying moves a strike or more)."""
+        them is not free, so each is made once per run (new strikes together: ``contracts.option_pairs``)
+        and each grid's list once (a grid moves only when the underlying moves a strike or more)."""
         key = (spec.root, expiry, strikes.tobytes())
         listed = self._grids.get(key)
         if listed is not None:
             return listed
         cache = self._contracts.setdefault((spec.root, expiry), {})
-        listed = []
-        for k in strikes.tolist():
-            pair = cache.get(k)
-            if pair is None:
-                call, put = (
-                    OptionContract(spec.root, underlying, right, k, expiry, spec.multiplier, spec.kind, spec.style,
-                                   spec.settlement)
-                    for right in (Right.CALL, Right.PUT)
-                )  # fmt: skip
-                pair = cache[k] = (call, put)
-            listed += pair
+        values = strikes.tolist()
+        new = list(dict.fromkeys(k for k in values if k not in cache))
+        if new:
+            cache.update(zip(new, option_pairs(spec, underlying, expiry, new), strict=True))
+        listed = [c for k in values for c in cache[k]]
         self._grids[key] = listed
         return listed
 

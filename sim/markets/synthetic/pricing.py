@@ -8,7 +8,8 @@ BSM with q = r) -- American exercise is priced as European: a small, documented 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import itemgetter
 
 import numpy as np
 
@@ -27,6 +28,8 @@ years to the close of expiry: the Greeks' T), tau_var (trading-time years: the v
 (ATM vol of the expiry, trading time), div (ignored for futures), black (futures option: Black-76),
 the skew shape, tick and spread rules (stress: how much wider than usual books are now), liquidity
 scales and elapsed (share of today's session clock gone)."""
+
+_GROUP_ROW = itemgetter(*GROUP_FIELDS)  # a group's fields as one tuple, in GROUP_FIELDS order
 
 
 def group_inputs(
@@ -68,7 +71,7 @@ def stack(
 ) -> dict[str, np.ndarray]:
     """Inputs for contracts of many expiries: one array per field, element i from ``groups[i]``, or
     with ``counts`` the first counts[0] elements from groups[0], the next counts[1] from groups[1]..."""
-    table = np.array([[g[name] for name in GROUP_FIELDS] for g in groups], dtype=np.float64)
+    table = np.array(list(map(_GROUP_ROW, groups)), dtype=np.float64)
     if counts is not None:
         table = np.repeat(table, counts, axis=0)
     out = {name: table[:, j] for j, name in enumerate(GROUP_FIELDS)}
@@ -79,19 +82,20 @@ def stack(
 
 @dataclass
 class Priced:
-    """Outputs as Python lists, ready to become ``OptionQuote`` fields."""
+    """Outputs in ``OptionQuote`` field order: Python lists from ``price``, numpy arrays from
+    ``price_arrays`` (a chain converts only the rows it reads: see ``rows.ChainRows``)."""
 
-    bid: list
-    ask: list
-    bid_size: list
-    ask_size: list
-    volume: list
-    open_interest: list
-    iv: list
-    delta: list
-    gamma: list
-    theta: list
-    vega: list
+    bid: list | np.ndarray
+    ask: list | np.ndarray
+    bid_size: list | np.ndarray
+    ask_size: list | np.ndarray
+    volume: list | np.ndarray
+    open_interest: list | np.ndarray
+    iv: list | np.ndarray
+    delta: list | np.ndarray
+    gamma: list | np.ndarray
+    theta: list | np.ndarray
+    vega: list | np.ndarray
 
 
 def _greeks(s, k, t, r, q, iv, is_call):
@@ -123,6 +127,12 @@ def _half_spread(value: np.ndarray, x2: np.ndarray, t: np.ndarray, f: dict) -> n
 
 
 def price(inputs: dict) -> Priced:
+    """``price_arrays`` as Python lists, ready to become ``OptionQuote`` fields."""
+    p = price_arrays(inputs)
+    return Priced(*(np.asarray(getattr(p, f.name)).tolist() for f in fields(Priced)))
+
+
+def price_arrays(inputs: dict) -> Priced:
     """Model value, then a book around it (``_half_spread``); bid rounded down, ask up, so
     bid <= value <= ask.
 
@@ -154,15 +164,15 @@ def price(inputs: dict) -> Priced:
     size = np.floor(5.0 + 95.0 * np.exp(-x2 / 18.0))
     bid_size = (bid > 0.0) * size
     return Priced(
-        bid=bid.tolist(),
-        ask=ask.tolist(),
-        bid_size=bid_size.astype(np.int64).tolist(),
-        ask_size=size.astype(np.int64).tolist(),
-        volume=np.floor(volume).astype(np.int64).tolist(),
-        open_interest=np.floor(oi).astype(np.int64).tolist(),
-        iv=iv.tolist(),
-        delta=np.asarray(g[1]).tolist(),
-        gamma=np.asarray(g[2]).tolist(),
-        theta=np.asarray(g[3]).tolist(),
-        vega=np.asarray(g[4]).tolist(),
+        bid=bid,
+        ask=ask,
+        bid_size=bid_size.astype(np.int64),
+        ask_size=size.astype(np.int64),
+        volume=np.floor(volume).astype(np.int64),
+        open_interest=np.floor(oi).astype(np.int64),
+        iv=iv,
+        delta=np.asarray(g[1]),
+        gamma=np.asarray(g[2]),
+        theta=np.asarray(g[3]),
+        vega=np.asarray(g[4]),
     )

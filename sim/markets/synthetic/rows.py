@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import fields
 from typing import overload
 
+import numpy as np
+
 from core.types import OptionContract, OptionQuote, QuoteTable
 
 # The slots' own setters, in field order: building quotes a column at a time through them makes the
@@ -35,16 +37,29 @@ def quotes_from_columns(columns: Sequence[Iterable]) -> tuple[OptionQuote, ...]:
     return tuple(quotes)
 
 
-class ChainRows(QuoteTable):
-    """A chain's quotes as columns (lists in ``OptionQuote`` field order, the first the contracts);
-    each row is built the first time it is read and kept, so it is always the same object."""
+Column = Sequence | np.ndarray
 
-    def __init__(self, columns: Sequence[Sequence]) -> None:
+
+def _pick(column: Column, indices: list[int]) -> list:
+    """``column``'s values at ``indices`` as Python objects: a numpy column converts only those
+    (``tolist`` gives the same floats and ints whether of the whole array or of some elements)."""
+    if isinstance(column, np.ndarray):
+        return column[indices].tolist()
+    return [column[i] for i in indices]
+
+
+class ChainRows(QuoteTable):
+    """A chain's quotes as columns (lists or numpy arrays in ``OptionQuote`` field order, the first
+    the contracts); each row is built the first time it is read and kept, so it is always the same
+    object.  A numpy column (``pricing.price_arrays``) becomes a list only when read whole: converting
+    every column of every chain cost half as much as pricing them, and most rows are never read."""
+
+    def __init__(self, columns: Sequence[Column]) -> None:
         if len(columns) != len(_FIELD_SETTERS):
             raise ValueError(f"{len(columns)} columns for {len(_FIELD_SETTERS)} OptionQuote fields")
-        self._columns = columns
-        self.contracts: Sequence[OptionContract] = columns[0]
-        self.deltas: Sequence[float] = columns[_DELTA]
+        self._columns: list[Column] = list(columns)
+        self.contracts: Sequence[OptionContract] = self._whole(0)
+        self.deltas: Sequence[float] = self._whole(_DELTA)  # the delta look-ups scan it
         self._built: list[OptionQuote | None] = [None] * len(self.contracts)
 
     @property
@@ -56,9 +71,10 @@ class ChainRows(QuoteTable):
         built = self._built
         missing = [i for i in indices if built[i] is None]
         if missing:
-            columns = self._columns
             if len(missing) < len(built):
-                columns = [[column[i] for i in missing] for column in columns]
+                columns = [_pick(column, missing) for column in self._columns]
+            else:
+                columns = [self._whole(j) for j in range(len(self._columns))]
             for i, q in zip(missing, quotes_from_columns(columns), strict=True):
                 built[i] = q
         return tuple(built[i] for i in indices)  # type: ignore[misc]  # every index was built above
@@ -66,7 +82,12 @@ class ChainRows(QuoteTable):
     def values(self, name: str) -> Sequence[float]:
         if name not in _NUMERIC:
             raise ValueError(f"{name!r} is not a numeric OptionQuote field ({', '.join(sorted(_NUMERIC))})")
-        return self._columns[_INDEX[name]]
+        return self._whole(_INDEX[name])
+
+    def _whole(self, j: int) -> Sequence:
+        """Column ``j`` as a list, converted once (the values stay the same Python objects)."""
+        column = self._columns[j] = _listed(self._columns[j])
+        return column
 
     def __len__(self) -> int:
         return len(self._built)
@@ -93,3 +114,7 @@ class ChainRows(QuoteTable):
 
     def __repr__(self) -> str:
         return repr(tuple(self))
+
+
+def _listed(column: Column) -> Sequence:
+    return column.tolist() if isinstance(column, np.ndarray) else column
