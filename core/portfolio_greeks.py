@@ -114,13 +114,21 @@ def legs_greeks(legs: Iterable[Leg], units: float, chains: ChainSource, betas: B
 
 
 def _accumulate(rows: Iterable[tuple[OptionQuote, float, float]]) -> Greeks:
-    """Sum of (quote, signed contracts, beta) rows: the hot loop (hundreds of legs per step), so
-    plain floats and one finiteness check per leg."""
-    delta = bw_delta = gamma = vega = theta = 0.0
-    for q, contracts, beta in rows:
+    """Sum of (quote, signed contracts, beta) rows; raises ``GreeksUnknown`` naming the first
+    unusable quote."""
+    rows = list(rows)
+    for q, _, _ in rows:
         why = unusable(q)
         if why:
             raise GreeksUnknown(why)
+    return _sum_rows(rows)
+
+
+def _sum_rows(rows: Iterable[tuple[OptionQuote, float, float]]) -> Greeks:
+    """Sum of rows whose quotes are usable: the hot loop (hundreds of legs per step), so plain
+    floats."""
+    delta = bw_delta = gamma = vega = theta = 0.0
+    for q, contracts, beta in rows:
         c, spot = q.contract, q.underlying_price
         scale, s1 = contracts * c.multiplier, spot * 0.01
         intrinsic = max(0.0, spot - c.strike) if c.right is Right.CALL else max(0.0, c.strike - spot)
@@ -178,8 +186,9 @@ class PortfolioGreeks:
     def judged(self) -> Greeks:
         """The Greeks the limits are judged on; raises ``GreeksUnknown`` when any leg is missing
         (a partial sum would understate the portfolio)."""
-        if self.missing:
-            raise GreeksUnknown(self.missing[0])
+        for g in self.groups:
+            if g.missing:
+                raise GreeksUnknown(g.missing[0])
         return _sum(g.judged for g in self.groups)
 
     def by_strategy(self) -> dict[str, Greeks]:
@@ -200,7 +209,7 @@ def group_greeks(group: PositionGroup, chains: ChainSource, betas: BetaTable, to
             unquoted.append(c.symbol)
         else:
             rows.append((q, leg.ratio * group.quantity, betas.of(c.root, c.underlying)))
-    greeks = _accumulate(rows)
+    greeks = _sum_rows(rows)  # every row passed ``unusable`` above
     intraday = is_intraday(group, today)
     return GroupGreeks(group.group_id, group.strategy, greeks, intraday, tuple(missing), tuple(unquoted))
 
@@ -212,7 +221,13 @@ def portfolio_greeks(
 
 
 def _sum(parts: Iterable[Greeks]) -> Greeks:
-    total = Greeks()
+    """``Greeks() + a + b + ...`` field by field in plain floats (the same additions in the same
+    order, without a ``Greeks`` per partial sum)."""
+    delta = bw_delta = gamma = vega = theta = 0.0
     for g in parts:
-        total = total + g
-    return total
+        delta += g.delta_1pct
+        bw_delta += g.bw_delta_1pct
+        gamma += g.gamma_1pct
+        vega += g.vega_1pt
+        theta += g.theta_day
+    return Greeks(delta, bw_delta, gamma, vega, theta)

@@ -20,11 +20,13 @@ Stock or futures holdings (an assignment being flattened) are not part of it.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import numpy as np
+from scipy.special import ndtr
 
 from core.asset_groups import EQUITY_INDEX, contract_group
 from core.option_math import black76_price, bs_price
@@ -93,55 +95,90 @@ def stress_loss(
     Raises ``StressUnknown`` naming the first leg whose quote cannot be repriced.
 
     Every step reprices the same held legs (the monitors, the gate and the sampler each ask), so
-    what depends only on the legs (``_Layout``) is built once per set of legs; a call reads only
-    the quotes' spot and implied vol and the time to expiry."""
+    what depends only on the legs (``_Layout``) is built once per set of legs, and the answer for
+    the same legs, quotes and time is computed once (``_stress``); a call reads only the quotes'
+    spot and implied vol and the time to expiry."""
     legs = [(q, n) for q, n in positions if n]
     if not legs:
         return StressResult()
-    layout = _layout(scenarios, tuple(q.contract for q, _ in legs), tuple(n for _, n in legs))
-    spot = np.array([q.underlying_price for q, _ in legs], dtype=float)
-    iv = np.array([q.iv for q, _ in legs], dtype=float)
-    bad = ~(np.isfinite(spot) & (spot > 0) & np.isfinite(iv) & (iv > 0))
-    if bad.any():
-        q = legs[int(np.argmax(bad))][0]
-        raise StressUnknown(
-            f"{q.contract.symbol}: underlying {q.underlying_price} / iv {q.iv} cannot be repriced"
-        )
+    spot = tuple(q.underlying_price for q, _ in legs)
+    iv = tuple(q.iv for q, _ in legs)
+    for q, s, v in zip((q for q, _ in legs), spot, iv, strict=True):
+        if not (0.0 < s < math.inf and 0.0 < v < math.inf):  # also false for NaN
+            raise StressUnknown(
+                f"{q.contract.symbol}: underlying {q.underlying_price} / iv {q.iv} cannot be repriced"
+            )
+    return _stress(scenarios, tuple(q.contract for q, _ in legs), tuple(n for _, n in legs), spot, iv, now)
+
+
+# The monitors, the sampler and the gate ask for the same legs at the same quotes and time within a
+# step: keyed on every input of the answer, so a hit is the very number; a few entries serve a step.
+@functools.lru_cache(maxsize=8)
+def _stress(
+    scenarios: Scenarios,
+    contracts: tuple[OptionContract, ...],
+    ns: tuple[float, ...],
+    spot: tuple[float, ...],
+    iv: tuple[float, ...],
+    now: datetime,
+) -> StressResult:
+    """The stress of valid (positive, finite) spots and vols: see ``stress_loss``."""
+    layout = _layout(scenarios, contracts, ns)
     # row 0: every leg now; rows 1..: the scenarios (one pricing pass for all of them)
-    spots = np.concatenate([spot[np.newaxis, :], spot * layout.growth])
-    ivs = np.concatenate([iv[np.newaxis, :], iv * layout.vols])
-    values = _price(spots, layout.strike, layout.years(now), ivs, layout.calls, layout.futures)
+    spots = np.array(spot, dtype=float) * layout.growth
+    ivs = np.array(iv, dtype=float) * layout.vols
+    years = layout.years(now)
+    if layout.plain and _in_range(spot, layout.growth_range) and _in_range(iv, layout.vols_range):
+        values = _plain_price(spots, ivs, years, layout)
+    else:
+        values = _price(spots, layout.strike, years, ivs, layout.calls, layout.futures)
     pnl = (values[1:] - values[0]) * layout.scale  # dollars per scenario and leg
     by_class: dict[str, float] = {}
     worst: dict[str, str] = {}
     for name, members, labels in layout.classes:
         totals = pnl[:, members].sum(axis=1)
-        k = int(np.argmin(totals))
+        k = int(totals.argmin())
         by_class[name] = max(0.0, -float(totals[k]))
         worst[name] = labels[k]
     return StressResult(sum(by_class.values()), by_class, worst)
 
 
+def _in_range(values: tuple[float, ...], factors: tuple[float, float]) -> bool:
+    """Whether every value times every factor is positive and finite (rounding is monotone, so
+    the extremes decide): then no pricing edge case can occur."""
+    return min(values) * factors[0] > 0.0 and max(values) * factors[1] < math.inf
+
+
 @dataclass(frozen=True)
 class _Layout:
     """What the stress of one set of legs needs besides the quotes: per leg its strike, expiry,
-    right, model and dollars per point; per scenario and leg the spot growth and the iv multiplier;
-    per class its legs and scenario names.  Read-only arrays: one layout serves many calls."""
+    right, model and dollars per point; per scenario and leg the spot growth and the iv multiplier
+    (row 0: 1, the legs now); per class its legs and scenario names.  Read-only arrays: one layout
+    serves many calls."""
 
     strike: np.ndarray
-    expiries: tuple[datetime, ...]
+    expiry_us: np.ndarray  # microseconds from ``_EPOCH`` to each leg's expiry close
     calls: np.ndarray
     futures: np.ndarray
     scale: np.ndarray
-    growth: np.ndarray  # (scenario, leg): 1 + the move
-    vols: np.ndarray  # (scenario, leg): the iv multiplier
-    classes: tuple[tuple[str, np.ndarray, tuple[str, ...]], ...]  # (name, leg mask, scenario names)
+    growth: np.ndarray  # (row, leg): 1 + the move
+    vols: np.ndarray  # (row, leg): the iv multiplier
+    classes: tuple[tuple[str, np.ndarray, tuple[str, ...]], ...]  # (name, leg indices, scenario names)
+    sign: np.ndarray  # +1 calls, -1 puts
+    carry: np.ndarray  # the model's ln(F/S) per year: RATE for Black-Scholes, 0 for Black-76
+    plain: bool  # strikes, growths and multipliers all positive and finite (``_plain_price`` applies)
+    growth_range: tuple[float, float]  # (min, max) of ``growth``
+    vols_range: tuple[float, float]
 
     def years(self, now: datetime) -> np.ndarray:
-        """Years from ``now`` to each leg's expiry close, at least ``MIN_YEARS``."""
-        return np.array(
-            [max((e - now).total_seconds() / (365.0 * 86400), MIN_YEARS) for e in self.expiries], dtype=float
-        )
+        """Years from ``now`` to each leg's expiry close, at least ``MIN_YEARS`` (integer
+        microseconds, so the same floats as ``timedelta.total_seconds``)."""
+        now_us = (now - _EPOCH) // _MICROSECOND
+        return np.maximum((self.expiry_us - now_us) / 1e6 / (365.0 * 86400), MIN_YEARS)
+
+
+_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @functools.lru_cache(maxsize=256)
@@ -152,21 +189,56 @@ def _layout(scenarios: Scenarios, contracts: tuple[OptionContract, ...], ns: tup
     names = sorted(set(classes))
     index = np.array([names.index(c) for c in classes])
     grids = {c: scenarios.grid(c == EQUITY) for c in names}
+    ones = np.ones(len(contracts))
+    strike = np.array([c.strike for c in contracts], dtype=float)
+    futures = np.array([c.kind is SecurityKind.FUTURE_OPTION for c in contracts], dtype=bool)
+    calls = np.array([c.is_call for c in contracts], dtype=bool)
+    growth = np.vstack([ones, 1.0 + np.stack([grids[c][0] for c in classes], axis=1)])
+    vols = np.vstack([ones, np.stack([grids[c][1] for c in classes], axis=1)])
     layout = _Layout(
-        strike=np.array([c.strike for c in contracts], dtype=float),
-        expiries=tuple(datetime.combine(c.expiry, EXPIRY_TIME) for c in contracts),
-        calls=np.array([c.is_call for c in contracts], dtype=bool),
-        futures=np.array([c.kind is SecurityKind.FUTURE_OPTION for c in contracts], dtype=bool),
+        strike=strike,
+        expiry_us=np.array(
+            [(datetime.combine(c.expiry, EXPIRY_TIME) - _EPOCH) // _MICROSECOND for c in contracts],
+            dtype=np.int64,
+        ),
+        calls=calls,
+        futures=futures,
         scale=np.array([n * c.multiplier for c, n in zip(contracts, ns, strict=True)], dtype=float),
-        growth=1.0 + np.stack([grids[c][0] for c in classes], axis=1),
-        vols=np.stack([grids[c][1] for c in classes], axis=1),
-        classes=tuple((name, index == i, grids[name][2]) for i, name in enumerate(names)),
+        growth=growth,
+        vols=vols,
+        classes=tuple((name, np.flatnonzero(index == i), grids[name][2]) for i, name in enumerate(names)),
+        sign=np.where(calls, 1.0, -1.0),
+        carry=np.where(futures, 0.0, RATE - 0.0),  # Black-Scholes at dividend yield 0
+        plain=bool(np.all(np.isfinite(strike) & (strike > 0)) and np.all(growth > 0) and np.all(vols > 0)),
+        growth_range=(float(growth.min()), float(growth.max())),
+        vols_range=(float(vols.min()), float(vols.max())),
     )
-    for a in (layout.strike, layout.calls, layout.futures, layout.scale, layout.growth, layout.vols):
+    for a in (layout.strike, layout.expiry_us, layout.calls, layout.futures, layout.scale, layout.growth,
+              layout.vols, layout.sign, layout.carry):  # fmt: skip
         a.flags.writeable = False
     for _, members, _ in layout.classes:
         members.flags.writeable = False
     return layout
+
+
+def _plain_price(spots: np.ndarray, ivs: np.ndarray, years: np.ndarray, layout: _Layout) -> np.ndarray:
+    """``_price`` where no edge case can occur (spots, vols, strikes and times positive and
+    finite): both models in one pass over every leg, each element the same operations in the same
+    order as ``bs_price`` / ``black76_price`` (at dividend yield 0, ``S e^-qT`` is ``S``), so the
+    same bits at a fraction of the numpy calls."""
+    with np.errstate(all="ignore"):
+        sqrt_t = np.sqrt(years)
+        vol = ivs * sqrt_t
+        d1 = (np.log(spots / layout.strike) + layout.carry * years) / vol + 0.5 * vol
+        d2 = d1 - vol
+        w = layout.sign
+        n1 = ndtr(w * d1)
+        n2 = ndtr(w * d2)
+        discount = np.exp(-RATE * years)
+        # Black-Scholes: w * (S N1 - (K e^-rT) N2); Black-76: (w e^-rT) * (F N1 - K N2)
+        k = np.where(layout.futures, layout.strike, layout.strike * discount)
+        outer = np.where(layout.futures, w * discount, w)
+        return outer * (spots * n1 - k * n2)
 
 
 def stress_class(contract: OptionContract) -> str:

@@ -122,7 +122,7 @@ class MonitoringSampler:
         return {
             "stress_loss": result.loss,
             "stress_limit": limit,
-            "stress_by_class": result.by_class,
+            "stress_by_class": dict(result.by_class),  # the result may be shared (core.stress memo)
         }
 
 

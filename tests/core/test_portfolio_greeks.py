@@ -175,6 +175,9 @@ def test_the_portfolio_is_the_sum_of_its_groups_and_of_their_legs(rows):
     assert _close(pg.total, sum(legs, Greeks()))
     assert _close(pg.total, sum(pg.by_strategy().values(), Greeks()))
     assert _close(pg.judged(), pg.total), "no intraday group: everything is judged"
+    # the float sums are the same additions in the same order as ``Greeks.__add__``, to the bit
+    assert pg.total == sum((g.greeks for g in pg.groups), Greeks())
+    assert [g.greeks for g in pg.groups] == [legs_greeks(g.legs, g.quantity, chains, betas) for g in groups]
 
 
 @settings(max_examples=60, deadline=None)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime, time
 
+import numpy as np
 import pytest
 
+import core.stress as stress_module
 from core.option_math import black76_price, bs_price
 from core.stress import RATE, Scenarios, StressUnknown, stress_loss
 from core.types import Right, SecurityKind
@@ -115,3 +117,39 @@ def test_the_legs_layout_is_rebuilt_when_the_quantity_or_the_scenarios_change_ne
     later = datetime(2025, 4, 10, 15, 0)  # the same layout a month on: less time value to lose
     moved = stress_loss([(q, -1.0)], later, Scenarios()).loss
     assert moved == pytest.approx(_put_loss(q, -1.0, later, Scenarios())) and moved != one.loss
+
+
+def test_the_same_legs_at_another_spot_iv_or_time_are_never_answered_from_the_memo():
+    """``_stress`` keeps the last answers (the monitors, sampler and gate ask alike within a step):
+    a repeated question gets the same result, any changed input a fresh one."""
+    q = _spx_put()
+    first = stress_loss([(q, -1.0)], NOW, Scenarios())
+    assert stress_loss([(q, -1.0)], NOW, Scenarios()) == first
+    lower = dataclasses.replace(q, underlying_price=4900.0)
+    richer = dataclasses.replace(q, iv=0.25)
+    later = datetime(2025, 3, 7, 10, 5)
+    for legs, when in (([(lower, -1.0)], NOW), ([(richer, -1.0)], NOW), ([(q, -1.0)], later)):
+        assert stress_loss(legs, when, Scenarios()).loss != first.loss
+
+
+def test_the_one_pass_pricer_gives_the_general_pricers_bits_and_edge_cases_take_the_general_one():
+    """``_plain_price`` (both models in one pass, no edge-case handling) equals ``_price`` to the
+    bit on valid inputs; a scenario that takes the spot to 0 (a move of -100%) or past the largest
+    float is priced by ``_price``, which handles it, not by the formula that has no such case."""
+    rng = np.random.default_rng(3)
+    put, es = _spx_put(4800.0, 0.21), _future(_spx_put(4900.0, 0.19), "ES", "ESM25", 50.0)
+    contracts = (
+        put.contract,
+        es.contract,
+        dataclasses.replace(put.contract, right=Right.CALL, strike=5100.0),
+    )
+    layout = stress_module._layout(Scenarios(), contracts, (-1.0, 2.0, 1.0))
+    spots = rng.uniform(4000.0, 6000.0, (5, 3))
+    ivs = rng.uniform(0.05, 0.9, (5, 3))
+    years = layout.years(NOW)
+    general = stress_module._price(spots, layout.strike, years, ivs, layout.calls, layout.futures)
+    assert np.array_equal(stress_module._plain_price(spots, ivs, years, layout), general)
+    assert layout.plain and not stress_module._layout(Scenarios(equity_down=1.0), contracts, (1.0,) * 3).plain
+    assert stress_module._in_range((5000.0,), (0.92, 1.06)) and not stress_module._in_range(
+        (1.7e308,), (0.92, 1.06)
+    )
