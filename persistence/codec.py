@@ -32,54 +32,7 @@ class StateError(Exception):
 
 def dumps(body: Any) -> bytes:
     """Canonical JSON: sorted keys, no spaces, so equal state gives equal bytes."""
-    return _canonical(body).encode("utf-8")
-
-
-class Fragments:
-    """``dumps`` of a body that repeats most of itself from one call to the next (the nightly
-    snapshot: closed position groups never change).  The canonical text of every value in
-    ``reused`` (ids of plain forms the typed encoder hands back unchanged, ``Encoder.reused``) is
-    kept from the last call, so only what changed is encoded again.  The same bytes as ``dumps``:
-    keys sorted, no spaces, each piece written by ``json`` itself; only the first ``depth`` levels
-    of containers are joined here, deeper ones (and any mapping with a non-text key) go to ``json``
-    whole.  The memory holds only the last call's values."""
-
-    def __init__(self, depth: int = 6) -> None:
-        self._depth = depth
-        self._texts: dict[int, tuple[Any, str]] = {}
-
-    def dumps(self, body: Any, reused: set[int]) -> bytes:
-        last, kept = self._texts, {}
-
-        def text(value: Any, depth: int) -> str:
-            key = id(value)
-            if key in reused:
-                hit = last.get(key)
-                if hit is None or hit[0] is not value:
-                    hit = (value, _canonical(value))
-                kept[key] = hit
-                return hit[1]
-            kind = type(value)
-            if depth and kind is dict and all(type(k) is str for k in value):
-                return (
-                    "{"
-                    + ",".join(f"{json.dumps(k)}:{text(value[k], depth - 1)}" for k in sorted(value))
-                    + "}"
-                )
-            if depth and kind in (list, tuple) and not all(type(v) in _SCALARS for v in value):
-                return "[" + ",".join(text(v, depth - 1) for v in value) + "]"
-            return _canonical(value)
-
-        out = text(body, self._depth)
-        self._texts = kept
-        return out.encode("utf-8")
-
-
-_SCALARS = (str, int, float, bool, type(None))
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def encode(kind: str, schema: int, body: Any) -> bytes:

@@ -35,7 +35,7 @@ from core.ports import EventSink, Platform, Severity, StatePart, StateStore
 from core.types import ComboOrder, OrderEvent, OrderStatus
 from persistence import crosscheck, delta
 from persistence.bookkeeping import Bookkeeping, WorkingOrder, event_digest
-from persistence.codec import Fragments, StateError, encode_payload
+from persistence.codec import StateError, encode
 from persistence.guard import AuditSink, GuardedPlatform
 from persistence.incident import SafeMode
 from persistence.journal import Journal
@@ -77,7 +77,6 @@ class StateManager:
         self.recovery_notes: list[str] = []
         self._parts: list[StatePart[Any]] = []
         self._encoders: dict[str, Encoder] = {}  # one per part: each keeps its own memory
-        self._fragments = Fragments()  # snapshot text of what the encoders reused
         self._encoded: dict[str, tuple[object, Any]] = {}  # part -> (change stamp, plain form)
         self._committed: dict[str, Any] = {}
         self._orphans: dict[str, Any] = {}  # saved parts no component claims (kept, never dropped)
@@ -348,9 +347,7 @@ class StateManager:
             self._committed = self._collect()
         epoch = self.journal.epoch + 1
         body = {"epoch": epoch, "parts": self._committed, "seq": self._seq, "time": self._now()}
-        reused = set().union(*(e.reused() for e in self._encoders.values()))
-        payload = self._fragments.dumps(body, reused)
-        self.store.save(self.snapshot_key, encode_payload(SNAPSHOT_KIND, SCHEMA_VERSION, payload))
+        self.store.save(self.snapshot_key, encode(SNAPSHOT_KIND, SCHEMA_VERSION, body))
         self.journal.start(epoch, self._seq + 1)
 
     def _note_restart(self, last_time: str) -> None:

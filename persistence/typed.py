@@ -123,11 +123,6 @@ class Encoder:
         finally:
             self._memo, self._next = self._next, {}
 
-    def reused(self) -> set[int]:
-        """Ids of the latest call's plain forms that later calls hand back unchanged (of frozen
-        values and immutable tuples): what ``codec.Fragments`` may keep the text of."""
-        return {id(hit[1]) for hit in self._memo.values()}
-
     def _remembered(self, value: Any) -> _Hit | None:
         hit = self._memo.get(id(value)) or self._next.get(id(value))
         return hit if hit is not None and hit[0] is value else None

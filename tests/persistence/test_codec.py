@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from persistence.codec import Fragments, StateError, decode, dumps, encode
+from persistence.codec import StateError, decode, encode
 from persistence.schema import SCHEMA_VERSION, migrate
 
 BODY = {"sections": {"book": {"groups": [], "sequence": {"zero_dte-20250307": 2}}}, "seq": 4, "epoch": 1}
@@ -100,39 +98,3 @@ def test_snapshot_assembled_from_section_texts_is_the_canonical_encoding():
     raw = store.data["state/snapshot"]
     _, body = decode(raw, "snapshot", SCHEMA_VERSION)
     assert encode("snapshot", SCHEMA_VERSION, body) == raw
-
-
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 5) | st.floats() | st.text(max_size=3),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4),
-    max_leaves=20,
-)
-
-
-def _containers(value, out):
-    if isinstance(value, dict | list):
-        out.append(value)
-        for v in value.values() if isinstance(value, dict) else value:
-            _containers(v, out)
-    return out
-
-
-@settings(max_examples=200, deadline=None)
-@given(_json, _json, st.data())
-def test_fragments_write_the_bytes_of_dumps_whatever_is_reused(first, second, data):
-    fragments = Fragments(depth=3)
-    for body in (first, {"old": first, "new": second}, {"new": second}):
-        found = _containers(body, [])
-        reused = {id(c) for c in data.draw(st.lists(st.sampled_from(found), max_size=4))} if found else set()
-        assert fragments.dumps(body, reused) == dumps(body)
-
-
-def test_a_reused_value_keeps_its_text_until_another_takes_its_place():
-    group = {"id": "lt112-20250107-001", "legs": [1, -1, -2]}
-    fragments = Fragments()
-    assert fragments.dumps({"groups": [group]}, {id(group)}) == dumps({"groups": [group]})
-    other = {"id": "lt112-20250108-001", "legs": [1]}  # a new object: its own text, never the old one
-    assert fragments.dumps({"groups": [other]}, {id(other)}) == dumps({"groups": [other]})
-    assert fragments.dumps({"groups": [group, other]}, {id(group), id(other)}) == dumps(
-        {"groups": [group, other]}
-    )
