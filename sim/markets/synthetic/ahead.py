@@ -86,10 +86,15 @@ class QuotesAhead:
         self, point: int, time: datetime, contracts: list[OptionContract]
     ) -> dict[OptionContract, OptionQuote]:
         """Quotes at ``point`` of the ``contracts`` that have rows for it (see ``price``)."""
-        keep = [c for c in contracts if self.covers(c, point)]
+        keep, rows = [], []
+        for c in contracts:  # one look-up each: ``covers`` and the row together
+            found = self._rows.get(c)
+            if found is not None and found[0].first <= point < found[0].end:
+                b, j = found
+                keep.append(c)
+                rows.append(b.rows[(point - b.first) * b.width + j])
         if not keep:
             return {}
-        rows = [b.rows[(point - b.first) * b.width + j] for b, j in map(self._rows.__getitem__, keep)]
         columns = (keep, [time] * len(keep), *zip(*rows, strict=True))
         return dict(zip(keep, quotes_from_columns(columns), strict=True))
 
