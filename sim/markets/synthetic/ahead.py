@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from core.types import OptionContract, OptionQuote, Right
-from sim.markets.synthetic.pricing import group_inputs, price, stack
+from sim.markets.synthetic.pricing import GROUP_FIELDS, group_values, price, stack
 from sim.markets.synthetic.roots import ROOTS
 from sim.markets.synthetic.rows import quotes_from_columns
 
@@ -25,11 +25,13 @@ if TYPE_CHECKING:
 _BOOK = ("bid", "ask", "bid_size", "ask_size", "volume", "open_interest")  # OptionQuote fields before
 _GREEKS = ("iv", "delta", "gamma", "theta", "vega")  # ... and after underlying_price, in field order
 Wanted = list[tuple[str, date, list[OptionContract]]]  # (root, expiry, contracts of that expiry)
+Group = tuple[tuple[float, ...], str]  # an expiry's GROUP_FIELDS values at one point, its underlying
+_SPOT = GROUP_FIELDS.index("spot")
 
 
-def group_at(market: SyntheticMarket, point: int, root: str, expiry: date) -> tuple[dict, str] | None:
-    """The per-expiry pricing inputs at ``point`` and the expiry's underlying, or None when
-    (root, expiry) is not listed that day (or its underlying has no price)."""
+def group_at(market: SyntheticMarket, point: int, root: str, expiry: date) -> Group | None:
+    """The per-expiry pricing inputs at ``point`` (``GROUP_FIELDS`` values) and the expiry's
+    underlying, or None when (root, expiry) is not listed that day (or its underlying has no price)."""
     spec = ROOTS.get(root)
     if spec is None:
         return None
@@ -38,7 +40,7 @@ def group_at(market: SyntheticMarket, point: int, root: str, expiry: date) -> tu
     spot = None if listing is None else market.underlying_price(point, listing.underlying)
     if listing is None or spot is None or not spot > 0.0:
         return None
-    group = group_inputs(
+    group = group_values(
         spec, spot, market.vol_level(point, spec.family), grid.calendar_time(point, expiry),
         grid.variance_time(point, expiry), grid.elapsed[point], market.dividend(listing.underlying), market.config,
     )  # fmt: skip
@@ -63,13 +65,13 @@ class QuotesAhead:
     def __init__(self, market: SyntheticMarket) -> None:
         self._m = market
         self._rows: dict[OptionContract, tuple[_Batch, int]] = {}
-        self._groups: dict[tuple[str, date, int], tuple[dict, str] | None] = {}
+        self._groups: dict[tuple[str, date, int], Group | None] = {}
         self.batches = 0  # vectorised pricing calls so far (what pricing ahead saves is testable)
 
     def forget(self) -> None:
         self._rows, self._groups = {}, {}
 
-    def group(self, point: int, root: str, expiry: date) -> tuple[dict, str] | None:
+    def group(self, point: int, root: str, expiry: date) -> Group | None:
         """``group_at``, once per (root, expiry, point) of the day: chains and batches share it."""
         key = (root, expiry, point)
         found = self._groups.get(key, self)
@@ -86,10 +88,15 @@ class QuotesAhead:
         self, point: int, time: datetime, contracts: list[OptionContract]
     ) -> dict[OptionContract, OptionQuote]:
         """Quotes at ``point`` of the ``contracts`` that have rows for it (see ``price``)."""
-        keep = [c for c in contracts if self.covers(c, point)]
+        keep, rows = [], []
+        for c in contracts:  # one look-up each: ``covers`` and the row together
+            found = self._rows.get(c)
+            if found is not None and found[0].first <= point < found[0].end:
+                b, j = found
+                keep.append(c)
+                rows.append(b.rows[(point - b.first) * b.width + j])
         if not keep:
             return {}
-        rows = [b.rows[(point - b.first) * b.width + j] for b, j in map(self._rows.__getitem__, keep)]
         columns = (keep, [time] * len(keep), *zip(*rows, strict=True))
         return dict(zip(keep, quotes_from_columns(columns), strict=True))
 
@@ -100,7 +107,7 @@ class QuotesAhead:
         grid = self._m.grid
         day = grid.point_day[point]
         end = grid.day_start[day + 1] if day + 1 < len(grid.days) else len(grid.times)
-        groups: list[dict] = []
+        groups: list[tuple[float, ...]] = []
         for q in range(point, end):
             found = [self.group(q, root, expiry) for root, expiry, _ in wanted]
             if any(f is None for f in found):
@@ -115,7 +122,7 @@ class QuotesAhead:
         strikes = [float(c.strike) for c in contracts]
         calls = [c.right is Right.CALL for c in contracts]
         priced = price(stack(groups, strikes * points, calls * points, counts * points))
-        spots = [g["spot"] for g, n in zip(groups, counts * points, strict=True) for _ in range(n)]
+        spots = [g[_SPOT] for g, n in zip(groups, counts * points, strict=True) for _ in range(n)]
         book, greeks = ([getattr(priced, name) for name in names] for names in (_BOOK, _GREEKS))
         rows = list(zip(*book, spots, *greeks, strict=True))
         batch = _Batch(point, end, len(contracts), rows)

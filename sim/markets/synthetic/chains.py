@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.types import OptionChain, OptionContract, OptionQuote, Right
-from sim.markets.synthetic.pricing import Priced, price_arrays
+from sim.markets.synthetic.pricing import GROUP_FIELDS, Priced, price_arrays
 from sim.markets.synthetic.roots import ROOTS, strike_grid
 from sim.markets.synthetic.rows import ChainRows
 from sim.markets.synthetic.surface import MIN_TAU
 
 if TYPE_CHECKING:
+    from sim.markets.synthetic.ahead import Group
     from sim.markets.synthetic.market import SyntheticMarket
 
 
@@ -35,7 +36,7 @@ class SyntheticChains:
         self._serial = serial
         self._time = time
         self._day = market.grid.days[market.grid.point_day[point]]
-        self._groups: dict[tuple[str, date], tuple[dict, str] | None] = {}
+        self._groups: dict[tuple[str, date], Group | None] = {}
         self._chains: dict[tuple[str, date], OptionChain | None] = {}
         self._by_strike: dict[tuple[str, date], dict[tuple[float, Right], int]] = {}
         self._quotes: dict[OptionContract, OptionQuote | None] = {}
@@ -80,7 +81,7 @@ class SyntheticChains:
         return self._quotes.get(contract)
 
     # --- building ---------------------------------------------------------------------------------
-    def _group(self, root: str, expiry: date) -> tuple[dict, str] | None:
+    def _group(self, root: str, expiry: date) -> Group | None:
         """Per-expiry pricing inputs at this step, or None when (root, expiry) is not listed today."""
         key = (root, expiry)
         if key in self._groups:
@@ -89,20 +90,21 @@ class SyntheticChains:
         self._groups[key] = out
         return out
 
-    def _build(self, root: str, expiry: date, group: dict, underlying: str) -> OptionChain:
+    def _build(self, root: str, expiry: date, values: tuple[float, ...], underlying: str) -> OptionChain:
         m = self._m
         m.chain_builds += 1
         spec = ROOTS[root]
-        sd = group["atm"] * math.sqrt(max(group["tau_var"], MIN_TAU))
-        strikes = strike_grid(group["spot"], sd, spec, group["t_cal"] * 365.0)
-        inputs = dict(group)
+        inputs: dict = dict(zip(GROUP_FIELDS, values, strict=True))  # a fresh dict: strikes join it
+        spot = inputs["spot"]
+        sd = inputs["atm"] * math.sqrt(max(inputs["tau_var"], MIN_TAU))
+        strikes = strike_grid(spot, sd, spec, inputs["t_cal"] * 365.0)
         inputs["strike"] = np.repeat(strikes, 2)
         inputs["is_call"] = np.tile(np.array([True, False]), strikes.shape[0])
         p = price_arrays(inputs)
         contracts = m.contracts(spec, underlying, expiry, strikes)
         n = len(contracts)
-        rows = ChainRows(self._columns(contracts, p, [self._time] * n, [group["spot"]] * n))
-        return OptionChain(root, expiry, underlying, group["spot"], rows)
+        rows = ChainRows(self._columns(contracts, p, [self._time] * n, [spot] * n))
+        return OptionChain(root, expiry, underlying, spot, rows)
 
     @staticmethod
     def _columns(contracts: list[OptionContract], p: Priced, times: list, spots: list[float]) -> tuple:

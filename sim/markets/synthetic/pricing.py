@@ -9,7 +9,6 @@ BSM with q = r) -- American exercise is priced as European: a small, documented 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from operator import itemgetter
 
 import numpy as np
 
@@ -29,8 +28,6 @@ years to the close of expiry: the Greeks' T), tau_var (trading-time years: the v
 the skew shape, tick and spread rules (stress: how much wider than usual books are now), liquidity
 scales and elapsed (share of today's session clock gone)."""
 
-_GROUP_ROW = itemgetter(*GROUP_FIELDS)  # a group's fields as one tuple, in GROUP_FIELDS order
-
 
 def group_inputs(
     spec: RootSpec,
@@ -42,19 +39,32 @@ def group_inputs(
     div: float,
     cfg: SyntheticConfig,
 ) -> dict:
-    """The ``GROUP_FIELDS`` of one expiry: ``level`` is what the family's vol is anchored on (VIX for
-    the equity-index families, the commodity's own ATM vol for crude and gold)."""
+    """``group_values`` by name."""
+    return dict(
+        zip(GROUP_FIELDS, group_values(spec, spot, level, t_cal, tau_var, elapsed, div, cfg), strict=True)
+    )
+
+
+def group_values(
+    spec: RootSpec,
+    spot: float,
+    level: float,
+    t_cal: float,
+    tau_var: float,
+    elapsed: float,
+    div: float,
+    cfg: SyntheticConfig,
+) -> tuple[float, ...]:
+    """The ``GROUP_FIELDS`` of one expiry, in their order (a tuple: batches stack thousands of them):
+    ``level`` is what the family's vol is anchored on (VIX for the equity-index families, the
+    commodity's own ATM vol for crude and gold)."""
     slope, width, smile, smile_width = shape_of(spec.family)
-    return {
-        "spot": spot, "t_cal": t_cal, "tau_var": tau_var,
-        "atm": atm_vol_at(spec.family, level, t_cal, cfg), "rate": cfg.rate, "div": div,
-        "black": 1.0 if spec.on_future else 0.0, "slope": slope, "width": width, "smile": smile,
-        "smile_width": smile_width, "tick_small": spec.tick_small, "tick_large": spec.tick_large,
-        "tick_switch": spec.tick_switch, "spread_ticks": spec.spread_ticks, "spread_pct": spec.spread_pct,
-        "fine_step": spec.fine_step,
-        "stress": stress(spec.family, level, cfg),
-        "base_oi": spec.base_oi, "base_volume": spec.base_volume, "elapsed": elapsed,
-    }  # fmt: skip
+    return (
+        spot, t_cal, tau_var, atm_vol_at(spec.family, level, t_cal, cfg), cfg.rate, div,
+        1.0 if spec.on_future else 0.0, slope, width, smile, smile_width, spec.tick_small, spec.tick_large,
+        spec.tick_switch, spec.spread_ticks, spec.spread_pct, stress(spec.family, level, cfg), spec.fine_step,
+        spec.base_oi, spec.base_volume, elapsed,
+    )  # fmt: skip
 
 
 def stress(family: str, level: float, cfg: SyntheticConfig) -> float:
@@ -67,11 +77,14 @@ def stress(family: str, level: float, cfg: SyntheticConfig) -> float:
 
 
 def stack(
-    groups: list[dict], strikes: list[float], is_calls: list[bool], counts: list[int] | None = None
+    groups: list[tuple[float, ...]],
+    strikes: list[float],
+    is_calls: list[bool],
+    counts: list[int] | None = None,
 ) -> dict[str, np.ndarray]:
     """Inputs for contracts of many expiries: one array per field, element i from ``groups[i]``, or
     with ``counts`` the first counts[0] elements from groups[0], the next counts[1] from groups[1]..."""
-    table = np.array(list(map(_GROUP_ROW, groups)), dtype=np.float64)
+    table = np.array(groups, dtype=np.float64)
     if counts is not None:
         table = np.repeat(table, counts, axis=0)
     out = {name: table[:, j] for j, name in enumerate(GROUP_FIELDS)}
