@@ -58,8 +58,8 @@ class SyntheticMarket:
         self.ahead = QuotesAhead(self)  # open legs' quotes for the rest of the day
         self.watch: dict[OptionContract, int] = {}  # contract -> serial of the step it was last quoted
         self._serial = 0
-        self._book_point = -1
-        self._books: dict[str, tuple[float, float, float]] = {}
+        self._book_day = -1
+        self._books: dict[tuple[int, str], tuple[float, float, float]] = {}  # (point, future): one day
         self._day: date | None = None
         self._day_state: tuple[dict[tuple[str, date], Expiry], dict[str, FutureSpec], Mapping[str, float]]
         self._contracts: dict[tuple[str, date], dict[float, tuple[OptionContract, OptionContract]]] = {}
@@ -127,12 +127,15 @@ class SyntheticMarket:
 
     def _future_book(self, point: int, f: FutureSpec) -> tuple[float, float, float]:
         """(price, bid, ask): fair F = S e^{carry T} to the last trade; price at the nearest tick.
-        Memoised for the current point: every step asks for each listed future several times."""
-        if self._book_point != point:
-            self._book_point, self._books = point, {}
-        book = self._books.get(f.key)
+        Memoised per (point, future) for the points of one day: every step asks for each listed future
+        several times, and pricing open legs ahead asks for every later point of the day in between."""
+        day = self.grid.point_day[point]
+        if self._book_day != day:
+            self._book_day, self._books = day, {}
+        key = (point, f.key)
+        book = self._books.get(key)
         if book is None:
-            book = self._books[f.key] = self._price_future(point, f)
+            book = self._books[key] = self._price_future(point, f)
         return book
 
     def _price_future(self, point: int, f: FutureSpec) -> tuple[float, float, float]:
