@@ -172,6 +172,16 @@ class OptionChain:
         q = self.quotes
         return q.rows(indices) if isinstance(q, QuoteTable) else tuple(q[i] for i in indices)
 
+    def side_columns(self, right: Right) -> tuple[list[int], list[OptionContract], list[float]]:
+        """Row indices, contracts and deltas of one right, in chain order, building no rows (a
+        look-up that filters on strike or delta then builds only the rows it picks, ``row``)."""
+        contracts, deltas = self._columns()
+        picked = [i for i, c in enumerate(contracts) if c.right is right]
+        return picked, [contracts[i] for i in picked], [deltas[i] for i in picked]
+
+    def row(self, index: int) -> OptionQuote:
+        return self._rows([index])[0]
+
     def side(self, right: Right) -> tuple[OptionQuote, ...]:
         q = self.quotes
         if isinstance(q, QuoteTable):

@@ -169,22 +169,28 @@ class Lt112:
         width = s.lt112_spread_width_es
         target = long.contract.strike - width
         tolerance = s.lt112_width_tolerance
-        below = [q for q in chain.side(Right.PUT) if q.contract.strike < long.contract.strike]
-        near = [q for q in below if abs(q.contract.strike - target) <= tolerance + 1e-9]
-        short = min(near, key=lambda q: (abs(q.contract.strike - target), q.contract.strike), default=None)
+        rows, contracts, deltas = chain.side_columns(Right.PUT)  # rows are built only for the picks
+        below = [k for k, c in enumerate(contracts) if c.strike < long.contract.strike]
+        near = [k for k in below if abs(contracts[k].strike - target) <= tolerance + 1e-9]
+        short = min(
+            near, key=lambda k: (abs(contracts[k].strike - target), contracts[k].strike), default=None
+        )
         if short is None:
             return (
                 None,
                 f"no strike within {tolerance:g} of {target:g} ({width:g} below the {long.contract.strike:g} put)",
             )
-        further = [q for q in below if q.contract.strike < short.contract.strike]
+        further = [k for k in below if contracts[k].strike < contracts[short].strike]
         naked = min(
-            further, key=lambda q: (abs(abs(q.delta) - s.lt112_naked_delta), q.contract.strike), default=None
+            further,
+            key=lambda k: (abs(abs(deltas[k]) - s.lt112_naked_delta), contracts[k].strike),
+            default=None,
         )
         if naked is None:
-            return None, f"no put below the {short.contract.strike:g} short put for the naked part"
-        legs = (Leg(long.contract, 1), Leg(short.contract, -1), Leg(naked.contract, -2))
-        return (legs, [long, short, naked]), ""
+            return None, f"no put below the {contracts[short].strike:g} short put for the naked part"
+        short_q, naked_q = chain.row(rows[short]), chain.row(rows[naked])
+        legs = (Leg(long.contract, 1), Leg(short_q.contract, -1), Leg(naked_q.contract, -2))
+        return (legs, [long, short_q, naked_q]), ""
 
     # --- management ------------------------------------------------------------------------------
     def manage(

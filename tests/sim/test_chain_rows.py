@@ -48,8 +48,14 @@ def test_look_ups_answer_as_on_a_tuple_of_the_same_quotes(market: SyntheticMarke
             )
     assert chain.at_strike(Right.PUT, 1e9) is None
     assert rows.built == 10
+    indices, contracts, deltas = chain.side_columns(Right.PUT)
+    assert rows.built == 10  # the columns of a side build no rows
+    some = [chain.row(i) for i in indices[::7]]
+    assert [q.contract for q in some] == contracts[::7] and [q.delta for q in some] == deltas[::7]
+    assert all(q.contract.right is Right.PUT for q in some)
     puts = chain.side(Right.PUT)
     assert rows.built == len(puts) + 5  # the put side, plus the five calls read before
+    assert [q.contract for q in puts] == contracts
     assert puts == replace(chain, quotes=tuple(_fresh_chain(market, root).quotes)).side(Right.PUT)
 
 
