@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sim.markets.synthetic import SyntheticConfig
-from sim.markets.synthetic.pricing import GROUP_FIELDS, group_inputs, group_values, stress
+from sim.markets.synthetic.pricing import GROUP_FIELDS, group_values, named, stress
 from sim.markets.synthetic.roots import ROOTS
 from sim.markets.synthetic.surface import atm_vol_at, shape_of
 
@@ -14,10 +14,11 @@ from sim.markets.synthetic.surface import atm_vol_at, shape_of
 def test_each_value_is_the_field_its_position_names(root: str):
     spec, cfg = ROOTS[root], SyntheticConfig()
     args = (spec, 5000.0, 22.0, 0.05, 0.04, 0.3, 0.013, cfg)
-    named = group_inputs(*args)
-    assert tuple(named) == GROUP_FIELDS and tuple(named.values()) == group_values(*args)
+    values = group_values(*args)
+    by_name = named(values)
+    assert tuple(by_name) == GROUP_FIELDS and tuple(by_name.values()) == values
     slope, width, smile, smile_width = shape_of(spec.family)
-    assert named == {
+    assert by_name == {
         "spot": 5000.0, "t_cal": 0.05, "tau_var": 0.04, "atm": atm_vol_at(spec.family, 22.0, 0.05, cfg),
         "rate": cfg.rate, "div": 0.013, "black": 1.0 if spec.on_future else 0.0, "slope": slope,
         "width": width, "smile": smile, "smile_width": smile_width, "tick_small": spec.tick_small,

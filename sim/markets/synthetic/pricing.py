@@ -29,20 +29,9 @@ the skew shape, tick and spread rules (stress: how much wider than usual books a
 scales and elapsed (share of today's session clock gone)."""
 
 
-def group_inputs(
-    spec: RootSpec,
-    spot: float,
-    level: float,
-    t_cal: float,
-    tau_var: float,
-    elapsed: float,
-    div: float,
-    cfg: SyntheticConfig,
-) -> dict:
-    """``group_values`` by name."""
-    return dict(
-        zip(GROUP_FIELDS, group_values(spec, spot, level, t_cal, tau_var, elapsed, div, cfg), strict=True)
-    )
+def named(values: tuple[float, ...]) -> dict[str, float]:
+    """``group_values`` by name (``price`` reads the fields by name)."""
+    return dict(zip(GROUP_FIELDS, values, strict=True))
 
 
 def group_values(

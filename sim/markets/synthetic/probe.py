@@ -14,7 +14,7 @@ import numpy as np
 from core.ports import TradingCalendar
 from sim.markets.synthetic.config import SyntheticConfig
 from sim.markets.synthetic.grid import SECONDS_PER_YEAR, Sessions, session_share, variance_years
-from sim.markets.synthetic.pricing import Priced, group_inputs, price
+from sim.markets.synthetic.pricing import Priced, group_values, named, price
 from sim.markets.synthetic.roots import ROOTS, strike_grid
 from sim.markets.synthetic.surface import MIN_TAU
 
@@ -42,7 +42,7 @@ class SurfaceProbe:
         tau = variance_years(self.sessions, day, done, expiry, cfg.overnight_share)
         t_cal = max((self.sessions.close(expiry) - when).total_seconds(), 0.0) / SECONDS_PER_YEAR
         div = cfg.dividend(spec.underlying)
-        return group_inputs(spec, underlying, vol_level, t_cal, tau, elapsed, div, cfg)
+        return named(group_values(spec, underlying, vol_level, t_cal, tau, elapsed, div, cfg))
 
     def quotes(
         self, root: str, when: datetime, expiry: date, underlying: float, vol_level: float,
