@@ -43,6 +43,16 @@ class Settlement(StrEnum):
     FUTURE = "future"  # futures options: one futures contract
 
 
+def occ_prefix(root: str, expiry: date) -> str:
+    """The part of an OCC option symbol every strike of one root and expiry shares."""
+    return f"{root:<6}{expiry.year % 100:02d}{expiry.month:02d}{expiry.day:02d}"
+
+
+def occ_suffix(right: Right, strike: float) -> str:
+    """The right and strike (in thousandths) that end an OCC option symbol."""
+    return f"{right.value}{round(strike * 1000):08d}"
+
+
 @dataclass(frozen=True, slots=True)
 class OptionContract:
     """One listed option.
@@ -69,9 +79,9 @@ class OptionContract:
     _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        e = self.expiry
-        occ = f"{self.root:<6}{e.year % 100:02d}{e.month:02d}{e.day:02d}{self.right.value}{round(self.strike * 1000):08d}"
-        object.__setattr__(self, "symbol", occ)
+        object.__setattr__(
+            self, "symbol", occ_prefix(self.root, self.expiry) + occ_suffix(self.right, self.strike)
+        )
         fields = (self.root, self.underlying, self.right, self.strike, self.expiry, self.multiplier,
                   self.kind, self.style, self.settlement)  # fmt: skip
         object.__setattr__(self, "_hash", hash(fields))

@@ -2,9 +2,9 @@
 frozen dataclass's ``__init__``.
 
 Each of the contract's slots is set through its own setter over a column of values, as
-``rows.quotes_from_columns`` does for quotes; ``symbol`` and ``_hash`` are what
-``OptionContract.__post_init__`` computes (a test checks every field, the symbol and the hash
-against the constructor, so a change there fails loudly here).  A chain lists hundreds of new
+``rows.quotes_from_columns`` does for quotes; ``symbol`` (``core.types.occ_prefix`` /
+``occ_suffix``) and ``_hash`` are what ``OptionContract.__post_init__`` computes (a test checks
+every field, the symbol and the hash against the constructor, so a change there fails loudly here).  A chain lists hundreds of new
 strikes whenever a new expiry comes in, so contracts are made by the tens of thousands per run.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import fields
 from datetime import date
 from itertools import repeat
 
-from core.types import OptionContract, Right
+from core.types import OptionContract, Right, occ_prefix, occ_suffix
 from sim.markets.synthetic.roots import RootSpec
 
 _SETTERS = {f.name: getattr(OptionContract, f.name).__set__ for f in fields(OptionContract)}
@@ -28,7 +28,7 @@ def option_pairs(
     """The (call, put) of each of ``strikes``, equal to the constructor's to the last field."""
     rights = [r for _ in strikes for r in _RIGHTS]
     doubled = [k for k in strikes for _ in _RIGHTS]
-    prefix = f"{spec.root:<6}{expiry.year % 100:02d}{expiry.month:02d}{expiry.day:02d}"
+    prefix = occ_prefix(spec.root, expiry)
     root, multiplier, kind, style, settlement = (
         spec.root,
         spec.multiplier,
@@ -46,7 +46,7 @@ def option_pairs(
         "kind": repeat(kind),
         "style": repeat(style),
         "settlement": repeat(settlement),
-        "symbol": [f"{prefix}{r.value}{round(k * 1000):08d}" for r, k in zip(rights, doubled, strict=True)],
+        "symbol": [prefix + occ_suffix(r, k) for r, k in zip(rights, doubled, strict=True)],
         "_hash": [
             hash((root, underlying, r, k, expiry, multiplier, kind, style, settlement))
             for r, k in zip(rights, doubled, strict=True)
