@@ -253,15 +253,21 @@ def _price(
 ) -> np.ndarray:  # fmt: skip
     """Model values of (row, leg) arrays: Black-76 for the futures-option legs, Black-Scholes for the
     rest, each model run only on the legs it applies to (the same numbers as pricing all legs with
-    both and picking, at half the cost or less)."""
+    both and picking, at half the cost or less).  A scenario that takes the underlying to 0 (a move
+    of -100%) is valued at its limit, a call 0 and a put its discounted strike (both models): the
+    pricers give NaN there, which would read as no loss at all."""
     if not futures.any():  # one model for every leg: nothing to split
-        return bs_price(spot, strike, years, RATE, 0.0, iv, calls)
-    if futures.all():
-        return black76_price(spot, strike, years, RATE, iv, calls)
-    out = np.empty(np.broadcast_shapes(spot.shape, iv.shape), dtype=np.float64)
-    for legs, black in ((futures, True), (~futures, False)):
-        s, k, t, v, c = spot[:, legs], strike[legs], years[legs], iv[:, legs], calls[legs]
-        out[:, legs] = black76_price(s, k, t, RATE, v, c) if black else bs_price(s, k, t, RATE, 0.0, v, c)
+        out = bs_price(spot, strike, years, RATE, 0.0, iv, calls)
+    elif futures.all():
+        out = black76_price(spot, strike, years, RATE, iv, calls)
+    else:
+        out = np.empty(np.broadcast_shapes(spot.shape, iv.shape), dtype=np.float64)
+        for legs, black in ((futures, True), (~futures, False)):
+            s, k, t, v, c = spot[:, legs], strike[legs], years[legs], iv[:, legs], calls[legs]
+            out[:, legs] = black76_price(s, k, t, RATE, v, c) if black else bs_price(s, k, t, RATE, 0.0, v, c)
+    wiped = spot == 0.0
+    if wiped.any():
+        out = np.where(wiped, np.where(calls, 0.0, strike * np.exp(-RATE * years)), out)
     return out
 
 

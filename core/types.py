@@ -184,13 +184,10 @@ class OptionChain:
 
     def side_columns(self, right: Right) -> tuple[list[int], list[OptionContract], list[float]]:
         """Row indices, contracts and deltas of one right, in chain order, building no rows (a
-        look-up that filters on strike or delta then builds only the rows it picks, ``row``)."""
+        look-up that filters on strike or delta then reads only the rows it picks from ``quotes``)."""
         contracts, deltas = self._columns()
         picked = [i for i, c in enumerate(contracts) if c.right is right]
         return picked, [contracts[i] for i in picked], [deltas[i] for i in picked]
-
-    def row(self, index: int) -> OptionQuote:
-        return self._rows([index])[0]
 
     def side(self, right: Right) -> tuple[OptionQuote, ...]:
         q = self.quotes

@@ -188,7 +188,7 @@ class Lt112:
         )
         if naked is None:
             return None, f"no put below the {contracts[short].strike:g} short put for the naked part"
-        short_q, naked_q = chain.row(rows[short]), chain.row(rows[naked])
+        short_q, naked_q = chain.quotes[rows[short]], chain.quotes[rows[naked]]
         legs = (Leg(long.contract, 1), Leg(short_q.contract, -1), Leg(naked_q.contract, -2))
         return (legs, [long, short_q, naked_q]), ""
 

@@ -9,9 +9,17 @@ from datetime import date, datetime, time
 import numpy as np
 import pytest
 
-import core.stress as stress_module
 from core.option_math import black76_price, bs_price
-from core.stress import RATE, Scenarios, StressUnknown, stress_loss
+from core.stress import (
+    EQUITY,
+    EXPIRY_TIME,
+    MIN_YEARS,
+    RATE,
+    Scenarios,
+    StressUnknown,
+    stress_class,
+    stress_loss,
+)
 from core.types import Right, SecurityKind
 from testing.factories import quote, spxw
 
@@ -132,24 +140,44 @@ def test_the_same_legs_at_another_spot_iv_or_time_are_never_answered_from_the_me
         assert stress_loss(legs, when, Scenarios()).loss != first.loss
 
 
-def test_the_one_pass_pricer_gives_the_general_pricers_bits_and_edge_cases_take_the_general_one():
-    """``_plain_price`` (both models in one pass, no edge-case handling) equals ``_price`` to the
-    bit on valid inputs; a scenario that takes the spot to 0 (a move of -100%) or past the largest
-    float is priced by ``_price``, which handles it, not by the formula that has no such case."""
-    rng = np.random.default_rng(3)
+def _reference_loss(legs, now, s):
+    """The stress loss priced leg by leg with the public pricers, in the model's order of
+    operations (value now and per scenario, times signed dollars per point, summed per class in leg
+    order): what the one-pass pricer must give to the bit."""
+    totals: dict[str, np.ndarray] = {}
+    for q, n in legs:
+        c = q.contract
+        cls = stress_class(c)
+        moves, vols, _ = s.grid(cls == EQUITY)
+        years = max(
+            (datetime.combine(c.expiry, EXPIRY_TIME) - now).total_seconds() / (365.0 * 86400), MIN_YEARS
+        )
+        spots = np.array([q.underlying_price, *(q.underlying_price * (1.0 + moves))])
+        ivs = np.array([q.iv, *(q.iv * vols)])
+        if c.kind is SecurityKind.FUTURE_OPTION:
+            values = black76_price(spots, c.strike, years, RATE, ivs, c.is_call)
+        else:
+            values = bs_price(spots, c.strike, years, RATE, 0.0, ivs, c.is_call)
+        pnl = (values[1:] - values[0]) * (n * c.multiplier)
+        totals[cls] = totals[cls] + pnl if cls in totals else pnl
+    return sum(max(0.0, -float(t.min())) for _, t in sorted(totals.items()))
+
+
+def test_the_one_pass_pricer_gives_the_public_pricers_bits_and_edge_cases_still_price():
+    """Valid inputs take the one-pass pricer (both models at once, no edge-case handling): the loss
+    equals the public pricers' to the bit.  A scenario that takes the spot to 0 (a move of -100%)
+    goes to the general pricer, which handles it: a finite loss, a short put worth its strike."""
     put, es = _spx_put(4800.0, 0.21), _future(_spx_put(4900.0, 0.19), "ES", "ESM25", 50.0)
-    contracts = (
-        put.contract,
-        es.contract,
-        dataclasses.replace(put.contract, right=Right.CALL, strike=5100.0),
+    call = dataclasses.replace(
+        put, contract=dataclasses.replace(put.contract, right=Right.CALL, strike=5100.0)
     )
-    layout = stress_module._layout(Scenarios(), contracts, (-1.0, 2.0, 1.0))
-    spots = rng.uniform(4000.0, 6000.0, (5, 3))
-    ivs = rng.uniform(0.05, 0.9, (5, 3))
-    years = layout.years(NOW)
-    general = stress_module._price(spots, layout.strike, years, ivs, layout.calls, layout.futures)
-    assert np.array_equal(stress_module._plain_price(spots, ivs, years, layout), general)
-    assert layout.plain and not stress_module._layout(Scenarios(equity_down=1.0), contracts, (1.0,) * 3).plain
-    assert stress_module._in_range((5000.0,), (0.92, 1.06)) and not stress_module._in_range(
-        (1.7e308,), (0.92, 1.06)
+    for legs in ([(put, -1.0), (es, 2.0), (call, 1.0)], [(es, -1.0)], [(put, -2.0), (call, -1.0)]):
+        for s in (Scenarios(), Scenarios(equity_down=0.2, iv_multiplier=2.0)):
+            assert stress_loss(legs, NOW, s).loss == _reference_loss(legs, NOW, s)
+    crash = stress_loss([(put, -1.0), (call, 1.0)], NOW, Scenarios(equity_down=1.0))
+    years = (datetime.combine(EXPIRY, EXPIRY_TIME) - NOW).total_seconds() / (365.0 * 86400)
+    now_value = float(bs_price(5000.0, 4800.0, years, RATE, 0.0, 0.21, False)) - float(
+        bs_price(5000.0, 5100.0, years, RATE, 0.0, 0.21, True)
     )
+    assert crash.loss == pytest.approx((4800.0 * np.exp(-RATE * years) - now_value) * 100)  # put at its limit
+    assert crash.worst == {"equity_index": "-100% iv x1"}

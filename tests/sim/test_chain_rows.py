@@ -50,7 +50,7 @@ def test_look_ups_answer_as_on_a_tuple_of_the_same_quotes(market: SyntheticMarke
     assert rows.built == 10
     indices, contracts, deltas = chain.side_columns(Right.PUT)
     assert rows.built == 10  # the columns of a side build no rows
-    some = [chain.row(i) for i in indices[::7]]
+    some = [chain.quotes[i] for i in indices[::7]]
     assert [q.contract for q in some] == contracts[::7] and [q.delta for q in some] == deltas[::7]
     assert all(q.contract.right is Right.PUT for q in some)
     puts = chain.side(Right.PUT)
@@ -104,7 +104,9 @@ def test_numpy_columns_give_the_same_python_values_as_lists(market: SyntheticMar
     assert isinstance(rows, ChainRows)
     other = _fresh_chain(market, "SPXW").quotes
     assert isinstance(other, ChainRows)
-    listed = ChainRows([other.values(n) if n in _NUMERIC else other._whole(j) for j, n in enumerate(_INDEX)])
+    read = tuple(other)  # every row, as lists would give them
+    plain = {"contract": [q.contract for q in read], "time": [q.time for q in read]}
+    listed = ChainRows([other.values(n) if n in _NUMERIC else plain[n] for n in _INDEX])
     some = rows[7]  # read alone: only its elements converted
     assert some == listed[7] and type(some.bid) is float and type(some.bid_size) is int
     assert rows.values("ask") == listed.values("ask") and isinstance(rows.values("ask"), list)
