@@ -208,7 +208,7 @@ def _layout(scenarios: Scenarios, contracts: tuple[OptionContract, ...], ns: tup
         vols=vols,
         classes=tuple((name, np.flatnonzero(index == i), grids[name][2]) for i, name in enumerate(names)),
         sign=np.where(calls, 1.0, -1.0),
-        carry=np.where(futures, 0.0, RATE - 0.0),  # Black-Scholes at dividend yield 0
+        carry=np.where(futures, 0.0, RATE),  # Black-Scholes at dividend yield 0
         plain=bool(np.all(np.isfinite(strike) & (strike > 0)) and np.all(growth > 0) and np.all(vols > 0)),
         growth_range=(float(growth.min()), float(growth.max())),
         vols_range=(float(vols.min()), float(vols.max())),

@@ -4,8 +4,9 @@ frozen dataclass's ``__init__``.
 Each of the contract's slots is set through its own setter over a column of values, as
 ``rows.quotes_from_columns`` does for quotes; ``symbol`` (``core.types.occ_prefix`` /
 ``occ_suffix``) and ``_hash`` are what ``OptionContract.__post_init__`` computes (a test checks
-every field, the symbol and the hash against the constructor, so a change there fails loudly here).  A chain lists hundreds of new
-strikes whenever a new expiry comes in, so contracts are made by the tens of thousands per run.
+every field, the symbol and the hash against the constructor, so a change there fails loudly
+here).  A chain lists hundreds of new strikes whenever a new expiry comes in, so contracts are
+made by the tens of thousands per run.
 """
 
 from __future__ import annotations
