@@ -62,6 +62,7 @@ def test_look_ups_answer_as_on_a_tuple_of_the_same_quotes(market: SyntheticMarke
 def test_rows_are_kept_and_the_table_reads_like_a_tuple(market: SyntheticMarket):
     chain = _fresh_chain(market, "SPXW")
     rows = chain.quotes
+    assert isinstance(rows, ChainRows)
     first = rows[3]
     assert rows[3] is first and rows[-1] is rows[len(rows) - 1]
     assert rows[2:5] == (rows[2], first, rows[4]) and rows[2:5][1] is first
