@@ -9,7 +9,7 @@ LEAN_VENV := .venv-lean
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: backtest test lint typecheck contracts pytest unit unit-lean bench clean browser lean-project
+.PHONY: backtest test lint typecheck contracts pytest unit unit-lean bench profile clean browser lean-project
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,14 @@ unit-lean: $(LEAN_VENV)/bin/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench $(ARGS)
+
+# Where the one-year backtest's time goes, per layer (py-spy samples it; it needs ptrace rights:
+# sudo on macOS or where kernel.yama.ptrace_scope forbids it). ARGS go to the backtest.
+profile: $(BIN)/.installed
+	mkdir -p reports
+	$(BIN)/py-spy record --rate 200 --format raw --output reports/profile.txt -- \
+		$(BIN)/python -m sim backtest --quiet --out reports/profile $(ARGS)
+	$(BIN)/python -m bench.layers reports/profile.txt
 
 # One year on the synthetic market with a faulty broker (20% partial fills, 5% rejects, 2% silent
 # drops, plus duplicates, delayed acks and cancel races): must end with 0 residual unhedged legs.
