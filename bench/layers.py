@@ -14,16 +14,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-LEAN_LAYERS = (
-    "core",
-    "risk",
-    "strategies",
-    "execution",
-    "persistence",
-    "monitoring",
-    "brokers",
-    "lean_adapter",
-)
+from lean_adapter.project import PACKAGES
+
+LEAN_LAYERS = PACKAGES  # what ``make lean-project`` copies: the packages LEAN loads
 OFFLINE = ("sim", "analysis")
 STARTUP = "imports"
 OTHER = "other"
